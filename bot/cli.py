@@ -1,0 +1,230 @@
+"""The ``pmfbot`` command line (SPEC §4).
+
+Exit codes: 0 success, 2 bad usage or bad input (one message on stderr naming the problem,
+nothing written), 1 anything unexpected. Each command is a thin shell around a service; heavy
+modules are imported inside commands so ``pmfbot --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import date
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bot.config import ConfigError, Settings
+from bot.errors import UserError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"pmfbot: {message}", err=True)
+    sys.exit(code)
+
+
+def handles_errors(fn: F) -> F:
+    """Bad input and bad configuration exit 2 with their message; anything else exits 1."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (UserError, ConfigError) as err:
+            _fail(str(err), 2)
+        except click.exceptions.ClickException:
+            raise
+        except KeyboardInterrupt:
+            _fail("interrupted; nothing was committed by the interrupted step", 130)
+        except Exception as err:  # noqa: BLE001 - the one place that reports unexpected errors
+            logging.getLogger("pmfbot").debug("unexpected error", exc_info=True)
+            _fail(f"unexpected error: {type(err).__name__}: {err}", 1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_as_of(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"--as-of must be a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _factory(settings: Settings):  # type: ignore[no-untyped-def]
+    from storage.db import make_engine, make_session_factory
+
+    return make_session_factory(make_engine(settings.database_url))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pmf-gate")
+def main() -> None:
+    """PMF Gate: is it time to scale? Retention plateau, organic growth and the Sean Ellis test."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+# ----------------------------------------------------------------------------- demo
+@main.command()
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("pmf-demo"),
+              show_default=True, help="Folder for the demo's database, charts and JSON.")
+@handles_errors
+def demo(out: Path) -> None:
+    """Build a realistic sample product offline and run the whole pipeline on it."""
+    from bot.demo import run_demo
+
+    run_demo(out, echo=click.echo)
+
+
+# ----------------------------------------------------------------------------- db
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@handles_errors
+def db_upgrade() -> None:
+    """Run the Alembic migrations to head."""
+    from storage.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    click.echo("database is at the latest schema")
+
+
+# ----------------------------------------------------------------------------- product
+@main.group()
+def product() -> None:
+    """Products to track."""
+
+
+@product.command("create")
+@click.argument("slug")
+@click.option("--name", help="Display name (defaults to the slug).")
+@click.option("--workspace", help="Slack team id (default: the only workspace, or 'local').")
+@handles_errors
+def product_create(slug: str, name: str | None, workspace: str | None) -> None:
+    """Create a product to track."""
+    from bot import services
+
+    settings = _settings()
+    p = services.create_product(_factory(settings), slug=slug, name=name, team_id=workspace)
+    click.echo(f"created product {p.slug} ({p.name}) in workspace {p.team_id}")
+
+
+@product.command("list")
+@click.option("--workspace", help="Slack team id (default: the only workspace, or 'local').")
+@handles_errors
+def product_list(workspace: str | None) -> None:
+    """List the products of a workspace."""
+    from bot import services
+
+    for p in services.list_products(_factory(_settings()), team_id=workspace):
+        click.echo(f"{p.slug}\t{p.name}")
+
+
+# ----------------------------------------------------------------------------- import
+@main.group("import")
+def import_() -> None:
+    """Import CSV files (header row required; see the README for the formats)."""
+
+
+def _import_command(kind: str) -> Callable[..., None]:
+    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--product", "product_slug", required=True, help="The product's slug.")
+    @click.option("--workspace", help="Slack team id (default: the only workspace, or 'local').")
+    @click.option("--skip-invalid", is_flag=True, help="Import the valid rows; write rejected ones to FILE.rejected.csv.")
+    @handles_errors
+    def command(file: Path, product_slug: str, workspace: str | None, skip_invalid: bool) -> None:
+        from bot.ingest import import_csv
+
+        settings = _settings()
+        result = import_csv(
+            _factory(settings), kind=kind, path=file, product_slug=product_slug, team_id=workspace,
+            skip_invalid=skip_invalid, progress=sys.stderr.isatty(),
+        )
+        click.echo(result.summary())
+
+    command.__doc__ = f"Import {kind} from a CSV file."
+    return command
+
+
+for _kind in ("events", "signups", "responses"):
+    import_.command(_kind)(_import_command(_kind))
+
+
+# ----------------------------------------------------------------------------- reports
+@main.command()
+@click.option("--product", "product_slug", required=True)
+@click.option("--workspace")
+@click.option("--as-of", "as_of", help="Report as of this date (YYYY-MM-DD); default today (UTC).")
+@click.option("--json", "as_json", is_flag=True, help="Print the SPEC §4 JSON.")
+@handles_errors
+def check(product_slug: str, workspace: str | None, as_of: str | None, as_json: bool) -> None:
+    """The scaling-gate report."""
+    from bot import services
+    from bot.render.text import report_text
+
+    report = services.gate_report(_factory(_settings()), product_slug=product_slug, team_id=workspace,
+                                  as_of=parse_as_of(as_of))
+    click.echo(json.dumps(report.to_json(), indent=2) if as_json else report_text(report))
+
+
+@main.command()
+@click.option("--product", "product_slug", required=True)
+@click.option("--workspace")
+@click.option("--as-of", "as_of", help="Table as of this date (YYYY-MM-DD); default today (UTC).")
+@click.option("--json", "as_json", is_flag=True, help="Print the SPEC §4 JSON.")
+@handles_errors
+def cohorts(product_slug: str, workspace: str | None, as_of: str | None, as_json: bool) -> None:
+    """The weekly cohort retention table."""
+    from bot import services
+    from bot.render.text import cohorts_json, cohorts_text
+
+    table, slug, tz = services.cohort_table(_factory(_settings()), product_slug=product_slug, team_id=workspace,
+                                            as_of=parse_as_of(as_of))
+    click.echo(json.dumps(cohorts_json(table, slug, tz), indent=2) if as_json else cohorts_text(table))
+
+
+# ----------------------------------------------------------------------------- processes
+@main.command()
+@handles_errors
+def web() -> None:
+    """Serve Slack (HTTP), OAuth, /healthz and the ingest API with gunicorn."""
+    from bot.web import serve
+
+    serve(_settings())
+
+
+@main.command()
+@handles_errors
+def socket() -> None:
+    """Connect to Slack over Socket Mode, with the scheduler in-process."""
+    from bot.app import run_socket_mode
+
+    run_socket_mode(_settings())
+
+
+@main.command()
+@handles_errors
+def clock() -> None:
+    """Run the scheduler: weekly digests and survey deadlines."""
+    from bot.scheduler import run_clock
+
+    run_clock(_settings())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,177 @@
+"""Per-product settings: the thresholds of SPEC §5, the channel map and the timezone.
+
+Pure and immutable. Stored as JSON on the product row (only the keys that differ from the
+defaults), changed one key at a time through ``with_value`` which validates the new value and
+says what is wrong in words a user can act on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.domain.types import ChannelClass
+
+# Channel names are normalised (lower case, spaces/dashes -> "_") before lookup.
+DEFAULT_CHANNEL_MAP: dict[str, ChannelClass] = {
+    **{k: "organic" for k in (
+        "direct", "organic", "organic_search", "organic_social", "seo", "search", "referral",
+        "word_of_mouth", "wom", "community", "content", "blog", "press", "pr", "newsletter",
+        "email", "social", "partner", "invite", "viral", "app_store", "podcast", "hacker_news",
+        "product_hunt", "none",
+    )},
+    **{k: "paid" for k in (
+        "cpc", "ppc", "paid", "paid_search", "paid_social", "display", "affiliate", "sponsored",
+        "ads", "ad", "adwords", "google_ads", "facebook_ads", "meta_ads", "linkedin_ads",
+        "retargeting", "banner", "cpm", "paidsocial", "sem",
+    )},
+    "unknown": "unknown",
+    "other": "unknown",
+}
+
+
+class SettingError(ValueError):
+    """A setting key or value a user gave is not acceptable; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    min_weeks: int = 8
+    tail_weeks: int = 6
+    min_users: int = 50
+    flat_tolerance: float = 0.01
+    min_plateau: float = 0.05
+
+
+@dataclass(frozen=True)
+class OrganicSettings:
+    window_weeks: int = 4
+    trend_weeks: int = 12
+    min_signups: int = 30
+    min_share: float = 0.5
+
+
+@dataclass(frozen=True)
+class SurveySettings:
+    threshold: float = 0.40
+    min_responses: int = 40
+    window_days: int = 90
+
+
+@dataclass(frozen=True)
+class ProductSettings:
+    timezone: str = "UTC"
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    organic: OrganicSettings = field(default_factory=OrganicSettings)
+    survey: SurveySettings = field(default_factory=SurveySettings)
+    # Overrides of DEFAULT_CHANNEL_MAP, normalised channel name -> class.
+    channel_overrides: tuple[tuple[str, ChannelClass], ...] = ()
+
+    @property
+    def channel_map(self) -> dict[str, ChannelClass]:
+        return {**DEFAULT_CHANNEL_MAP, **dict(self.channel_overrides)}
+
+    # ----------------------------------------------------------------- (de)serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """Only what differs from the defaults, so that changing a default later reaches
+        every product that never chose its own value."""
+        out: dict[str, Any] = {}
+        default = ProductSettings()
+        if self.timezone != default.timezone:
+            out["timezone"] = self.timezone
+        for group in ("retention", "organic", "survey"):
+            mine, base = getattr(self, group), getattr(default, group)
+            for f in dataclasses.fields(mine):
+                if getattr(mine, f.name) != getattr(base, f.name):
+                    out[f"{group}.{f.name}"] = getattr(mine, f.name)
+        for name, cls in self.channel_overrides:
+            out[f"channel.{name}"] = cls
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> ProductSettings:
+        s = cls()
+        for key, value in sorted((data or {}).items()):
+            s = s.with_value(key, str(value))
+        return s
+
+    def items(self) -> list[tuple[str, str]]:
+        """Every key with its current value, for ``config`` listings."""
+        rows = [("timezone", self.timezone)]
+        for group in ("retention", "organic", "survey"):
+            g = getattr(self, group)
+            rows += [(f"{group}.{f.name}", str(getattr(g, f.name))) for f in dataclasses.fields(g)]
+        rows += [(f"channel.{n}", c) for n, c in self.channel_overrides]
+        return rows
+
+    # ----------------------------------------------------------------- changing one key
+    def with_value(self, key: str, raw: str) -> ProductSettings:
+        key = key.strip().lower()
+        raw = raw.strip()
+        if key == "timezone":
+            return dataclasses.replace(self, timezone=validate_timezone(raw))
+        if key.startswith("channel."):
+            name = normalise_channel(key[len("channel."):])
+            if not name:
+                raise SettingError("Name the channel: `channel.NAME organic|paid|unknown`.")
+            cls_ = raw.lower()
+            if cls_ not in ("organic", "paid", "unknown"):
+                raise SettingError(
+                    f"`{key}` must be organic, paid or unknown (got `{raw}`)."
+                )
+            rest = tuple((n, c) for n, c in self.channel_overrides if n != name)
+            return dataclasses.replace(self, channel_overrides=rest + ((name, cls_),))  # type: ignore[arg-type]
+        group, _, name = key.partition(".")
+        if group not in ("retention", "organic", "survey") or not name:
+            raise SettingError(f"Unknown setting `{key}`. Known settings: {', '.join(k for k, _ in self.items())}, channel.NAME.")
+        g = getattr(self, group)
+        fields = {f.name: f for f in dataclasses.fields(g)}
+        if name not in fields:
+            raise SettingError(f"Unknown setting `{key}`. {group} settings: {', '.join(f'{group}.{n}' for n in fields)}.")
+        current = getattr(g, name)
+        value: int | float
+        try:
+            value = int(raw) if isinstance(current, int) else float(raw)
+        except ValueError:
+            kind = "a whole number" if isinstance(current, int) else "a number"
+            raise SettingError(f"`{key}` must be {kind} (got `{raw}`).") from None
+        _check_range(key, value)
+        return dataclasses.replace(self, **{group: dataclasses.replace(g, **{name: value})})
+
+
+_RANGES: dict[str, tuple[float, float]] = {
+    "retention.min_weeks": (3, 104),
+    "retention.tail_weeks": (3, 52),
+    "retention.min_users": (1, 10_000_000),
+    "retention.flat_tolerance": (0.0, 0.2),
+    "retention.min_plateau": (0.0, 1.0),
+    "organic.window_weeks": (1, 26),
+    "organic.trend_weeks": (3, 104),
+    "organic.min_signups": (1, 10_000_000),
+    "organic.min_share": (0.0, 1.0),
+    "survey.threshold": (0.01, 0.99),
+    "survey.min_responses": (1, 1_000_000),
+    "survey.window_days": (1, 3650),
+}
+
+
+def _check_range(key: str, value: float) -> None:
+    lo, hi = _RANGES[key]
+    if not lo <= value <= hi:
+        raise SettingError(f"`{key}` must be between {lo:g} and {hi:g} (got {value:g}).")
+
+
+def validate_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingError(
+            f"`{name}` is not an IANA time zone; use a name like Europe/Berlin or America/New_York."
+        ) from None
+    return name
+
+
+def normalise_channel(name: str) -> str:
+    return "_".join(name.strip().lower().replace("-", " ").replace("_", " ").split())

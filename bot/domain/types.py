@@ -1,0 +1,254 @@
+"""The value types the PMF domain computes with and returns.
+
+Everything here is a frozen dataclass with no behaviour beyond small derived properties, so that
+storage, rendering and Slack code can pass these around without importing the statistics. The
+JSON shapes of SPEC §4 are produced by ``to_json`` methods here, in one place, so the CLI, the
+Block Kit builders and the tests all agree on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+Status = Literal["pass", "borderline", "fail", "insufficient_data"]
+Verdict = Literal["ready", "not_ready", "unclear"]
+Answer = Literal["very", "somewhat", "not", "na"]
+ChannelClass = Literal["organic", "paid", "unknown"]
+
+STATUSES: tuple[Status, ...] = ("pass", "borderline", "fail", "insufficient_data")
+ANSWERS: tuple[Answer, ...] = ("very", "somewhat", "not", "na")
+
+
+def _r(x: float | None, nd: int = 4) -> float | None:
+    return None if x is None else round(float(x), nd)
+
+
+def _ci(ci: tuple[float, float] | None, nd: int = 4) -> list[float] | None:
+    return None if ci is None else [round(float(ci[0]), nd), round(float(ci[1]), nd)]
+
+
+# --------------------------------------------------------------------------- retention
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """One weekly signup cohort. ``week`` is a Monday-based week index (see ``weeks.py``);
+    ``active[k]`` = members active in week ``week + k``, for complete weeks only."""
+
+    week: int
+    size: int
+    active: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """The size-weighted average retention at one week offset, over the cohorts whose week
+    ``week_offset`` is complete (``cohorts`` of them, ``users`` eligible members)."""
+
+    week_offset: int
+    retention: float
+    users: int
+    cohorts: int
+    active: int
+
+
+@dataclass(frozen=True)
+class CohortTable:
+    as_of: date
+    last_complete_week: int  # week index of the last complete week
+    cohorts: tuple[Cohort, ...]
+    average: tuple[CurvePoint, ...]
+
+
+@dataclass(frozen=True)
+class TailPatterns:
+    """Sufficient statistics for a bootstrap over users on the tail of the curve.
+
+    ``offsets`` are the tail week offsets (ascending). For each cohort week, ``counts`` maps a
+    bit mask (bit i set = active at ``offsets[i]``) to the number of members with exactly that
+    pattern; members active at none of the offsets are under mask 0, so the counts of a cohort
+    sum to its size. Only offsets complete for that cohort can have their bit set.
+    """
+
+    offsets: tuple[int, ...]
+    counts: dict[int, dict[int, int]]  # cohort week -> {mask: users}
+
+
+@dataclass(frozen=True)
+class RetentionSignal:
+    status: Status
+    plateau_level: float | None
+    plateau_level_ci: tuple[float, float] | None
+    tail_slope: float | None
+    tail_slope_ci: tuple[float, float] | None
+    weeks_observed: int  # usable offsets (points with at least min_users eligible users)
+    tail_offsets: tuple[int, ...]
+    users: int  # users in the cohorts counted
+    summary: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "plateau_level": _r(self.plateau_level),
+            "plateau_level_ci": _ci(self.plateau_level_ci),
+            "tail_slope": _r(self.tail_slope, 5),
+            "tail_slope_ci": _ci(self.tail_slope_ci, 5),
+            "weeks_observed": self.weeks_observed,
+            "users": self.users,
+            "summary": self.summary,
+        }
+
+
+# --------------------------------------------------------------------------- organic
+
+
+@dataclass(frozen=True)
+class WeekChannels:
+    """Signups of one complete week by channel class."""
+
+    week: int
+    organic: int
+    paid: int
+    unknown: int
+
+    @property
+    def classified(self) -> int:
+        return self.organic + self.paid
+
+    @property
+    def total(self) -> int:
+        return self.organic + self.paid + self.unknown
+
+
+@dataclass(frozen=True)
+class OrganicSignal:
+    status: Status
+    organic_share: float | None
+    organic_share_ci: tuple[float, float] | None
+    trend_per_week: float | None
+    trend_ci: tuple[float, float] | None
+    signups: int  # all signups in the window (organic + paid + unknown)
+    unknown_share: float | None
+    organic_signups: int
+    paid_signups: int
+    previous_organic_signups: int
+    previous_paid_signups: int
+    weeks_observed: int
+    weekly_shares: tuple[tuple[int, float | None], ...]  # (week, organic share) over trend_weeks
+    summary: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "organic_share": _r(self.organic_share),
+            "organic_share_ci": _ci(self.organic_share_ci),
+            "trend_per_week": _r(self.trend_per_week, 5),
+            "trend_ci": _ci(self.trend_ci, 5),
+            "signups": self.signups,
+            "unknown_share": _r(self.unknown_share),
+            "organic_signups": self.organic_signups,
+            "paid_signups": self.paid_signups,
+            "weeks_observed": self.weeks_observed,
+            "summary": self.summary,
+        }
+
+
+# --------------------------------------------------------------------------- survey
+
+
+@dataclass(frozen=True)
+class SurveyResponse:
+    """One answer, from a Slack survey or an import. ``respondent`` is an opaque key (an
+    imported id, a Slack user id, or a keyed hash for anonymous surveys)."""
+
+    respondent: str
+    answered_at_day: date
+    answer: Answer
+    segment: str | None = None
+    main_benefit: str | None = None
+    order: float = 0.0  # tie-break for "latest" (e.g. a timestamp); larger = later
+
+
+@dataclass(frozen=True)
+class SurveyCounts:
+    very: int
+    somewhat: int
+    not_: int
+    na: int
+
+    @property
+    def scored(self) -> int:
+        return self.very + self.somewhat + self.not_
+
+
+@dataclass(frozen=True)
+class SegmentScore:
+    segment: str
+    responses: int
+    very_disappointed: int
+    score: float | None  # None when hidden (fewer than the minimum for a breakdown)
+    ci: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class SurveySignal:
+    status: Status
+    responses: int  # scored responses (very + somewhat + not)
+    very_disappointed: int
+    score: float | None
+    ci: tuple[float, float] | None
+    not_applicable: int
+    more_responses_needed: int
+    counts: SurveyCounts
+    summary: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "responses": self.responses,
+            "very_disappointed": self.very_disappointed,
+            "score": _r(self.score, 3),
+            "ci": _ci(self.ci, 3),
+            "not_applicable": self.not_applicable,
+            "more_responses_needed": self.more_responses_needed,
+            "summary": self.summary,
+        }
+
+
+# --------------------------------------------------------------------------- gate
+
+
+@dataclass(frozen=True)
+class Warning_:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class GateReport:
+    product: str
+    product_name: str
+    as_of: date
+    verdict: Verdict
+    retention: RetentionSignal
+    organic: OrganicSignal
+    survey: SurveySignal
+    warnings: tuple[Warning_, ...] = ()
+    next_steps: tuple[str, ...] = ()
+    cohort_table: CohortTable | None = field(default=None, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "product": self.product,
+            "as_of": self.as_of.isoformat(),
+            "verdict": self.verdict,
+            "signals": {
+                "retention": self.retention.to_json(),
+                "organic": self.organic.to_json(),
+                "survey": self.survey.to_json(),
+            },
+            "warnings": [{"code": w.code, "message": w.message} for w in self.warnings],
+            "next_steps": list(self.next_steps),
+        }

@@ -1,0 +1,1 @@
+"""Pure presentation of domain values: Block Kit dicts and PNG charts."""

@@ -1,0 +1,516 @@
+"""Block Kit builders: domain values in, ``{"text": fallback, "blocks": [...]}`` dicts out.
+
+Pure presentation for every PMF Gate message and the App Home tab: the gate report (the
+``/pmf-check`` reply), the weekly digest, help, errors, product lists, settings and the Home view.
+Every builder returns fallback ``text`` that reads well on its own (notifications, screen readers),
+shows each number with its sample size and 95% interval, escapes user-supplied names, and truncates
+long text so that the payload always passes ``limits.validate_blocks``. Action ids are the
+``ACTION_*`` constants here; ``handlers/ids.py`` re-exports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.domain.types import (
+    GateReport,
+    OrganicSignal,
+    RetentionSignal,
+    Status,
+    SurveySignal,
+    Verdict,
+)
+from bot.render import limits
+
+ACTION_HOME_CHECK = "pmf.home.check"
+ACTION_HOME_SURVEY = "pmf.home.survey"
+ACTION_HOME_DIGEST = "pmf.home.digest"
+ACTION_DIGEST_SURVEY = "pmf.digest.survey"
+ACTION_DIGEST_DETAILS = "pmf.digest.details"
+
+VERDICT_TEXT: dict[Verdict, str] = {
+    "ready": "Ready to scale",
+    "not_ready": "Not ready to scale",
+    "unclear": "Not sure yet, so not yet",
+}
+VERDICT_EMOJI: dict[Verdict, str] = {
+    "ready": ":white_check_mark:",
+    "not_ready": ":no_entry:",
+    "unclear": ":warning:",
+}
+VERDICT_MEANING: dict[Verdict, str] = {
+    "ready": "All three signals clear the bar with 95% confidence: retention has flattened, "
+    "growth is mostly organic and enough users would be very disappointed without the product.",
+    "not_ready": "At least one signal is confidently below the bar. Fix that before spending on growth.",
+    "unclear": "Nothing fails, but not every signal clears the bar with confidence yet.",
+}
+RULE = "If you are not sure you have product-market fit, you don't have it yet."
+
+STATUS_LABEL: dict[Status, str] = {
+    "pass": "pass",
+    "borderline": "borderline",
+    "fail": "fail",
+    "insufficient_data": "not enough data yet",
+}
+STATUS_EMOJI: dict[Status, str] = {
+    "pass": ":white_check_mark:",
+    "borderline": ":large_yellow_circle:",
+    "fail": ":x:",
+    "insufficient_data": ":hourglass_flowing_sand:",
+}
+STATUS_FOOTER = (
+    ":white_check_mark: *pass*: clears the bar with 95% confidence · "
+    ":large_yellow_circle: *borderline*: the interval straddles the bar · "
+    ":x: *fail*: confidently below the bar · "
+    ":hourglass_flowing_sand: *not enough data yet*. "
+    "Every value shows its sample size (n) and 95% interval."
+)
+
+# Blocks a message keeps free for its own header/footer when filling the rest with a list.
+_LIST_SECTIONS_MAX = 40
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters, so user-supplied
+    names cannot mention ``<!channel>`` or break links. Callers embedding user input in
+    ``error_message``/``home_view`` lines must escape it with this."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def pct(x: float, nd: int = 1) -> str:
+    """0.4 -> "40.0%"."""
+    return f"{x * 100:.{nd}f}%"
+
+
+def pct_ci(ci: tuple[float, float] | None) -> str:
+    """(0.263, 0.554) -> "95% CI 26.3–55.4%"."""
+    if ci is None:
+        return "95% CI not available"
+    return f"95% CI {ci[0] * 100:.1f}–{ci[1] * 100:.1f}%"
+
+
+def pts(x: float) -> str:
+    """A change of a fraction in signed percentage points: -0.002 -> "−0.2 pts"."""
+    return f"{_signed(x * 100)} pts"
+
+
+def pts_ci(ci: tuple[float, float] | None) -> str:
+    if ci is None:
+        return "95% CI not available"
+    return f"95% CI {_signed(ci[0] * 100)} to {_signed(ci[1] * 100)}"
+
+
+def _signed(v: float) -> str:
+    s = f"{v:+.1f}"
+    if s in ("+0.0", "-0.0"):
+        return "0.0"
+    return s.replace("-", "−")
+
+
+def num(n: int) -> str:
+    return f"{n:,}"
+
+
+def verdict_text(verdict: Verdict) -> str:
+    return VERDICT_TEXT[verdict]
+
+
+# --------------------------------------------------------------------------- signal lines
+
+
+def retention_value(s: RetentionSignal) -> str:
+    """The retention numbers, e.g. "plateau 31.0% (95% CI 28.9–33.1%, n=5,230 users, 14 weeks);
+    tail slope −0.2 pts/week (95% CI −0.6 to +0.2)"."""
+    n = f"n={num(s.users)} users, {s.weeks_observed} usable weeks"
+    if s.plateau_level is None:
+        return f"({n})"
+    text = f"plateau {pct(s.plateau_level)} ({pct_ci(s.plateau_level_ci)}, {n})"
+    if s.tail_slope is not None:
+        text += f"; tail slope {pts(s.tail_slope)}/week ({pts_ci(s.tail_slope_ci)})"
+    return text
+
+
+def organic_value(s: OrganicSignal) -> str:
+    """E.g. "62.0% organic (95% CI 58.7–65.3%, n=806 classified signups, 4.0% unknown);
+    trend +1.1 pts/week (95% CI +0.2 to +2.0)"."""
+    classified = s.organic_signups + s.paid_signups
+    n = f"n={num(classified)} classified signups"
+    if s.unknown_share is not None:
+        n += f", {pct(s.unknown_share)} unknown"
+    if s.organic_share is None:
+        return f"({n}, {s.weeks_observed} weeks of history)"
+    text = f"{pct(s.organic_share)} organic ({pct_ci(s.organic_share_ci)}, {n})"
+    if s.trend_per_week is not None:
+        text += f"; trend {pts(s.trend_per_week)}/week ({pts_ci(s.trend_ci)})"
+    return text
+
+
+def survey_value(s: SurveySignal) -> str:
+    """E.g. "40.0% very disappointed (95% CI 26.3–55.4%, n=40, 2 N/A)"."""
+    n = f"n={num(s.responses)}, {num(s.not_applicable)} N/A"
+    if s.score is None:
+        return f"({n})"
+    text = f"{pct(s.score)} very disappointed ({pct_ci(s.ci)}, {n})"
+    if s.more_responses_needed > 0:
+        text += f"; about {num(s.more_responses_needed)} more responses would settle it"
+    return text
+
+
+def _signal_parts(
+    name: str, signal: RetentionSignal | OrganicSignal | SurveySignal
+) -> tuple[str, str]:
+    """("Survey · borderline", "— 40.0% very disappointed (…)"): the label and the rest."""
+    if isinstance(signal, RetentionSignal):
+        value = retention_value(signal)
+    elif isinstance(signal, OrganicSignal):
+        value = organic_value(signal)
+    else:
+        value = survey_value(signal)
+    label = f"{name} · {STATUS_LABEL[signal.status]}"
+    if signal.status != "insufficient_data":
+        return label, f"— {value}"
+    return label, value if value.startswith("(") else f"— so far {value}"
+
+
+def signal_line(name: str, signal: RetentionSignal | OrganicSignal | SurveySignal) -> str:
+    """One signal in one line, without emoji: "Survey · borderline — 40.0% very disappointed
+    (95% CI 26.3–55.4%, n=40, 2 N/A)"; insufficient data reads "Survey · not enough data yet
+    (n=12, 1 N/A)", or "… — so far …" with whatever numbers exist."""
+    return " ".join(_signal_parts(name, signal))
+
+
+def _signals(report: GateReport) -> list[tuple[str, RetentionSignal | OrganicSignal | SurveySignal]]:
+    return [("Retention", report.retention), ("Organic", report.organic), ("Survey", report.survey)]
+
+
+# --------------------------------------------------------------------------- block helpers
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def _plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": limits.truncate(text, limit), "emoji": True}
+
+
+def _header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": _plain(text, limits.HEADER_TEXT)}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": _mrkdwn(limits.truncate(text, limits.SECTION_TEXT))}
+
+
+def _context(*texts: str) -> dict[str, Any]:
+    elements = [_mrkdwn(limits.truncate(t, limits.CONTEXT_TEXT)) for t in texts if t]
+    return {"type": "context", "elements": elements[: limits.CONTEXT_ELEMENTS]}
+
+
+def _divider() -> dict[str, Any]:
+    return {"type": "divider"}
+
+
+def _button(text: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": _plain(text, limits.BUTTON_TEXT),
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def _list_sections(title: str, lines: Sequence[str], *, max_sections: int = _LIST_SECTIONS_MAX) -> list[dict[str, Any]]:
+    """``lines`` under a bold ``title``, packed into as few sections as fit the section limit;
+    what does not fit in ``max_sections`` becomes a final "…and N more" line."""
+    budget = limits.SECTION_TEXT - 40  # room for the "…and N more" line
+    chunks: list[list[str]] = [[f"*{title}*"] if title else []]
+    size = len(chunks[0][0]) if title else 0
+    shown = 0
+    for line in lines:
+        line = limits.truncate(line, budget)
+        if chunks[-1] and size + 1 + len(line) > budget:
+            if len(chunks) == max_sections:
+                break
+            chunks.append([])
+            size = -1
+        chunks[-1].append(line)
+        size += 1 + len(line)
+        shown += 1
+    if shown < len(lines):
+        chunks[-1].append(f"_…and {num(len(lines) - shown)} more_")
+    return [_section("\n".join(c)) for c in chunks if c]
+
+
+def _bullets(title: str, lines: Sequence[str]) -> dict[str, Any]:
+    return _section("\n".join([f"*{title}*", *(f"• {escape(line)}" for line in lines)]))
+
+
+def _message(text: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"text": limits.truncate(text, limits.FALLBACK_TEXT), "blocks": blocks}
+
+
+# --------------------------------------------------------------------------- gate report and digest
+
+
+def _verdict_section(report: GateReport, previous: GateReport | None = None) -> dict[str, Any]:
+    v = report.verdict
+    text = f"{VERDICT_EMOJI[v]} *{VERDICT_TEXT[v]}*"
+    if previous is not None and previous.verdict != v:
+        text += f"  (last week: {VERDICT_TEXT[previous.verdict]})"
+    return _section(f"{text}\n{VERDICT_MEANING[v]}\n_{RULE}_")
+
+
+def _change(
+    now: float | None, before: float | None, status: Status, before_status: Status
+) -> str:
+    parts = []
+    if now is not None and before is not None:
+        delta = now - before
+        parts.append("no change since last week" if abs(delta) < 0.0005 else f"{pts(delta)} since last week")
+    elif now is not None:
+        parts.append("new this week")
+    if status != before_status:
+        parts.append(f"was {STATUS_LABEL[before_status]}")
+    return ", ".join(parts)
+
+
+def _signal_changes(report: GateReport, previous: GateReport) -> list[str]:
+    r, o = report, previous
+    return [
+        _change(r.retention.plateau_level, o.retention.plateau_level, r.retention.status, o.retention.status),
+        _change(r.organic.organic_share, o.organic.organic_share, r.organic.status, o.organic.status),
+        _change(r.survey.score, o.survey.score, r.survey.status, o.survey.status),
+    ]
+
+
+def _signal_sections(report: GateReport, previous: GateReport | None) -> list[dict[str, Any]]:
+    changes = _signal_changes(report, previous) if previous is not None else ["", "", ""]
+    out = []
+    for (name, signal), change in zip(_signals(report), changes, strict=True):
+        label, rest = _signal_parts(name, signal)
+        text = f"{STATUS_EMOJI[signal.status]} *{label}* {rest}"
+        if change:
+            text += f"\n_Change: {change}_"
+        if signal.summary:
+            text += f"\n{escape(signal.summary)}"
+        out.append(_section(text))
+    return out
+
+
+def _fallback(report: GateReport, title: str, previous: GateReport | None = None) -> str:
+    name = escape(report.product_name)
+    lines = [f"{title} — {name}, as of {report.as_of.isoformat()}: {VERDICT_TEXT[report.verdict]}. {RULE}"]
+    changes = _signal_changes(report, previous) if previous is not None else ["", "", ""]
+    for (label, signal), change in zip(_signals(report), changes, strict=True):
+        lines.append(signal_line(label, signal) + (f" ({change})" if change else ""))
+    for w in report.warnings:
+        lines.append(f"Warning: {escape(w.message)}")
+    if report.next_steps:
+        lines.append("Next: " + " ".join(escape(s) for s in report.next_steps))
+    return "\n".join(lines)
+
+
+def _report_body(report: GateReport, previous: GateReport | None) -> list[dict[str, Any]]:
+    blocks = [_verdict_section(report, previous), _divider(), *_signal_sections(report, previous)]
+    if report.warnings:
+        blocks.append(_bullets(":rotating_light: Warnings", [w.message for w in report.warnings]))
+    if report.next_steps:
+        blocks.append(_bullets("Next steps", report.next_steps))
+    return blocks
+
+
+def _chart_alt(report: GateReport) -> str:
+    return limits.truncate(
+        f"Retention chart for {report.product_name} as of {report.as_of.isoformat()}: "
+        + signal_line("Retention", report.retention),
+        limits.IMAGE_ALT_TEXT,
+    )
+
+
+def gate_report_message(
+    report: GateReport, *, image_url: str | None = None, chart_note: str | None = None
+) -> dict[str, Any]:
+    """The gate report (``/pmf-check``, ``/pmf-check share``, ``pmfbot demo``): header, verdict,
+    one section per signal, warnings, next steps, the chart (``image_url``, a publicly reachable
+    PNG) or a context line ``chart_note`` (mrkdwn, e.g. "Chart posted in the thread"), and a
+    footer explaining the statuses."""
+    blocks = [_header(f"PMF Gate · {report.product_name} · {report.as_of.isoformat()}")]
+    blocks += _report_body(report, None)
+    if image_url:
+        blocks.append({
+            "type": "image",
+            "image_url": image_url,
+            "alt_text": _chart_alt(report),
+            "title": _plain("Retention by week since signup", limits.IMAGE_TITLE),
+        })
+    elif chart_note:
+        blocks.append(_context(chart_note))
+    blocks.append(_context(STATUS_FOOTER))
+    return _message(_fallback(report, "PMF Gate"), blocks)
+
+
+def digest_message(
+    report: GateReport, *, previous: GateReport | None = None, survey_status: str | None = None
+) -> dict[str, Any]:
+    """The weekly digest post: like the gate report, plus each signal's change since
+    ``previous`` (last week's report), the open-survey status line ``survey_status`` (mrkdwn from
+    the caller, or None for "no survey running") and the buttons "Run a PMF survey"
+    (``ACTION_DIGEST_SURVEY``) and "Details" (``ACTION_DIGEST_DETAILS``), both valued with the
+    product slug. The chart (``charts.digest_chart``) is uploaded separately."""
+    blocks = [_header(f"Weekly PMF digest · {report.product_name} · {report.as_of.isoformat()}")]
+    blocks += _report_body(report, previous)
+    blocks.append(_section(f"*Survey*\n{survey_status or 'No survey running. Start one with `/pmf-check survey start`.'}"))
+    blocks.append({
+        "type": "actions",
+        "elements": [
+            _button("Run a PMF survey", ACTION_DIGEST_SURVEY, report.product, style="primary"),
+            _button("Details", ACTION_DIGEST_DETAILS, report.product),
+        ],
+    })
+    blocks.append(_context(STATUS_FOOTER))
+    return _message(_fallback(report, "Weekly PMF digest", previous), blocks)
+
+
+# --------------------------------------------------------------------------- small messages
+
+
+def help_message(sections: list[tuple[str, str]]) -> dict[str, Any]:
+    """Usage: ``sections`` are (command, description) pairs, e.g. ("/pmf-check share", "Post the
+    report in this channel"). Both are mrkdwn written by us, not user input."""
+    lines = [f"`{cmd}` — {desc}" for cmd, desc in sections]
+    blocks = [_header("PMF Gate · how to use it")]
+    blocks += _list_sections("", lines)
+    blocks.append(_context(f"_{RULE}_"))
+    fallback = "PMF Gate commands:\n" + "\n".join(f"{cmd} — {desc}" for cmd, desc in sections)
+    return _message(fallback, blocks)
+
+
+def error_message(text: str, usage: str | None = None) -> dict[str, Any]:
+    """An ephemeral "what was wrong + the right usage" reply; nothing changed. ``text`` and
+    ``usage`` are mrkdwn: escape user input in them with ``escape``."""
+    blocks = [_section(f":warning: {text}")]
+    if usage:
+        code = usage.replace("```", "'''")
+        blocks.append(_section(limits.truncate(f"*Usage*\n```{code}", limits.SECTION_TEXT - 3) + "```"))
+    fallback = text + (f"\nUsage: {usage}" if usage else "")
+    return _message(fallback, blocks)
+
+
+def product_list_message(products: list[tuple[str, str, bool]]) -> dict[str, Any]:
+    """The workspace's products as (slug, name, bound to this channel), with how to bind or
+    create one; with none, how to get started."""
+    if not products:
+        text = (
+            "No products yet. Create one with `/pmf-check product create SLUG [NAME]`, then import "
+            "data: `pmfbot import signups FILE --product SLUG` and `pmfbot import events FILE "
+            "--product SLUG`."
+        )
+        return _message(text.replace("`", ""), [_section(text)])
+    lines = [
+        f"• *{escape(name)}* `{escape(slug)}`" + (" — :pushpin: bound to this channel" if bound else "")
+        for slug, name, bound in products
+    ]
+    blocks = _list_sections("Products in this workspace", lines)
+    blocks.append(_context(
+        "Bind this channel to one: `/pmf-check product use SLUG` · "
+        "create one: `/pmf-check product create SLUG [NAME]`"
+    ))
+    fallback = "Products: " + ", ".join(
+        f"{escape(name)} ({escape(slug)}{', bound to this channel' if bound else ''})"
+        for slug, name, bound in products
+    )
+    return _message(fallback, blocks)
+
+
+def config_message(product_slug: str, items: list[tuple[str, str]]) -> dict[str, Any]:
+    """A product's settings as (key, value) pairs, with how to change one."""
+    slug = escape(product_slug)
+    lines = [f"`{escape(key)}` = `{escape(value)}`" for key, value in items]
+    blocks = _list_sections(f"Settings for `{slug}`", lines or ["_No settings._"])
+    blocks.append(_context("Change one: `/pmf-check config KEY VALUE`, e.g. `/pmf-check config survey.threshold 0.4`"))
+    fallback = f"Settings for {slug}: " + ", ".join(f"{escape(k)}={escape(v)}" for k, v in items)
+    return _message(fallback, blocks)
+
+
+# --------------------------------------------------------------------------- App Home
+
+_GETTING_STARTED = [
+    "1. Create a product: `/pmf-check product create SLUG [NAME]`",
+    "2. Import your data: `pmfbot import signups FILE --product SLUG`, "
+    "`pmfbot import events FILE --product SLUG` (or the ingest API, `/pmf-check token`)",
+    "3. Check it: `/pmf-check` (only you see it) or `/pmf-check share`",
+    "4. Ask your users: `/pmf-check survey start`",
+    "5. Get a weekly digest: `/pmf-check digest weekly`",
+]
+_HOME_PRODUCT_BLOCKS = 4  # summary section, signals section, actions, divider
+
+
+def _home_product(report: GateReport | None, slug: str, name: str) -> list[dict[str, Any]]:
+    title = f"*{escape(name)}* `{escape(slug)}`"
+    if report is None:
+        summary = _section(f"{title}\n_No report yet: import data, then run `/pmf-check`._")
+        signals = _context("Retention, organic growth and the survey show here once there is data.")
+    else:
+        v = report.verdict
+        summary = _section(
+            f"{title} — {VERDICT_EMOJI[v]} *{VERDICT_TEXT[v]}* · as of {report.as_of.isoformat()}"
+        )
+        signals = _section("\n".join(
+            f"{STATUS_EMOJI[s.status]} {signal_line(label, s)}" for label, s in _signals(report)
+        ))
+    actions = {
+        "type": "actions",
+        "elements": [
+            _button("Run check", ACTION_HOME_CHECK, slug, style="primary"),
+            _button("Start survey", ACTION_HOME_SURVEY, slug),
+            _button("Send digest now", ACTION_HOME_DIGEST, slug),
+        ],
+    }
+    return [summary, signals, actions, _divider()]
+
+
+def home_view(
+    entries: list[tuple[GateReport | None, str, str]],
+    *,
+    subscriptions: list[str],
+    open_surveys: list[str],
+) -> dict[str, Any]:
+    """The App Home tab (``views.publish``): per product (report or None, slug, name) the verdict,
+    the three signals and buttons (``ACTION_HOME_*``, value = slug); then the digest
+    subscriptions and open surveys, one mrkdwn line each from the caller (escape user input).
+    With no products it shows "Getting started"."""
+    blocks: list[dict[str, Any]] = [
+        _header("PMF Gate"),
+        _context(f"Product-market fit from your own data. _{RULE}_"),
+        _divider(),
+    ]
+    tail = _list_sections("Digest subscriptions", [f"• {s}" for s in subscriptions] or [
+        "_None. Subscribe a channel with `/pmf-check digest weekly`._"
+    ], max_sections=3)
+    tail += _list_sections("Open surveys", [f"• {s}" for s in open_surveys] or [
+        "_None. Start one with `/pmf-check survey start`._"
+    ], max_sections=3)
+    tail.append(_context(STATUS_FOOTER))
+
+    if not entries:
+        blocks += _list_sections("Getting started", _GETTING_STARTED)
+        blocks.append(_divider())
+    else:
+        room = limits.MAX_BLOCKS["home"] - len(blocks) - len(tail) - 1  # 1 for "…and N more"
+        fits = min(len(entries), room // _HOME_PRODUCT_BLOCKS)
+        for report, slug, name in entries[:fits]:
+            blocks += _home_product(report, slug, name)
+        if fits < len(entries):
+            blocks.append(_context(
+                f"…and {num(len(entries) - fits)} more products. List them with `/pmf-check product`."
+            ))
+    return {"type": "home", "blocks": blocks + tail}
+

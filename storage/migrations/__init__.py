@@ -1,0 +1,1 @@
+"""Alembic migrations; ``pmfbot db upgrade`` runs them to head."""

@@ -1,0 +1,272 @@
+"""The schema: typed SQLAlchemy 2.x models for every table the product owns.
+
+Every row hangs off a workspace (directly or through its product), so deleting a workspace
+removes all of its data by cascade, and every query can be scoped to one workspace. Activity is
+stored compacted: one row per (user, week) the user was active, not one per raw event, so the
+table grows with active user-weeks. Week indexes are computed at write time in the product's
+timezone (``bot.domain.weeks``), which keeps the cohort SQL identical on SQLite and PostgreSQL.
+Datetimes are stored as UTC and always come back timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.db import Base
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every engine (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; attach a timezone")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# BigInteger primary keys autoincrement on SQLite only as INTEGER.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Workspace(Base):
+    """A Slack team (``team_id``), or ``local`` for data imported before Slack was connected."""
+
+    __tablename__ = "workspaces"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    products: Mapped[list[Product]] = relationship(
+        back_populates="workspace", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (UniqueConstraint("workspace_id", "slug"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    # Only the settings that differ from the defaults (ProductSettings.to_dict()).
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    workspace: Mapped[Workspace] = relationship(back_populates="products")
+
+
+class ChannelBinding(Base):
+    """``/pmf-check product use SLUG``: which product a channel talks about."""
+
+    __tablename__ = "channel_bindings"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+
+
+class ProductUser(Base):
+    """One end user of a tracked product: their signup (if known) and first active week.
+
+    The cohort week is ``coalesce(signup_week, first_week)`` (SPEC §5)."""
+
+    __tablename__ = "product_users"
+    __table_args__ = (
+        UniqueConstraint("product_id", "external_id"),
+        Index("ix_product_users_product_signup_week", "product_id", "signup_week"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(255))
+    signup_week: Mapped[int | None] = mapped_column(Integer)
+    signed_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    channel: Mapped[str | None] = mapped_column(String(200))
+    channel_class: Mapped[str | None] = mapped_column(String(10))
+    first_week: Mapped[int | None] = mapped_column(Integer)
+
+
+class ActivityWeek(Base):
+    """The user was active at least once in this week (compacted events)."""
+
+    __tablename__ = "activity_weeks"
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("product_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    week: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class Survey(Base):
+    """An in-channel Sean Ellis survey. ``open_key`` is set while open and unique, which makes
+    "one open survey per channel and product" a database guarantee on every engine."""
+
+    __tablename__ = "surveys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32), index=True)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    opened_by: Mapped[str | None] = mapped_column(String(32))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    open_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    response_count: Mapped[int] = mapped_column(Integer, default=0)
+    count_shown: Mapped[int] = mapped_column(Integer, default=0)
+    count_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    results_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class SurveyResponse(Base):
+    """One respondent's answer. ``dedupe_key`` makes writes idempotent: imports use
+    ``import:{respondent}:{answered_at}``, Slack surveys ``survey:{id}:{respondent}`` (answering
+    again updates the row). ``respondent_key`` is an imported id, a Slack user id, or for
+    anonymous surveys a keyed hash — never a Slack id."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (
+        UniqueConstraint("product_id", "dedupe_key"),
+        Index("ix_survey_responses_product_answered", "product_id", "answered_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
+    dedupe_key: Mapped[str] = mapped_column(String(400))
+    respondent_key: Mapped[str] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(10))  # "import" | "slack"
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answer: Mapped[str] = mapped_column(String(10))  # very | somewhat | not | na
+    segment: Mapped[str | None] = mapped_column(String(200))
+    who_benefits: Mapped[str | None] = mapped_column(Text)
+    main_benefit: Mapped[str | None] = mapped_column(Text)
+    improve: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SurveyComment(Base):
+    """A non-answer thread reply by a respondent, kept with their response."""
+
+    __tablename__ = "survey_comments"
+    __table_args__ = (UniqueConstraint("response_id", "message_ts"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("survey_responses.id", ondelete="CASCADE"), index=True)
+    message_ts: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DigestSubscription(Base):
+    """A weekly digest: wall-clock ``local_time`` on ``weekday`` (0 = Monday) in ``timezone``."""
+
+    __tablename__ = "digest_subscriptions"
+    __table_args__ = (UniqueConstraint("product_id", "channel_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    weekday: Mapped[int] = mapped_column(Integer)
+    local_time: Mapped[str] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    paused_reason: Mapped[str | None] = mapped_column(String(200))
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error_notified: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DigestDelivery(Base):
+    """The claim on one subscription's digest for one week: the unique row that makes
+    delivery exactly-once across restarts and processes. ``period`` is the local date the run
+    was due."""
+
+    __tablename__ = "digest_deliveries"
+    __table_args__ = (UniqueConstraint("subscription_id", "period"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("digest_subscriptions.id", ondelete="CASCADE"))
+    period: Mapped[date] = mapped_column(Date)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12))  # claimed | sending | sent | failed | skipped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    file_id: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(200))
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WeeklySnapshot(Base):
+    """A product's gate report for one complete week, stored once, for week-over-week change."""
+
+    __tablename__ = "weekly_snapshots"
+    __table_args__ = (UniqueConstraint("product_id", "week"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    week: Mapped[int] = mapped_column(Integer)  # the last complete week index the report covers
+    as_of: Mapped[date] = mapped_column(Date)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IngestToken(Base):
+    """A bearer token for ``POST /api/v1/ingest``; only its SHA-256 is stored."""
+
+    __tablename__ = "ingest_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SlackEventReceipt(Base):
+    """Events API deliveries already processed: Slack retries the same ``event_id``."""
+
+    __tablename__ = "slack_event_receipts"
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,0 +1,201 @@
+"""Query methods returning plain values or domain types; they never commit.
+
+The heavy lifting is pushed into SQL: the cohort table is one GROUP BY over the compacted
+``activity_weeks`` joined to ``product_users``; the tail activity patterns for the bootstrap are
+one more GROUP BY (a bit mask per user). Both return a few thousand rows whatever the number of
+users, so the statistics never hold a row per user in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy.orm import Session
+
+from bot.domain.settings import ProductSettings
+from bot.domain.types import SurveyResponse as DomainResponse
+from bot.domain.types import TailPatterns, WeekChannels
+from storage.models import (
+    ActivityWeek,
+    ChannelBinding,
+    Product,
+    ProductUser,
+    SurveyResponse,
+    WeeklySnapshot,
+    Workspace,
+)
+
+LOCAL_TEAM = "local"
+
+
+@dataclass(frozen=True)
+class ProductRef:
+    id: int
+    slug: str
+    name: str
+    workspace_id: int
+    team_id: str
+    settings: ProductSettings
+
+
+def product_ref(p: Product, team_id: str) -> ProductRef:
+    return ProductRef(id=p.id, slug=p.slug, name=p.name, workspace_id=p.workspace_id, team_id=team_id,
+                      settings=ProductSettings.from_dict(p.settings))
+
+
+# ----------------------------------------------------------------------------- workspaces
+def find_workspace(session: Session, team_id: str) -> Workspace | None:
+    return session.scalar(select(Workspace).where(Workspace.team_id == team_id))
+
+
+def get_or_create_workspace(session: Session, team_id: str, name: str | None = None) -> Workspace:
+    ws = find_workspace(session, team_id)
+    if ws is None:
+        ws = Workspace(team_id=team_id, name=name)
+        session.add(ws)
+        session.flush()
+    return ws
+
+
+def all_workspaces(session: Session) -> Sequence[Workspace]:
+    return session.scalars(select(Workspace).order_by(Workspace.id)).all()
+
+
+# ----------------------------------------------------------------------------- products
+def find_product(session: Session, workspace_id: int, slug: str) -> Product | None:
+    return session.scalar(select(Product).where(Product.workspace_id == workspace_id, Product.slug == slug))
+
+
+def list_products(session: Session, workspace_id: int) -> Sequence[Product]:
+    return session.scalars(select(Product).where(Product.workspace_id == workspace_id).order_by(Product.slug)).all()
+
+
+def bound_product(session: Session, workspace_id: int, channel_id: str) -> Product | None:
+    return session.scalar(
+        select(Product).join(ChannelBinding, ChannelBinding.product_id == Product.id)
+        .where(ChannelBinding.workspace_id == workspace_id, ChannelBinding.channel_id == channel_id)
+    )
+
+
+def bind_channel(session: Session, workspace_id: int, channel_id: str, product_id: int) -> None:
+    row = session.scalar(select(ChannelBinding).where(ChannelBinding.workspace_id == workspace_id,
+                                                      ChannelBinding.channel_id == channel_id))
+    if row is None:
+        session.add(ChannelBinding(workspace_id=workspace_id, channel_id=channel_id, product_id=product_id))
+    else:
+        row.product_id = product_id
+    session.flush()
+
+
+# ----------------------------------------------------------------------------- cohorts
+def _cohort_week() -> object:
+    return func.coalesce(ProductUser.signup_week, ProductUser.first_week)
+
+
+def cohort_sizes(session: Session, product_id: int, last_week: int) -> dict[int, int]:
+    cw = _cohort_week()
+    rows = session.execute(
+        select(cw.label("cw"), func.count()).where(ProductUser.product_id == product_id, cw.is_not(None), cw <= last_week)  # type: ignore[attr-defined, operator]
+        .group_by(cw)
+    ).all()
+    return {int(w): int(n) for w, n in rows}
+
+
+def cohort_activity(session: Session, product_id: int, last_week: int) -> list[tuple[int, int, int]]:
+    """(cohort week, week offset, active users) for complete weeks, offsets >= 0."""
+    cw = _cohort_week()
+    offset = ActivityWeek.week - cw  # type: ignore[operator]
+    rows = session.execute(
+        select(cw.label("cw"), offset.label("k"), func.count())
+        .select_from(ActivityWeek)
+        .join(ProductUser, ProductUser.id == ActivityWeek.user_id)
+        .where(ProductUser.product_id == product_id, cw <= last_week, ActivityWeek.week <= last_week,  # type: ignore[operator]
+               ActivityWeek.week >= cw)
+        .group_by(cw, offset)
+    ).all()
+    return [(int(w), int(k), int(n)) for w, k, n in rows]
+
+
+def tail_patterns(session: Session, product_id: int, last_week: int, offsets: Sequence[int]) -> TailPatterns:
+    """Per cohort, how many users had each activity pattern over the tail ``offsets``.
+
+    One row per user is built inside the database (a bit mask summed over their active tail
+    weeks), then grouped by (cohort, mask): Python sees at most cohorts × 2^len(offsets) rows.
+    """
+    offsets = tuple(offsets)
+    if not offsets:
+        return TailPatterns(offsets=(), counts={})
+    cw = _cohort_week()
+    k = ActivityWeek.week - cw  # type: ignore[operator]
+    bit = case(*[(k == off, literal(1 << i)) for i, off in enumerate(offsets)], else_=literal(0))
+    per_user = (
+        select(ActivityWeek.user_id.label("uid"), cw.label("cw"), func.sum(bit).label("mask"))
+        .join(ProductUser, ProductUser.id == ActivityWeek.user_id)
+        .where(ProductUser.product_id == product_id, ActivityWeek.week <= last_week, cw <= last_week,  # type: ignore[operator]
+               k.in_(offsets))
+        .group_by(ActivityWeek.user_id, cw)
+        .subquery()
+    )
+    rows = session.execute(
+        select(per_user.c.cw, per_user.c.mask, func.count()).group_by(per_user.c.cw, per_user.c.mask)
+    ).all()
+    sizes = cohort_sizes(session, product_id, last_week)
+    counts: dict[int, dict[int, int]] = {w: {} for w in sizes}
+    for w, mask, n in rows:
+        counts.setdefault(int(w), {})[int(mask)] = int(n)
+    for w, size in sizes.items():
+        active_users = sum(counts[w].values())
+        if size - active_users:
+            counts[w][0] = counts[w].get(0, 0) + size - active_users
+    return TailPatterns(offsets=offsets, counts=counts)
+
+
+# ----------------------------------------------------------------------------- organic
+def weekly_channels(session: Session, product_id: int, last_week: int) -> list[WeekChannels]:
+    cls = func.coalesce(ProductUser.channel_class, "unknown")
+    rows = session.execute(
+        select(ProductUser.signup_week, cls, func.count())
+        .where(ProductUser.product_id == product_id, ProductUser.signup_week.is_not(None),
+               ProductUser.signup_week <= last_week)
+        .group_by(ProductUser.signup_week, cls)
+    ).all()
+    by_week: dict[int, dict[str, int]] = {}
+    for w, c, n in rows:
+        by_week.setdefault(int(w), {})[str(c)] = int(n)
+    return [WeekChannels(week=w, organic=d.get("organic", 0), paid=d.get("paid", 0), unknown=d.get("unknown", 0))
+            for w, d in sorted(by_week.items())]
+
+
+# ----------------------------------------------------------------------------- survey
+def survey_responses(session: Session, product_id: int, since: datetime | None = None,
+                     until: datetime | None = None, survey_id: int | None = None) -> list[DomainResponse]:
+    q = select(SurveyResponse.respondent_key, SurveyResponse.answered_at, SurveyResponse.answer,
+               SurveyResponse.segment, SurveyResponse.main_benefit).where(SurveyResponse.product_id == product_id)
+    if since is not None:
+        q = q.where(SurveyResponse.answered_at >= since)
+    if until is not None:
+        q = q.where(SurveyResponse.answered_at < until)
+    if survey_id is not None:
+        q = q.where(SurveyResponse.survey_id == survey_id)
+    return [
+        DomainResponse(respondent=r, answered_at_day=at.date(), answer=a, segment=s, main_benefit=b,  # type: ignore[arg-type]
+                       order=at.timestamp())
+        for r, at, a, s, b in session.execute(q.order_by(SurveyResponse.answered_at, SurveyResponse.id))
+    ]
+
+
+# ----------------------------------------------------------------------------- snapshots
+def get_snapshot(session: Session, product_id: int, week: int) -> WeeklySnapshot | None:
+    return session.scalar(select(WeeklySnapshot).where(and_(WeeklySnapshot.product_id == product_id,
+                                                            WeeklySnapshot.week == week)))
+
+
+def save_snapshot(session: Session, product_id: int, week: int, as_of: date, report: dict[str, object]) -> None:
+    """Store a week's figures once; a concurrent writer of the same week wins harmlessly."""
+    if get_snapshot(session, product_id, week) is not None:
+        return
+    with session.begin_nested():
+        session.add(WeeklySnapshot(product_id=product_id, week=week, as_of=as_of, report=report))
