@@ -1,0 +1,58 @@
+"""Plain-text and JSON presentations of domain values for the CLI and the demo.
+
+The cohort JSON is the SPEC §4 contract; the report text is what ``pmfbot check`` prints and
+reads the same as the Slack message, numbers always with their n and interval.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain.types import CohortTable, GateReport
+from bot.domain.weeks import week_start
+
+VERDICT_TEXT = {"ready": "Ready to scale", "not_ready": "Not ready to scale", "unclear": "Not sure yet, so not yet"}
+STATUS_MARK = {"pass": "PASS", "borderline": "BORDERLINE", "fail": "FAIL", "insufficient_data": "NOT ENOUGH DATA"}
+
+
+def cohorts_json(table: CohortTable, product: str, timezone: str) -> dict[str, Any]:
+    return {
+        "product": product,
+        "as_of": table.as_of.isoformat(),
+        "week_starts_on": "monday",
+        "timezone": timezone,
+        "cohorts": [{"week": week_start(c.week).isoformat(), "size": c.size, "active": list(c.active)}
+                    for c in table.cohorts],
+        "average": [{"week_offset": p.week_offset, "retention": round(p.retention, 4), "users": p.users,
+                     "cohorts": p.cohorts} for p in table.average],
+    }
+
+
+def cohorts_text(table: CohortTable, max_offsets: int = 12) -> str:
+    if not table.cohorts:
+        return f"No complete cohorts as of {table.as_of.isoformat()}."
+    lines = [f"Weekly cohorts as of {table.as_of.isoformat()} (% of the cohort active k weeks after signup)",
+             "cohort       size  " + " ".join(f"{k:>5}" for k in range(max_offsets))]
+    for c in table.cohorts:
+        cells = " ".join(f"{100 * a / c.size:5.1f}" if c.size else "    -" for a in c.active[:max_offsets])
+        lines.append(f"{week_start(c.week).isoformat()} {c.size:6d}  {cells}")
+    avg = " ".join(f"{100 * p.retention:5.1f}" for p in table.average[:max_offsets])
+    lines.append(f"{'average':10} {'':6}  {avg}")
+    return "\n".join(lines)
+
+
+def report_text(report: GateReport) -> str:
+    r, o, s = report.retention, report.organic, report.survey
+    lines = [
+        f"PMF Gate — {report.product_name} as of {report.as_of.isoformat()}",
+        f"Verdict: {VERDICT_TEXT[report.verdict]}",
+        "",
+        f"  Retention plateau   [{STATUS_MARK[r.status]}] {r.summary}",
+        f"  Organic growth      [{STATUS_MARK[o.status]}] {o.summary}",
+        f"  Sean Ellis survey   [{STATUS_MARK[s.status]}] {s.summary}",
+    ]
+    if report.warnings:
+        lines += ["", "Warnings:"] + [f"  ! {w.message}" for w in report.warnings]
+    if report.next_steps:
+        lines += ["", "Next steps:"] + [f"  - {n}" for n in report.next_steps]
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""The ``/pmf-check`` grammar: the first word picks a subcommand, each feature registers its
+own. Parsing errors raise ``UserError`` with the right usage; nothing changes.
+
+A subcommand handler gets a ``CommandRequest`` (who, where, the remaining words, and ``respond``)
+and runs after the ack, on Bolt's listener thread pool.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.context import AppContext
+from bot.errors import UserError
+
+
+@dataclass
+class CommandRequest:
+    ctx: AppContext
+    team_id: str
+    channel_id: str
+    channel_name: str | None
+    user_id: str
+    text: str
+    words: list[str]  # after the subcommand word
+    respond: Callable[..., Any]
+    client: Any  # the bot's WebClient for this team
+    response_url: str | None = None
+    trigger_id: str | None = None
+
+
+Handler = Callable[[CommandRequest], None]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    handler: Handler
+    usage: tuple[tuple[str, str], ...]  # (syntax, description) lines for `help`
+
+
+@dataclass
+class Router:
+    subcommands: dict[str, Subcommand] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def add(self, name: str, handler: Handler, usage: list[tuple[str, str]], aliases: tuple[str, ...] = ()) -> None:
+        self.subcommands[name] = Subcommand(name, handler, tuple(usage))
+        for a in aliases:
+            self.aliases[a] = name
+
+    def usage_lines(self) -> list[tuple[str, str]]:
+        return [line for sub in self.subcommands.values() for line in sub.usage]
+
+    def split(self, text: str) -> tuple[Subcommand, list[str]]:
+        try:
+            words = shlex.split(text or "")
+        except ValueError:
+            words = (text or "").split()
+        name = words[0].lower() if words else "status"
+        name = self.aliases.get(name, name)
+        sub = self.subcommands.get(name)
+        if sub is None:
+            known = ", ".join(sorted(self.subcommands))
+            raise UserError(f"Unknown subcommand `{words[0]}`. Try one of: {known}.", usage="/pmf-check help")
+        return sub, words[1:]
