@@ -1,0 +1,23 @@
+"""Exactly-once processing of Slack Events API deliveries.
+
+Slack redelivers an event that was not acked in 3 s (same ``event_id``). A listener calls
+``claim_event`` inside the same transaction as its effect: the receipt row and the effect commit
+together or not at all, so a retried delivery is a no-op and a failed one can be retried.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from storage.models import SlackEventReceipt, utcnow
+
+
+def claim_event(session: Session, team_id: str, event_id: str) -> bool:
+    """True the first time (team, event) is seen in a committed transaction, False after."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(SlackEventReceipt).values(team_id=team_id, event_id=event_id, received_at=utcnow())
+    result = session.execute(stmt.on_conflict_do_nothing(index_elements=["team_id", "event_id"]))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
