@@ -19,5 +19,6 @@ def claim_event(session: Session, team_id: str, event_id: str) -> bool:
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(SlackEventReceipt).values(team_id=team_id, event_id=event_id, received_at=utcnow())
-    result = session.execute(stmt.on_conflict_do_nothing(index_elements=["team_id", "event_id"]))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    # RETURNING rather than rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING.
+    stmt = stmt.on_conflict_do_nothing(index_elements=["team_id", "event_id"]).returning(SlackEventReceipt.event_id)
+    return session.execute(stmt).first() is not None
