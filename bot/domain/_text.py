@@ -19,13 +19,18 @@ def count(n: int) -> str:
 def _pct_number(x: float) -> str:
     # One decimal below 10% so that small but decisive levels (4.6% vs the 5% floor) stay visible.
     v = 100.0 * x
-    text = f"{v:.1f}" if abs(v) < 10 and round(v, 1) != round(v) else f"{v:.0f}"
+    text = f"{v:.1f}" if 0 < abs(v) < 9.95 else f"{v:.0f}"
     return text.replace("-", MINUS)
 
 
 def pct(x: float) -> str:
     """A fraction as a percentage: 0.314 -> "31%", 0.046 -> "4.6%"."""
     return _pct_number(x) + "%"
+
+
+def share_setting(x: float) -> str:
+    """A threshold someone chose, without invented precision: 0.05 -> "5%", 0.125 -> "12.5%"."""
+    return f"{round(100.0 * x, 4):g}%"
 
 
 def pct_range(lo: float, hi: float) -> str:
@@ -48,7 +53,7 @@ def pts_range(lo: float, hi: float) -> str:
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
-    """ "1 week", "3 weeks", "1,200 users"."""
+    """A count with its noun: "1 week", "3 weeks", "1,200 users"."""
     return f"{count(n)} {word if n == 1 else (many or word + 's')}"
 
 

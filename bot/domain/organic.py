@@ -36,6 +36,9 @@ _ADS = re.compile(r"(^|_)ads?($|_)|ads($|_)")
 _NOT_ADS = re.compile(r"(loads|leads|reads|roads|heads|threads)($|_)")
 
 
+_CLASSES: dict[str, ChannelClass] = {"organic": "organic", "paid": "paid", "unknown": "unknown"}
+
+
 def _heuristic(name: str) -> ChannelClass:
     # Paid keywords are checked first: calling a paid channel organic would flatter the share,
     # the opposite mistake only makes the check more cautious.
@@ -58,10 +61,8 @@ def classify_channel(channel: str | None, channel_map: Mapping[str, str]) -> Cha
     name = normalise_channel(channel or "").strip("()")
     if not name:
         return "unknown"
-    mapped = channel_map.get(name)
-    if mapped in ("organic", "paid", "unknown"):
-        return mapped  # type: ignore[return-value]
-    return _heuristic(name)
+    mapped = _CLASSES.get(channel_map.get(name, ""))
+    return mapped if mapped is not None else _heuristic(name)
 
 
 _PAID_MEDIA = ("cpc", "ppc", "cpm", "cpa", "cpv", "display", "affiliate", "banner", "retargeting")
@@ -84,9 +85,9 @@ def classify_utm(
     source = normalise_channel(utm_source or "").strip("()")
     medium = normalise_channel(utm_medium or "").strip("()")
     if medium not in _NO_MEDIUM:
-        mapped = channel_map.get(medium)
-        if mapped in ("organic", "paid"):
-            return mapped  # type: ignore[return-value]
+        mapped = _CLASSES.get(channel_map.get(medium, ""))
+        if mapped is not None and mapped != "unknown":
+            return mapped
         if medium in _PAID_MEDIA or medium.startswith("paid"):
             return "paid"
         if medium in _ORGANIC_MEDIA:
@@ -149,9 +150,10 @@ def organic_signal(
         if w.week > lcw:
             continue
         acc = by_week.setdefault(w.week, [0, 0, 0])
-        acc[0] += w.organic
-        acc[1] += w.paid
-        acc[2] += w.unknown
+        # int(): counts may arrive as numpy integers, which the JSON output cannot carry.
+        acc[0] += int(w.organic)
+        acc[1] += int(w.paid)
+        acc[2] += int(w.unknown)
     with_signups = [w for w, (o, p, u) in by_week.items() if o + p + u > 0]
     first = min(with_signups) if with_signups else lcw + 1
     history = max(0, lcw - first + 1)
@@ -171,10 +173,10 @@ def organic_signal(
 
     trend_start = max(lcw - settings.trend_weeks + 1, first)
     weekly: list[tuple[int, float | None]] = []
-    for w in range(trend_start, lcw + 1):
-        o, p, _u = by_week.get(w, [0, 0, 0])
-        weekly.append((w, o / (o + p) if o + p else None))
-    slope, slope_ci = _trend([(w, s) for w, s in weekly if s is not None])
+    for week in range(trend_start, lcw + 1):
+        o, p, _u = by_week.get(week, [0, 0, 0])
+        weekly.append((week, o / (o + p) if o + p else None))
+    slope, slope_ci = _trend([(week, s) for week, s in weekly if s is not None])
 
     shrinking = _shrinking(organic, prev_organic)
 
@@ -207,7 +209,7 @@ def organic_signal(
             status = "borderline"
         summary = (
             f"{t.pct(share)} of {t.count(classified)} signups with a known channel in {window_txt} "
-            f"were organic (95% CI {t.pct_range(*share_ci)}; {t.pct(settings.min_share)} needed)"
+            f"were organic (95% CI {t.pct_range(*share_ci)}; {t.share_setting(settings.min_share)} needed)"
         )
         if unknown:
             summary += f", {t.pct(unknown_share or 0.0)} of signups had no known channel"

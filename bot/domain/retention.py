@@ -149,16 +149,15 @@ def _bootstrap(
         eligible = np.array([len(cohort.active) > k for k in tail])
         if cohort.size <= 0 or not eligible.any():
             continue
-        raw = patterns.counts.get(cohort.week, {})
-        masks = np.array(sorted(raw), dtype=np.int64)
-        counts = np.array([raw[m] for m in sorted(raw)], dtype=np.int64)
-        total = int(counts.sum())
+        raw = {m: n for m, n in patterns.counts.get(cohort.week, {}).items() if n > 0}
+        total = sum(raw.values())
         if total > cohort.size:
             raise _PatternsUnusable(f"more patterns than members in the cohort of week {cohort.week}")
-        if total < cohort.size:
-            # Members active at none of the tail weeks may be left out by storage: they are mask 0.
-            masks = np.append(masks, 0)
-            counts = np.append(counts, cohort.size - total)
+        # Members active at none of the tail weeks may be left out by storage: they are mask 0.
+        # Sorting the masks makes the draws depend on the patterns only, not on dict order.
+        raw[0] = raw.get(0, 0) + cohort.size - total
+        masks = np.array(sorted(raw), dtype=np.int64)
+        counts = np.array([raw[m] for m in sorted(raw)], dtype=np.int64)
         # (patterns, tail offsets) 0/1 matrix; offsets not yet complete for this cohort stay 0.
         bits = ((masks[:, None] >> np.array(bit_of)[None, :]) & 1) * eligible[None, :]
         draws = rng.multinomial(cohort.size, counts / cohort.size, size=n_boot)
@@ -265,7 +264,7 @@ def plateau_test(
         elif level_ci[1] < floor:
             status = "fail"
             summary = (
-                f"Retention levels off too low: {level_txt} over {span}, under the {t.pct(floor)} "
+                f"Retention levels off too low: {level_txt} over {span}, under the {t.share_setting(floor)} "
                 f"minimum; {slope_txt}, {population}."
             )
         else:
@@ -274,7 +273,7 @@ def plateau_test(
             if slope_ci[0] <= -tol:
                 doubts.append(f"it may still be falling more than {t.pts(tol, signed=False)} pts/week")
             if level_ci[0] < floor:
-                doubts.append(f"the level may be under {t.pct(floor)}")
+                doubts.append(f"the level may be under {t.share_setting(floor)}")
             summary = (
                 f"Retention may be flattening at {level_txt} over {span}, but "
                 f"{' and '.join(doubts)}; {slope_txt}, {population}."

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.types import ChannelClass
@@ -122,7 +122,7 @@ class ProductSettings:
                     f"`{key}` must be organic, paid or unknown (got `{raw}`)."
                 )
             rest = tuple((n, c) for n, c in self.channel_overrides if n != name)
-            return dataclasses.replace(self, channel_overrides=rest + ((name, cls_),))  # type: ignore[arg-type]
+            return dataclasses.replace(self, channel_overrides=rest + ((name, cast(ChannelClass, cls_)),))
         group, _, name = key.partition(".")
         if group not in ("retention", "organic", "survey") or not name:
             raise SettingError(f"Unknown setting `{key}`. Known settings: {', '.join(k for k, _ in self.items())}, channel.NAME.")

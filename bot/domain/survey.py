@@ -197,7 +197,7 @@ def survey_signal(
     score = very / n if n else None
     ci = wilson(very, n) if n else None
     needed = responses_needed(very, n, settings.threshold, settings.min_responses)
-    bar = t.pct(settings.threshold)
+    bar = t.share_setting(settings.threshold)
     na = f"; {t.plural(counts.na, 'N/A answer')} left out" if counts.na else ""
 
     status: Status

@@ -7,7 +7,7 @@ timezone is applied once, in Python, where ``zoneinfo`` gets DST right.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 EPOCH_MONDAY = date(1970, 1, 5)
@@ -22,7 +22,7 @@ def week_of_date(d: date) -> int:
 def local_date(ts: datetime, tz: ZoneInfo) -> date:
     """The calendar date of an instant in ``tz``; naive datetimes are taken as UTC."""
     if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=timezone.utc)
+        ts = ts.replace(tzinfo=UTC)
     return ts.astimezone(tz).date()
 
 

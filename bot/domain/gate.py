@@ -1,0 +1,302 @@
+"""The gate: three signals in, one verdict out, with the warnings and next steps that go with it.
+
+This module owns the rule of SPEC §5 "Gate verdict" (ready only when retention, organic growth
+and the survey all pass; not ready when any fails; otherwise "not sure yet, so not yet"), the
+premature-scaling warning and a few other honest caveats, and the concrete next steps that would
+move each unsettled signal. It reads only the signals and the settings: every number it quotes
+comes from them, and the text is plain (no Slack markup) so the CLI, Block Kit and the digest
+can all use it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.domain import _text as t
+from bot.domain.organic import MAX_UNKNOWN_SHARE, MIN_HISTORY_WEEKS, organic_shrinking, paid_growth
+from bot.domain.settings import (
+    OrganicSettings,
+    ProductSettings,
+    RetentionSettings,
+    SurveySettings,
+)
+from bot.domain.types import (
+    CohortTable,
+    GateReport,
+    OrganicSignal,
+    RetentionSignal,
+    SurveySignal,
+    Verdict,
+    Warning_,
+)
+
+PAID_GROWTH_LIMIT = 0.20  # SPEC §5: paid signups growing more than 20% is premature scaling
+UNKNOWN_WARNING_SHARE = 0.20  # above this the organic share rests on too few tagged signups
+NA_WARNING_SHARE = 0.25  # above this many respondents have already left the product
+
+_VERDICT_TEXT: dict[Verdict, str] = {
+    "ready": "Ready to scale",
+    "not_ready": "Not ready to scale",
+    "unclear": "Not sure yet, so not yet",
+}
+
+
+def verdict_text(verdict: Verdict) -> str:
+    """The verdict in words, as every surface shows it."""
+    return _VERDICT_TEXT[verdict]
+
+
+def _verdict(retention: RetentionSignal, organic: OrganicSignal, survey: SurveySignal) -> Verdict:
+    statuses = (retention.status, organic.status, survey.status)
+    if all(s == "pass" for s in statuses):
+        return "ready"
+    if any(s == "fail" for s in statuses):
+        return "not_ready"
+    # Borderline or missing evidence is not evidence of fit: unclear reads "not yet".
+    return "unclear"
+
+
+# --------------------------------------------------------------------------- warnings
+
+
+def _warnings(verdict: Verdict, organic: OrganicSignal, survey: SurveySignal, window: int) -> list[Warning_]:
+    out: list[Warning_] = []
+    span = f"the last {t.plural(window, 'week')}"
+    growth = paid_growth(organic)
+    paid_majority = organic.paid_signups > organic.organic_signups
+    paid_rising = growth is not None and growth > PAID_GROWTH_LIMIT
+    if verdict != "ready" and (paid_majority or paid_rising):
+        facts = []
+        if paid_majority:
+            facts.append(
+                f"paid signups outnumber organic ones in {span} "
+                f"({t.count(organic.paid_signups)} paid vs {t.count(organic.organic_signups)} organic)"
+            )
+        if paid_rising and growth is not None:
+            facts.append(
+                f"paid signups grew {t.pct(growth)} on the {t.plural(window, 'week')} before "
+                f"({t.count(organic.previous_paid_signups)} to {t.count(organic.paid_signups)})"
+            )
+        out.append(
+            Warning_(
+                code="premature_scaling",
+                message=(
+                    "Scaling before product-market fit: "
+                    + " and ".join(facts)
+                    + ". Spend that buys users before they stay mostly buys churn."
+                ),
+            )
+        )
+    if organic.unknown_share is not None and organic.unknown_share > UNKNOWN_WARNING_SHARE:
+        unknown = organic.signups - organic.organic_signups - organic.paid_signups
+        out.append(
+            Warning_(
+                code="high_unknown_channels",
+                message=(
+                    f"{t.pct(organic.unknown_share)} of signups in {span} "
+                    f"({t.count(unknown)} of {t.count(organic.signups)}) have no known channel, "
+                    "so the organic share rests on the rest. Tag them, or map their channel names "
+                    "with config channel.NAME organic|paid."
+                ),
+            )
+        )
+    answers = survey.responses + survey.not_applicable
+    if answers and survey.not_applicable / answers > NA_WARNING_SHARE:
+        out.append(
+            Warning_(
+                code="many_former_users",
+                message=(
+                    f"{t.count(survey.not_applicable)} of {t.count(answers)} survey answers "
+                    f"({t.pct(survey.not_applicable / answers)}) say they no longer use the "
+                    "product; the score only describes those who still do."
+                ),
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- next steps
+
+
+def _survey_steps(s: SurveySignal, cfg: SurveySettings) -> list[str]:
+    bar = t.share_setting(cfg.threshold)
+    n = s.more_responses_needed
+    if s.status == "insufficient_data":
+        shortfall = cfg.min_responses - s.responses
+        if n > shortfall and s.score is not None:
+            return [
+                f"Collect about {t.count(n)} more survey responses ({t.count(s.responses)} so far): "
+                f"{cfg.min_responses} are needed for a verdict, and at the current score of "
+                f"{t.pct(s.score)} about {t.count(n)} more would settle whether it clears {bar}."
+            ]
+        return [
+            f"Collect {t.count(max(n, shortfall))} more survey responses ({t.count(s.responses)} so far; "
+            f"at least {cfg.min_responses} are needed for a verdict)."
+        ]
+    if s.status == "borderline":
+        score = t.pct(s.score or 0.0)
+        if n > 0:
+            return [
+                f"Collect about {t.count(n)} more survey responses ({t.count(s.responses)} so far): "
+                f"at the current score of {score} that would settle whether it clears {bar}."
+            ]
+        return [
+            f"The survey score ({score}) sits right at the {bar} bar, so more responses alone will "
+            "not settle it: improve the product for the users who would be very disappointed and "
+            "survey again."
+        ]
+    if s.status == "fail":
+        return [
+            f"Only {t.pct(s.score or 0.0)} of users would be very disappointed (the bar is {bar}): "
+            "ask the very disappointed what they value most and focus the product on users like them."
+        ]
+    return []
+
+
+def _retention_steps(r: RetentionSignal, cfg: RetentionSettings) -> list[str]:
+    if r.status == "insufficient_data":
+        if r.users < cfg.min_users:
+            return [
+                f"Retention needs cohorts with at least {t.count(cfg.min_users)} users "
+                f"({t.count(r.users)} so far): sign up more users before judging it."
+            ]
+        more = cfg.min_weeks - r.weeks_observed
+        return [
+            f"Wait at least {t.plural(more, 'more week')} of data: retention needs "
+            f"{cfg.min_weeks} weeks with {t.count(cfg.min_users)}+ users each "
+            f"({r.weeks_observed} so far)."
+        ]
+    span = t.week_span(r.tail_offsets)
+    first = r.tail_offsets[0] if r.tail_offsets else 0
+    if r.status == "borderline":
+        if r.tail_slope_ci is None or r.plateau_level_ci is None:
+            return [
+                "Retention has no confidence interval (see its summary): re-run the check once the "
+                "activity data is complete; it cannot pass without one."
+            ]
+        steps = []
+        if r.tail_slope_ci[0] <= -cfg.flat_tolerance:
+            steps.append(
+                f"Retention over {span} is not yet clearly flat (slope {t.pts(r.tail_slope or 0.0)} "
+                f"pts/week, 90% CI {t.pts_range(*r.tail_slope_ci)}): a few more weeks and more "
+                "users per cohort will narrow it."
+            )
+        if r.plateau_level_ci[0] < cfg.min_plateau:
+            steps.append(
+                f"Retention of {t.pct(r.plateau_level or 0.0)} may be under the "
+                f"{t.share_setting(cfg.min_plateau)} minimum (90% CI {t.pct_range(*r.plateau_level_ci)}): "
+                f"find what brings users back after week {first}."
+            )
+        return steps
+    if r.status == "fail":
+        if r.tail_slope_ci is not None and r.tail_slope_ci[1] < -cfg.flat_tolerance:
+            return [
+                f"Retention is still falling about {t.pts(-(r.tail_slope or 0.0), signed=False)} "
+                f"pts/week over {span}: find why users stop coming back after week {first}."
+            ]
+        return [
+            f"Retention levels off at {t.pct(r.plateau_level or 0.0)}, under the "
+            f"{t.share_setting(cfg.min_plateau)} minimum: find what brings users back after week {first}."
+        ]
+    return []
+
+
+def _organic_steps(o: OrganicSignal, cfg: OrganicSettings) -> list[str]:
+    classified = o.organic_signups + o.paid_signups
+    span = f"the last {t.plural(cfg.window_weeks, 'week')}"
+    need = t.share_setting(cfg.min_share)
+    if o.status == "insufficient_data":
+        steps = []
+        if o.unknown_share is not None and o.unknown_share > MAX_UNKNOWN_SHARE:
+            steps.append(
+                f"Tag unknown signups with a channel: {t.pct(o.unknown_share)} of signups in {span} "
+                f"have none (at most {t.share_setting(MAX_UNKNOWN_SHARE)} may be unknown)."
+            )
+        if classified < cfg.min_signups:
+            steps.append(
+                f"Get {t.count(cfg.min_signups - classified)} more signups with a known channel: "
+                f"{t.count(classified)} in {span}, {cfg.min_signups} needed."
+            )
+        if o.weeks_observed < MIN_HISTORY_WEEKS:
+            steps.append(
+                f"Wait {t.plural(MIN_HISTORY_WEEKS - o.weeks_observed, 'more week')} of signup "
+                f"history ({o.weeks_observed} of {MIN_HISTORY_WEEKS} so far)."
+            )
+        return steps
+    share = o.organic_share or 0.0
+    slope, ci = o.trend_per_week, o.trend_ci
+    if o.status == "fail":
+        if ci is not None and ci[1] < 0:
+            return [
+                f"The organic share ({t.pct(share)}) is falling about "
+                f"{t.pts(-(slope or 0.0), signed=False)} pts/week: find which organic source is "
+                "drying up before adding paid spend."
+            ]
+        return [
+            f"Only {t.pct(share)} of signups with a known channel are organic ({need} needed): "
+            "find where users arrive on their own (referrals, word of mouth, search) and grow that."
+        ]
+    if o.status == "borderline":
+        steps = []
+        if share < cfg.min_share and slope is not None and slope > 0:
+            weeks = (cfg.min_share - share) / slope
+            steps.append(
+                f"The organic share ({t.pct(share)}) is under {need} but rising "
+                f"{t.pts(slope)} pts/week: at that pace it reaches {need} in about "
+                f"{t.plural(max(1, round(weeks)), 'week')}."
+            )
+        if organic_shrinking(o):
+            steps.append(
+                f"Organic signups fell to {t.count(o.organic_signups)} in {span} from "
+                f"{t.count(o.previous_organic_signups)} before: find which source dried up."
+            )
+        if not steps:
+            steps.append(
+                f"The organic share is {t.pct(share)} of {t.count(classified)} signups "
+                f"({need} needed): a few more weeks will show which way it goes."
+            )
+        return steps
+    return []
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def evaluate(
+    *,
+    product: str,
+    product_name: str,
+    as_of: date,
+    retention: RetentionSignal,
+    organic: OrganicSignal,
+    survey: SurveySignal,
+    settings: ProductSettings,
+    cohort_table: CohortTable | None = None,
+) -> GateReport:
+    """The gate report: verdict, warnings and next steps from the three signals.
+
+    ready iff all three pass; not_ready if any fails; unclear otherwise. Warnings:
+    "premature_scaling" (verdict not ready and paid signups outnumber organic ones in the window
+    or grew more than 20% on the previous window), "high_unknown_channels" (more than 20% of the
+    window's signups have no known channel) and "many_former_users" (more than a quarter of the
+    survey answers are N/A). Next steps cover every signal that has not passed, retention first.
+    ``cohort_table`` is carried along for the charts.
+    """
+    verdict = _verdict(retention, organic, survey)
+    steps = (
+        _retention_steps(retention, settings.retention)
+        + _organic_steps(organic, settings.organic)
+        + _survey_steps(survey, settings.survey)
+    )
+    return GateReport(
+        product=product,
+        product_name=product_name,
+        as_of=as_of,
+        verdict=verdict,
+        retention=retention,
+        organic=organic,
+        survey=survey,
+        warnings=tuple(_warnings(verdict, organic, survey, settings.organic.window_weeks)),
+        next_steps=tuple(steps),
+        cohort_table=cohort_table,
+    )
