@@ -3,7 +3,7 @@
 Pure presentation for every PMF Gate message and the App Home tab: the gate report (the
 ``/pmf-check`` reply), the weekly digest, help, errors, product lists, settings and the Home view.
 Every builder returns fallback ``text`` that reads well on its own (notifications, screen readers),
-shows each number with its sample size and 95% interval, escapes user-supplied names, and truncates
+shows each number with its sample size and confidence interval, escapes user-supplied names, and truncates
 long text so that the payload always passes ``limits.validate_blocks``. Action ids are the
 ``ACTION_*`` constants here; ``handlers/ids.py`` re-exports them.
 """
@@ -47,6 +47,15 @@ VERDICT_MEANING: dict[Verdict, str] = {
 }
 RULE = "If you are not sure you have product-market fit, you don't have it yet."
 
+# Confidence levels of the domain's intervals, as the labels must say. Shares and the survey score
+# use a Wilson 95% interval; the retention tail (level and slope, a bootstrap over users) and the
+# organic trend are two-sided 90% intervals, whose ends are the one-sided 95% bounds the tests use.
+SHARE_CI_LEVEL = 95
+SCORE_CI_LEVEL = 95
+PLATEAU_CI_LEVEL = 90
+SLOPE_CI_LEVEL = 90
+TREND_CI_LEVEL = 90
+
 STATUS_LABEL: dict[Status, str] = {
     "pass": "pass",
     "borderline": "borderline",
@@ -64,10 +73,10 @@ STATUS_FOOTER = (
     ":large_yellow_circle: *borderline*: the interval straddles the bar · "
     ":x: *fail*: confidently below the bar · "
     ":hourglass_flowing_sand: *not enough data yet*. "
-    "Every value shows its sample size (n) and 95% interval."
+    "Every value shows its sample size (n) and its confidence interval (CI)."
 )
 
-# Blocks a message keeps free for its own header/footer when filling the rest with a list.
+# Sections a long list may fill, leaving a 50-block message room for its header and footer.
 _LIST_SECTIONS_MAX = 40
 
 
@@ -86,11 +95,11 @@ def pct(x: float, nd: int = 1) -> str:
     return f"{x * 100:.{nd}f}%"
 
 
-def pct_ci(ci: tuple[float, float] | None) -> str:
+def pct_ci(ci: tuple[float, float] | None, level: int = 95) -> str:
     """(0.263, 0.554) -> "95% CI 26.3–55.4%"."""
     if ci is None:
-        return "95% CI not available"
-    return f"95% CI {ci[0] * 100:.1f}–{ci[1] * 100:.1f}%"
+        return f"{level}% CI not available"
+    return f"{level}% CI {ci[0] * 100:.1f}–{ci[1] * 100:.1f}%"
 
 
 def pts(x: float) -> str:
@@ -98,10 +107,11 @@ def pts(x: float) -> str:
     return f"{_signed(x * 100)} pts"
 
 
-def pts_ci(ci: tuple[float, float] | None) -> str:
+def pts_ci(ci: tuple[float, float] | None, level: int = 90) -> str:
+    """(-0.006, 0.002) -> "90% CI −0.6 to +0.2" (percentage points)."""
     if ci is None:
-        return "95% CI not available"
-    return f"95% CI {_signed(ci[0] * 100)} to {_signed(ci[1] * 100)}"
+        return f"{level}% CI not available"
+    return f"{level}% CI {_signed(ci[0] * 100)} to {_signed(ci[1] * 100)}"
 
 
 def _signed(v: float) -> str:
@@ -123,29 +133,29 @@ def verdict_text(verdict: Verdict) -> str:
 
 
 def retention_value(s: RetentionSignal) -> str:
-    """The retention numbers, e.g. "plateau 31.0% (95% CI 28.9–33.1%, n=5,230 users, 14 weeks);
-    tail slope −0.2 pts/week (95% CI −0.6 to +0.2)"."""
+    """The retention numbers, e.g. "plateau 31.0% (90% CI 28.9–33.1%, n=5,230 users, 14 usable
+    weeks); tail slope −0.2 pts/week (90% CI −0.6 to +0.2)"."""
     n = f"n={num(s.users)} users, {s.weeks_observed} usable weeks"
     if s.plateau_level is None:
         return f"({n})"
-    text = f"plateau {pct(s.plateau_level)} ({pct_ci(s.plateau_level_ci)}, {n})"
+    text = f"plateau {pct(s.plateau_level)} ({pct_ci(s.plateau_level_ci, PLATEAU_CI_LEVEL)}, {n})"
     if s.tail_slope is not None:
-        text += f"; tail slope {pts(s.tail_slope)}/week ({pts_ci(s.tail_slope_ci)})"
+        text += f"; tail slope {pts(s.tail_slope)}/week ({pts_ci(s.tail_slope_ci, SLOPE_CI_LEVEL)})"
     return text
 
 
 def organic_value(s: OrganicSignal) -> str:
     """E.g. "62.0% organic (95% CI 58.7–65.3%, n=806 classified signups, 4.0% unknown);
-    trend +1.1 pts/week (95% CI +0.2 to +2.0)"."""
+    trend +1.1 pts/week (90% CI +0.2 to +2.0)"."""
     classified = s.organic_signups + s.paid_signups
     n = f"n={num(classified)} classified signups"
     if s.unknown_share is not None:
         n += f", {pct(s.unknown_share)} unknown"
     if s.organic_share is None:
         return f"({n}, {s.weeks_observed} weeks of history)"
-    text = f"{pct(s.organic_share)} organic ({pct_ci(s.organic_share_ci)}, {n})"
+    text = f"{pct(s.organic_share)} organic ({pct_ci(s.organic_share_ci, SHARE_CI_LEVEL)}, {n})"
     if s.trend_per_week is not None:
-        text += f"; trend {pts(s.trend_per_week)}/week ({pts_ci(s.trend_ci)})"
+        text += f"; trend {pts(s.trend_per_week)}/week ({pts_ci(s.trend_ci, TREND_CI_LEVEL)})"
     return text
 
 
@@ -154,7 +164,7 @@ def survey_value(s: SurveySignal) -> str:
     n = f"n={num(s.responses)}, {num(s.not_applicable)} N/A"
     if s.score is None:
         return f"({n})"
-    text = f"{pct(s.score)} very disappointed ({pct_ci(s.ci)}, {n})"
+    text = f"{pct(s.score)} very disappointed ({pct_ci(s.ci, SCORE_CI_LEVEL)}, {n})"
     if s.more_responses_needed > 0:
         text += f"; about {num(s.more_responses_needed)} more responses would settle it"
     return text
@@ -283,11 +293,12 @@ def _change(
 
 
 def _signal_changes(report: GateReport, previous: GateReport) -> list[str]:
-    r, o = report, previous
+    """Per signal, its headline value's change and any status change since ``previous``."""
+    r, p = report, previous
     return [
-        _change(r.retention.plateau_level, o.retention.plateau_level, r.retention.status, o.retention.status),
-        _change(r.organic.organic_share, o.organic.organic_share, r.organic.status, o.organic.status),
-        _change(r.survey.score, o.survey.score, r.survey.status, o.survey.status),
+        _change(r.retention.plateau_level, p.retention.plateau_level, r.retention.status, p.retention.status),
+        _change(r.organic.organic_share, p.organic.organic_share, r.organic.status, p.organic.status),
+        _change(r.survey.score, p.survey.score, r.survey.status, p.survey.status),
     ]
 
 

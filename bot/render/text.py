@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain.gate import verdict_text
 from bot.domain.types import CohortTable, GateReport
 from bot.domain.weeks import week_start
 
-VERDICT_TEXT = {"ready": "Ready to scale", "not_ready": "Not ready to scale", "unclear": "Not sure yet, so not yet"}
 STATUS_MARK = {"pass": "PASS", "borderline": "BORDERLINE", "fail": "FAIL", "insufficient_data": "NOT ENOUGH DATA"}
 
 
@@ -45,7 +45,7 @@ def report_text(report: GateReport) -> str:
     r, o, s = report.retention, report.organic, report.survey
     lines = [
         f"PMF Gate — {report.product_name} as of {report.as_of.isoformat()}",
-        f"Verdict: {VERDICT_TEXT[report.verdict]}",
+        f"Verdict: {verdict_text(report.verdict)}",
         "",
         f"  Retention plateau   [{STATUS_MARK[r.status]}] {r.summary}",
         f"  Organic growth      [{STATUS_MARK[o.status]}] {o.summary}",

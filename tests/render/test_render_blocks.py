@@ -1,0 +1,298 @@
+"""Block Kit builders, tested by structure: every payload passes our limit checker and slack_sdk's
+own model validation, fallbacks read alone, every number carries n and an interval, and long
+inputs are truncated instead of producing an invalid payload."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+from bot.domain.types import GateReport, Warning_
+from bot.render import blocks as b
+from bot.render.limits import validate_message, validate_view
+
+
+def slack_sdk_validates(blocks: list[dict[str, Any]]) -> None:
+    """slack_sdk's models check the same limits on ``to_dict()``; a second opinion on ours."""
+    for block in blocks:
+        parsed = Block.parse(block)
+        assert parsed is not None, f"slack_sdk does not know block {block}"
+        parsed.to_dict()
+
+
+def check_message(message: dict[str, Any]) -> None:
+    assert set(message) == {"text", "blocks"}
+    validate_message(message)
+    slack_sdk_validates(message["blocks"])
+
+
+def all_text(message: dict[str, Any]) -> str:
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("text"), str):
+                out.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(message["blocks"])
+    return "\n".join(out)
+
+
+def signal_sections(message: dict[str, Any]) -> list[str]:
+    names = ("*Retention ·", "*Organic ·", "*Survey ·")
+    return [
+        blk["text"]["text"] for blk in message["blocks"]
+        if blk["type"] == "section" and any(n in blk["text"]["text"] for n in names)
+    ]
+
+
+# --------------------------------------------------------------------------- gate report
+
+
+def test_gate_report_is_valid_and_leads_with_the_verdict(report: GateReport) -> None:
+    message = b.gate_report_message(report)
+    check_message(message)
+    header, verdict = message["blocks"][0], message["blocks"][1]
+    assert header["type"] == "header"
+    assert "Acme Analytics" in header["text"]["text"] and "2026-11-23" in header["text"]["text"]
+    assert "*Not sure yet, so not yet*" in verdict["text"]["text"]
+    assert "you don't have it yet" in verdict["text"]["text"]
+    assert message["blocks"][-1]["type"] == "context"  # the status legend
+
+
+def test_gate_report_fallback_reads_alone_with_verdict_and_numbers(report: GateReport) -> None:
+    text = b.gate_report_message(report)["text"]
+    first_line = text.splitlines()[0]
+    assert "Acme Analytics" in first_line and "Not sure yet, so not yet" in first_line
+    for expected in ("30.0%", "62.0% organic", "40.0% very disappointed", "95% CI 26.3–55.4%",
+                     "n=40", "n=806", "n=3,099", "2 N/A", "Paid signups grew 24%"):
+        assert expected in text
+    assert ":" + "warning" + ":" not in text  # no emoji codes in notifications
+
+
+def test_survey_line_matches_the_spec_example(report: GateReport) -> None:
+    assert b.signal_line("Survey", report.survey) == (
+        "Survey · borderline — 40.0% very disappointed (95% CI 26.3–55.4%, n=40, 2 N/A)"
+    )
+
+
+def test_every_signal_line_has_n_and_an_interval(report: GateReport) -> None:
+    sections = signal_sections(b.gate_report_message(report))
+    assert len(sections) == 3
+    for text in sections:
+        assert "n=" in text and "% CI " in text
+
+
+def test_each_interval_is_labelled_with_its_own_confidence_level(report: GateReport) -> None:
+    text = b.gate_report_message(report)["text"]
+    assert "plateau 30.0% (90% CI 26.9–32.9%, n=3,099 users" in text
+    assert "tail slope −0.2 pts/week (90% CI −0.8 to +0.4)" in text
+    assert "62.0% organic (95% CI 58.7–65.3%" in text
+    assert "trend +1.1 pts/week (90% CI +0.2 to +2.0)" in text
+
+
+@pytest.mark.parametrize(
+    ("verdict", "words", "emoji"),
+    [("ready", "Ready to scale", ":white_check_mark:"),
+     ("not_ready", "Not ready to scale", ":no_entry:"),
+     ("unclear", "Not sure yet, so not yet", ":warning:")],
+)
+def test_each_verdict_has_its_words_and_emoji(report: GateReport, verdict: str, words: str, emoji: str) -> None:
+    message = b.gate_report_message(dataclasses.replace(report, verdict=verdict))  # type: ignore[arg-type]
+    assert message["blocks"][1]["text"]["text"].startswith(f"{emoji} *{words}*")
+    assert words in message["text"]
+
+
+def test_insufficient_data_renders_with_n(insufficient_report: GateReport) -> None:
+    message = b.gate_report_message(insufficient_report)
+    check_message(message)
+    sections = signal_sections(message)
+    assert "*Retention · not enough data yet* (n=144 users, 3 usable weeks)" in sections[0]
+    assert "*Organic · not enough data yet* (n=9 classified signups" in sections[1]
+    # A score that exists is still shown, with its interval, as "so far".
+    assert "so far 41.7% very disappointed (95% CI 19.3–68.0%, n=12, 1 N/A)" in sections[2]
+    assert all(":hourglass_flowing_sand:" in s for s in sections)
+    assert "about 28 more responses would settle it" in message["text"]
+
+
+def test_empty_report_renders_and_escapes_the_product_name(empty_report: GateReport) -> None:
+    message = b.gate_report_message(empty_report)
+    check_message(message)
+    assert "Empty &amp; &lt;Co&gt; $5" in message["text"]
+    assert "<Co>" not in message["text"]
+    assert "Retention · not enough data yet (n=0 users, 0 usable weeks)" in message["text"]
+    assert "Survey · not enough data yet (n=0, 0 N/A)" in message["text"]
+
+
+def test_image_url_adds_an_image_block_with_alt_text(report: GateReport) -> None:
+    message = b.gate_report_message(report, image_url="https://files.example.com/acme.png")
+    check_message(message)
+    images = [blk for blk in message["blocks"] if blk["type"] == "image"]
+    assert len(images) == 1
+    assert images[0]["image_url"] == "https://files.example.com/acme.png"
+    assert "plateau 30.0%" in images[0]["alt_text"]
+
+
+def test_chart_note_becomes_a_context_line(report: GateReport) -> None:
+    message = b.gate_report_message(report, chart_note="Retention chart posted in the thread.")
+    check_message(message)
+    assert {"type": "mrkdwn", "text": "Retention chart posted in the thread."} in [
+        el for blk in message["blocks"] if blk["type"] == "context" for el in blk["elements"]
+    ]
+    assert not [blk for blk in message["blocks"] if blk["type"] == "image"]
+
+
+def test_long_inputs_are_truncated_not_invalid(report: GateReport) -> None:
+    huge = dataclasses.replace(
+        report,
+        product_name="Acme " * 100,
+        retention=dataclasses.replace(report.retention, summary="flat " * 2000),
+        warnings=tuple(Warning_("w", f"warning {i} " + "x" * 200) for i in range(200)),
+        next_steps=tuple(f"step {i} " + "y" * 300 for i in range(200)),
+    )
+    message = b.gate_report_message(huge, chart_note="note " * 1000)
+    check_message(message)
+    assert len(message["blocks"]) <= 50
+    assert message["blocks"][0]["text"]["text"].endswith("…")
+    assert any(blk["type"] == "section" and blk["text"]["text"].endswith("…") for blk in message["blocks"])
+
+
+# --------------------------------------------------------------------------- digest
+
+
+def test_digest_shows_changes_since_last_week_and_buttons(report: GateReport, previous_report: GateReport) -> None:
+    message = b.digest_message(report, previous=previous_report, survey_status="Survey in <#C0123ABCD>: 23 responses")
+    check_message(message)
+    text = all_text(message)
+    assert "+0.4 pts since last week, was borderline" in text
+    assert "+1.2 pts since last week" in text and "+2.9 pts since last week" in text
+    assert "Survey in <#C0123ABCD>: 23 responses" in text  # caller's mrkdwn kept as is
+    buttons = [el for blk in message["blocks"] if blk["type"] == "actions" for el in blk["elements"]]
+    assert [(x["text"]["text"], x["action_id"], x["value"]) for x in buttons] == [
+        ("Run a PMF survey", b.ACTION_DIGEST_SURVEY, "acme"),
+        ("Details", b.ACTION_DIGEST_DETAILS, "acme"),
+    ]
+    assert "since last week" in message["text"]
+
+
+def test_digest_without_previous_or_survey(insufficient_report: GateReport) -> None:
+    message = b.digest_message(insufficient_report)
+    check_message(message)
+    assert "since last week" not in all_text(message)
+    assert "No survey running" in all_text(message)
+
+
+# --------------------------------------------------------------------------- small messages
+
+
+def test_help_lists_every_command_and_stays_within_limits() -> None:
+    message = b.help_message([("/pmf-check", "Your gate report"), ("/pmf-check share", "Post it here")])
+    check_message(message)
+    assert "`/pmf-check share` — Post it here" in all_text(message)
+    assert "/pmf-check share — Post it here" in message["text"]
+    many = b.help_message([(f"/pmf-check cmd{i}", "d" * 400) for i in range(300)])
+    check_message(many)
+    assert "more_" in all_text(many)
+
+
+def test_error_message_says_what_was_wrong_and_the_usage() -> None:
+    message = b.error_message("`days` must be a whole number (got `ten`).", "/pmf-check survey start [#channel] [days N]")
+    check_message(message)
+    assert message["blocks"][0]["text"]["text"].startswith(":warning: `days` must be")
+    assert "```/pmf-check survey start [#channel] [days N]```" in message["blocks"][1]["text"]["text"]
+    assert "Usage: /pmf-check survey start" in message["text"]
+    long = b.error_message("e" * 5000, "u" * 5000)
+    check_message(long)
+    assert long["blocks"][1]["text"]["text"].endswith("…```")
+
+
+def test_product_list_marks_the_bound_product_and_escapes_names() -> None:
+    message = b.product_list_message([("acme", "Acme <Analytics>", True), ("beta", "Beta", False)])
+    check_message(message)
+    text = all_text(message)
+    assert "*Acme &lt;Analytics&gt;* `acme` — :pushpin: bound to this channel" in text
+    assert text.count("bound to this channel") == 1
+    assert "product use SLUG" in text
+    assert "acme, bound to this channel" in message["text"]
+
+
+def test_product_list_empty_and_huge() -> None:
+    empty = b.product_list_message([])
+    check_message(empty)
+    assert "product create SLUG" in empty["text"]
+    huge = b.product_list_message([(f"p{i}", "Name " * 30, False) for i in range(2000)])
+    check_message(huge)
+
+
+def test_config_lists_keys_and_how_to_change_one() -> None:
+    message = b.config_message("acme", [("survey.threshold", "0.4"), ("timezone", "Europe/Berlin")])
+    check_message(message)
+    assert "`survey.threshold` = `0.4`" in all_text(message)
+    assert "config KEY VALUE" in all_text(message)
+    assert "survey.threshold=0.4" in message["text"]
+    check_message(b.config_message("acme", []))
+
+
+# --------------------------------------------------------------------------- App Home
+
+
+def check_view(view: dict[str, Any]) -> None:
+    assert view["type"] == "home"
+    validate_view(view)
+    View(**view).to_dict()
+
+
+def test_home_without_products_shows_getting_started() -> None:
+    view = b.home_view([], subscriptions=[], open_surveys=[])
+    check_view(view)
+    text = all_text({"blocks": view["blocks"]})
+    assert "*Getting started*" in text and "product create SLUG" in text
+    assert "digest weekly" in text and "survey start" in text
+
+
+def test_home_shows_verdict_signals_and_buttons_per_product(report: GateReport, insufficient_report: GateReport) -> None:
+    view = b.home_view(
+        [(report, "acme", "Acme Analytics"), (insufficient_report, "newco", "NewCo"), (None, "blank", "Blank")],
+        subscriptions=["<#C0123ABCD> · Mondays 09:00 Europe/Berlin · acme"],
+        open_surveys=["acme in <#C0123ABCD>: 23 responses, closes 2026-12-07"],
+    )
+    check_view(view)
+    text = all_text({"blocks": view["blocks"]})
+    assert "*Acme Analytics* `acme` — :warning: *Not sure yet, so not yet* · as of 2026-11-23" in text
+    assert "Survey · borderline — 40.0% very disappointed (95% CI 26.3–55.4%, n=40, 2 N/A)" in text
+    assert "No report yet" in text
+    assert "Mondays 09:00 Europe/Berlin" in text and "23 responses" in text
+    buttons = [el for blk in view["blocks"] if blk["type"] == "actions" for el in blk["elements"]]
+    assert {(x["action_id"], x["value"]) for x in buttons} == {
+        (action, slug)
+        for action in (b.ACTION_HOME_CHECK, b.ACTION_HOME_SURVEY, b.ACTION_HOME_DIGEST)
+        for slug in ("acme", "newco", "blank")
+    }
+
+
+def test_home_with_many_products_and_lines_stays_within_100_blocks(report: GateReport) -> None:
+    entries: list[tuple[GateReport | None, str, str]] = [(report, f"p{i}", f"Product {i}") for i in range(60)]
+    view = b.home_view(entries, subscriptions=["s" * 500] * 200, open_surveys=["o" * 500] * 200)
+    check_view(view)
+    assert len(view["blocks"]) <= 100
+    assert "more products" in all_text({"blocks": view["blocks"]})
+
+
+def test_action_ids_are_namespaced_constants() -> None:
+    ids = {name: value for name, value in vars(b).items() if name.startswith("ACTION_")}
+    assert ids == {
+        "ACTION_HOME_CHECK": "pmf.home.check",
+        "ACTION_HOME_SURVEY": "pmf.home.survey",
+        "ACTION_HOME_DIGEST": "pmf.home.digest",
+        "ACTION_DIGEST_SURVEY": "pmf.digest.survey",
+        "ACTION_DIGEST_DETAILS": "pmf.digest.details",
+    }
