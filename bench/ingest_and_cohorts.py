@@ -1,0 +1,337 @@
+"""Benchmark: CSV import throughput and memory, then the cohort table and the gate, against pandas.
+
+Generates a realistic product (signups growing week over week from several channels, retention
+that decays then plateaus, a few events per active week, mixed timestamp styles) as CSV files
+streamed to disk, imports them through ``bot.ingest.import_csv`` — the real code path, each
+import in a fresh child process so its peak RSS is its own — and then times the cohort table
+(repositories + ``bot.domain.retention.build_cohort_table``) and the full gate report. Beside
+that it computes the same cohort table with plain pandas straight from the CSVs and exits
+non-zero unless the two tables are equal, count for count.
+
+    python bench/ingest_and_cohorts.py                      # 1M users, 10M events, SQLite + PostgreSQL
+    python bench/ingest_and_cohorts.py --users 20000 --events 200000 --db sqlite
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+START = date(2026, 1, 5)  # a Monday: week 0 of the generated history
+SLUG = "bench"
+TARGET_EVENTS_PER_S = 150_000
+TARGET_RSS_MB = 400
+TARGET_COHORT_S = 3.0
+
+# (channel, share of signups); "" is a signup whose channel is not known.
+CHANNELS = [("organic search", 0.28), ("direct", 0.16), ("referral", 0.12), ("google cpc", 0.18),
+            ("facebook ads", 0.12), ("newsletter", 0.06), ("community", 0.04), ("", 0.04)]
+
+
+# ----------------------------------------------------------------------------- generation
+def _ts_strings(base: np.datetime64, seconds: np.ndarray, style: np.ndarray) -> list[str]:
+    """ISO timestamps in three styles: ``Z`` (style 0), naive UTC (1), and +02:00 local (2)."""
+    utc = base + seconds.astype("timedelta64[s]")
+    z = np.datetime_as_string(utc, unit="s")
+    local = np.datetime_as_string(utc + np.timedelta64(2, "h"), unit="s")
+    out = []
+    for s, loc, st in zip(z.tolist(), local.tolist(), style.tolist(), strict=True):
+        out.append(s + "Z" if st == 0 else (s if st == 1 else loc + "+02:00"))
+    return out
+
+
+def generate(workdir: Path, users: int, events: int, weeks: int, seed: int = 7) -> tuple[Path, Path, date]:
+    """Write signups.csv and events.csv; return their paths and the as-of date (all weeks complete)."""
+    rng = np.random.default_rng(seed)
+    # Signups grow ~8% a week.
+    w = 1.08 ** np.arange(weeks)
+    cohort = np.sort(rng.choice(weeks, size=users, p=w / w.sum()))
+    has_signup = rng.random(users) < 0.9  # the rest are only known from their events
+    # Retention: a sticky minority plateaus high, everyone else decays to a low floor.
+    sticky = rng.random(users) < 0.25
+    plateau = np.where(sticky, rng.uniform(0.45, 0.75, users), rng.uniform(0.0, 0.06, users))
+    decay = rng.uniform(1.5, 4.0, users)
+    k = np.arange(weeks)[None, :] - cohort[:, None]
+    p_active = np.where(k < 1, 0.0, plateau[:, None] + (0.55 - plateau[:, None]) * np.exp(-(k - 1) / decay[:, None]))
+    active = (rng.random((users, weeks)) < p_active) | (k == 0)
+    active_weeks = int(active.sum())
+    lam = max(events / active_weeks - 1.0, 0.0)
+    base = np.datetime64(START.isoformat() + "T00:00:00")
+    uid = np.array([f"u{n:07d}" for n in range(users)], dtype=object)
+
+    signups = workdir / "signups.csv"
+    names = np.array([c for c, _ in CHANNELS], dtype=object)
+    shares = np.array([s for _, s in CHANNELS])
+    # Paid channels grow faster than organic ones in later weeks: the organic share declines.
+    with signups.open("w", encoding="utf-8", newline="") as fh:
+        fh.write("user_id,signed_up_at,channel\n")
+        idx = np.flatnonzero(has_signup)
+        sec = cohort[idx] * 7 * 86400 + rng.integers(0, 7 * 86400, idx.size)
+        order = np.argsort(sec, kind="stable")
+        idx, sec = idx[order], sec[order]
+        ch = names[rng.choice(len(CHANNELS), size=idx.size, p=shares / shares.sum())]
+        ts = _ts_strings(base, sec, rng.choice(3, size=idx.size, p=[0.8, 0.1, 0.1]))
+        for a in range(0, idx.size, 200_000):
+            b = a + 200_000
+            fh.write("".join(f"{u},{t},{c}\n" for u, t, c in zip(uid[idx[a:b]], ts[a:b], ch[a:b], strict=True)))
+        signup_sec = np.zeros(users, dtype=np.int64)
+        signup_sec[idx] = sec
+
+    kinds = np.array(["page_view", "login", "export", "invite", "search"], dtype=object)
+    path = workdir / "events.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        fh.write("user_id,occurred_at,event\n")
+        for week in range(weeks):
+            who = np.flatnonzero(active[:, week])
+            n = 1 + rng.poisson(lam, who.size)
+            rows = np.repeat(who, n)
+            start = np.full(rows.size, week * 7 * 86400, dtype=np.int64)
+            # A user's first events come after their signup, as in a real product.
+            start = np.maximum(start, np.where(has_signup[rows] & (cohort[rows] == week), signup_sec[rows], 0))
+            end = (week + 1) * 7 * 86400
+            sec = start + (rng.random(rows.size) * (end - start)).astype(np.int64)
+            order = np.argsort(sec, kind="stable")
+            rows, sec = rows[order], sec[order]
+            ts = _ts_strings(base, sec, rng.choice(3, size=rows.size, p=[0.8, 0.1, 0.1]))
+            ev = kinds[rng.integers(0, len(kinds), rows.size)]
+            for a in range(0, rows.size, 200_000):
+                b = a + 200_000
+                fh.write("".join(f"{u},{t},{e}\n" for u, t, e in zip(uid[rows[a:b]], ts[a:b], ev[a:b], strict=True)))
+    return signups, path, START + timedelta(weeks=weeks)
+
+
+def count_rows(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) - 1
+
+
+# ----------------------------------------------------------------------------- child import
+def child_import(url: str, kind: str, path: str) -> None:
+    """Runs in a fresh process: one import, then its wall time and peak RSS as JSON on stdout."""
+    from bot.ingest import import_csv
+    from storage.db import make_engine, make_session_factory
+
+    factory = make_session_factory(make_engine(url))
+    t0 = time.perf_counter()
+    result = import_csv(factory, kind=kind, path=path, product_slug=SLUG)
+    seconds = time.perf_counter() - t0
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"seconds": seconds, "rss_mb": peak_rss_mb(), "summary": result.summary(),
+                      "cpu_s": usage.ru_utime + usage.ru_stime,
+                      "rows": result.rows_read}))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM belongs to the process image, so unlike
+    ru_maxrss (kept across exec on Linux) it does not include the parent's memory at fork time."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def run_import(url: str, kind: str, path: Path) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--child-import", url, kind, str(path)], check=True,
+                         capture_output=True, text=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+# ----------------------------------------------------------------------------- pandas reference
+def pandas_cohorts(signups: Path, events: Path, last_week: int) -> tuple[dict[int, int], list[tuple[int, int, int]]]:
+    """The cohort table from the CSVs with plain pandas: read_csv, weeks, groupby."""
+    import pandas as pd
+
+    epoch = pd.Timestamp("1970-01-05", tz="UTC")
+
+    def weeks_of(col: pd.Series) -> pd.Series:
+        ts = pd.to_datetime(col, utc=True, format="ISO8601")
+        return ((ts - epoch).dt.days // 7).astype("int64")
+
+    su = pd.read_csv(signups, usecols=["user_id", "signed_up_at"], dtype=str)
+    su = su.assign(week=weeks_of(su["signed_up_at"]))[["user_id", "week"]]
+    ev = pd.read_csv(events, usecols=["user_id", "occurred_at"], dtype=str)
+    ev = ev.assign(week=weeks_of(ev["occurred_at"]))[["user_id", "week"]]
+    activity = pd.concat([ev, su], ignore_index=True).drop_duplicates()
+    first = activity.groupby("user_id")["week"].min()
+    cohort = first.copy()
+    signup_week = su.drop_duplicates("user_id", keep="last").set_index("user_id")["week"]
+    cohort.loc[signup_week.index] = signup_week
+    cohort = cohort[cohort <= last_week]
+    sizes = cohort.value_counts()
+    act = activity.join(cohort.rename("cw"), on="user_id", how="inner")
+    act = act[(act["week"] <= last_week) & (act["week"] >= act["cw"])]
+    counts = act.groupby(["cw", act["week"] - act["cw"]]).size()
+    return ({int(w): int(n) for w, n in sizes.items()},
+            [(int(w), int(k), int(n)) for (w, k), n in counts.items()])
+
+
+# ----------------------------------------------------------------------------- one database
+def bench_db(label: str, url: str, signups: Path, events: Path, as_of: date) -> dict[str, Any]:
+    from bot import services
+    from bot.domain.retention import build_cohort_table
+    from bot.domain.weeks import last_complete_week
+    from storage import repositories as repo
+    from storage.db import make_engine, make_session_factory
+    from storage.migrate import upgrade
+
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    product = services.create_product(factory, slug=SLUG)
+    out: dict[str, Any] = {"db": label}
+    for kind, path in (("signups", signups), ("events", events)):
+        r = run_import(url, kind, path)
+        out[kind] = r
+        print(f"  [{label}] import {kind}: {r['rows']:,} rows in {r['seconds']:.1f}s = "
+              f"{r['rows'] / r['seconds']:,.0f} rows/s (importer CPU {r['cpu_s']:.1f}s), peak RSS {r['rss_mb']:.0f} MB, "
+              f"load average {os.getloadavg()[0]:.1f}\n    {r['summary']}", flush=True)
+    r = run_import(url, "events", events)
+    out["events_reimport"] = r
+    print(f"  [{label}] re-import events (all duplicates): {r['seconds']:.1f}s = "
+          f"{r['rows'] / r['seconds']:,.0f} rows/s, peak RSS {r['rss_mb']:.0f} MB", flush=True)
+
+    last = last_complete_week(as_of)
+    with factory() as s:
+        t0 = time.perf_counter()
+        sizes = repo.cohort_sizes(s, product.id, last)
+        activity = repo.cohort_activity(s, product.id, last)
+        table = build_cohort_table(as_of, sizes, activity)
+        out["cohort_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    report = services.gate_report(factory, product_slug=SLUG, as_of=as_of)
+    out["gate_s"] = time.perf_counter() - t0
+    out["verdict"] = report.verdict
+    out["table"] = table
+    engine.dispose()
+    print(f"  [{label}] cohort table {out['cohort_s']:.2f}s; full gate report {out['gate_s']:.2f}s "
+          f"(verdict {report.verdict})", flush=True)
+    return out
+
+
+def postgres_url(base: str) -> tuple[str, Any]:
+    """A fresh schema on the benchmark server, and a function that drops it."""
+    from sqlalchemy import text
+
+    from storage.db import make_engine, normalise_url
+
+    base = normalise_url(base)
+    schema = f"bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = make_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}", drop
+
+
+# ----------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--users", type=int, default=1_000_000)
+    ap.add_argument("--events", type=int, default=10_000_000)
+    ap.add_argument("--weeks", type=int, default=26)
+    ap.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    ap.add_argument("--workdir", type=Path, help="where the CSVs and the SQLite file go (default: a temp dir)")
+    ap.add_argument("--keep", action="store_true", help="keep the workdir")
+    ap.add_argument("--reuse", action="store_true",
+                    help="reuse signups.csv/events.csv already in --workdir (generation is deterministic)")
+    ap.add_argument("--child-import", nargs=3, metavar=("URL", "KIND", "FILE"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child_import:
+        child_import(*args.child_import)
+        return 0
+
+    from bot.domain.retention import build_cohort_table
+    from bot.domain.weeks import last_complete_week
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="pmf-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"PMF Gate ingest + cohorts benchmark; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} "
+          f"(other processes compete for the cores above 0); workdir {workdir}", flush=True)
+    t0 = time.perf_counter()
+    if args.reuse and (workdir / "events.csv").exists() and (workdir / "signups.csv").exists():
+        signups, events = workdir / "signups.csv", workdir / "events.csv"
+        as_of = START + timedelta(weeks=args.weeks)
+    else:
+        signups, events, as_of = generate(workdir, args.users, args.events, args.weeks)
+    n_su, n_ev = count_rows(signups), count_rows(events)
+    print(f"generated {args.users:,} users: {n_su:,} signups, {n_ev:,} events over {args.weeks} weeks "
+          f"({events.stat().st_size / 2**20:,.0f} MB) in {time.perf_counter() - t0:.1f}s; as of {as_of}", flush=True)
+
+    t0 = time.perf_counter()
+    last = last_complete_week(as_of)
+    p_sizes, p_activity = pandas_cohorts(signups, events, last)
+    p_table = build_cohort_table(as_of, p_sizes, p_activity)
+    pandas_s = time.perf_counter() - t0
+    print(f"pandas (read_csv + groupby) cohort table: {pandas_s:.2f}s", flush=True)
+
+    results: list[dict[str, Any]] = []
+    ok = True
+    targets = []
+    if args.db in ("sqlite", "both"):
+        db_file = workdir / "bench.db"
+        for p in workdir.glob("bench.db*"):
+            p.unlink()
+        results.append(bench_db("sqlite", f"sqlite:///{db_file}", signups, events, as_of))
+    if args.db in ("postgres", "both"):
+        url, drop = postgres_url(os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+        try:
+            results.append(bench_db("postgres", url, signups, events, as_of))
+        finally:
+            drop()
+
+    print("\nsummary (targets in brackets)")
+    print(f"  cores: {os.cpu_count()}; rows: {n_su:,} signups, {n_ev:,} events; pandas {pandas_s:.2f}s")
+    for r in results:
+        ev, su = r["events"], r["signups"]
+        ev_rate = ev["rows"] / ev["seconds"]
+        peak = max(ev["rss_mb"], su["rss_mb"], r["events_reimport"]["rss_mb"])
+        cg = r["cohort_s"] + r["gate_s"]
+        same = r["table"] == p_table
+        ok &= same
+        print(f"  {r['db']:8s} events {ev_rate:,.0f}/s [>= {TARGET_EVENTS_PER_S:,} on SQLite]; "
+              f"signups {su['rows'] / su['seconds']:,.0f}/s; peak RSS {peak:.0f} MB [<= {TARGET_RSS_MB}]; "
+              f"cohorts {r['cohort_s']:.2f}s + gate {r['gate_s']:.2f}s = {cg:.2f}s [<= {TARGET_COHORT_S:g}s, "
+              f"<= pandas {pandas_s:.2f}s]; ratio cohorts+gate / pandas = {cg / pandas_s:.2f}; "
+              f"tables equal: {same}")
+        if r["db"] == "sqlite":
+            targets.append(ev_rate >= TARGET_EVENTS_PER_S)
+        targets += [peak <= TARGET_RSS_MB, cg <= TARGET_COHORT_S, cg <= pandas_s]
+    print(f"  all targets met: {all(targets)}")
+    if not args.keep and args.workdir is None:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if not ok:
+        print("ERROR: the SQL cohort table differs from the pandas one", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,105 @@
+"""``storage.bulk.BulkWriter`` on its own: counts, merge rules, staging clean-up, transactions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import services
+from storage.bulk import BulkWriter
+from storage.models import ActivityWeek, ProductUser
+
+Factory = sessionmaker[Session]
+AT = datetime(2026, 3, 2, 10, tzinfo=UTC)
+
+
+def _product(factory: Factory) -> int:
+    return services.create_product(factory, slug="acme").id
+
+
+def _users(factory: Factory) -> dict[str, tuple[int | None, int | None, str | None, str | None]]:
+    with factory() as s:
+        return {u.external_id: (u.signup_week, u.first_week, u.channel, u.channel_class)
+                for u in s.scalars(select(ProductUser))}
+
+
+def _weeks(factory: Factory) -> set[tuple[str, int]]:
+    with factory() as s:
+        return {(e, w) for e, w in s.execute(select(ProductUser.external_id, ActivityWeek.week)
+                                             .join(ActivityWeek, ActivityWeek.user_id == ProductUser.id))}
+
+
+def test_events_create_users_keep_the_earliest_week_and_skip_known_weeks(session_factory: Factory) -> None:
+    pid = _product(session_factory)
+    with session_factory() as s:
+        w = BulkWriter(s, pid)
+        assert w.events({"a": [10, 12], "b": [11]}) == (2, 3)
+        # A later chunk: "a" again with an earlier week, one known week, one new user.
+        assert w.events({"a": [9, 12], "c": [12]}) == (1, 2)
+        assert w.events({}) == (0, 0)
+        w.close()
+        s.commit()
+    assert _users(session_factory) == {"a": (None, 9, None, None), "b": (None, 11, None, None),
+                                       "c": (None, 12, None, None)}
+    assert _weeks(session_factory) == {("a", 9), ("a", 10), ("a", 12), ("b", 11), ("c", 12)}
+
+
+def test_signups_fill_change_or_leave_users(session_factory: Factory) -> None:
+    pid = _product(session_factory)
+    with session_factory() as s:
+        w = BulkWriter(s, pid)
+        w.events({"known": [20]})
+        new, changed, weeks = w.signups([("known", 18, AT, "seo", "organic"), ("fresh", 19, AT, None, "unknown")])
+        assert (new, changed, weeks) == (2, 0, 2)
+        assert w.signups([("known", 18, AT, "seo", "organic")]) == (0, 0, 0)  # same values: nothing
+        assert w.signups([("known", 18, AT, "cpc", "paid")]) == (0, 1, 0)
+        w.close()
+        s.commit()
+    assert _users(session_factory)["known"] == (18, 18, "cpc", "paid")
+    assert _users(session_factory)["fresh"] == (19, 19, None, "unknown")
+    assert _weeks(session_factory) == {("known", 18), ("known", 20), ("fresh", 19)}
+
+
+def test_responses_insert_once_per_dedupe_key(session_factory: Factory) -> None:
+    pid = _product(session_factory)
+    row = ("import:r1:2026-03-02T10:00:00+00:00", "r1", AT, "very", "founders", None, "speed", None)
+    with session_factory() as s:
+        w = BulkWriter(s, pid)
+        assert w.responses([row]) == 1
+        assert w.responses([row]) == 0
+        w.close()
+        s.commit()
+
+
+def test_nothing_is_kept_without_a_commit(session_factory: Factory) -> None:
+    pid = _product(session_factory)
+    with session_factory() as s:
+        w = BulkWriter(s, pid)
+        w.events({"a": [10]})
+        w.signups([("b", 10, AT, "seo", "organic")])
+        s.rollback()
+    assert _users(session_factory) == {}
+    # The same connection, reused from the pool, can import again.
+    with session_factory() as s:
+        w = BulkWriter(s, pid)
+        assert w.events({"a": [10]}) == (1, 1)
+        w.close()
+        s.commit()
+    assert _weeks(session_factory) == {("a", 10)}
+
+
+def test_close_drops_the_staging_tables(session_factory: Factory) -> None:
+    pid = _product(session_factory)
+    with session_factory() as s:
+        w = BulkWriter(s, pid)
+        w.events({"a": [10]})
+        w.close()
+        s.commit()
+        if s.get_bind().dialect.name == "sqlite":
+            left = s.execute(text("SELECT name FROM sqlite_temp_master WHERE name LIKE 'pmf_stage%'")).all()
+        else:
+            left = s.execute(text("SELECT relname FROM pg_class WHERE relname LIKE 'pmf_stage%' "
+                                  "AND relpersistence = 't' AND pg_table_is_visible(oid)")).all()
+        assert left == []
