@@ -212,15 +212,26 @@ class DigestSubscription(Base):
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error_notified: Mapped[bool] = mapped_column(Boolean, default=False)
     last_delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the current schedule took effect (subscribe, change or resume): runs due before it are
+    # neither delivered nor counted as missed, so changing the time never fires "late" at once.
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class DigestDelivery(Base):
     """The claim on one subscription's digest for one week: the unique row that makes
-    delivery exactly-once across restarts and processes. ``period`` is the local date the run
-    was due."""
+    delivery exactly-once across restarts and processes. ``period`` is the Monday (in the
+    subscription's time zone) of the week the run was due, so even a schedule changed mid-week
+    cannot produce a second digest that week. ``status``: ``claimed`` (nothing posted yet; may
+    wait for ``lease_until`` after a definite failure), ``sending`` (a post may have reached Slack:
+    reconcile before posting again), ``sent``, ``failed``, ``skipped``. ``claimed_at`` is when the
+    row was first claimed: the lower bound when looking for an already-posted message."""
 
     __tablename__ = "digest_deliveries"
-    __table_args__ = (UniqueConstraint("subscription_id", "period"),)
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "period"),
+        # The clock's pick-up query: unfinished rows whose lease has run out.
+        Index("ix_digest_deliveries_status_lease", "status", "lease_until"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     subscription_id: Mapped[int] = mapped_column(ForeignKey("digest_subscriptions.id", ondelete="CASCADE"))
     period: Mapped[date] = mapped_column(Date)
@@ -234,6 +245,7 @@ class DigestDelivery(Base):
     error: Mapped[str | None] = mapped_column(String(200))
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class WeeklySnapshot(Base):

@@ -23,6 +23,9 @@ import storage.models  # noqa: F401
 from storage.db import Base, make_engine, make_session_factory, normalise_url
 from storage.migrate import upgrade
 
+# Slack fakes and the app harness, usable from any test package (tests/handlers, tests/jobs, ...).
+pytest_plugins = ["tests.fakes.fixtures"]
+
 
 def _base_url() -> str:
     return os.environ.get("TEST_DATABASE_URL", "").strip()

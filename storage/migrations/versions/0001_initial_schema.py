@@ -154,6 +154,7 @@ def upgrade() -> None:
     sa.Column('last_error_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('error_notified', sa.Boolean(), nullable=False),
     sa.Column('last_delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('effective_from', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_digest_subscriptions_product_id_products'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_digest_subscriptions_workspace_id_workspaces'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_digest_subscriptions')),
@@ -236,10 +237,14 @@ def upgrade() -> None:
     sa.Column('error', sa.String(length=200), nullable=True),
     sa.Column('late', sa.Boolean(), nullable=False),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['subscription_id'], ['digest_subscriptions.id'], name=op.f('fk_digest_deliveries_subscription_id_digest_subscriptions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_digest_deliveries')),
     sa.UniqueConstraint('subscription_id', 'period', name=op.f('uq_digest_deliveries_subscription_id_period'))
     )
+    with op.batch_alter_table('digest_deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_digest_deliveries_status_lease', ['status', 'lease_until'], unique=False)
+
     op.create_table('survey_responses',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('product_id', sa.Integer(), nullable=False),
@@ -290,6 +295,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_survey_responses_product_answered')
 
     op.drop_table('survey_responses')
+    with op.batch_alter_table('digest_deliveries', schema=None) as batch_op:
+        batch_op.drop_index('ix_digest_deliveries_status_lease')
+
     op.drop_table('digest_deliveries')
     op.drop_table('activity_weeks')
     op.drop_table('weekly_snapshots')

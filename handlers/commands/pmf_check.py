@@ -1,0 +1,41 @@
+"""The ``/pmf-check`` listener: parse the first word, ack at once, then run the subcommand.
+
+The ack happens before any database or Slack call, so it always lands within Slack's 3 s: a
+text that names no known subcommand is answered in the ack itself; anything else acks with a
+"working on it" placeholder that the subcommand's first reply replaces. The subcommand then
+runs on ``handlers.background``'s pool, off Bolt's listener threads, so a burst of reports
+never delays the acks behind it; its errors are told to the user by ``handlers.errors``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.context import AppContext
+from bot.errors import UserError
+from bot.render import blocks
+from bot.slack_respond import Responder
+from handlers import background
+from handlers.commands.router import CommandRequest, Router
+
+COMMAND = "/pmf-check"
+PLACEHOLDER = ":hourglass_flowing_sand: Working on `/pmf-check {text}`…"
+
+
+def register(app: Any, ctx: AppContext, router: Router) -> None:
+    @app.command(COMMAND)
+    def pmf_check(ack: Any, command: dict[str, Any], client: Any) -> None:
+        text = (command.get("text") or "").strip()
+        try:
+            sub, words = router.split(text)
+        except UserError as err:
+            ack(response_type="ephemeral", **blocks.error_message(str(err), err.usage))
+            return
+        ack(response_type="ephemeral", text=PLACEHOLDER.format(text=blocks.escape(text or "status")))
+        req = CommandRequest(
+            ctx=ctx, team_id=command["team_id"], channel_id=command["channel_id"],
+            channel_name=command.get("channel_name"), user_id=command["user_id"], text=text, words=words,
+            respond=Responder(command.get("response_url"), replace_first=True), client=client,
+            response_url=command.get("response_url"), trigger_id=command.get("trigger_id"),
+        )
+        background.submit(lambda: sub.handler(req), body=command, client=client)

@@ -1,0 +1,44 @@
+"""``/pmf-check`` and ``/pmf-check status`` (the report for the invoker, its chart in their DM
+with the app) and ``/pmf-check share`` (report and chart posted in the channel)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import delivery, slack_services
+from bot.context import AppContext
+from bot.render import blocks
+from handlers.commands.args import expect_no_args, usage_text
+from handlers.commands.router import CommandRequest, Router
+
+STATUS_USAGE = [("/pmf-check [status]", "The PMF gate report for this channel's product, visible only to you, "
+                 "with its retention chart (sent to your DM with PMF Gate)")]
+SHARE_USAGE = [("/pmf-check share", "Post the same report and chart in this channel")]
+
+
+def _bundle(req: CommandRequest) -> slack_services.ReportBundle:
+    return slack_services.channel_report(req.ctx.factory, team_id=req.team_id, channel_id=req.channel_id,
+                                         single_workspace=req.ctx.single_workspace, now=req.ctx.now())
+
+
+def status(req: CommandRequest) -> None:
+    expect_no_args(req.words, usage_text(STATUS_USAGE))
+    b = _bundle(req)
+    assert b.chart is not None
+    note = delivery.chart_to_dm(
+        req.client, req.team_id, req.user_id, b.chart, filename=b.chart_filename, title=b.chart_title,
+        comment=f"Retention chart for *{blocks.escape(b.product.name)}* (your `/pmf-check` in <#{req.channel_id}>).")
+    req.respond(**blocks.gate_report_message(b.report, chart_note=note))
+
+
+def share(req: CommandRequest) -> None:
+    expect_no_args(req.words, usage_text(SHARE_USAGE))
+    b = _bundle(req)
+    message = blocks.gate_report_message(b.report, chart_note=f"Shared by <@{req.user_id}> · retention chart below.")
+    delivery.post_report(req.client, req.channel_id, message, b.chart, filename=b.chart_filename, title=b.chart_title)
+    req.respond(text=f":white_check_mark: Posted the report for *{blocks.escape(b.product.name)}* in <#{req.channel_id}>.")
+
+
+def register(app: Any, ctx: AppContext, router: Router) -> None:
+    router.add("status", status, STATUS_USAGE, aliases=("check", "report"))
+    router.add("share", share, SHARE_USAGE)

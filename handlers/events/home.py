@@ -1,0 +1,34 @@
+"""App Home: on ``app_home_opened`` publish the verdict and signals of the workspace's
+products, its digest subscriptions and open surveys (``views.publish``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import slack_services
+from bot.context import AppContext
+from bot.render import blocks
+from handlers import background
+from handlers.commands.router import Router
+
+
+def publish_home(ctx: AppContext, client: Any, team_id: str, user_id: str) -> None:
+    data = slack_services.home_data(ctx.factory, team_id=team_id, single_workspace=ctx.single_workspace,
+                                    now=ctx.now())
+    client.views_publish(user_id=user_id, view=blocks.home_view(
+        data.entries, subscriptions=data.subscriptions, open_surveys=data.open_surveys))
+
+
+def register(app: Any, ctx: AppContext, router: Router) -> None:
+    @app.event("app_home_opened")
+    def home_opened(body: dict[str, Any], event: dict[str, Any], context: Any, client: Any) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        team_id = str(context.team_id or body["team_id"])
+
+        def publish() -> None:
+            # A redelivered event (same event_id) is a no-op: the first one already published.
+            if slack_services.claim_event(ctx.factory, team_id=team_id, event_id=body["event_id"]):
+                publish_home(ctx, client, team_id, event["user"])
+
+        background.submit(publish, body=body, client=client)
