@@ -226,5 +226,45 @@ def clock() -> None:
     run_clock(_settings())
 
 
+# ----------------------------------------------------------------------------- export
+@main.group()
+def export() -> None:
+    """Export data as CSV in the import formats."""
+
+
+@export.command("responses")
+@click.option("--product", "product_slug", required=True, help="The product's slug.")
+@click.option("--workspace", help="Slack team id (default: the only workspace, or 'local').")
+@click.option("--survey", "survey_id", type=int, help="Only this survey's answers (its id).")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to FILE instead of standard output.")
+@handles_errors
+def export_responses(product_slug: str, workspace: str | None, survey_id: int | None, out: Path | None) -> None:
+    """Survey responses (Slack and imported) as `pmfbot import responses` reads them; anonymous
+    answers carry their keyed hash, never a Slack id."""
+    from bot.surveys import export_responses as rows
+
+    lines = rows(_factory(_settings()), product_slug=product_slug, team_id=workspace, survey_id=survey_id)
+    first = next(lines)  # resolves the product and survey before anything is written
+    if out is None:
+        click.echo(first, nl=False)
+        for line in lines:
+            click.echo(line, nl=False)
+        return
+    # Written beside the target and renamed, so a failure never leaves half a file behind.
+    tmp = out.with_name(out.name + ".partial")
+    count = 0
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as fh:
+            fh.write(first)
+            for line in lines:
+                fh.write(line)
+                count += 1
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    click.echo(f"exported {count} responses to {out}", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

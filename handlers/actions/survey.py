@@ -1,0 +1,33 @@
+"""Survey buttons: an answer click (records the clicker's answer, dated by the click's
+``action_ts`` so an older click can never overwrite a newer one) and "Tell us more" (opens the
+follow-up modal, pre-filled)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import survey_slack, surveys
+from bot.context import AppContext
+from bot.render import survey_blocks as ui
+from handlers import ids
+from handlers.commands.router import Router
+
+
+def register(app: Any, ctx: AppContext, router: Router) -> None:
+    @app.action(ids.SURVEY_ANSWER)
+    def answer(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        outcome = surveys.record_answer(
+            ctx.factory, survey_id=int(action["value"]), channel_id=(body.get("channel") or {}).get("id"),
+            user_id=user_id, answer=ui.answer_from_action_id(action["action_id"]),  # type: ignore[arg-type]
+            answered_at=surveys.slack_ts_to_datetime(action["action_ts"]), secret=ctx.secret_key, now=ctx.now())
+        survey_slack.after_answer(ctx, client, outcome, user_id, body.get("response_url"))
+
+    @app.action(ids.SURVEY_FOLLOWUP)
+    def tell_us_more(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
+        ack()
+        form = surveys.followup_form(ctx.factory, survey_id=int(action["value"]), user_id=body["user"]["id"],
+                                     secret=ctx.secret_key)
+        if form is not None:
+            client.views_open(trigger_id=body["trigger_id"], view=ui.followup_modal(*form))

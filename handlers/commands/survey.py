@@ -1,0 +1,88 @@
+"""``/pmf-check survey start|status|remind|close``: run an in-channel Sean Ellis survey.
+
+``start [#channel] [anonymous] [days N]`` posts the survey (default: this channel, 14 days);
+the others act on the open survey of the named channel, else of this channel, else the
+product's only open survey. Parsing errors raise ``UserError`` with the usage; nothing changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot import survey_slack, surveys
+from bot.context import AppContext
+from bot.errors import UserError
+from bot.render import survey_blocks as ui
+from handlers.commands.args import is_channel, parse_channel, usage_text
+from handlers.commands.router import CommandRequest, Router
+
+SURVEY_USAGE = [
+    ("/pmf-check survey start [#channel] [anonymous] [days N]",
+     "Post a PMF survey (default: this channel, 14 days, named answers)"),
+    ("/pmf-check survey status [#channel]", "Responses so far (the distribution stays hidden until it closes)"),
+    ("/pmf-check survey remind [#channel] [dm]",
+     "Remind in its thread; `dm` also messages members who haven't answered (named surveys)"),
+    ("/pmf-check survey close [#channel]", "Close it now and post the results in its thread"),
+]
+USAGE = usage_text(SURVEY_USAGE)
+
+
+@dataclass(frozen=True)
+class Args:
+    channel_id: str | None = None
+    anonymous: bool = False
+    days: int = surveys.DEFAULT_DAYS
+    dm: bool = False
+
+
+def parse(action: str, words: list[str]) -> Args:
+    """The options of one survey subcommand, in any order."""
+    allowed = {"start": {"anonymous", "anon", "days"}, "remind": {"dm"}}.get(action, set())
+    out: dict[str, Any] = {}
+    rest = list(words)
+    while rest:
+        word = rest.pop(0)
+        low = word.lower()
+        if is_channel(word) and "channel_id" not in out:
+            out["channel_id"] = parse_channel(word, usage=USAGE)
+        elif low in allowed and low in ("anonymous", "anon"):
+            out["anonymous"] = True
+        elif low in allowed and low == "dm":
+            out["dm"] = True
+        elif low in allowed and low == "days":
+            if not rest or not rest[0].isdigit():
+                raise UserError("`days` needs a whole number of days, e.g. `days 14`.", usage=USAGE)
+            out["days"] = int(rest.pop(0))
+        else:
+            raise UserError(f"`/pmf-check survey {action}` does not understand `{ui.escape(word)}`.", usage=USAGE)
+    return Args(**out)
+
+
+def survey(req: CommandRequest) -> None:
+    ctx = req.ctx
+    action = req.words[0].lower() if req.words else ""
+    if action not in ("start", "status", "remind", "close"):
+        raise UserError("Say what to do with the survey: `start`, `status`, `remind` or `close`.", usage=USAGE)
+    args = parse(action, req.words[1:])
+    if action == "start":
+        info = surveys.start_survey(ctx.factory, team_id=req.team_id, channel_id=req.channel_id,
+                                    target_channel_id=args.channel_id, user_id=req.user_id, anonymous=args.anonymous,
+                                    days=args.days, now=ctx.now(), single_workspace=ctx.single_workspace)
+        req.respond(**ui.survey_started(survey_slack.post_survey(ctx, req.client, info)))
+        return
+    info = surveys.find_open_survey(ctx.factory, team_id=req.team_id, channel_id=req.channel_id,
+                                    target_channel_id=args.channel_id, single_workspace=ctx.single_workspace)
+    if action == "status":
+        req.respond(**ui.survey_status(info))
+    elif action == "remind":
+        req.respond(**survey_slack.remind(ctx, req.client, info, dm=args.dm))
+    else:
+        results = survey_slack.close_and_post(ctx, req.client, info.id)
+        if results is None:
+            raise UserError("That survey was already closed (by another command or its deadline).")
+        req.respond(**ui.survey_closing(results.survey))
+
+
+def register(app: Any, ctx: AppContext, router: Router) -> None:
+    router.add("survey", survey, SURVEY_USAGE, aliases=("surveys",))

@@ -1,0 +1,33 @@
+"""The "Tell us more" modal's submission: saved on the submitter's response before the ack, so
+a survey that closed meanwhile (or an answer that is missing) is reported inside the modal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import survey_slack, surveys
+from bot.context import AppContext
+from bot.render import survey_blocks as ui
+from handlers import ids
+from handlers.commands.router import Router
+
+PROBLEMS = {
+    "closed": "This survey has closed, so these answers can no longer be saved. Thank you all the same!",
+    "no_answer": "Answer the survey question first (a button or a reply in its thread), then tell us more.",
+    "not_found": "This survey no longer exists.",
+}
+
+
+def register(app: Any, ctx: AppContext, router: Router) -> None:
+    @app.view(ids.SURVEY_FOLLOWUP_MODAL)
+    def submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
+        user_id = body["user"]["id"]
+        survey_id = ui.followup_survey_id(view.get("private_metadata", ""))
+        status, info = surveys.save_followup(
+            ctx.factory, survey_id=survey_id or 0, user_id=user_id, secret=ctx.secret_key,
+            followup=ui.followup_from_state(view["state"]["values"]), now=ctx.now())
+        if status != "saved" or info is None:
+            ack(response_action="errors", errors=ui.followup_errors(PROBLEMS.get(status, PROBLEMS["not_found"])))
+            return
+        ack()
+        survey_slack.thank_for_followup(client, info, user_id)
