@@ -1,0 +1,196 @@
+"""``pmfbot demo``: a realistic sample product, run through the whole pipeline offline.
+
+It writes the sample CSVs (so the import formats can be seen), imports them through the real
+import code into a fresh SQLite file, computes the gate, and writes every artefact a team
+would see in Slack: the charts, the Block Kit JSON of the ``/pmf-check`` reply, the weekly
+digest and the survey results. The sample is seeded, so the same day gives the same demo.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CHANNELS_ORGANIC = ("direct", "organic_search", "referral", "word_of_mouth", "community")
+CHANNELS_PAID = ("cpc", "paid_social", "display")
+SEGMENTS = ("Founder", "Engineer", "Product manager", "Designer", "Marketer")
+BENEFITS = (
+    "saves me hours every week on reporting",
+    "one place for retention and growth numbers",
+    "the weekly digest keeps the team honest",
+    "saves me hours of spreadsheet work",
+    "clear answer on whether to scale",
+    "cohort charts without a data team",
+    "honest numbers with confidence intervals",
+    "one place for the whole team",
+)
+IMPROVE = ("more integrations", "export to slides", "custom cohorts", "faster import", "daily digest option", "")
+WHO = ("seed-stage founders", "growth leads", "product managers at startups", "solo founders", "")
+
+
+@dataclass(frozen=True)
+class DemoData:
+    events: Path
+    signups: Path
+    responses: Path
+    as_of: date
+    users: int
+    event_rows: int
+    response_rows: int
+
+
+def generate(out: Path, as_of: date, *, weeks: int = 26, seed: int = 7) -> DemoData:
+    """Write signups, events and survey responses for a product that has found a plateau,
+    grows increasingly organically, and is close to — but not surely over — the 40% line."""
+    rng = np.random.default_rng(seed)
+    first_monday = as_of - timedelta(days=as_of.weekday() + 7 * weeks)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = DemoData(out / "signups.csv", out / "events.csv", out / "responses.csv", as_of, 0, 0, 0)
+    n_users = n_events = 0
+    with open(paths.signups, "w", newline="") as fs, open(paths.events, "w", newline="") as fe:
+        ws, we = csv.writer(fs), csv.writer(fe)
+        ws.writerow(["user_id", "signed_up_at", "channel"])
+        we.writerow(["user_id", "occurred_at", "event"])
+        for w in range(weeks):
+            week_start = datetime.combine(first_monday + timedelta(weeks=w), datetime.min.time(), tzinfo=timezone.utc)
+            size = int(rng.normal(150 + 8 * w, 15))
+            organic_p = 0.40 + 0.22 * w / weeks  # growth becomes increasingly organic
+            for _ in range(size):
+                n_users += 1
+                uid = f"u{n_users:06d}"
+                signup = week_start + timedelta(seconds=int(rng.integers(0, 7 * 86400)))
+                r = rng.random()
+                if r < 0.04:
+                    channel = ""  # untagged: counted as unknown
+                elif rng.random() < organic_p:
+                    channel = CHANNELS_ORGANIC[int(rng.integers(len(CHANNELS_ORGANIC)))]
+                else:
+                    channel = CHANNELS_PAID[int(rng.integers(len(CHANNELS_PAID)))]
+                ws.writerow([uid, signup.isoformat(), channel])
+                keeper = rng.random() < 0.33  # the users for whom the product is a must-have
+                for k in range(0, weeks - w):
+                    p = 0.85 if keeper else 0.55 * np.exp(-k / 1.6)
+                    if k == 0 or rng.random() < p:
+                        base = signup if k == 0 else week_start + timedelta(weeks=k)
+                        for _ in range(int(rng.integers(1, 4))):
+                            at = base + timedelta(seconds=int(rng.integers(0, 6 * 86400)))
+                            if at.date() < as_of:
+                                we.writerow([uid, at.isoformat(), "session"])
+                                n_events += 1
+    n_resp = 0
+    with open(paths.responses, "w", newline="") as fr:
+        wr = csv.writer(fr)
+        wr.writerow(["respondent_id", "answered_at", "answer", "segment", "who_benefits", "main_benefit", "improve"])
+        seg_very = {"Founder": 0.62, "Engineer": 0.45, "Product manager": 0.40, "Designer": 0.30, "Marketer": 0.25}
+        for i in range(150):
+            seg = SEGMENTS[int(rng.integers(len(SEGMENTS)))]
+            u = rng.random()
+            pv = seg_very[seg]
+            answer = ("Very disappointed" if u < pv else "Somewhat disappointed" if u < pv + 0.30
+                      else "Not disappointed" if u < 0.96 else "N/A — I no longer use Acme")
+            at = datetime.combine(as_of, datetime.min.time(), tzinfo=timezone.utc) - timedelta(
+                days=int(rng.integers(1, 60)), seconds=int(rng.integers(0, 86400)))
+            benefit = BENEFITS[int(rng.integers(len(BENEFITS)))] if answer.startswith("Very") else ""
+            wr.writerow([f"r{i:04d}", at.isoformat(), answer, seg, WHO[int(rng.integers(len(WHO)))], benefit,
+                         IMPROVE[int(rng.integers(len(IMPROVE)))]])
+            n_resp += 1
+    return DemoData(paths.events, paths.signups, paths.responses, as_of, n_users, n_events, n_resp)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def run_demo(out: Path, *, echo: Callable[[str], None] = print, as_of: date | None = None) -> dict[str, Path]:
+    """Build the sample product in ``out`` and run the whole pipeline; returns the artefacts."""
+    from bot import services
+    from bot.domain import survey as survey_domain
+    from bot.ingest import import_csv
+    from bot.render import blocks, charts, digest_blocks
+    from bot.render.text import cohorts_json, report_text
+    from storage.db import make_engine, make_session_factory
+    from storage.migrate import upgrade
+
+    started = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    db_path = out / "pmf-demo.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{db_path}"
+    if as_of is None:
+        today = datetime.now(timezone.utc).date()
+        as_of = today - timedelta(days=today.weekday())  # the Monday that completes last week
+
+    echo(f"Generating a sample product in {out}/ …")
+    data = generate(out / "data", as_of)
+    upgrade(url)
+    factory = make_session_factory(make_engine(url))
+    services.create_product(factory, slug="acme", name="Acme")
+    for kind, path in (("signups", data.signups), ("events", data.events), ("responses", data.responses)):
+        result = import_csv(factory, kind=kind, path=path, product_slug="acme", progress=False)
+        echo(f"  {result.summary()}")
+
+    report = services.gate_report(factory, product_slug="acme", as_of=as_of)
+    table = report.cohort_table
+    assert table is not None
+    art: dict[str, Path] = {}
+
+    def save(name: str, payload: bytes | dict[str, Any] | str) -> None:
+        path = out / name
+        if isinstance(payload, bytes):
+            path.write_bytes(payload)
+        elif isinstance(payload, str):
+            path.write_text(payload + "\n", encoding="utf-8")
+        else:
+            _write_json(path, payload)
+        art[name] = path
+
+    save("report.txt", report_text(report))
+    save("report.json", report.to_json())
+    save("cohorts.json", cohorts_json(table, "acme", "UTC"))
+    save("retention.png", charts.retention_chart(table, report.retention, product_name=report.product_name))
+    save("cohorts.png", charts.cohort_heatmap(table, product_name=report.product_name))
+    save("organic.png", charts.organic_chart(report.organic, product_name=report.product_name, as_of=as_of,
+                                             min_share=0.5))
+    save("pmf-check.blocks.json", blocks.gate_report_message(report, chart_note="Retention chart: retention.png"))
+
+    previous = services.gate_report(factory, product_slug="acme", as_of=as_of - timedelta(days=7))
+    save("digest.png", charts.digest_chart(report, previous=previous))
+    save("digest.blocks.json", digest_blocks.digest_message(report, previous=previous))
+
+    s = report.survey
+    save("survey.png", charts.survey_chart(s.counts, product_name=report.product_name, as_of=as_of, score=s.score,
+                                           ci=s.ci, threshold=0.40))
+    with factory() as session:
+        from storage import repositories as repo
+
+        product = services.cli_product(session, "acme", None)
+        responses = survey_domain.latest_per_respondent(
+            repo.survey_responses(session, product.id), as_of, product.settings.survey.window_days)
+    very_benefits = [r.main_benefit for r in responses if r.answer == "very" and r.main_benefit]
+    save("survey-results.json", {
+        "survey": s.to_json(),
+        "distribution": {"very": s.counts.very, "somewhat": s.counts.somewhat, "not": s.counts.not_,
+                         "na": s.counts.na},
+        "segments": [{"segment": g.segment, "responses": g.responses, "very_disappointed": g.very_disappointed,
+                      "score": g.score, "ci": list(g.ci) if g.ci else None}
+                     for g in survey_domain.segment_scores(responses)],
+        "benefit_themes": [{"theme": t, "responses": n} for t, n in survey_domain.benefit_themes(very_benefits)],
+    })
+
+    echo("")
+    echo(report_text(report))
+    echo("")
+    echo(f"Wrote {len(art)} files to {out}/: " + ", ".join(sorted(art)))
+    echo(f"Sample: {data.users:,} users, {data.event_rows:,} events, {data.response_rows} survey answers; "
+         f"done in {time.perf_counter() - started:.1f} s.")
+    return art

@@ -1,0 +1,59 @@
+"""The weekly digest's buttons: "Run a PMF survey" starts a survey in the digest's channel,
+"Details" answers with the full gate report, visible only to whoever clicked; and the App Home
+button "Send digest now", which sends the digest to the clicker's DM with the app (a preview
+that posts nowhere public). A button in a shared message never replaces that message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import digests, jobs, slack_services
+from bot.context import AppContext
+from bot.render import blocks
+from bot.slack_respond import Responder
+from handlers import ids
+from handlers.commands.router import Router
+from handlers.errors import reported
+
+SURVEY_HINT = ("Start a survey in this channel with `/pmf-check survey start [#channel] [anonymous] [days N]`.")
+
+
+def _reply(body: dict[str, Any], message: dict[str, Any]) -> None:
+    Responder(body.get("response_url"))(**message, response_type="ephemeral", replace_original=False)
+
+
+def register(app: Any, ctx: AppContext, router: Router) -> None:
+    @app.action(ids.DIGEST_SURVEY)
+    def run_survey(ack: Any, body: dict[str, Any], client: Any) -> None:
+        ack()
+        with reported(body, client):
+            try:
+                from bot import survey_slack, surveys
+                from bot.render import survey_blocks
+            except ImportError:
+                _reply(body, {"text": SURVEY_HINT})
+                return
+            info = surveys.start_survey(ctx.factory, team_id=body["team"]["id"], channel_id=body["channel"]["id"],
+                                        target_channel_id=None, user_id=body["user"]["id"], anonymous=False,
+                                        days=surveys.DEFAULT_DAYS, now=ctx.now(),
+                                        single_workspace=ctx.single_workspace)
+            _reply(body, survey_blocks.survey_started(survey_slack.post_survey(ctx, client, info)))
+
+    @app.action(ids.DIGEST_DETAILS)
+    def details(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
+        ack()
+        with reported(body, client):
+            bundle = slack_services.product_report(ctx.factory, team_id=body["team"]["id"], slug=action["value"],
+                                                   single_workspace=ctx.single_workspace, now=ctx.now(),
+                                                   with_chart=False)
+            _reply(body, blocks.gate_report_message(bundle.report, chart_note="The digest's chart is in the channel."))
+
+    @app.action(ids.HOME_DIGEST)
+    def home_digest(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
+        ack()
+        with reported(body, client):
+            team_id, user_id = body["team"]["id"], body["user"]["id"]
+            product = digests.product_by_slug(ctx.factory, team_id=team_id, single_workspace=ctx.single_workspace,
+                                              slug=action["value"])
+            dm = client.conversations_open(users=user_id)["channel"]["id"]
+            jobs.send_digest_now(ctx, team_id=team_id, channel_id=dm, product=product, client=client)

@@ -1,0 +1,66 @@
+"""``/pmf-check digest weekly|off|now|list``: a channel's weekly scaling-readiness digest.
+
+``weekly [#channel] [mon…sun] [HH:MM] [Area/City]`` subscribes (defaults: this channel, Monday
+09:00, the invoker's Slack time zone from ``users.info``); ``off`` stops it; ``now`` posts the
+digest at once; ``list`` shows every digest with its next run in its own zone and its last
+delivery or error. Parsing errors raise ``UserError`` with the usage; nothing changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot import digests, jobs
+from bot.context import AppContext
+from bot.errors import UserError
+from bot.render import digest_blocks
+from handlers.commands.args import expect_no_args, usage_text
+from handlers.commands.router import CommandRequest, Router
+
+log = logging.getLogger(__name__)
+DIGEST_USAGE = digest_blocks.usage_lines()
+USAGE = usage_text(DIGEST_USAGE)
+
+
+def profile_tz(client: Any, user_id: str) -> str | None:
+    """The invoker's Slack time zone; None when Slack does not say (the default is UTC then)."""
+    try:
+        tz = client.users_info(user=user_id)["user"].get("tz")
+    except Exception as err:  # noqa: BLE001 - a missing zone must not stop the subscription
+        log.info("users.info user=%s failed (%s): digest time zone defaults to UTC", user_id, type(err).__name__)
+        return None
+    try:
+        return digests.validate_zone(tz) if tz else None
+    except UserError:
+        return None
+
+
+def digest(req: CommandRequest) -> None:
+    ctx, action, rest = req.ctx, (req.words[0].lower() if req.words else ""), req.words[1:]
+    scope: dict[str, Any] = {"team_id": req.team_id, "single_workspace": ctx.single_workspace}
+    if action == "weekly":
+        args = digests.parse_weekly_args(rest)
+        tz = args.timezone or profile_tz(req.client, req.user_id)
+        info = digests.subscribe(ctx.factory, **scope, invoked_in=req.channel_id, user_id=req.user_id, args=args,
+                                 default_tz=tz, now=ctx.now())
+        req.respond(**digest_blocks.subscribed_message(info, tz_from_profile=args.timezone is None and tz is not None))
+    elif action == "off":
+        channel = digests.parse_channel_only(rest, USAGE) or req.channel_id
+        subs = digests.unsubscribe(ctx.factory, **scope, channel_id=channel, user_id=req.user_id, now=ctx.now())
+        req.respond(**digest_blocks.unsubscribed_message(subs))
+    elif action == "now":
+        channel = digests.parse_channel_only(rest, USAGE) or req.channel_id
+        product = digests.product_for_channel(ctx.factory, **scope, channel_id=channel, invoked_in=req.channel_id)
+        jobs.send_digest_now(ctx, team_id=req.team_id, channel_id=channel, product=product, client=req.client)
+        req.respond(**digest_blocks.posted_now_message(channel, product.name))
+    elif action == "list":
+        expect_no_args(rest, USAGE)
+        req.respond(**digest_blocks.subscriptions_message(digests.list_subscriptions(ctx.factory, **scope,
+                                                                                     now=ctx.now())))
+    else:
+        raise UserError("Say what to do with the digest: `weekly`, `off`, `now` or `list`.", usage=USAGE)
+
+
+def register(app: Any, ctx: AppContext, router: Router) -> None:
+    router.add("digest", digest, DIGEST_USAGE, aliases=("digests",))
