@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,7 @@ def generate(out: Path, as_of: date, *, weeks: int = 26, seed: int = 7) -> DemoD
         ws.writerow(["user_id", "signed_up_at", "channel"])
         we.writerow(["user_id", "occurred_at", "event"])
         for w in range(weeks):
-            week_start = datetime.combine(first_monday + timedelta(weeks=w), datetime.min.time(), tzinfo=timezone.utc)
+            week_start = datetime.combine(first_monday + timedelta(weeks=w), datetime.min.time(), tzinfo=UTC)
             size = int(rng.normal(150 + 8 * w, 15))
             organic_p = 0.40 + 0.22 * w / weeks  # growth becomes increasingly organic
             for _ in range(size):
@@ -96,7 +96,7 @@ def generate(out: Path, as_of: date, *, weeks: int = 26, seed: int = 7) -> DemoD
             pv = seg_very[seg]
             answer = ("Very disappointed" if u < pv else "Somewhat disappointed" if u < pv + 0.30
                       else "Not disappointed" if u < 0.96 else "N/A — I no longer use Acme")
-            at = datetime.combine(as_of, datetime.min.time(), tzinfo=timezone.utc) - timedelta(
+            at = datetime.combine(as_of, datetime.min.time(), tzinfo=UTC) - timedelta(
                 days=int(rng.integers(1, 60)), seconds=int(rng.integers(0, 86400)))
             benefit = BENEFITS[int(rng.integers(len(BENEFITS)))] if answer.startswith("Very") else ""
             wr.writerow([f"r{i:04d}", at.isoformat(), answer, seg, WHO[int(rng.integers(len(WHO)))], benefit,
@@ -127,7 +127,7 @@ def run_demo(out: Path, *, echo: Callable[[str], None] = print, as_of: date | No
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{db_path}"
     if as_of is None:
-        today = datetime.now(timezone.utc).date()
+        today = datetime.now(UTC).date()
         as_of = today - timedelta(days=today.weekday())  # the Monday that completes last week
 
     echo(f"Generating a sample product in {out}/ …")

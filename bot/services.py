@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -128,7 +127,7 @@ def update_setting(session: Session, product: ProductRef, key: str, value: str) 
 
 # ----------------------------------------------------------------------------- reports
 def today_in(tz: str, now: datetime | None = None) -> date:
-    return (now or datetime.now(timezone.utc)).astimezone(ZoneInfo(tz)).date()
+    return (now or datetime.now(UTC)).astimezone(ZoneInfo(tz)).date()
 
 
 def _seed(product_id: int, as_of: date) -> int:
@@ -151,7 +150,7 @@ def compute_report(session: Session, product: ProductRef, as_of: date) -> GateRe
     patterns = repo.tail_patterns(session, product.id, last, offsets) if offsets else None
     ret = retention.plateau_test(table, patterns, s.retention, seed=_seed(product.id, as_of))
     org = organic.organic_signal(repo.weekly_channels(session, product.id, last), as_of, s.organic)
-    end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
+    end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     since = end - timedelta(days=s.survey.window_days + 2)  # the domain applies the exact window
     sur = survey.survey_signal(repo.survey_responses(session, product.id, since=since, until=end), as_of, s.survey)
     return gate.evaluate(product=product.slug, product_name=product.name, as_of=as_of, retention=ret,

@@ -18,7 +18,11 @@ def claim_event(session: Session, team_id: str, event_id: str) -> bool:
     """True the first time (team, event) is seen in a committed transaction, False after."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(SlackEventReceipt).values(team_id=team_id, event_id=event_id, received_at=utcnow())
     # RETURNING rather than rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING.
-    stmt = stmt.on_conflict_do_nothing(index_elements=["team_id", "event_id"]).returning(SlackEventReceipt.event_id)
+    stmt = (
+        insert(SlackEventReceipt)
+        .values(team_id=team_id, event_id=event_id, received_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["team_id", "event_id"])
+        .returning(SlackEventReceipt.event_id)
+    )
     return session.execute(stmt).first() is not None

@@ -6,7 +6,7 @@ import csv
 import json
 import random
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -32,7 +32,7 @@ def run(db_url: str, session_factory: sessionmaker[Session]):  # type: ignore[no
 def _write_events(path: Path, seed: int = 3) -> list[tuple[str, datetime]]:
     rng = random.Random(seed)
     rows = []
-    start = datetime(2026, 8, 3, tzinfo=timezone.utc)  # a Monday, 16 weeks before AS_OF
+    start = datetime(2026, 8, 3, tzinfo=UTC)  # a Monday, 16 weeks before AS_OF
     for i in range(400):
         first = start + timedelta(days=rng.randrange(0, 16 * 7), seconds=rng.randrange(86400))
         rows.append((f"user{i}", first))
