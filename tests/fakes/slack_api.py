@@ -403,3 +403,21 @@ class FakeSlack:
         if install is None:
             return {"ok": False, "error": "invalid_code"}
         return install
+
+
+def text_of(message: dict[str, Any]) -> str:
+    """Everything a person reads in a message: fallback text and every block's text."""
+    parts = [message.get("text") or ""]
+    blocks = message.get("blocks") or []
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    for block in blocks:
+        t = block.get("text")
+        if isinstance(t, dict):
+            parts.append(t.get("text", ""))
+        for el in block.get("elements") or []:
+            if isinstance(el, dict) and isinstance(el.get("text"), str):
+                parts.append(el["text"])
+            elif isinstance(el, dict) and isinstance(el.get("text"), dict):
+                parts.append(el["text"].get("text", ""))
+    return "\n".join(parts)

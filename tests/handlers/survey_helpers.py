@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from bot.render import survey_blocks as ui
 from tests.fakes.fixtures import NOW
 from tests.fakes.harness import Harness, HttpResponse
-from tests.fakes.slack_api import Call, FakeSlack
+from tests.fakes.slack_api import Call, FakeSlack, text_of  # noqa: F401  (re-exported for the survey tests)
 
 CHANNEL = "C1"
 
@@ -22,24 +22,6 @@ def slack_ts(seconds: float) -> str:
     """A Slack ts ``seconds`` after the harness clock's NOW."""
     at = NOW + timedelta(seconds=seconds)
     return f"{int(at.timestamp())}.{at.microsecond:06d}"
-
-
-def text_of(message: dict[str, Any]) -> str:
-    """Everything a person reads in a message: fallback text and every block's text."""
-    parts = [message.get("text") or ""]
-    blocks = message.get("blocks") or []
-    if isinstance(blocks, str):
-        blocks = json.loads(blocks)
-    for block in blocks:
-        t = block.get("text")
-        if isinstance(t, dict):
-            parts.append(t.get("text", ""))
-        for el in block.get("elements") or []:
-            if isinstance(el, dict) and isinstance(el.get("text"), str):
-                parts.append(el["text"])
-            elif isinstance(el, dict) and isinstance(el.get("text"), dict):
-                parts.append(el["text"].get("text", ""))
-    return "\n".join(parts)
 
 
 def survey_post(fake: FakeSlack, channel: str = CHANNEL) -> Call:

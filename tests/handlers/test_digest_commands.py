@@ -13,19 +13,7 @@ from bot.jobs import METADATA_EVENT
 from bot.render import blocks as b
 from storage.db import unit_of_work
 from storage.models import DigestSubscription
-from tests.fakes.slack_api import PNG_MAGIC
-
-
-def _text(message: dict) -> str:
-    parts = [message.get("text") or ""]
-    for block in message.get("blocks") or []:
-        t = block.get("text")
-        if isinstance(t, dict):
-            parts.append(t.get("text", ""))
-        for el in block.get("elements") or []:
-            if isinstance(el, dict) and isinstance(el.get("text"), str):
-                parts.append(el["text"])
-    return "\n".join(parts)
+from tests.fakes.slack_api import PNG_MAGIC, text_of
 
 
 def _subs(session_factory) -> list[DigestSubscription]:
@@ -39,7 +27,7 @@ def test_weekly_defaults_to_this_channel_monday_0900_in_the_invokers_slack_time_
     r = harness.pmf("digest weekly")
     assert r.status == 200 and r.elapsed < 3.0
     reply = r.reply()
-    text = _text(reply)
+    text = text_of(reply)
     assert "Weekly PMF digest for *Acme* in <#C1>: Mondays at 09:00 (Europe/Berlin)" in text
     assert "Next: Mon 30 Nov 09:00 CET" in text  # NOW is Mon 23 Nov 12:00 UTC
     assert "Time zone from your Slack profile" in text
@@ -52,8 +40,8 @@ def test_weekly_defaults_to_this_channel_monday_0900_in_the_invokers_slack_time_
 def test_weekly_with_every_argument_in_any_order(harness, seed_product, session_factory):
     seed_product("T1", "acme", "Acme", data=False)
     reply = harness.pmf("digest weekly 16:30 America/New_York fri <#C2|growth>", user="U2").reply()
-    assert "in <#C2>: Fridays at 16:30 (America/New_York)" in _text(reply)
-    assert "Time zone from your Slack profile" not in _text(reply)
+    assert "in <#C2>: Fridays at 16:30 (America/New_York)" in text_of(reply)
+    assert "Time zone from your Slack profile" not in text_of(reply)
     (sub,) = _subs(session_factory)
     assert (sub.channel_id, sub.weekday, sub.local_time, sub.timezone) == ("C2", 4, "16:30", "America/New_York")
 
@@ -79,8 +67,8 @@ def test_malformed_digest_commands_say_what_was_wrong_and_change_nothing(
         harness, seed_product, session_factory, text, says):
     seed_product("T1", "acme", data=False)
     reply = harness.pmf(text).reply()
-    assert says in _text(reply)
-    assert "/pmf-check digest weekly [#channel] [mon…sun] [HH:MM] [Area/City]" in _text(reply)
+    assert says in text_of(reply)
+    assert "/pmf-check digest weekly [#channel] [mon…sun] [HH:MM] [Area/City]" in text_of(reply)
     assert _subs(session_factory) == []
 
 
@@ -89,23 +77,23 @@ def test_list_shows_each_digest_with_its_next_run_in_its_own_zone_then_off_stops
     seed_product("T1", "acme", "Acme", data=False)
     harness.pmf("digest weekly").reply()
     harness.pmf("digest weekly <#C2|growth> wed 07:15 Asia/Tokyo").reply()
-    listed = _text(harness.pmf("digest list").reply())
+    listed = text_of(harness.pmf("digest list").reply())
     assert "*Acme* in <#C1> — Mondays at 09:00 (Europe/Berlin)" in listed and "next: Mon 30 Nov 09:00 CET" in listed
     assert "*Acme* in <#C2> — Wednesdays at 07:15 (Asia/Tokyo)" in listed and "next: Wed 25 Nov 07:15 JST" in listed
     assert "nothing delivered yet" in listed
 
-    off = _text(harness.pmf("digest off <#C2|growth>").reply())
+    off = text_of(harness.pmf("digest off <#C2|growth>").reply())
     assert "turned off" in off and "<#C2>" in off
-    listed = _text(harness.pmf("digest list").reply())
+    listed = text_of(harness.pmf("digest list").reply())
     assert "<#C2>" not in listed and "<#C1>" in listed
     assert [s.active for s in _subs(session_factory)] == [True, False]
-    assert "has no weekly digest" in _text(harness.pmf("digest off <#C2|growth>").reply())
+    assert "has no weekly digest" in text_of(harness.pmf("digest off <#C2|growth>").reply())
 
 
 def test_now_posts_the_digest_and_its_chart_in_the_channel(harness, fake_slack, seed_product):
     seed_product("T1", "acme", "Acme")
     reply = harness.pmf("digest now").reply(timeout=30)
-    assert "Posted the PMF digest of *Acme* in <#C1>" in _text(reply)
+    assert "Posted the PMF digest of *Acme* in <#C1>" in text_of(reply)
     (post,) = fake_slack.calls_to("chat.postMessage", channel="C1")
     assert post.json_param("metadata")["event_type"] == METADATA_EVENT
     assert post.params["text"].startswith("Weekly PMF digest — Acme")
@@ -116,12 +104,12 @@ def test_now_posts_the_digest_and_its_chart_in_the_channel(harness, fake_slack, 
 def test_now_in_a_private_channel_without_the_app_says_how_to_invite_it(harness, fake_slack, seed_product):
     seed_product("T1", "acme", "Acme", data=False)
     reply = harness.pmf("digest now <#G1|secret-plans>").reply(timeout=30)
-    assert "/invite @PMF Gate" in _text(reply)
+    assert "/invite @PMF Gate" in text_of(reply)
     assert fake_slack.messages.get("G1", []) == []
 
 
 def test_help_lists_the_digest_commands(harness):
-    text = _text(harness.pmf("help").reply())
+    text = text_of(harness.pmf("help").reply())
     assert "/pmf-check digest weekly [#channel] [mon…sun] [HH:MM] [Area/City]" in text
     assert "/pmf-check digest list" in text
 
@@ -140,7 +128,7 @@ def test_details_answers_with_the_full_report_only_to_the_clicker(harness, fake_
     assert r.status == 200
     (resp,) = fake_slack.wait_response("details", timeout=30)
     assert resp.params["response_type"] == "ephemeral" and resp.params["replace_original"] is False
-    assert "PMF Gate · Acme" in _text(resp.params) and "Next steps" in _text(resp.params)
+    assert "PMF Gate · Acme" in text_of(resp.params) and "Next steps" in text_of(resp.params)
 
 
 def test_run_a_pmf_survey_starts_one_in_the_digest_channel(harness, fake_slack, seed_product):
@@ -159,4 +147,4 @@ def test_run_a_pmf_survey_starts_one_in_the_digest_channel(harness, fake_slack, 
                          container={"type": "message", "message_ts": "1700000001.000001", "channel_id": "C1"},
                          message=_digest_message())
     (again,) = fake_slack.wait_response("survey2", timeout=30)
-    assert "already" in _text(again.params).lower()
+    assert "already" in text_of(again.params).lower()

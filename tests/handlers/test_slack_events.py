@@ -9,21 +9,7 @@ from sqlalchemy import func, select
 
 from bot.installations import slack_bots, slack_installations
 from storage.models import ChannelBinding, IngestToken, Product, ProductUser, SlackEventReceipt, Workspace
-from tests.fakes.slack_api import PNG_MAGIC
-
-
-def _home_text(view: dict) -> str:
-    out = []
-    for b in view.get("blocks", []):
-        t = b.get("text")
-        if isinstance(t, dict):
-            out.append(t.get("text", ""))
-        for el in b.get("elements") or []:
-            if isinstance(el.get("text"), str):
-                out.append(el["text"])
-            elif isinstance(el.get("text"), dict):
-                out.append(el["text"]["text"])
-    return "\n".join(out)
+from tests.fakes.slack_api import PNG_MAGIC, text_of
 
 
 def _home_opened(user: str = "U1") -> dict:
@@ -44,7 +30,7 @@ def test_app_home_opened_publishes_verdict_signals_and_buttons(harness, fake_sla
     assert call.params["user_id"] == "U1"
     view = call.json_param("view")
     assert view["type"] == "home"
-    text = _home_text(view)
+    text = text_of(view)
     assert "Acme" in text and "Not sure yet, so not yet" in text
     assert "Retention" in text and "Organic" in text
     assert "No report yet" in text  # the product without data
@@ -55,7 +41,7 @@ def test_app_home_opened_publishes_verdict_signals_and_buttons(harness, fake_sla
 def test_app_home_without_products_shows_getting_started(harness, fake_slack):
     harness.event(_home_opened())
     view = fake_slack.wait_calls("views.publish")[0].json_param("view")
-    assert "Getting started" in _home_text(view)
+    assert "Getting started" in text_of(view)
 
 
 def test_app_home_messages_tab_is_ignored(harness, fake_slack):

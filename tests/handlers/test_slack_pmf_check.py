@@ -11,23 +11,7 @@ from sqlalchemy import select
 
 from bot.render.limits import validate_message
 from storage.models import ChannelBinding, IngestToken, Product
-from tests.fakes.slack_api import PNG_MAGIC
-
-
-def _text(message: dict) -> str:
-    """Everything a person reads in a message: fallback text and every block's text."""
-    parts = [message.get("text") or ""]
-    for block in message.get("blocks") or []:
-        for key in ("text",):
-            t = block.get(key)
-            if isinstance(t, dict):
-                parts.append(t.get("text", ""))
-        for el in block.get("elements") or []:
-            if isinstance(el, dict) and isinstance(el.get("text"), str):
-                parts.append(el["text"])
-            elif isinstance(el, dict) and isinstance(el.get("text"), dict):
-                parts.append(el["text"].get("text", ""))
-    return "\n".join(parts)
+from tests.fakes.slack_api import PNG_MAGIC, text_of
 
 
 # ----------------------------------------------------------------------------- status
@@ -44,8 +28,8 @@ def test_status_acks_at_once_then_the_report_replaces_the_placeholder_with_a_pri
     reply = r.reply()
     assert reply["replace_original"] is True
     assert reply["response_type"] == "ephemeral"
-    assert "Acme" in reply["text"] and "Not sure yet, so not yet" in _text(reply)
-    assert "only you can see it" in _text(reply)
+    assert "Acme" in reply["text"] and "Not sure yet, so not yet" in text_of(reply)
+    assert "only you can see it" in text_of(reply)
     # The chart went to the invoker's DM with the app, never to the channel.
     pngs = fake_slack.uploaded_png("DU1")
     assert len(pngs) == 1 and pngs[0].startswith(PNG_MAGIC)
@@ -60,8 +44,8 @@ def test_the_same_chart_is_not_sent_to_a_dm_twice(harness, fake_slack, seed_prod
     first = harness.pmf("").reply()
     second = harness.pmf("").reply()
     assert len(fake_slack.uploaded_png("DU1")) == 1
-    link = re.search(r"<(https://[^|>]+)\|in your DM", _text(first)).group(1)
-    assert link in _text(second)
+    link = re.search(r"<(https://[^|>]+)\|in your DM", text_of(first)).group(1)
+    assert link in text_of(second)
     harness.pmf("", user="U2").reply()  # another person gets their own copy
     assert len(fake_slack.uploaded_png("DU2")) == 1
 
@@ -75,7 +59,7 @@ def test_status_uses_the_bot_token_for_every_web_api_call(harness, fake_slack, s
 
 def test_status_without_any_product_says_how_to_create_one(harness, fake_slack):
     reply = harness.pmf("").reply()
-    text = _text(reply)
+    text = text_of(reply)
     assert "No product is tracked" in text and "/pmf-check product create SLUG" in text
     assert fake_slack.calls_to("files.completeUploadExternal") == []
 
@@ -83,7 +67,7 @@ def test_status_without_any_product_says_how_to_create_one(harness, fake_slack):
 def test_status_with_several_products_and_none_bound_lists_them(harness, seed_product):
     seed_product("T1", "acme", data=False)
     seed_product("T1", "beta", data=False)
-    text = _text(harness.pmf("").reply())
+    text = text_of(harness.pmf("").reply())
     assert "`acme`" in text and "`beta`" in text and "product use SLUG" in text
 
 
@@ -93,7 +77,7 @@ def test_status_follows_the_channels_bound_product(harness, seed_product):
     harness.pmf("product use beta").reply()
     assert "Beta" in harness.pmf("").reply()["text"]
     # Another channel is bound to nothing and the workspace has two products: it must choose.
-    assert "several products" in _text(harness.pmf("", channel="C9").reply())
+    assert "several products" in text_of(harness.pmf("", channel="C9").reply())
 
 
 def test_twenty_parallel_checks_compute_the_report_once(harness, fake_slack, seed_product, monkeypatch):
@@ -117,13 +101,13 @@ def test_a_new_import_is_reflected_in_the_next_report(harness, seed_product, ses
     monkeypatch.setattr(slack_services, "FINGERPRINT_TTL", 0.0)  # no burst to absorb here
     seed_product("T1", "acme", data=False)
     first = harness.pmf("").reply()
-    assert "not enough data" in _text(first).lower() or "n=0" in _text(first)
+    assert "not enough data" in text_of(first).lower() or "n=0" in text_of(first)
     from bot.ingest import import_csv
 
     import_csv(session_factory, kind="signups", path=demo_data.signups, product_slug="acme", team_id="T1",
                progress=False)
     second = harness.pmf("").reply()
-    assert _text(second) != _text(first)
+    assert text_of(second) != text_of(first)
 
 
 # ----------------------------------------------------------------------------- share
@@ -153,7 +137,7 @@ def test_share_in_a_public_channel_joins_it_first(harness, fake_slack, seed_prod
 def test_share_in_a_private_channel_without_the_bot_explains_how_to_invite_it(harness, fake_slack, seed_product):
     seed_product("T1", "acme")
     reply = harness.pmf("share", channel="G1").reply()
-    assert "/invite @PMF Gate" in _text(reply)
+    assert "/invite @PMF Gate" in text_of(reply)
     assert reply["response_type"] == "ephemeral"
     assert fake_slack.calls_to("chat.postMessage") == [] and fake_slack.calls_to("conversations.join") == []
     assert fake_slack.uploaded_png("G1") == []
@@ -170,13 +154,13 @@ def test_share_in_a_private_channel_with_the_bot_posts(harness, fake_slack, seed
 def test_share_in_an_archived_channel_says_so(harness, fake_slack, seed_product):
     fake_slack.add_channel("C3", "old", archived=True)
     seed_product("T1", "acme")
-    assert "archived" in _text(harness.pmf("share", channel="C3").reply())
+    assert "archived" in text_of(harness.pmf("share", channel="C3").reply())
     assert fake_slack.calls_to("chat.postMessage") == []
 
 
 # ----------------------------------------------------------------------------- help
 def test_help_covers_every_subcommand_of_this_module(harness):
-    text = _text(harness.pmf("help").reply())
+    text = text_of(harness.pmf("help").reply())
     for phrase in ("/pmf-check [status]", "/pmf-check share", "/pmf-check product create SLUG [NAME]",
                    "/pmf-check product use SLUG", "/pmf-check config KEY VALUE", "/pmf-check token",
                    "/pmf-check help"):
@@ -193,7 +177,7 @@ def test_help_lists_the_usage_of_subcommands_other_features_register(harness, se
 
     register_all(app, ctx, router)
     helps = [line for sub in router.subcommands.values() for line in sub.usage]
-    text = _text(harness.pmf("help").reply())
+    text = text_of(harness.pmf("help").reply())
     for syntax, _ in helps:
         assert syntax in text
 
@@ -203,13 +187,13 @@ def test_product_lists_products_and_marks_the_bound_one(harness, seed_product):
     seed_product("T1", "acme", "Acme", data=False)
     seed_product("T1", "beta", "Beta", data=False)
     harness.pmf("product use beta").reply()
-    text = _text(harness.pmf("product").reply())
+    text = text_of(harness.pmf("product").reply())
     assert "Acme" in text and "Beta" in text
     assert "bound to this channel" in text
 
 
 def test_product_with_no_products_says_how_to_start(harness):
-    assert "No products yet" in _text(harness.pmf("product").reply())
+    assert "No products yet" in text_of(harness.pmf("product").reply())
 
 
 def test_product_create_creates_and_binds_an_unbound_channel(harness, session_factory):
@@ -257,7 +241,7 @@ def test_product_use_binds_this_channel(harness, session_factory, seed_product):
 ])
 def test_malformed_product_commands_change_nothing_and_show_usage(harness, session_factory, text, expected):
     reply = harness.pmf(text).reply()
-    body = _text(reply)
+    body = text_of(reply)
     assert expected in body
     assert reply["response_type"] == "ephemeral"
     if "takes" in expected:
@@ -268,7 +252,7 @@ def test_malformed_product_commands_change_nothing_and_show_usage(harness, sessi
 
 def test_product_create_twice_is_refused(harness, session_factory):
     harness.pmf("product create acme").reply()
-    assert "already exists" in _text(harness.pmf("product create acme").reply())
+    assert "already exists" in text_of(harness.pmf("product create acme").reply())
     with session_factory() as s:
         assert len(s.scalars(select(Product)).all()) == 1
 
@@ -276,7 +260,7 @@ def test_product_create_twice_is_refused(harness, session_factory):
 # ----------------------------------------------------------------------------- config
 def test_config_shows_every_setting(harness, seed_product):
     seed_product("T1", "acme", data=False)
-    text = _text(harness.pmf("config").reply())
+    text = text_of(harness.pmf("config").reply())
     for key in ("timezone", "retention.min_weeks", "organic.min_share", "survey.threshold"):
         assert key in text
 
@@ -286,7 +270,7 @@ def test_config_key_value_changes_the_setting(harness, seed_product, session_fac
     r = harness.pmf("config survey.threshold 0.35")
     first, second = r.replies(2)
     assert "Changed `survey.threshold`" in first.params["text"]
-    assert "0.35" in _text(second.params)
+    assert "0.35" in text_of(second.params)
     with session_factory() as s:
         assert s.scalar(select(Product.settings))["survey.threshold"] == 0.35
 
@@ -308,13 +292,13 @@ def test_config_changes_the_channel_map(harness, seed_product, session_factory):
 ])
 def test_malformed_config_changes_nothing(harness, seed_product, session_factory, text, expected):
     seed_product("T1", "acme", data=False)
-    assert expected in _text(harness.pmf(text).reply())
+    assert expected in text_of(harness.pmf(text).reply())
     with session_factory() as s:
         assert s.scalar(select(Product.settings)) == {}
 
 
 def test_config_without_a_product_says_how_to_create_one(harness):
-    assert "product create" in _text(harness.pmf("config").reply())
+    assert "product create" in text_of(harness.pmf("config").reply())
 
 
 # ----------------------------------------------------------------------------- token
@@ -341,10 +325,10 @@ def test_malformed_commands_get_what_was_wrong_and_the_usage(harness, fake_slack
     r = harness.pmf(text)
     assert r.status == 200 and r.elapsed < 3.0
     if text == "frobnicate":  # known at once: answered in the ack itself
-        body = _text(r.ack())
+        body = text_of(r.ack())
         assert r.ack()["response_type"] == "ephemeral"
     else:
-        body = _text(r.reply())
+        body = text_of(r.reply())
     assert expected in body
     assert "Usage" in body
     assert fake_slack.calls_to("chat.postMessage") == []
