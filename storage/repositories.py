@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from bot.domain.settings import ProductSettings
@@ -91,14 +91,14 @@ def bind_channel(session: Session, workspace_id: int, channel_id: str, product_i
 
 
 # ----------------------------------------------------------------------------- cohorts
-def _cohort_week() -> object:
+def _cohort_week() -> ColumnElement[int]:
     return func.coalesce(ProductUser.signup_week, ProductUser.first_week)
 
 
 def cohort_sizes(session: Session, product_id: int, last_week: int) -> dict[int, int]:
     cw = _cohort_week()
     rows = session.execute(
-        select(cw.label("cw"), func.count()).where(ProductUser.product_id == product_id, cw.is_not(None), cw <= last_week)  # type: ignore[attr-defined, operator]
+        select(cw.label("cw"), func.count()).where(ProductUser.product_id == product_id, cw.is_not(None), cw <= last_week)
         .group_by(cw)
     ).all()
     return {int(w): int(n) for w, n in rows}
@@ -107,12 +107,12 @@ def cohort_sizes(session: Session, product_id: int, last_week: int) -> dict[int,
 def cohort_activity(session: Session, product_id: int, last_week: int) -> list[tuple[int, int, int]]:
     """(cohort week, week offset, active users) for complete weeks, offsets >= 0."""
     cw = _cohort_week()
-    offset = ActivityWeek.week - cw  # type: ignore[operator]
+    offset = ActivityWeek.week - cw
     rows = session.execute(
         select(cw.label("cw"), offset.label("k"), func.count())
         .select_from(ActivityWeek)
         .join(ProductUser, ProductUser.id == ActivityWeek.user_id)
-        .where(ProductUser.product_id == product_id, cw <= last_week, ActivityWeek.week <= last_week,  # type: ignore[operator]
+        .where(ProductUser.product_id == product_id, cw <= last_week, ActivityWeek.week <= last_week,
                ActivityWeek.week >= cw)
         .group_by(cw, offset)
     ).all()
@@ -129,12 +129,12 @@ def tail_patterns(session: Session, product_id: int, last_week: int, offsets: Se
     if not offsets:
         return TailPatterns(offsets=(), counts={})
     cw = _cohort_week()
-    k = ActivityWeek.week - cw  # type: ignore[operator]
+    k = ActivityWeek.week - cw
     bit = case(*[(k == off, literal(1 << i)) for i, off in enumerate(offsets)], else_=literal(0))
     per_user = (
         select(ActivityWeek.user_id.label("uid"), cw.label("cw"), func.sum(bit).label("mask"))
         .join(ProductUser, ProductUser.id == ActivityWeek.user_id)
-        .where(ProductUser.product_id == product_id, ActivityWeek.week <= last_week, cw <= last_week,  # type: ignore[operator]
+        .where(ProductUser.product_id == product_id, ActivityWeek.week <= last_week, cw <= last_week,
                k.in_(offsets))
         .group_by(ActivityWeek.user_id, cw)
         .subquery()
@@ -164,7 +164,8 @@ def weekly_channels(session: Session, product_id: int, last_week: int) -> list[W
     ).all()
     by_week: dict[int, dict[str, int]] = {}
     for w, c, n in rows:
-        by_week.setdefault(int(w), {})[str(c)] = int(n)
+        if w is not None:  # excluded by the query; the check is for the type checker
+            by_week.setdefault(w, {})[str(c)] = int(n)
     return [WeekChannels(week=w, organic=d.get("organic", 0), paid=d.get("paid", 0), unknown=d.get("unknown", 0))
             for w, d in sorted(by_week.items())]
 
