@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from typing import Any
@@ -27,6 +28,7 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import slack_client
 from bot.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -86,17 +88,7 @@ def post_report(client: WebClient, channel_id: str, message: dict[str, Any], cha
     ensure_member(client, channel_id)
     delivery_id = uuid.uuid4().hex
     try:
-        try:
-            ts = str(client.chat_postMessage(
-                channel=channel_id, text=message["text"], blocks=message["blocks"], unfurl_links=False,
-                unfurl_media=False, metadata={"event_type": METADATA_EVENT, "event_payload": {"delivery": delivery_id}},
-            )["ts"])
-        except (TimeoutError, URLError):
-            found = find_delivery(client, channel_id, delivery_id)
-            if found is None:
-                raise
-            log.warning("chat.postMessage timed out in %s but the report was posted (ts %s)", channel_id, found)
-            ts = found
+        ts = _post_once(client, channel_id, message, delivery_id)
         if chart is not None:
             # No alt_txt: it has been reported to make the share fail silently.
             client.files_upload_v2(channel=channel_id, file=chart, filename=filename, title=title)
@@ -109,6 +101,40 @@ def post_report(client: WebClient, channel_id: str, message: dict[str, Any], cha
 
 
 METADATA_EVENT = "pmf_gate_report"
+POST_ATTEMPTS = 3
+
+
+def _ambiguous(err: Exception) -> bool:
+    """A failure after which the post may nonetheless have reached the channel."""
+    if isinstance(err, (TimeoutError, URLError, ConnectionError)):
+        return True
+    return isinstance(err, SlackApiError) and getattr(err.response, "status_code", 200) >= 500
+
+
+def _post_once(client: WebClient, channel_id: str, message: dict[str, Any], delivery_id: str) -> str:
+    """Post with metadata naming the delivery. Slack has no idempotency key, so the client's
+    own 5xx/connection retries are off here: after an ambiguous failure we look for the
+    message in the channel first, and post again only when it is not there (429s are still
+    retried by the client: Slack did not process those)."""
+    poster = slack_client.with_retries(client, server_errors=False, connection_errors=False)
+    for attempt in range(POST_ATTEMPTS):
+        try:
+            return str(poster.chat_postMessage(
+                channel=channel_id, text=message["text"], blocks=message["blocks"], unfurl_links=False,
+                unfurl_media=False, metadata={"event_type": METADATA_EVENT, "event_payload": {"delivery": delivery_id}},
+            )["ts"])
+        except (SlackApiError, TimeoutError, URLError, ConnectionError) as err:
+            if not _ambiguous(err):
+                raise
+            found = find_delivery(client, channel_id, delivery_id)
+            if found is not None:
+                log.warning("chat.postMessage failed ambiguously in %s but the report was posted (ts %s)",
+                            channel_id, found)
+                return found
+            if attempt == POST_ATTEMPTS - 1:
+                raise
+            time.sleep(0.5 * 2 ** attempt)
+    raise AssertionError("unreachable")
 
 
 def find_delivery(client: WebClient, channel_id: str, delivery_id: str, *, limit: int = 20) -> str | None:

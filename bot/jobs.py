@@ -34,11 +34,9 @@ from multiprocessing import get_context
 from typing import Any, Literal, TypeVar
 from urllib.error import URLError
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot import digests
+from bot import digests, slack_client
 from bot.context import AppContext
 from bot.digests import DeliveryJob, DigestContent
 from bot.errors import NotFound, UserError
@@ -128,11 +126,7 @@ def classify(err: BaseException) -> SlackOutcome:
 def post_client(client: Any) -> Any:
     """``client`` without the retries that could double a post: only HTTP 429 is retried
     (Slack did not process it). 5xx and connection errors surface so they can be reconciled."""
-    if not isinstance(client, WebClient):
-        return client  # a test double
-    return WebClient(token=client.token, base_url=client.base_url, timeout=client.timeout, ssl=client.ssl,
-                     proxy=client.proxy, headers=dict(client.headers or {}),
-                     retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)])
+    return slack_client.with_retries(client, server_errors=False, connection_errors=False)
 
 
 def _join(client: Any, channel_id: str) -> None:

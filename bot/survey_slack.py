@@ -26,9 +26,8 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot import surveys
+from bot import slack_client, surveys
 from bot.context import AppContext
 from bot.errors import UserError
 from bot.render import survey_blocks as ui
@@ -101,11 +100,7 @@ def _fail_fast(client: WebClient) -> WebClient:
     """``client`` without the rate-limit retry handler. chat.postEphemeral is Tier 4 (about 100
     a minute per workspace) while a survey can draw 1,000 answers a minute: sleeping out a
     Retry-After on a listener thread would hold the pool that acks every other click."""
-    quick = WebClient(token=client.token, base_url=client.base_url, timeout=client.timeout, headers=client.headers,
-                      logger=client.logger,
-                      retry_handlers=[h for h in client.retry_handlers if not isinstance(h, RateLimitErrorRetryHandler)])
-    quick.default_params = dict(client.default_params)  # e.g. Bolt's team_id for org-wide installs
-    return quick
+    return slack_client.with_retries(client, rate_limits=False)  # type: ignore[no-any-return]
 
 
 def _ephemeral(client: WebClient, survey: SurveyInfo, user_id: str, message: dict[str, Any],

@@ -61,6 +61,7 @@ class Fault:
     retry_after: int | None = None
     delay: float = 0.0
     times: int = 1
+    applied: bool = False  # the call takes effect, and only then is the failure answered
 
 
 @dataclass
@@ -131,15 +132,16 @@ class FakeSlack:
                                    "real_name": name or user_id, "is_bot": False}
 
     def fail(self, method: str, *, times: int = 1, status: int | None = None, error: str | None = None,
-             retry_after: int | None = None) -> None:
+             retry_after: int | None = None, applied: bool = False) -> None:
         """The next ``times`` calls of ``method`` answer HTTP ``status`` (429 adds Retry-After) or
-        ``{"ok": false, "error": error}``."""
+        ``{"ok": false, "error": error}``. ``applied=True``: the call takes effect first (a 5xx
+        that Slack sends after it posted: the caller cannot know)."""
         if status is None:
             status = 429 if retry_after is not None else 200
         if status == 429 and retry_after is None:
             retry_after = 1
         with self._lock:
-            self._faults.setdefault(method, []).append(Fault(status, error, retry_after, 0.0, times))
+            self._faults.setdefault(method, []).append(Fault(status, error, retry_after, 0.0, times, applied))
 
     def delay(self, method: str, seconds: float, *, times: int = 1) -> None:
         """The next ``times`` calls of ``method`` are processed, then answered after ``seconds``:
@@ -254,6 +256,9 @@ class FakeSlack:
         fault = self._take_fault(method)
         if fault and fault.status != 200:
             call.status = fault.status
+            if fault.applied:
+                with self._lock:
+                    self._answer(method, call)
             self._record(call)
             extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
             return fault.status, extra, {"ok": False, "error": "ratelimited" if fault.status == 429 else "fatal_error"}

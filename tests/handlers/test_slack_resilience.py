@@ -29,6 +29,19 @@ def test_a_429_then_success_posts_the_shared_report_exactly_once(harness, fake_s
     assert len(fake_slack.uploaded_png("C1")) == 1
 
 
+@pytest.mark.parametrize("applied", [False, True], ids=["500-before-posting", "500-after-posting"])
+def test_a_500_on_the_shared_report_is_reconciled_and_posted_exactly_once(harness, fake_slack, seed_product,
+                                                                          applied):
+    seed_product("T1", "acme", "Acme")
+    fake_slack.fail("chat.postMessage", status=500, applied=applied)
+    reply = harness.pmf("share").reply(timeout=20)
+    assert "Posted the report" in reply["text"]
+    assert len(fake_slack.messages["C1"]) == 1
+    assert fake_slack.calls_to("conversations.history")  # looked before posting again
+    assert len(fake_slack.attempts("chat.postMessage")) == (1 if applied else 2)
+    assert len(fake_slack.uploaded_png("C1")) == 1
+
+
 def test_a_500_on_an_upload_step_is_retried(harness, fake_slack, seed_product):
     seed_product("T1", "acme")
     fake_slack.fail("files.getUploadURLExternal", status=500)
