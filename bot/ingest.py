@@ -3,12 +3,13 @@
 This module owns the import formats and their validation: the header rules, the timestamp rules
 (ISO 8601 with an offset, naive = UTC, or a bare date = that day in the product's timezone), the
 week each row falls in, and the messages a person gets for a bad file (with line numbers). A
-file is streamed once in chunks, so memory stays bounded whatever its size; each chunk is
-compacted in Python (one row per user-week) and handed to ``storage.bulk.BulkWriter``, which
-merges it with set-based SQL inside a single transaction that is committed only at the end. So
-an invalid row (without ``--skip-invalid``), a crash or an interrupt leaves the database exactly
-as it was, and re-importing the same rows changes nothing. ``ingest_payload`` runs the HTTP API's
-JSON through the very same row parsers and bulk writer.
+file is streamed once in chunks, so memory stays bounded whatever its size: a worker thread
+parses and compacts each chunk (events become each user's distinct weeks) while the calling
+thread hands the previous one to ``storage.bulk.BulkWriter``, which merges it with set-based SQL
+inside a single transaction that is committed only at the end. So an invalid row (without
+``--skip-invalid``), a crash or an interrupt leaves the database exactly as it was, and
+re-importing the same rows changes nothing. ``ingest_payload`` runs the HTTP API's JSON through
+the very same row parsers and bulk writer.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -43,7 +44,7 @@ Factory = sessionmaker[Session]
 
 # Rows per database round, by kind. The bigger an events chunk, the more repeated user-weeks are
 # merged in Python before SQL sees them (on a time-ordered file about 0.7 staged rows per event
-# at 50k rows, 0.45 at 200k); 200k events are ~20 MB of Python objects. A signup or response
+# at 50k rows, 0.45 at 200k); 200k events are ~40 MB of Python objects. A signup or response
 # row holds a datetime and more text, so those chunks are smaller.
 CHUNK_ROWS: dict[str, int] = {"events": 200_000, "signups": 50_000, "responses": 50_000}
 # Parse on a worker thread while the calling thread writes (tests cover both ways).
@@ -663,6 +664,8 @@ def import_csv(
                 result.rejected_file = rejects.commit()
             except BaseException:
                 producer.stop()
+                with suppress(Exception):  # the connection may be what failed; the rollback still runs
+                    writer.close()  # gives a pooled SQLite connection its normal cache size back
                 session.rollback()
                 rejects.discard()
                 raise
@@ -769,8 +772,8 @@ def ingest_payload(factory: Factory, *, workspace_id: int, payload: Any) -> dict
             raise PayloadError(errors)
         assert product is not None
         counts = {"signups": _Counts(), "events": _Counts()}
+        writer = BulkWriter(session, product.id)
         try:
-            writer = BulkWriter(session, product.id)
             # Signups first, so that users created by this request get their signup row at once.
             for kind in ("signups", "events"):
                 chunk = _Chunk(kind)
@@ -780,6 +783,8 @@ def ingest_payload(factory: Factory, *, workspace_id: int, payload: Any) -> dict
             writer.close()
             session.commit()
         except BaseException:
+            with suppress(Exception):
+                writer.close()
             session.rollback()
             raise
     return {

@@ -15,6 +15,7 @@ import csv
 import io
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain, islice
 from typing import Any
@@ -30,15 +31,16 @@ ResponseRow = tuple[str, str, datetime, str, str | None, str | None, str | None,
 # Column definitions of the staging tables. ``ui`` numbers the users of one chunk, so the
 # big joins run on integers (SQLite: the rowid) instead of on external ids.
 _STAGING: dict[str, str] = {
-    "pmf_stage_users": "ui INTEGER PRIMARY KEY, uid VARCHAR(255) NOT NULL, mw INTEGER NOT NULL, weeks TEXT",
+    # ``id`` and ``fw`` (the user's product_users id and first_week before this chunk) are
+    # filled in place on SQLite; PostgreSQL keeps them in pmf_stage_ids (see _resolve_users).
+    "pmf_stage_users": "ui INTEGER PRIMARY KEY, uid VARCHAR(255) NOT NULL, mw INTEGER NOT NULL, weeks TEXT, "
+                       "id BIGINT, fw INTEGER",
     "pmf_stage_signups": (
         "ui INTEGER PRIMARY KEY, uid VARCHAR(255) NOT NULL, signup_week INTEGER NOT NULL, "
-        "signed_up_at {ts} NOT NULL, channel VARCHAR(200), channel_class VARCHAR(10)"
+        "signed_up_at {ts} NOT NULL, channel VARCHAR(200), channel_class VARCHAR(10), id BIGINT, fw INTEGER"
     ),
-    # Each staged user's product_users id and first_week before this chunk. Filled by INSERT, never
-    # by updating the staging rows: on PostgreSQL an UPDATE writes a second version of every
-    # row, which overflows the 8 MB of temp buffers and goes to disk.
     "pmf_stage_ids": "ui INTEGER PRIMARY KEY, id BIGINT NOT NULL, fw INTEGER",
+    "pmf_stage_new": "ui INTEGER PRIMARY KEY, id BIGINT NOT NULL, fw INTEGER",
     "pmf_stage_responses": (
         "dedupe_key VARCHAR(400) NOT NULL, respondent_key VARCHAR(255) NOT NULL, answered_at {ts} NOT NULL, "
         "answer VARCHAR(10) NOT NULL, segment VARCHAR(200), who_benefits TEXT, main_benefit TEXT, improve TEXT"
@@ -47,14 +49,24 @@ _STAGING: dict[str, str] = {
 
 # SQLite's page cache for the import connection (KiB): the indexes an import probes stay in
 # memory instead of being re-read from the OS for every chunk (128 MB: ~20% faster than 64 MB at
-# 1M users, and the import stays near 300 MB). Staging tables stay in the default temp store
-# (files the OS caches), which costs nothing measurable and keeps them out of this budget. The
-# cache is reset when the writer closes, so a pooled connection does not keep the memory.
+# 1M users; the whole import then peaks near 380 MB of its 400 MB budget). Staging tables stay in
+# the default temp store (files the OS caches), which keeps them out of that budget. The cache is
+# reset when the writer closes, so a pooled connection does not keep the memory.
 _SQLITE_IMPORT_CACHE_KIB = 131072
 _SQLITE_DEFAULT_CACHE_KIB = 2000
 _PG_WORK_MEM = "64MB"
 # Parameters per statement: SQLite's limit is 32766 since 3.32, 999 before.
 _SQLITE_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
+
+
+@dataclass(frozen=True)
+class _Ids:
+    """Where a chunk's staged rows (alias ``s``) meet their users: a FROM clause, and the
+    expressions for each row's product_users id and first week before the chunk."""
+
+    source: str
+    id: str
+    fw: str
 
 
 def sqlite_datetime(value: datetime) -> str:
@@ -162,47 +174,64 @@ class BulkWriter:
         # batch, so a chunk never exists twice in memory.
         users = ((i, uid, min(weeks), str(weeks)) for i, (uid, weeks) in enumerate(weeks_by_user.items()))
         self._stage("pmf_stage_users", ("ui", "uid", "mw", "weeks"), users)
-        new_users = self._upsert_users("pmf_stage_users", "first_week", "mw")
+        new_users, ids = self._upsert_users("pmf_stage_users", "first_week", "mw")
         # Only users seen before with a later (or no) first week need a write; the looked-up
-        # ``fw`` finds them without touching product_users for everyone else.
-        self._exec(
-            "UPDATE product_users SET first_week = s.mw FROM pmf_stage_ids i JOIN pmf_stage_users s ON s.ui = i.ui "
-            "WHERE (i.fw IS NULL OR i.fw > s.mw) AND product_users.id = i.id"
-        )
+        # first week finds them without touching product_users for everyone else.
+        self._exec(f"UPDATE product_users SET first_week = s.mw FROM {ids.source} "
+                   f"WHERE ({ids.fw} IS NULL OR {ids.fw} > s.mw) AND product_users.id = {ids.id}")
         if self._pg:
             # "[1,2]" -> '{1,2}'::int[]: the array literal, without a JSON parser.
-            expand = ("SELECT i.id, w.week FROM pmf_stage_ids i JOIN pmf_stage_users u ON u.ui = i.ui "
-                      "CROSS JOIN LATERAL unnest(translate(u.weeks, '[]', '{}')::int[]) AS w(week)")
+            expand = (f"SELECT {ids.id}, w.week FROM {ids.source} "
+                      "CROSS JOIN LATERAL unnest(translate(s.weeks, '[]', '{}')::int[]) AS w(week)")
             week = "w.week"
         else:
-            expand = "SELECT i.id, w.value FROM pmf_stage_ids i JOIN pmf_stage_users u ON u.ui = i.ui, json_each(u.weeks) w"
+            expand = f"SELECT {ids.id}, w.value FROM {ids.source}, json_each(s.weeks) w"
             week = "w.value"
-        new_weeks = self._insert_weeks(expand, "i.id", week)
+        new_weeks = self._insert_weeks(expand, ids.id, week)
         return new_users, new_weeks
 
-    def _upsert_users(self, table: str, columns: str, values: str) -> int:
-        """Fill ``pmf_stage_ids`` with the ``product_users`` id (and current first week) of every
-        user staged in ``table``, creating the missing users with ``columns`` set from the staged
-        ``values``. Returns how many were created.
+    def _upsert_users(self, table: str, columns: str, values: str) -> tuple[int, _Ids]:
+        """Look up the ``product_users`` id and current first week of every user staged in
+        ``table``, creating the missing users with ``columns`` set from the staged ``values``.
+        Returns how many were created, and where to find each staged row (alias ``s``) with its
+        user's id and first week.
 
         Existing users are looked up first so that only new ones go through INSERT: an insert that
-        hits ON CONFLICT costs PostgreSQL a speculative insertion, a plain join does not."""
+        hits ON CONFLICT costs PostgreSQL a speculative insertion, a plain join does not.
+        SQLite writes the ids into the staging rows (cheapest there); PostgreSQL inserts them into
+        pmf_stage_ids, because an UPDATE writes a second version of every staged row, which
+        overflows its 8 MB of temp buffers and goes to disk."""
+        if not self._pg:
+            resolve = (f"UPDATE {table} SET id = p.id, fw = p.first_week FROM product_users p "
+                       f"WHERE p.product_id = :pid AND p.external_id = {table}.uid")
+            self._exec(resolve)
+            # ON CONFLICT guards against a concurrent import creating the same user meanwhile;
+            # "WHERE ..." also keeps SQLite from reading ON CONFLICT as a join constraint.
+            created = self._exec(
+                f"INSERT INTO product_users (product_id, external_id, {columns}) "
+                f"SELECT :pid, uid, {values} FROM {table} WHERE id IS NULL ORDER BY ui ON CONFLICT DO NOTHING")
+            if created:
+                self._exec(f"{resolve} AND {table}.id IS NULL")
+            return created, _Ids(f"{table} s", "s.id", "s.fw")
         self._clear("pmf_stage_ids")
         lookup = (f"INSERT INTO pmf_stage_ids (ui, id, fw) SELECT s.ui, p.id, p.first_week FROM {table} s "
                   f"JOIN product_users p ON p.product_id = :pid AND p.external_id = s.uid")
         missing = "NOT EXISTS (SELECT 1 FROM pmf_stage_ids i WHERE i.ui = s.ui)"
         self._exec(lookup)
-        # ON CONFLICT still guards against a concurrent import creating the same user meanwhile.
+        self._analyze("pmf_stage_ids")  # else "missing" below is planned as a loop over an "empty" table
         created = self._exec(
             f"INSERT INTO product_users (product_id, external_id, {columns}) "
             f"SELECT :pid, s.uid, {values} FROM {table} s WHERE {missing} ORDER BY s.ui ON CONFLICT DO NOTHING"
         )
         if created:
-            self._exec(f"{lookup} WHERE {missing}")
+            # Through a second table: PostgreSQL plans "insert into the table I anti-join" as a
+            # scan of that growing table per row (quadratic).
+            self._clear("pmf_stage_new")
+            self._exec(f"{lookup.replace('pmf_stage_ids', 'pmf_stage_new', 1)} WHERE {missing}")
+            self._exec("INSERT INTO pmf_stage_ids (ui, id, fw) SELECT ui, id, fw FROM pmf_stage_new")
             self._users_created += created
             self._refresh_user_statistics()
-        self._analyze("pmf_stage_ids")
-        return created
+        return created, _Ids(f"pmf_stage_ids i JOIN {table} s ON s.ui = i.ui", "i.id", "i.fw")
 
     def _refresh_user_statistics(self) -> None:
         """Re-ANALYZE product_users once this import has grown it by a fifth (PostgreSQL).
@@ -242,7 +271,7 @@ class BulkWriter:
         staged = [(i, uid, week, self._ts(at), ch, cls) for i, (uid, week, at, ch, cls) in enumerate(rows)]
         self._stage("pmf_stage_signups", ("ui", "uid", "signup_week", "signed_up_at", "channel", "channel_class"),
                     staged)
-        created = self._upsert_users(
+        created, ids = self._upsert_users(
             "pmf_stage_signups", "signup_week, signed_up_at, channel, channel_class, first_week",
             "signup_week, signed_up_at, channel, channel_class, signup_week",
         )
@@ -251,7 +280,7 @@ class BulkWriter:
             "channel_class = s.channel_class, first_week = CASE WHEN product_users.first_week IS NULL "
             "OR product_users.first_week > s.signup_week THEN s.signup_week ELSE product_users.first_week END"
         )
-        source = "FROM pmf_stage_ids i JOIN pmf_stage_signups s ON s.ui = i.ui WHERE product_users.id = i.id"
+        source = f"FROM {ids.source} WHERE product_users.id = {ids.id}"
         filled = self._exec(f"UPDATE product_users SET {set_clause} {source} AND product_users.signup_week IS NULL")
         # Null-safe "differs": SQLite spells it IS NOT, PostgreSQL IS DISTINCT FROM.
         ne = "IS DISTINCT FROM" if self._pg else "IS NOT"
@@ -260,9 +289,7 @@ class BulkWriter:
             f"OR product_users.signed_up_at {ne} s.signed_up_at OR product_users.channel {ne} s.channel "
             f"OR product_users.channel_class {ne} s.channel_class)"
         )
-        new_weeks = self._insert_weeks(
-            "SELECT i.id, s.signup_week FROM pmf_stage_ids i JOIN pmf_stage_signups s ON s.ui = i.ui", "i.id",
-            "s.signup_week")
+        new_weeks = self._insert_weeks(f"SELECT {ids.id}, s.signup_week FROM {ids.source}", ids.id, "s.signup_week")
         return created + filled, changed, new_weeks
 
     # ------------------------------------------------------------------ responses
