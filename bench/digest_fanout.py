@@ -29,12 +29,11 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -88,23 +87,9 @@ def _param(headers: dict[str, str], body: bytes, name: str) -> str:
 # ----------------------------------------------------------------------------- data
 def postgres_url(base: str) -> tuple[str, Any]:
     """A fresh schema on the benchmark server, and a function that drops it."""
-    from sqlalchemy import text
+    from storage.db import scratch_schema
 
-    from storage.db import make_engine, normalise_url
-
-    base = normalise_url(base)
-    schema = f"bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-
-    def drop() -> None:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}", drop
+    return scratch_schema(base, prefix="bench")
 
 
 def seed(url: str, *, workspaces: int, products: int, channels: int, users: int) -> list[tuple[str, int]]:

@@ -23,11 +23,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import numpy as np
 
@@ -231,23 +229,9 @@ def bench_db(label: str, url: str, signups: Path, events: Path, as_of: date) -> 
 
 def postgres_url(base: str) -> tuple[str, Any]:
     """A fresh schema on the benchmark server, and a function that drops it."""
-    from sqlalchemy import text
+    from storage.db import scratch_schema
 
-    from storage.db import make_engine, normalise_url
-
-    base = normalise_url(base)
-    schema = f"bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-
-    def drop() -> None:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}", drop
+    return scratch_schema(base, prefix="bench")
 
 
 # ----------------------------------------------------------------------------- main

@@ -9,11 +9,14 @@ middleware.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Named constraints make every later migration able to alter them, on SQLite too (batch mode).
@@ -84,3 +87,23 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 def is_postgres(engine_or_session: Engine | Session) -> bool:
     bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
     return bind.dialect.name == "postgresql"
+
+
+def scratch_schema(base_url: str, prefix: str = "t") -> tuple[str, Callable[[], None]]:
+    """A fresh PostgreSQL schema for a test run or a benchmark, and a function that drops it.
+
+    The returned URL sets ``search_path`` to the schema, so concurrent runs against one server
+    (a developer's tests, CI, a benchmark) never see each other's tables."""
+    base = normalise_url(base_url)
+    schema = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}", drop

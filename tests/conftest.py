@@ -10,17 +10,15 @@ migrations.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
-from urllib.parse import quote
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import bot.installations  # noqa: F401  (slack_sdk's tables on our metadata)
 import storage.models  # noqa: F401
-from storage.db import Base, make_engine, make_session_factory, normalise_url
+from storage.db import Base, make_engine, make_session_factory, scratch_schema
 from storage.migrate import upgrade
 
 # Slack fakes and the app harness, usable from any test package (tests/handlers, tests/jobs, ...).
@@ -37,18 +35,11 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not base or base.startswith("sqlite"):
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         return
-    base = normalise_url(base)
-    schema = f"t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
+    url, drop = scratch_schema(base)
     try:
-        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+        yield url
     finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        drop()
 
 
 @pytest.fixture(scope="session")
