@@ -32,10 +32,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import products
 from bot.domain.survey import parse_answer
 from bot.domain.weeks import EPOCH_MONDAY
 from bot.errors import NotFound, UserError
-from storage import repositories as repo
 from storage.bulk import BulkWriter, ResponseRow, SignupRow
 from storage.models import Workspace
 from storage.repositories import ProductRef
@@ -373,28 +373,6 @@ def _gc_paused() -> Iterator[None]:
 
 
 # ----------------------------------------------------------------------------- product lookup
-def _cli_product(session: Session, slug: str, team_id: str | None) -> ProductRef:
-    """The CLI's rule (SPEC §4, as ``services.cli_product``): the named workspace, else the only
-    one, else ``local``. Written against the repositories because importing ``bot.services``
-    loads the statistics stack (scipy), a third of an import's memory budget."""
-    if team_id:
-        ws = repo.find_workspace(session, team_id)
-        if ws is None:
-            raise NotFound(f"No workspace {team_id!r} in this database.")
-    else:
-        spaces = repo.all_workspaces(session)
-        if len(spaces) > 1:
-            names = ", ".join(w.team_id for w in spaces)
-            raise UserError(f"Several workspaces in this database ({names}): pass --workspace TEAM.")
-        ws = spaces[0] if spaces else None
-    p = repo.find_product(session, ws.id, slug.strip().lower()) if ws is not None else None
-    if ws is None or p is None:
-        known = ", ".join(x.slug for x in repo.list_products(session, ws.id)) if ws is not None else ""
-        raise NotFound(f"No product {slug!r} in this workspace (known: {known or 'none yet'}). "
-                       f"Create it with `pmfbot product create {slug}`.")
-    return repo.product_ref(p, ws.team_id)
-
-
 # ----------------------------------------------------------------------------- CSV import
 def rejected_path(path: Path) -> Path:
     return path.with_name(path.name + ".rejected.csv")
@@ -638,7 +616,7 @@ def import_csv(
         index = _header_index(header, kind, path)
 
         with factory() as session, _gc_paused():
-            product = _cli_product(session, product_slug, team_id)
+            product = products.cli_product(session, product_slug, team_id)
             result = ImportResult(kind=kind, product=product.slug, path=str(path))
             rejects = _Rejects(path, header, keep_rows=skip_invalid)
             bar = _progress_bar(size, path, progress)
@@ -761,7 +739,7 @@ def ingest_payload(factory: Factory, *, workspace_id: int, payload: Any) -> dict
             try:
                 if ws is None:
                     raise NotFound("unknown workspace")
-                product = _cli_product(session, slug, ws.team_id)
+                product = products.cli_product(session, slug, ws.team_id)
             except NotFound as err:
                 errors.append({"path": "product", "message": str(err)})
         parsed: dict[str, list[Any]] = {"events": [], "signups": []}
