@@ -128,16 +128,17 @@ def seed(url: str, *, workspaces: int, products: int, channels: int, users: int)
                                  # Monday 08:00 UTC of the signup week.
                                  "signed_up_at": DUE - timedelta(weeks=last - wk + 1),
                                  "channel": "cpc" if paid else "organic", "channel_class": "paid" if paid else "organic",
-                                 "first_week": wk})
+                                 "first_week": wk, "cohort_week": wk})
                 s.execute(insert(ProductUser), rows)
                 ids = {e: i for e, i in s.execute(select(ProductUser.external_id, ProductUser.id)
                                                   .where(ProductUser.product_id == prod.id))}
                 act = []
                 for r in rows:
-                    act.append({"user_id": ids[r["external_id"]], "week": r["signup_week"]})
+                    row_of = {"user_id": ids[r["external_id"]], "product_id": prod.id, "cohort_week": r["signup_week"]}
+                    act.append({**row_of, "week": r["signup_week"]})
                     for k in range(1, last - r["signup_week"] + 1):
                         if rng.random() < 0.3 + 0.5 * 0.6 ** k:
-                            act.append({"user_id": ids[r["external_id"]], "week": r["signup_week"] + k})
+                            act.append({**row_of, "week": r["signup_week"] + k})
                 s.execute(insert(ActivityWeek), act)
                 for ch in chans:
                     zone, at = ZONES[zone_i % len(ZONES)]

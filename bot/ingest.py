@@ -22,7 +22,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -319,7 +319,7 @@ class _Chunk:
     def take(self) -> Any:
         """The writer's input for the rows added so far; starts a new chunk."""
         if self.kind == "events":
-            out: Any = _compact(self._pairs)
+            out: Any = self._pairs
             self._pairs = set()
             self.add = self._pairs.add
         else:
@@ -345,18 +345,6 @@ class _Counts:
             self.updated += changed
         else:
             self.inserted += writer.responses(payload)
-
-
-def _compact(pairs: Iterable[tuple[str, int]]) -> dict[str, list[int]]:
-    """Distinct (user, week) pairs -> each user's weeks, the bulk writer's input for events."""
-    weeks_of: dict[str, list[int]] = {}
-    for uid, week in pairs:
-        weeks = weeks_of.get(uid)
-        if weeks is None:
-            weeks_of[uid] = [week]
-        else:
-            weeks.append(week)
-    return weeks_of
 
 
 @contextmanager

@@ -74,19 +74,22 @@ def _seed(product_id: int, as_of: date) -> int:
     return zlib.crc32(f"{product_id}:{as_of.isoformat()}".encode())
 
 
-def build_cohort_table(session: Session, product: ProductRef, as_of: date) -> CohortTable:
+def build_cohort_table(session: Session, product: ProductRef, as_of: date,
+                       sizes: dict[int, int] | None = None) -> CohortTable:
     last = last_complete_week(as_of)
-    return retention.build_cohort_table(as_of, repo.cohort_sizes(session, product.id, last),
-                                        repo.cohort_activity(session, product.id, last))
+    if sizes is None:
+        sizes = repo.cohort_sizes(session, product.id, last)
+    return retention.build_cohort_table(as_of, sizes, repo.cohort_activity(session, product.id, last))
 
 
 def compute_report(session: Session, product: ProductRef, as_of: date) -> GateReport:
     """The gate report for one product as of a date: three signals, verdict, next steps."""
     s = product.settings
     last = last_complete_week(as_of)
-    table = build_cohort_table(session, product, as_of)
+    sizes = repo.cohort_sizes(session, product.id, last)
+    table = build_cohort_table(session, product, as_of, sizes)
     offsets = retention.tail_offsets(table, s.retention)
-    patterns = repo.tail_patterns(session, product.id, last, offsets) if offsets else None
+    patterns = repo.tail_patterns(session, product.id, last, offsets, sizes) if offsets else None
     ret = retention.plateau_test(table, patterns, s.retention, seed=_seed(product.id, as_of))
     org = organic.organic_signal(repo.weekly_channels(session, product.id, last), as_of, s.organic)
     end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tzinfo=UTC)

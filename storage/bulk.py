@@ -4,7 +4,9 @@
 loaded into a TEMP staging table (SQLite: multi-row INSERTs; PostgreSQL: ``COPY`` through psycopg 3),
 then merged into ``product_users``, ``activity_weeks`` and ``survey_responses`` with a handful of
 set-based statements that use ``ON CONFLICT DO NOTHING`` so re-importing the same rows changes
-nothing. It works inside the caller's open transaction and never commits: the caller decides
+nothing. It also keeps each user's cohort week current, on the user and on their activity rows
+(see ``storage.models.ActivityWeek``), moving a user's rows when a signup or an earlier event
+changes it. It works inside the caller's open transaction and never commits: the caller decides
 whether the whole import is kept, which is what makes a failed or interrupted import leave the
 database untouched. Rows are plain tuples; nothing here knows about CSV, HTTP or Slack.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain, islice
@@ -29,23 +31,35 @@ SignupRow = tuple[str, int, datetime, str | None, str]
 ResponseRow = tuple[str, str, datetime, str, str | None, str | None, str | None, str | None]
 
 # Column definitions of the staging tables. ``ui`` numbers the users of one chunk, so the
-# big joins run on integers (SQLite: the rowid) instead of on external ids.
+# big joins run on integers (SQLite: the rowid) instead of on external ids. ``id``, ``fw`` and
+# ``cw`` (the user's product_users id, first week and cohort week before this chunk) are filled in
+# place on SQLite; PostgreSQL keeps them in pmf_stage_ids (see _upsert_users).
 _STAGING: dict[str, str] = {
-    # ``id`` and ``fw`` (the user's product_users id and first_week before this chunk) are
-    # filled in place on SQLite; PostgreSQL keeps them in pmf_stage_ids (see _resolve_users).
-    "pmf_stage_users": "ui INTEGER PRIMARY KEY, uid VARCHAR(255) NOT NULL, mw INTEGER NOT NULL, weeks TEXT, "
-                       "id BIGINT, fw INTEGER",
+    # One row per distinct (user, week) of an events chunk, as the parser produced them. On
+    # SQLite the table is keyed by them (see _SQLITE_KEYS), so it is kept sorted as it is filled.
+    "pmf_stage_pairs": "uid VARCHAR(255) NOT NULL, week INTEGER NOT NULL",
+    # The chunk's users in external-id order (so the lookups walk the unique index in order), with
+    # their earliest week in the chunk.
+    "pmf_stage_users": "ui INTEGER PRIMARY KEY, uid VARCHAR(255) NOT NULL, mw INTEGER NOT NULL, "
+                       "id BIGINT, fw INTEGER, cw INTEGER",
     "pmf_stage_signups": (
         "ui INTEGER PRIMARY KEY, uid VARCHAR(255) NOT NULL, signup_week INTEGER NOT NULL, "
-        "signed_up_at {ts} NOT NULL, channel VARCHAR(200), channel_class VARCHAR(10), id BIGINT, fw INTEGER"
+        "signed_up_at {ts} NOT NULL, channel VARCHAR(200), channel_class VARCHAR(10), id BIGINT, fw INTEGER, "
+        "cw INTEGER"
     ),
-    "pmf_stage_ids": "ui INTEGER PRIMARY KEY, id BIGINT NOT NULL, fw INTEGER",
-    "pmf_stage_new": "ui INTEGER PRIMARY KEY, id BIGINT NOT NULL, fw INTEGER",
+    "pmf_stage_ids": "ui INTEGER PRIMARY KEY, id BIGINT NOT NULL, fw INTEGER, cw INTEGER",
+    "pmf_stage_new": "ui INTEGER PRIMARY KEY, id BIGINT NOT NULL, fw INTEGER, cw INTEGER",
+    # Users whose cohort week changes in this chunk (see _moving).
+    "pmf_stage_moved": "id BIGINT PRIMARY KEY, week INTEGER NOT NULL",
     "pmf_stage_responses": (
         "dedupe_key VARCHAR(400) NOT NULL, respondent_key VARCHAR(255) NOT NULL, answered_at {ts} NOT NULL, "
         "answer VARCHAR(10) NOT NULL, segment VARCHAR(200), who_benefits TEXT, main_benefit TEXT, improve TEXT"
     ),
 }
+# SQLite staging tables stored as a B-tree on these columns (WITHOUT ROWID): grouping the pairs by
+# user, and joining the users back to their pairs, then walk the key instead of sorting. (On
+# PostgreSQL, hash aggregation and hash joins over an unordered COPY are cheaper.)
+_SQLITE_KEYS = {"pmf_stage_pairs": "uid, week"}
 
 # SQLite's page cache for the import connection (KiB): the indexes an import probes stay in
 # memory instead of being re-read from the OS for every chunk (128 MB: ~20% faster than 64 MB at
@@ -54,6 +68,7 @@ _STAGING: dict[str, str] = {
 # reset when the writer closes, so a pooled connection does not keep the memory.
 _SQLITE_IMPORT_CACHE_KIB = 131072
 _SQLITE_DEFAULT_CACHE_KIB = 2000
+_SQLITE_TEMP_CACHE_KIB = 16384
 _PG_WORK_MEM = "64MB"
 # Parameters per statement: SQLite's limit is 32766 since 3.32, 999 before.
 _SQLITE_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
@@ -62,11 +77,13 @@ _SQLITE_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 @dataclass(frozen=True)
 class _Ids:
     """Where a chunk's staged rows (alias ``s``) meet their users: a FROM clause, and the
-    expressions for each row's product_users id and first week before the chunk."""
+    expressions for each row's product_users id, first week and cohort week before the chunk
+    (for a user created by the chunk: as created)."""
 
     source: str
     id: str
     fw: str
+    cw: str
 
 
 def sqlite_datetime(value: datetime) -> str:
@@ -102,24 +119,35 @@ class BulkWriter:
                 self._users_at_analyze = int(cur.fetchone()[0])
             else:
                 cur.execute(f"PRAGMA cache_size=-{_SQLITE_IMPORT_CACHE_KIB}")
+                # The staging tables of one chunk (~10 MB) stay in memory rather than spilling.
+                cur.execute(f"PRAGMA temp.cache_size=-{_SQLITE_TEMP_CACHE_KIB}")
         finally:
             cur.close()
 
     # ------------------------------------------------------------------ staging
     def _clear(self, table: str) -> None:
         """Empty ``table``, creating it on first use."""
+        cols = _STAGING[table].format(ts="TIMESTAMPTZ" if self._pg else "TEXT")
         cur = self._raw.cursor()
         try:
-            if table not in self._created:
-                cols = _STAGING[table].format(ts="TIMESTAMPTZ" if self._pg else "TEXT")
-                # PostgreSQL drops it at commit or rollback; SQLite keeps TEMP tables per
-                # connection, so a table left by an earlier failed import is emptied first.
-                suffix = " ON COMMIT DROP" if self._pg else ""
-                cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({cols}){suffix}")
-                self._created.add(table)
-            # TRUNCATE gives PostgreSQL a fresh, empty file (DELETE would leave dead rows that
-            # every later chunk scans); SQLite has no TRUNCATE and frees the pages on DELETE.
-            cur.execute(f"TRUNCATE {table}" if self._pg else f"DELETE FROM {table}")
+            if self._pg:
+                # Dropped at commit or rollback. TRUNCATE gives a fresh, empty file (DELETE would
+                # leave dead rows that every later chunk scans).
+                if table not in self._created:
+                    cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({cols}) ON COMMIT DROP")
+                cur.execute(f"TRUNCATE {table}")
+            elif table in _SQLITE_KEYS:
+                # DELETE would empty a WITHOUT ROWID table row by row (SQLite's truncation shortcut
+                # is for rowid tables): 6 s of a 10M-event import. A new table costs nothing.
+                cur.execute(f"DROP TABLE IF EXISTS temp.{table}")
+                cur.execute(f"CREATE TEMP TABLE {table} ({cols}, PRIMARY KEY ({_SQLITE_KEYS[table]})) WITHOUT ROWID")
+            else:
+                # SQLite keeps TEMP tables per connection: one left by an earlier failed import is
+                # emptied here (DELETE without WHERE frees its pages at once).
+                if table not in self._created:
+                    cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({cols})")
+                cur.execute(f"DELETE FROM {table}")
+            self._created.add(table)
         finally:
             cur.close()
 
@@ -164,58 +192,67 @@ class BulkWriter:
         return value if self._pg else sqlite_datetime(value)
 
     # ------------------------------------------------------------------ events
-    def events(self, weeks_by_user: Mapping[str, list[int]]) -> tuple[int, int]:
+    def events(self, pairs: Collection[tuple[str, int]]) -> tuple[int, int]:
         """Ensure each user exists with ``first_week`` = min(existing, new) and record the
-        distinct weeks they were active. Returns (new users, new user-weeks)."""
-        if not weeks_by_user:
+        distinct (user, week) ``pairs`` they were active in. Returns (new users, new user-weeks).
+
+        The pairs go to the database as they are (the only Python work per pair is binding it);
+        grouping them by user happens in SQL, which runs without the GIL while the caller parses
+        the next chunk."""
+        if not pairs:
             return 0, 0
-        # One staged row per user with the weeks as a JSON array ("[2941, 2943]", which is what
-        # str() of a list of ints gives, in C); SQL expands them. Rows are made lazily, batch by
-        # batch, so a chunk never exists twice in memory.
-        users = ((i, uid, min(weeks), str(weeks)) for i, (uid, weeks) in enumerate(weeks_by_user.items()))
-        self._stage("pmf_stage_users", ("ui", "uid", "mw", "weeks"), users)
-        new_users, ids = self._upsert_users("pmf_stage_users", "first_week", "mw")
-        # Only users seen before with a later (or no) first week need a write; the looked-up
-        # first week finds them without touching product_users for everyone else.
-        self._exec(f"UPDATE product_users SET first_week = s.mw FROM {ids.source} "
-                   f"WHERE ({ids.fw} IS NULL OR {ids.fw} > s.mw) AND product_users.id = {ids.id}")
-        if self._pg:
-            # "[1,2]" -> '{1,2}'::int[]: the array literal, without a JSON parser.
-            expand = (f"SELECT {ids.id}, w.week FROM {ids.source} "
-                      "CROSS JOIN LATERAL unnest(translate(s.weeks, '[]', '{}')::int[]) AS w(week)")
-            week = "w.week"
-        else:
-            expand = f"SELECT {ids.id}, w.value FROM {ids.source}, json_each(s.weeks) w"
-            week = "w.value"
-        new_weeks = self._insert_weeks(expand, ids.id, week)
+        self._stage("pmf_stage_pairs", ("uid", "week"), pairs)
+        self._clear("pmf_stage_users")
+        # SQLite numbers the users (the rowid) in the order its GROUP BY walks the key: by uid.
+        number = "row_number() OVER (ORDER BY uid), " if self._pg else ""
+        self._exec(f"INSERT INTO pmf_stage_users ({'ui, ' if self._pg else ''}uid, mw) "
+                   f"SELECT {number}uid, min(week) FROM pmf_stage_pairs GROUP BY uid ORDER BY uid")
+        self._analyze("pmf_stage_users")
+        new_users, ids = self._upsert_users("pmf_stage_users", "first_week, cohort_week", "mw, mw")
+        # Users seen before with a later first week: it moves earlier, and so does their cohort week
+        # if they have no signup (their rows then move with it).
+        if self._moving(ids, f"{ids.fw} > s.mw", "s.mw"):
+            self._exec("UPDATE product_users SET first_week = m.week, cohort_week = coalesce(product_users.signup_week, "
+                       "m.week) FROM pmf_stage_moved m WHERE product_users.id = m.id")
+            self._move_cohorts()
+        new_weeks = self._insert_weeks(
+            f"SELECT {ids.id}, p.week, :pid, {ids.cw} FROM {ids.source} JOIN pmf_stage_pairs p ON p.uid = s.uid",
+            ids.id, "p.week")
         return new_users, new_weeks
 
+    def _moving(self, ids: _Ids, where: str, week: str) -> int:
+        """Stage the users (and a week) of the staged rows matching ``where``; how many.
+        They are few: finding them first keeps the updates that follow from visiting every user."""
+        self._clear("pmf_stage_moved")
+        return self._exec(f"INSERT INTO pmf_stage_moved (id, week) SELECT {ids.id}, {week} FROM {ids.source} "
+                          f"WHERE {where}")
+
+    def _move_cohorts(self) -> None:
+        """After ``product_users.cohort_week`` changed for the users in pmf_stage_moved, give
+        their activity rows, and their staged rows (``cw``), the new cohort week. (``IN`` walks
+        the primary key from each moved user; the planner cannot turn it into a scan.)"""
+        new = "(SELECT p.cohort_week FROM product_users p WHERE p.id = {t}.{c})"
+        self._exec(f"UPDATE activity_weeks SET cohort_week = {new.format(t='activity_weeks', c='user_id')} "
+                   "WHERE user_id IN (SELECT id FROM pmf_stage_moved)")
+        self._exec(f"UPDATE pmf_stage_ids SET cw = {new.format(t='pmf_stage_ids', c='id')} "
+                   "WHERE id IN (SELECT id FROM pmf_stage_moved)")
+
     def _upsert_users(self, table: str, columns: str, values: str) -> tuple[int, _Ids]:
-        """Look up the ``product_users`` id and current first week of every user staged in
+        """Look up the ``product_users`` id, first week and cohort week of every user staged in
         ``table``, creating the missing users with ``columns`` set from the staged ``values``.
         Returns how many were created, and where to find each staged row (alias ``s``) with its
-        user's id and first week.
+        user's id, first week and cohort week.
 
         Existing users are looked up first so that only new ones go through INSERT: an insert that
-        hits ON CONFLICT costs PostgreSQL a speculative insertion, a plain join does not.
-        SQLite writes the ids into the staging rows (cheapest there); PostgreSQL inserts them into
-        pmf_stage_ids, because an UPDATE writes a second version of every staged row, which
-        overflows its 8 MB of temp buffers and goes to disk."""
-        if not self._pg:
-            resolve = (f"UPDATE {table} SET id = p.id, fw = p.first_week FROM product_users p "
-                       f"WHERE p.product_id = :pid AND p.external_id = {table}.uid")
-            self._exec(resolve)
-            # ON CONFLICT guards against a concurrent import creating the same user meanwhile;
-            # "WHERE ..." also keeps SQLite from reading ON CONFLICT as a join constraint.
-            created = self._exec(
-                f"INSERT INTO product_users (product_id, external_id, {columns}) "
-                f"SELECT :pid, uid, {values} FROM {table} WHERE id IS NULL ORDER BY ui ON CONFLICT DO NOTHING")
-            if created:
-                self._exec(f"{resolve} AND {table}.id IS NULL")
-            return created, _Ids(f"{table} s", "s.id", "s.fw")
+        hits ON CONFLICT costs PostgreSQL a speculative insertion, a plain join does not. What is
+        found goes into pmf_stage_ids rather than back into the staged rows: appending is cheaper
+        than rewriting every staged row (by ~20% on SQLite; on PostgreSQL an UPDATE writes a second
+        version of each row, which overflows its 8 MB of temp buffers and goes to disk).
+        ON CONFLICT guards against a concurrent import creating the same user meanwhile; the
+        "WHERE" also keeps SQLite from reading ON CONFLICT as a join constraint."""
         self._clear("pmf_stage_ids")
-        lookup = (f"INSERT INTO pmf_stage_ids (ui, id, fw) SELECT s.ui, p.id, p.first_week FROM {table} s "
-                  f"JOIN product_users p ON p.product_id = :pid AND p.external_id = s.uid")
+        lookup = (f"INSERT INTO pmf_stage_ids (ui, id, fw, cw) SELECT s.ui, p.id, p.first_week, p.cohort_week "
+                  f"FROM {table} s JOIN product_users p ON p.product_id = :pid AND p.external_id = s.uid")
         missing = "NOT EXISTS (SELECT 1 FROM pmf_stage_ids i WHERE i.ui = s.ui)"
         self._exec(lookup)
         self._analyze("pmf_stage_ids")  # else "missing" below is planned as a loop over an "empty" table
@@ -228,10 +265,10 @@ class BulkWriter:
             # scan of that growing table per row (quadratic).
             self._clear("pmf_stage_new")
             self._exec(f"{lookup.replace('pmf_stage_ids', 'pmf_stage_new', 1)} WHERE {missing}")
-            self._exec("INSERT INTO pmf_stage_ids (ui, id, fw) SELECT ui, id, fw FROM pmf_stage_new")
+            self._exec("INSERT INTO pmf_stage_ids (ui, id, fw, cw) SELECT ui, id, fw, cw FROM pmf_stage_new")
             self._users_created += created
             self._refresh_user_statistics()
-        return created, _Ids(f"pmf_stage_ids i JOIN {table} s ON s.ui = i.ui", "i.id", "i.fw")
+        return created, _Ids(f"pmf_stage_ids i JOIN {table} s ON s.ui = i.ui", "i.id", "i.fw", "i.cw")
 
     def _refresh_user_statistics(self) -> None:
         """Re-ANALYZE product_users once this import has grown it by a fifth (PostgreSQL).
@@ -247,8 +284,8 @@ class BulkWriter:
         self._users_created = 0
 
     def _insert_weeks(self, select: str, user: str, week: str) -> int:
-        """Insert the (user, week) rows of ``select`` that are not recorded yet, in (user, week)
-        order so the primary-key index is written in order.
+        """Insert the (user, week, product, cohort week) rows of ``select`` that are not recorded
+        yet, in (user, week) order so the primary key is written in order.
 
         On PostgreSQL the known ones are filtered first: a row that reaches ON CONFLICT costs a
         speculative insertion, an index probe does not. The probe is a LATERAL ... LIMIT 1 rather
@@ -258,7 +295,8 @@ class BulkWriter:
         known = (f" LEFT JOIN LATERAL (SELECT 1 AS hit FROM activity_weeks a WHERE a.user_id = {user} "
                  f"AND a.week = {week} LIMIT 1) k ON true WHERE k.hit IS NULL" if self._pg else " WHERE true")
         return self._exec(
-            f"INSERT INTO activity_weeks (user_id, week) {select}{known} ORDER BY {user}, {week} ON CONFLICT DO NOTHING"
+            f"INSERT INTO activity_weeks (user_id, week, product_id, cohort_week) {select}{known} "
+            f"ORDER BY {user}, {week} ON CONFLICT DO NOTHING"
         )
 
     # ------------------------------------------------------------------ signups
@@ -272,11 +310,11 @@ class BulkWriter:
         self._stage("pmf_stage_signups", ("ui", "uid", "signup_week", "signed_up_at", "channel", "channel_class"),
                     staged)
         created, ids = self._upsert_users(
-            "pmf_stage_signups", "signup_week, signed_up_at, channel, channel_class, first_week",
-            "signup_week, signed_up_at, channel, channel_class, signup_week",
+            "pmf_stage_signups", "signup_week, signed_up_at, channel, channel_class, first_week, cohort_week",
+            "signup_week, signed_up_at, channel, channel_class, signup_week, signup_week",
         )
         set_clause = (
-            "signup_week = s.signup_week, signed_up_at = s.signed_up_at, channel = s.channel, "
+            "signup_week = s.signup_week, cohort_week = s.signup_week, signed_up_at = s.signed_up_at, channel = s.channel, "
             "channel_class = s.channel_class, first_week = CASE WHEN product_users.first_week IS NULL "
             "OR product_users.first_week > s.signup_week THEN s.signup_week ELSE product_users.first_week END"
         )
@@ -289,7 +327,11 @@ class BulkWriter:
             f"OR product_users.signed_up_at {ne} s.signed_up_at OR product_users.channel {ne} s.channel "
             f"OR product_users.channel_class {ne} s.channel_class)"
         )
-        new_weeks = self._insert_weeks(f"SELECT {ids.id}, s.signup_week FROM {ids.source}", ids.id, "s.signup_week")
+        # A signup decides the cohort week: users who were in another cohort move, rows and all.
+        if self._moving(ids, f"{ids.cw} {ne} s.signup_week", "s.signup_week"):
+            self._move_cohorts()
+        new_weeks = self._insert_weeks(f"SELECT {ids.id}, s.signup_week, :pid, s.signup_week FROM {ids.source}",
+                                       ids.id, "s.signup_week")
         return created + filled, changed, new_weeks
 
     # ------------------------------------------------------------------ responses
@@ -318,6 +360,7 @@ class BulkWriter:
                 for table in sorted(self._created):
                     cur.execute(f"DROP TABLE IF EXISTS temp.{table}")
                 cur.execute(f"PRAGMA cache_size=-{_SQLITE_DEFAULT_CACHE_KIB}")
+                cur.execute(f"PRAGMA temp.cache_size=-{_SQLITE_DEFAULT_CACHE_KIB}")
         finally:
             cur.close()
         self._created.clear()

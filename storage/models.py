@@ -104,12 +104,15 @@ class ChannelBinding(Base):
 class ProductUser(Base):
     """One end user of a tracked product: their signup (if known) and first active week.
 
-    The cohort week is ``coalesce(signup_week, first_week)`` (SPEC §5)."""
+    ``cohort_week`` is ``coalesce(signup_week, first_week)`` (SPEC §5), stored so that cohort sizes
+    are an index-only count; the bulk writer (``storage.bulk``) keeps it, and the copy of it on each
+    of the user's ``activity_weeks`` rows, current. The signup index covers the organic-share query."""
 
     __tablename__ = "product_users"
     __table_args__ = (
         UniqueConstraint("product_id", "external_id"),
-        Index("ix_product_users_product_signup_week", "product_id", "signup_week"),
+        Index("ix_product_users_product_signup_channel", "product_id", "signup_week", "channel_class"),
+        Index("ix_product_users_product_cohort_week", "product_id", "cohort_week"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
@@ -119,16 +122,31 @@ class ProductUser(Base):
     channel: Mapped[str | None] = mapped_column(String(200))
     channel_class: Mapped[str | None] = mapped_column(String(10))
     first_week: Mapped[int | None] = mapped_column(Integer)
+    cohort_week: Mapped[int | None] = mapped_column(Integer)
 
 
 class ActivityWeek(Base):
-    """The user was active at least once in this week (compacted events)."""
+    """The user was active at least once in this week (compacted events).
+
+    ``product_id`` and ``cohort_week`` are copies of the user's (kept current by the bulk writer,
+    which moves a user's rows when their cohort week changes), so that the cohort table and the
+    tail patterns are index-only scans of ``ix_activity_weeks_cohort`` with no join to
+    ``product_users``: 0.5 s instead of 3.7 s at a million users on SQLite. ``product_id`` has no
+    foreign key of its own: the rows go with their user (``user_id`` cascades), and a key would
+    cost every inserted row a lookup. On SQLite the table is WITHOUT ROWID, so the primary key
+    is the table itself rather than a second B-tree beside it."""
 
     __tablename__ = "activity_weeks"
+    __table_args__ = (
+        Index("ix_activity_weeks_cohort", "product_id", "cohort_week", "week", "user_id"),
+        {"sqlite_with_rowid": False},
+    )
     user_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("product_users.id", ondelete="CASCADE"), primary_key=True
     )
     week: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(Integer)
+    cohort_week: Mapped[int] = mapped_column(Integer)
 
 
 class Survey(Base):

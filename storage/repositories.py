@@ -1,9 +1,10 @@
 """Query methods returning plain values or domain types; they never commit.
 
 The heavy lifting is pushed into SQL: the cohort table is one GROUP BY over the compacted
-``activity_weeks`` joined to ``product_users``; the tail activity patterns for the bootstrap are
-one more GROUP BY (a bit mask per user). Both return a few thousand rows whatever the number of
-users, so the statistics never hold a row per user in Python.
+``activity_weeks``, which carry their user's cohort week, so it needs no join; the tail activity
+patterns for the bootstrap are one more GROUP BY (a bit mask per user). Both return a few
+thousand rows whatever the number of users, so the statistics never hold a row per user in
+Python.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, select
+from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from bot.domain.settings import ProductSettings
@@ -91,58 +92,56 @@ def bind_channel(session: Session, workspace_id: int, channel_id: str, product_i
 
 
 # ----------------------------------------------------------------------------- cohorts
-def _cohort_week() -> ColumnElement[int]:
-    return func.coalesce(ProductUser.signup_week, ProductUser.first_week)
-
-
 def cohort_sizes(session: Session, product_id: int, last_week: int) -> dict[int, int]:
-    cw = _cohort_week()
+    """Users per cohort week, cohorts up to ``last_week`` (an index-only count)."""
+    cw = ProductUser.cohort_week
     rows = session.execute(
-        select(cw.label("cw"), func.count()).where(ProductUser.product_id == product_id, cw.is_not(None), cw <= last_week)
+        select(cw, func.count()).where(ProductUser.product_id == product_id, cw.is_not(None), cw <= last_week)
         .group_by(cw)
     ).all()
-    return {int(w): int(n) for w, n in rows}
+    return {int(w): int(n) for w, n in rows if w is not None}
 
 
 def cohort_activity(session: Session, product_id: int, last_week: int) -> list[tuple[int, int, int]]:
-    """(cohort week, week offset, active users) for complete weeks, offsets >= 0."""
-    cw = _cohort_week()
-    offset = ActivityWeek.week - cw
+    """(cohort week, week offset, active users) for complete weeks, offsets >= 0.
+
+    An index-only scan of ``ix_activity_weeks_cohort`` in its own order: no join, no sort."""
+    a = ActivityWeek
     rows = session.execute(
-        select(cw.label("cw"), offset.label("k"), func.count())
-        .select_from(ActivityWeek)
-        .join(ProductUser, ProductUser.id == ActivityWeek.user_id)
-        .where(ProductUser.product_id == product_id, cw <= last_week, ActivityWeek.week <= last_week,
-               ActivityWeek.week >= cw)
-        .group_by(cw, offset)
+        select(a.cohort_week, a.week, func.count())
+        .where(a.product_id == product_id, a.cohort_week <= last_week, a.week <= last_week, a.week >= a.cohort_week)
+        .group_by(a.cohort_week, a.week)
     ).all()
-    return [(int(w), int(k), int(n)) for w, k, n in rows]
+    return [(int(w), int(week) - int(w), int(n)) for w, week, n in rows]
 
 
-def tail_patterns(session: Session, product_id: int, last_week: int, offsets: Sequence[int]) -> TailPatterns:
+def tail_patterns(session: Session, product_id: int, last_week: int, offsets: Sequence[int],
+                  sizes: dict[int, int] | None = None) -> TailPatterns:
     """Per cohort, how many users had each activity pattern over the tail ``offsets``.
 
     One row per user is built inside the database (a bit mask summed over their active tail
     weeks), then grouped by (cohort, mask): Python sees at most cohorts × 2^len(offsets) rows.
-    """
+    Only cohorts old enough to have reached the first tail offset are read. Users with no tail
+    activity are the rest of their cohort (``sizes``, as ``cohort_sizes`` returns; read if not
+    given)."""
     offsets = tuple(offsets)
     if not offsets:
         return TailPatterns(offsets=(), counts={})
-    cw = _cohort_week()
-    k = ActivityWeek.week - cw
+    a = ActivityWeek
+    k = a.week - a.cohort_week
     bit = case(*[(k == off, literal(1 << i)) for i, off in enumerate(offsets)], else_=literal(0))
     per_user = (
-        select(ActivityWeek.user_id.label("uid"), cw.label("cw"), func.sum(bit).label("mask"))
-        .join(ProductUser, ProductUser.id == ActivityWeek.user_id)
-        .where(ProductUser.product_id == product_id, ActivityWeek.week <= last_week, cw <= last_week,
-               k.in_(offsets))
-        .group_by(ActivityWeek.user_id, cw)
+        select(a.cohort_week.label("cw"), func.sum(bit).label("mask"))
+        .where(a.product_id == product_id, a.cohort_week <= last_week - min(offsets), a.week <= last_week,
+               a.week >= a.cohort_week + min(offsets), k.in_(offsets))
+        .group_by(a.cohort_week, a.user_id)
         .subquery()
     )
     rows = session.execute(
         select(per_user.c.cw, per_user.c.mask, func.count()).group_by(per_user.c.cw, per_user.c.mask)
     ).all()
-    sizes = cohort_sizes(session, product_id, last_week)
+    if sizes is None:
+        sizes = cohort_sizes(session, product_id, last_week)
     counts: dict[int, dict[int, int]] = {w: {} for w in sizes}
     for w, mask, n in rows:
         counts.setdefault(int(w), {})[int(mask)] = int(n)
@@ -155,6 +154,7 @@ def tail_patterns(session: Session, product_id: int, last_week: int, offsets: Se
 
 # ----------------------------------------------------------------------------- organic
 def weekly_channels(session: Session, product_id: int, last_week: int) -> list[WeekChannels]:
+    """Signups per week by channel class (an index-only scan of the signup index)."""
     cls = func.coalesce(ProductUser.channel_class, "unknown")
     rows = session.execute(
         select(ProductUser.signup_week, cls, func.count())

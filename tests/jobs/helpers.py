@@ -39,17 +39,18 @@ def make_product(factory: sessionmaker[Session], *, slug: str = "acme", name: st
             at = datetime.combine(week_start(w) + timedelta(days=i % 7), time(12), tzinfo=UTC)
             user_rows.append({"product_id": ref.id, "external_id": f"u{i}", "signup_week": w, "signed_up_at": at,
                               "channel": ch, "channel_class": "organic" if ch == "organic" else "paid",
-                              "first_week": w})
+                              "first_week": w, "cohort_week": w})
         s.execute(insert(ProductUser), user_rows)
         ids = {ext: uid for ext, uid in s.execute(select(ProductUser.external_id, ProductUser.id)
                                                   .where(ProductUser.product_id == ref.id))}
         act = []
         for row in user_rows:
             uid, w = ids[row["external_id"]], row["signup_week"]
-            act.append({"user_id": uid, "week": w})
+            row_of = {"user_id": uid, "product_id": ref.id, "cohort_week": w}
+            act.append({**row_of, "week": w})
             for k in range(1, last - w + 1):
                 if rng.random() < 0.3 + 0.5 * 0.6 ** k:
-                    act.append({"user_id": uid, "week": w + k})
+                    act.append({**row_of, "week": w + k})
         s.execute(insert(ActivityWeek), act)
     return ref.id
 

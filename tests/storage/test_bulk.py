@@ -35,10 +35,10 @@ def test_events_create_users_keep_the_earliest_week_and_skip_known_weeks(session
     pid = _product(session_factory)
     with session_factory() as s:
         w = BulkWriter(s, pid)
-        assert w.events({"a": [10, 12], "b": [11]}) == (2, 3)
+        assert w.events({("a", 10), ("a", 12), ("b", 11)}) == (2, 3)
         # A later chunk: "a" again with an earlier week, one known week, one new user.
-        assert w.events({"a": [9, 12], "c": [12]}) == (1, 2)
-        assert w.events({}) == (0, 0)
+        assert w.events({("a", 9), ("a", 12), ("c", 12)}) == (1, 2)
+        assert w.events(set()) == (0, 0)
         w.close()
         s.commit()
     assert _users(session_factory) == {"a": (None, 9, None, None), "b": (None, 11, None, None),
@@ -50,7 +50,7 @@ def test_signups_fill_change_or_leave_users(session_factory: Factory) -> None:
     pid = _product(session_factory)
     with session_factory() as s:
         w = BulkWriter(s, pid)
-        w.events({"known": [20]})
+        w.events({("known", 20)})
         new, changed, weeks = w.signups([("known", 18, AT, "seo", "organic"), ("fresh", 19, AT, None, "unknown")])
         assert (new, changed, weeks) == (2, 0, 2)
         assert w.signups([("known", 18, AT, "seo", "organic")]) == (0, 0, 0)  # same values: nothing
@@ -77,14 +77,14 @@ def test_nothing_is_kept_without_a_commit(session_factory: Factory) -> None:
     pid = _product(session_factory)
     with session_factory() as s:
         w = BulkWriter(s, pid)
-        w.events({"a": [10]})
+        w.events({("a", 10)})
         w.signups([("b", 10, AT, "seo", "organic")])
         s.rollback()
     assert _users(session_factory) == {}
     # The same connection, reused from the pool, can import again.
     with session_factory() as s:
         w = BulkWriter(s, pid)
-        assert w.events({"a": [10]}) == (1, 1)
+        assert w.events({("a", 10)}) == (1, 1)
         w.close()
         s.commit()
     assert _weeks(session_factory) == {("a", 10)}
@@ -94,7 +94,7 @@ def test_close_drops_the_staging_tables(session_factory: Factory) -> None:
     pid = _product(session_factory)
     with session_factory() as s:
         w = BulkWriter(s, pid)
-        w.events({"a": [10]})
+        w.events({("a", 10)})
         w.close()
         s.commit()
         if s.get_bind().dialect.name == "sqlite":

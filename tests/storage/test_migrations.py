@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
-from storage.db import Base
+from storage.db import Base, make_engine, scratch_schema
+from storage.migrate import alembic_config, upgrade
 
 
 def test_migrations_at_head_match_the_models(engine: Engine) -> None:
@@ -20,3 +28,49 @@ def test_every_model_table_exists(engine: Engine) -> None:
     names = set(inspect(engine).get_table_names())
     missing = set(Base.metadata.tables) - names
     assert not missing
+
+
+@pytest.fixture
+def fresh_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database of the engine under test, apart from the session's one."""
+    base = os.environ.get("TEST_DATABASE_URL", "").strip()
+    if not base or base.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'migrate.db'}"
+        return
+    url, drop = scratch_schema(base, prefix="mig")
+    try:
+        yield url
+    finally:
+        drop()
+
+
+@pytest.mark.db
+def test_0003_stores_the_cohort_week_of_existing_users_and_their_activity(fresh_url: str) -> None:
+    upgrade(fresh_url, "0002")
+    eng = make_engine(fresh_url)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    try:
+        with eng.begin() as c:
+            c.execute(text("INSERT INTO workspaces (id, team_id, created_at) VALUES (1, 'local', :t)"), {"t": now})
+            c.execute(text("INSERT INTO products (id, workspace_id, slug, name, settings, created_at) "
+                           "VALUES (7, 1, 'acme', 'Acme', '{}', :t)"), {"t": now})
+            # (id, signup week, first week): signed up in their first week; known from events
+            # only; signed up after being active.
+            for uid, signup, first in ((1, 100, 100), (2, None, 101), (3, 104, 102)):
+                c.execute(text("INSERT INTO product_users (id, product_id, external_id, signup_week, first_week) "
+                               "VALUES (:i, 7, :e, :s, :f)"), {"i": uid, "e": f"u{uid}", "s": signup, "f": first})
+            for uid, week in ((1, 100), (1, 103), (2, 101), (2, 102), (3, 102), (3, 104), (3, 105)):
+                c.execute(text("INSERT INTO activity_weeks (user_id, week) VALUES (:u, :w)"), {"u": uid, "w": week})
+        upgrade(fresh_url, "head")
+        with eng.connect() as c:
+            users = dict(c.execute(text("SELECT id, cohort_week FROM product_users")).all())
+            rows = set(c.execute(text("SELECT user_id, week, product_id, cohort_week FROM activity_weeks")).all())
+        assert users == {1: 100, 2: 101, 3: 104}
+        assert rows == {(1, 100, 7, 100), (1, 103, 7, 100), (2, 101, 7, 101), (2, 102, 7, 101),
+                        (3, 102, 7, 104), (3, 104, 7, 104), (3, 105, 7, 104)}
+        # And back: the activity survives a downgrade.
+        command.downgrade(alembic_config(fresh_url), "0002")
+        with eng.connect() as c:
+            assert len(c.execute(text("SELECT user_id, week FROM activity_weeks")).all()) == 7
+    finally:
+        eng.dispose()
