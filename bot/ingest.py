@@ -36,7 +36,7 @@ from bot import products
 from bot.domain.survey import parse_answer
 from bot.domain.weeks import EPOCH_MONDAY
 from bot.errors import NotFound, UserError
-from storage.bulk import BulkWriter, ResponseRow, SignupRow
+from storage.bulk import BulkWriter, ResponseRow, SignupRow, tidy_after_import
 from storage.models import Workspace
 from storage.repositories import ProductRef
 
@@ -47,8 +47,11 @@ Factory = sessionmaker[Session]
 # at 50k rows, 0.45 at 200k); 200k events are ~40 MB of Python objects. A signup or response
 # row holds a datetime and more text, so those chunks are smaller.
 CHUNK_ROWS: dict[str, int] = {"events": 200_000, "signups": 50_000, "responses": 50_000}
-# Parse on a worker thread while the calling thread writes (tests cover both ways).
-PARSE_IN_THREAD = True
+# Parse on a worker thread while the calling thread writes: None = on PostgreSQL only (tests
+# force both ways). PostgreSQL does its work in the server process, so parsing overlaps it for
+# free. SQLite works inside this process, and there the two threads slowed each other down more
+# than they overlapped: 10M events took 78 s threaded and 57-62 s inline (bench/README.md).
+PARSE_IN_THREAD: bool | None = None
 MAX_REPORTED_ERRORS = 10  # errors quoted in the message; the total is always given
 MAX_PAYLOAD_ITEMS = 10_000  # SPEC §7
 MIN_YEAR, MAX_YEAR = 1970, 2999  # a typo like 0202 would otherwise make a 1,800-year cohort table
@@ -362,6 +365,12 @@ def _gc_paused() -> Iterator[None]:
 
 # ----------------------------------------------------------------------------- product lookup
 # ----------------------------------------------------------------------------- CSV import
+def _parse_in_thread(session: Session) -> bool:
+    if PARSE_IN_THREAD is not None:
+        return PARSE_IN_THREAD
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def rejected_path(path: Path) -> Path:
     return path.with_name(path.name + ".rejected.csv")
 
@@ -546,6 +555,7 @@ class _Producer:
                 add = chunk.add
                 if sending:
                     yield payload
+                del payload  # parsed rows are held by one chunk at a time, not two
                 bar.update(raw.tell() - bar.n)
                 if self._stop.is_set():
                     return
@@ -610,12 +620,13 @@ def import_csv(
             bar = _progress_bar(size, path, progress)
             writer = BulkWriter(session, product.id)
             producer = _Producer(reader, _parser_for(kind, index, product), kind, chunk_rows or CHUNK_ROWS[kind],
-                                 rejects, skip_invalid, raw, bar, max(index.values()) + 1, threaded=PARSE_IN_THREAD)
+                                 rejects, skip_invalid, raw, bar, max(index.values()) + 1, threaded=_parse_in_thread(session))
             counts = _Counts()
             try:
                 try:
                     for payload in producer:
                         counts.write(writer, kind, payload)
+                        del payload  # not held while the next chunk is parsed
                 except UnicodeDecodeError:
                     raise _not_utf8(path, reader.line_num + 1) from None
                 except csv.Error as err:
@@ -628,6 +639,7 @@ def import_csv(
                 writer.close()
                 session.commit()
                 result.rejected_file = rejects.commit()
+                tidy_after_import(session.get_bind().engine, kind, counts.inserted + counts.updated + counts.new_users)
             except BaseException:
                 producer.stop()
                 with suppress(Exception):  # the connection may be what failed; the rollback still runs

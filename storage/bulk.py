@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from itertools import chain, islice
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
 # (external id, signup week, signed_up_at (aware), channel, channel class)
@@ -91,6 +91,27 @@ def sqlite_datetime(value: datetime) -> str:
     v = value.astimezone(UTC)
     return (f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}"
             f".{v.microsecond:06d}")
+
+
+# After an import that changed at least this many rows, PostgreSQL gets VACUUM (ANALYZE).
+VACUUM_AFTER_ROWS = 100_000
+
+
+def tidy_after_import(engine: Engine, kind: str, changed: int) -> bool:
+    """After a large committed import on PostgreSQL: ``VACUUM (ANALYZE)`` the tables it wrote.
+
+    Freshly written rows make the first query to read them set every row's hint bits (writing
+    the pages again), and the planner's statistics and the visibility map lag until autovacuum
+    comes round. Measured at 1M users, the cohort table and gate took 4.2 s straight after the
+    import and 1.6 s once vacuumed. Small imports (the HTTP API) leave it to autovacuum.
+    Returns whether it ran."""
+    if engine.dialect.name != "postgresql" or changed < VACUUM_AFTER_ROWS:
+        return False
+    tables = {"events": "product_users, activity_weeks", "signups": "product_users, activity_weeks",
+              "responses": "survey_responses"}[kind]
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"VACUUM (ANALYZE) {tables}")
+    return True
 
 
 class BulkWriter:

@@ -44,6 +44,9 @@ def normalise_url(url: str) -> str:
     return url
 
 
+PG_CONNECT_TIMEOUT_S = 5
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
@@ -63,6 +66,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
+    if "connect_timeout" not in url:
+        # An unreachable server fails a request (and /healthz) in seconds instead of hanging
+        # until the OS gives up on the TCP connection; a URL may set its own.
+        kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S, **kwargs.get("connect_args", {})}
     return create_engine(url, **kwargs)
 
 

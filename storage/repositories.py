@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.settings import ProductSettings
@@ -53,11 +54,19 @@ def find_workspace(session: Session, team_id: str) -> Workspace | None:
 
 
 def get_or_create_workspace(session: Session, team_id: str, name: str | None = None) -> Workspace:
+    """The team's workspace, created if new. Two first requests from a team may race: the
+    loser's insert hits the unique team id, and it takes the winner's row instead of failing."""
     ws = find_workspace(session, team_id)
-    if ws is None:
-        ws = Workspace(team_id=team_id, name=name)
-        session.add(ws)
-        session.flush()
+    if ws is not None:
+        return ws
+    try:
+        with session.begin_nested():
+            ws = Workspace(team_id=team_id, name=name)
+            session.add(ws)
+    except IntegrityError:
+        ws = find_workspace(session, team_id)
+        if ws is None:
+            raise
     return ws
 
 

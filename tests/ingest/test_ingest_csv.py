@@ -353,3 +353,32 @@ def test_progress_bar_only_when_asked(session_factory: Factory, product: str, cs
     run(session_factory, "events", path, chunk_rows=10, progress=True)
     err = capsys.readouterr().err
     assert "e.csv" in err and "B/s" in err  # a byte-based bar, cleared when done
+
+
+def test_a_large_import_is_vacuumed_on_postgresql(session_factory: Factory, product: str, csv_file: MakeCsv,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a committed import that changed VACUUM_AFTER_ROWS rows or more, PostgreSQL's tables
+    are vacuumed and analysed (fresh statistics and hint bits: the first report is fast)."""
+    engine = session_factory.kw["bind"]
+    pg = engine.dialect.name == "postgresql"
+
+    def last_vacuum() -> object:
+        with engine.connect() as conn:
+            return conn.exec_driver_sql(
+                "SELECT last_vacuum FROM pg_stat_user_tables WHERE relname = 'activity_weeks' "
+                "AND schemaname = current_schema()").scalar()
+
+    path = csv_file("events.csv", ["user_id", "occurred_at"], [["u1", "2026-03-02T10:00:00Z"], ["u2", "2026-03-09"]])
+    monkeypatch.setattr(bulk, "VACUUM_AFTER_ROWS", 5)
+    before = last_vacuum() if pg else None
+    import_csv(session_factory, kind="events", path=path, product_slug=product)  # 4 changes: below
+    assert not pg or last_vacuum() == before
+    monkeypatch.setattr(bulk, "VACUUM_AFTER_ROWS", 4)
+    import_csv(session_factory, kind="events", path=csv_file("more.csv", ["user_id", "occurred_at"],
+                                                             [["u3", "2026-03-02"], ["u4", "2026-03-09"]]),
+               product_slug=product)
+    if pg:
+        after = last_vacuum()
+        assert after is not None and after != before
+    # SQLite has nothing to vacuum for: the function says it did not run.
+    assert bulk.tidy_after_import(engine, "events", 10**9) is pg

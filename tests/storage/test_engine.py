@@ -1,0 +1,39 @@
+"""``storage.db.make_engine``: what every connection to PostgreSQL is opened with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from storage.db import PG_CONNECT_TIMEOUT_S, make_engine
+
+
+class _Stop(Exception):
+    pass
+
+
+def _connect_params(url: str) -> dict[str, Any]:
+    """The keyword arguments psycopg would be called with (captured, then the connect is stopped)."""
+    engine = make_engine(url)
+    seen: dict[str, Any] = {}
+
+    @event.listens_for(engine, "do_connect")
+    def capture(_dialect: Any, _rec: Any, _args: Any, kwargs: dict[str, Any]) -> None:
+        seen.update(kwargs)
+        raise _Stop
+
+    with pytest.raises(_Stop):
+        engine.connect()
+    engine.dispose()
+    return seen
+
+
+def test_postgresql_connections_give_up_after_a_few_seconds() -> None:
+    # Without it an unreachable server holds a request, and /healthz, for the OS's TCP timeout.
+    assert _connect_params("postgresql://u@db.invalid/x")["connect_timeout"] == PG_CONNECT_TIMEOUT_S
+
+
+def test_a_url_can_set_its_own_connect_timeout() -> None:
+    assert _connect_params("postgresql://u@db.invalid/x?connect_timeout=30")["connect_timeout"] == "30"
