@@ -43,10 +43,12 @@ from storage.repositories import ProductRef
 Factory = sessionmaker[Session]
 
 # Rows per database round, by kind. The bigger an events chunk, the more repeated user-weeks are
-# merged in Python before SQL sees them (on a time-ordered file about 0.7 staged rows per event
-# at 50k rows, 0.45 at 200k); 200k events are ~40 MB of Python objects. A signup or response
-# row holds a datetime and more text, so those chunks are smaller.
-CHUNK_ROWS: dict[str, int] = {"events": 200_000, "signups": 50_000, "responses": 50_000}
+# merged in Python before SQL sees them (on a time-ordered file about 0.67 distinct user-weeks per
+# event at 200k rows) and the fewer rounds there are: 10M events into SQLite took ~62 s in 200k
+# chunks, ~49 s in 500k and ~53 s in 1M, with peak RSS 333, 321 and 343 MB (SQLite's page cache
+# is the largest part). A signup or response row holds a datetime and more text, so those chunks
+# are smaller.
+CHUNK_ROWS: dict[str, int] = {"events": 500_000, "signups": 50_000, "responses": 50_000}
 # Parse on a worker thread while the calling thread writes: None = on PostgreSQL only (tests
 # force both ways). PostgreSQL does its work in the server process, so parsing overlaps it for
 # free. SQLite works inside this process, and there the two threads slowed each other down more

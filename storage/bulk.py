@@ -157,16 +157,12 @@ class BulkWriter:
                 if table not in self._created:
                     cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({cols}) ON COMMIT DROP")
                 cur.execute(f"TRUNCATE {table}")
-            elif table in _SQLITE_KEYS:
-                # DELETE would empty a WITHOUT ROWID table row by row (SQLite's truncation shortcut
-                # is for rowid tables): 6 s of a 10M-event import. A new table costs nothing.
-                cur.execute(f"DROP TABLE IF EXISTS temp.{table}")
-                cur.execute(f"CREATE TEMP TABLE {table} ({cols}, PRIMARY KEY ({_SQLITE_KEYS[table]})) WITHOUT ROWID")
             else:
                 # SQLite keeps TEMP tables per connection: one left by an earlier failed import is
                 # emptied here (DELETE without WHERE frees its pages at once).
                 if table not in self._created:
-                    cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({cols})")
+                    keyed = f", PRIMARY KEY ({_SQLITE_KEYS[table]})) WITHOUT ROWID" if table in _SQLITE_KEYS else ")"
+                    cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({cols}{keyed}")
                 cur.execute(f"DELETE FROM {table}")
             self._created.add(table)
         finally:

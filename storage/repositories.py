@@ -163,18 +163,23 @@ def tail_patterns(session: Session, product_id: int, last_week: int, offsets: Se
 
 # ----------------------------------------------------------------------------- organic
 def weekly_channels(session: Session, product_id: int, last_week: int) -> list[WeekChannels]:
-    """Signups per week by channel class (an index-only scan of the signup index)."""
-    cls = func.coalesce(ProductUser.channel_class, "unknown")
+    """Signups per week by channel class (no class counts as unknown).
+
+    Grouped by the raw columns, in the order of the signup index, so SQLite streams the groups
+    off the index (grouping by ``coalesce(class, 'unknown')`` made it sort them: 0.47 s instead
+    of 0.12 s at 900k signups); the missing class is folded into "unknown" here."""
+    u = ProductUser
     rows = session.execute(
-        select(ProductUser.signup_week, cls, func.count())
-        .where(ProductUser.product_id == product_id, ProductUser.signup_week.is_not(None),
-               ProductUser.signup_week <= last_week)
-        .group_by(ProductUser.signup_week, cls)
+        select(u.signup_week, u.channel_class, func.count())
+        .where(u.product_id == product_id, u.signup_week.is_not(None), u.signup_week <= last_week)
+        .group_by(u.signup_week, u.channel_class)
     ).all()
     by_week: dict[int, dict[str, int]] = {}
     for w, c, n in rows:
         if w is not None:  # excluded by the query; the check is for the type checker
-            by_week.setdefault(w, {})[str(c)] = int(n)
+            counts = by_week.setdefault(w, {})
+            cls = "unknown" if c is None else str(c)
+            counts[cls] = counts.get(cls, 0) + int(n)
     return [WeekChannels(week=w, organic=d.get("organic", 0), paid=d.get("paid", 0), unknown=d.get("unknown", 0))
             for w, d in sorted(by_week.items())]
 
