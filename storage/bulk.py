@@ -103,7 +103,7 @@ def tidy_after_import(engine: Engine, kind: str, changed: int) -> bool:
     Freshly written rows make the first query to read them set every row's hint bits (writing
     the pages again), and the planner's statistics and the visibility map lag until autovacuum
     comes round. Measured at 1M users, the cohort table and gate took 4.2 s straight after the
-    import and 1.6 s once vacuumed. Small imports (the HTTP API) leave it to autovacuum.
+    import and 1.4-1.7 s once vacuumed. Small imports (the HTTP API) leave it to autovacuum.
     Returns whether it ran."""
     if engine.dialect.name != "postgresql" or changed < VACUUM_AFTER_ROWS:
         return False
