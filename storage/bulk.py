@@ -31,21 +31,18 @@ SignupRow = tuple[str, int, datetime, str | None, str]
 ResponseRow = tuple[str, str, datetime, str, str | None, str | None, str | None, str | None]
 
 # Column definitions of the staging tables. ``ui`` numbers the users of one chunk, so the
-# big joins run on integers (SQLite: the rowid) instead of on external ids. ``id``, ``fw`` and
-# ``cw`` (the user's product_users id, first week and cohort week before this chunk) are filled in
-# place on SQLite; PostgreSQL keeps them in pmf_stage_ids (see _upsert_users).
+# big joins run on integers (SQLite: the rowid) instead of on external ids; each staged user's
+# product_users id, first week and cohort week go into pmf_stage_ids (see _upsert_users).
 _STAGING: dict[str, str] = {
     # One row per distinct (user, week) of an events chunk, as the parser produced them. On
     # SQLite the table is keyed by them (see _SQLITE_KEYS), so it is kept sorted as it is filled.
     "pmf_stage_pairs": "uid VARCHAR(255) NOT NULL, week INTEGER NOT NULL",
     # The chunk's users in external-id order (so the lookups walk the unique index in order), with
     # their earliest week in the chunk.
-    "pmf_stage_users": "ui INTEGER PRIMARY KEY, uid VARCHAR(255) NOT NULL, mw INTEGER NOT NULL, "
-                       "id BIGINT, fw INTEGER, cw INTEGER",
+    "pmf_stage_users": "ui INTEGER PRIMARY KEY, uid VARCHAR(255) NOT NULL, mw INTEGER NOT NULL",
     "pmf_stage_signups": (
         "ui INTEGER PRIMARY KEY, uid VARCHAR(255) NOT NULL, signup_week INTEGER NOT NULL, "
-        "signed_up_at {ts} NOT NULL, channel VARCHAR(200), channel_class VARCHAR(10), id BIGINT, fw INTEGER, "
-        "cw INTEGER"
+        "signed_up_at {ts} NOT NULL, channel VARCHAR(200), channel_class VARCHAR(10)"
     ),
     "pmf_stage_ids": "ui INTEGER PRIMARY KEY, id BIGINT NOT NULL, fw INTEGER, cw INTEGER",
     "pmf_stage_new": "ui INTEGER PRIMARY KEY, id BIGINT NOT NULL, fw INTEGER, cw INTEGER",
