@@ -1,5 +1,5 @@
 """Benchmark: 1,000 weekly digests due in the same minute, across 50 workspaces, delivered by the
-real clock code (``bot.jobs.DigestRunner``) against the fake Slack Web API made to enforce about
+real clock code (``bot.digests.runner.DigestRunner``) against the fake Slack Web API made to enforce about
 one message per second per channel (HTTP 429 + Retry-After beyond that) and a per-call latency.
 
 Set-up: 50 workspaces × 2 products × 10 channels = 1,000 subscriptions, each channel receiving
@@ -96,7 +96,7 @@ def seed(url: str, *, workspaces: int, products: int, channels: int, users: int)
     """Workspaces, products with data, subscriptions; returns (channel, subscription id) pairs."""
     from sqlalchemy import insert, select
 
-    import bot.installations  # noqa: F401 - slack_sdk's tables on our metadata
+    import bot.slack.installations  # noqa: F401 - slack_sdk's tables on our metadata
     from bot.domain.weeks import week_of_date
     from storage.db import make_engine, make_session_factory, unit_of_work
     from storage.migrate import upgrade
@@ -160,11 +160,11 @@ def clock_process(url: str, api_url: str, worker: str, threads: int, real_charts
                   go: Any, stop: Any, out: Any) -> None:
     """One clock: a DigestRunner ticking every TICK_SECONDS on a clock that starts 10 s after
     the due minute and moves with real time, until told to stop."""
-    import bot.installations  # noqa: F401
+    import bot.slack.installations  # noqa: F401
     from bot.config import Settings
     from bot.context import AppContext
-    from bot.jobs import DigestRunner
-    from bot.slack_client import make_client
+    from bot.digests.runner import DigestRunner
+    from bot.slack.client import make_client
     from storage.db import make_engine, make_session_factory
 
     settings = Settings(database_url=url, slack_api_url=api_url, slack_bot_token="xoxb-bench",

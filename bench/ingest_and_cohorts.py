@@ -2,7 +2,7 @@
 
 Generates a realistic product (signups growing week over week from several channels, retention
 that decays then plateaus, a few events per active week, mixed timestamp styles) as CSV files
-streamed to disk, imports them through ``bot.ingest.import_csv`` — the real code path, each
+streamed to disk, imports them through ``bot.ingest.csv_import.import_csv`` — the real code path, each
 import in a fresh child process so its peak RSS is its own — and then times the cohort table
 (repositories + ``bot.domain.retention.build_cohort_table``) and the full gate report. Beside
 that it computes the same cohort table with plain pandas straight from the CSVs and exits
@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from storage.repositories.reports import cohort_activity, cohort_sizes
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -124,7 +126,7 @@ def count_rows(path: Path) -> int:
 # ----------------------------------------------------------------------------- child import
 def child_import(url: str, kind: str, path: str) -> None:
     """Runs in a fresh process: one import, then its wall time and peak RSS as JSON on stdout."""
-    from bot.ingest import import_csv
+    from bot.ingest.csv_import import import_csv
     from storage.db import make_engine, make_session_factory
 
     factory = make_session_factory(make_engine(url))
@@ -186,17 +188,17 @@ def pandas_cohorts(signups: Path, events: Path, last_week: int) -> tuple[dict[in
 
 # ----------------------------------------------------------------------------- one database
 def bench_db(label: str, url: str, signups: Path, events: Path, as_of: date) -> dict[str, Any]:
-    from bot import services
     from bot.domain.retention import build_cohort_table
     from bot.domain.weeks import last_complete_week
-    from storage import repositories as repo
+    from bot.products import service as product_service
+    from bot.reports import service as services
     from storage.db import make_engine, make_session_factory
     from storage.migrate import upgrade
 
     upgrade(url)
     engine = make_engine(url)
     factory = make_session_factory(engine)
-    product = services.create_product(factory, slug=SLUG)
+    product = product_service.create_product(factory, slug=SLUG)
     out: dict[str, Any] = {"db": label}
     for kind, path in (("signups", signups), ("events", events)):
         r = run_import(url, kind, path)
@@ -212,8 +214,8 @@ def bench_db(label: str, url: str, signups: Path, events: Path, as_of: date) -> 
     last = last_complete_week(as_of)
     with factory() as s:
         t0 = time.perf_counter()
-        sizes = repo.cohort_sizes(s, product.id, last)
-        activity = repo.cohort_activity(s, product.id, last)
+        sizes = cohort_sizes(s, product.id, last)
+        activity = cohort_activity(s, product.id, last)
         table = build_cohort_table(as_of, sizes, activity)
         out["cohort_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()

@@ -2,7 +2,7 @@
 
 Starts the real web process (gunicorn, ``pmfbot web``) on loopback against the fake Slack Web
 API (``tests/fakes/slack_api.py``, via ``SLACK_API_URL``) and a prepared SQLite database holding
-demo-size products (``bot.demo``'s generator imported through ``bot.ingest``), then sends
+demo-size products (``bot.demo``'s generator imported through ``bot.ingest.csv_import``), then sends
 ``--requests`` correctly signed ``/pmf-check`` commands at ``--concurrency``. It prints the core
 count and p50/p95/p99 of (a) the ack — the HTTP answer to the command — and (b) the time until
 the report reaches the command's response_url, which in the app happens after the chart PNG has
@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bot.products.channels import use_product  # noqa: E402
 from tests.fakes.harness import BOT_TOKEN, SECRET_KEY, SIGNING_SECRET, sign  # noqa: E402
 from tests.fakes.slack_api import PNG_MAGIC, FakeSlack  # noqa: E402
 
@@ -101,9 +102,9 @@ def _serve_fake(conn: object, channels: list[str]) -> None:
 
 
 def prepare_database(folder: Path, products: int) -> str:
-    from bot import services
     from bot.demo import generate
-    from bot.ingest import import_csv
+    from bot.ingest.csv_import import import_csv
+    from bot.products import service as product_service
     from storage.db import make_engine, make_session_factory
     from storage.migrate import upgrade
 
@@ -114,7 +115,7 @@ def prepare_database(folder: Path, products: int) -> str:
     data = generate(folder / "data", today - timedelta(days=today.weekday()))
     for i in range(products):
         slug = f"acme{i}" if products > 1 else "acme"
-        services.create_product(factory, slug=slug, name=f"Acme {i}", team_id=TEAM)
+        product_service.create_product(factory, slug=slug, name=f"Acme {i}", team_id=TEAM)
         for kind, path in (("signups", data.signups), ("events", data.events), ("responses", data.responses)):
             import_csv(factory, kind=kind, path=path, product_slug=slug, team_id=TEAM, progress=False)
     print(f"database: {products} product(s) of {data.users:,} users, {data.event_rows:,} events, "
@@ -124,7 +125,6 @@ def prepare_database(folder: Path, products: int) -> str:
 
 def bind_channels(url: str, products: int) -> list[str]:
     """One channel per product (bound with ``product use``), so requests spread over them."""
-    from bot import slack_services
     from storage.db import make_engine, make_session_factory
 
     factory = make_session_factory(make_engine(url))
@@ -132,7 +132,7 @@ def bind_channels(url: str, products: int) -> list[str]:
     for i in range(products):
         channel = f"CB{i:04d}"
         slug = f"acme{i}" if products > 1 else "acme"
-        slack_services.use_product(factory, team_id=TEAM, channel_id=channel, slug=slug, single_workspace=True)
+        use_product(factory, team_id=TEAM, channel_id=channel, slug=slug, single_workspace=True)
         channels.append(channel)
     return channels
 

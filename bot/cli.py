@@ -117,10 +117,10 @@ def product() -> None:
 @handles_errors
 def product_create(slug: str, name: str | None, workspace: str | None) -> None:
     """Create a product to track."""
-    from bot import services
+    from bot.products import service as product_service
 
     settings = _settings()
-    p = services.create_product(_factory(settings), slug=slug, name=name, team_id=workspace)
+    p = product_service.create_product(_factory(settings), slug=slug, name=name, team_id=workspace)
     click.echo(f"created product {p.slug} ({p.name}) in workspace {p.team_id}")
 
 
@@ -129,9 +129,9 @@ def product_create(slug: str, name: str | None, workspace: str | None) -> None:
 @handles_errors
 def product_list(workspace: str | None) -> None:
     """List the products of a workspace."""
-    from bot import services
+    from bot.products import service as product_service
 
-    for p in services.list_products(_factory(_settings()), team_id=workspace):
+    for p in product_service.list_products(_factory(_settings()), team_id=workspace):
         click.echo(f"{p.slug}\t{p.name}")
 
 
@@ -148,7 +148,7 @@ def _import_command(kind: str) -> Callable[..., None]:
     @click.option("--skip-invalid", is_flag=True, help="Import the valid rows; write rejected ones to FILE.rejected.csv.")
     @handles_errors
     def command(file: Path, product_slug: str, workspace: str | None, skip_invalid: bool) -> None:
-        from bot.ingest import import_csv
+        from bot.ingest.csv_import import import_csv
 
         settings = _settings()
         result = import_csv(
@@ -174,8 +174,8 @@ for _kind in ("events", "signups", "responses"):
 @handles_errors
 def check(product_slug: str, workspace: str | None, as_of: str | None, as_json: bool) -> None:
     """The scaling-gate report."""
-    from bot import services
     from bot.render.text import report_text
+    from bot.reports import service as services
 
     report = services.gate_report(_factory(_settings()), product_slug=product_slug, team_id=workspace,
                                   as_of=parse_as_of(as_of))
@@ -190,8 +190,8 @@ def check(product_slug: str, workspace: str | None, as_of: str | None, as_json: 
 @handles_errors
 def cohorts(product_slug: str, workspace: str | None, as_of: str | None, as_json: bool) -> None:
     """The weekly cohort retention table."""
-    from bot import services
     from bot.render.text import cohorts_json, cohorts_text
+    from bot.reports import service as services
 
     table, slug, tz = services.cohort_table(_factory(_settings()), product_slug=product_slug, team_id=workspace,
                                             as_of=parse_as_of(as_of))
@@ -203,25 +203,25 @@ def cohorts(product_slug: str, workspace: str | None, as_of: str | None, as_json
 @handles_errors
 def web() -> None:
     """Serve Slack (HTTP), OAuth, /healthz and the ingest API with gunicorn."""
-    from bot.web import serve
+    from bot.main import run_web
 
-    serve(_settings())
+    run_web(_settings())
 
 
 @main.command()
 @handles_errors
 def socket() -> None:
     """Connect to Slack over Socket Mode, with the scheduler in-process."""
-    from bot.app import run_socket_mode
+    from bot.main import run_socket
 
-    run_socket_mode(_settings())
+    run_socket(_settings())
 
 
 @main.command()
 @handles_errors
 def clock() -> None:
     """Run the scheduler: weekly digests and survey deadlines."""
-    from bot.scheduler import run_clock
+    from bot.main import run_clock
 
     run_clock(_settings())
 
@@ -242,7 +242,7 @@ def export() -> None:
 def export_responses(product_slug: str, workspace: str | None, survey_id: int | None, out: Path | None) -> None:
     """Survey responses (Slack and imported) as `pmfbot import responses` reads them; anonymous
     answers carry their keyed hash, never a Slack id."""
-    from bot.surveys import export_responses as rows
+    from bot.surveys.export import export_responses as rows
 
     lines = rows(_factory(_settings()), product_slug=product_slug, team_id=workspace, survey_id=survey_id)
     first = next(lines)  # resolves the product and survey before anything is written

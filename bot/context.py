@@ -1,23 +1,108 @@
-"""What every Slack listener and job needs, built once by the composition root (``bot.app``).
+"""What every Slack listener and job needs, built once by the composition root (``bot.app``):
+the settings, the session factory, the Slack clients, and the per-process state that would
+otherwise be module globals — the report cache, the private-chart memo, the deferred survey
+count refreshes, the pool that runs work after an ack — with the tuning that sizes them.
 
-Listeners get an ``AppContext`` through ``register(app, ctx)`` closures instead of globals, so
-tests build the real app against a test database and a fake Slack Web API.
+Listeners get an ``AppContext`` through ``register(app, ctx, router)`` closures instead of
+globals, so tests build the real app against a test database and a fake Slack Web API, with
+their own ``Tuning`` instead of monkeypatching constants.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.reports.cache import ReportCache
+from bot.slack.files import SentCharts
+from bot.slack.oauth import OAuthParts
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Sizes and intervals measured on the 2-core dev machine (bench/): override in tests."""
+
+    # Reports computed at once per process (statistics and charts are CPU-bound; more would
+    # starve the threads that ack Slack) and how many are kept (bench/slack_ack.py).
+    max_parallel_reports: int = 2
+    report_cache_entries: int = 128
+    # A burst of /pmf-check costs one set of fingerprint queries in this many seconds.
+    fingerprint_ttl: float = 3.0
+    # Work after an ack runs on this many threads, never on Bolt's listener threads.
+    work_threads: int = 8
+    # A survey's live count is updated at most once per interval (chat.update is Tier 3).
+    count_update_interval: timedelta = timedelta(seconds=5)
+    # Between reminder DMs: chat.postMessage ~1/s, users.info Tier 4.
+    reminder_dm_pace: float = 1.2
+
+
+class Deferred:
+    """At most one pending delayed call per key in this process (trailing updates). A lost
+    call (restart) is repaired by the clock's sweep, so nothing depends on these alone."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[Hashable, threading.Timer] = {}
+
+    def schedule(self, key: Hashable, delay: float, fn: Callable[[], None]) -> bool:
+        """Call ``fn`` after ``delay`` seconds unless a call for ``key`` is already pending."""
+        with self._lock:
+            if key in self._pending:
+                return False
+            timer = threading.Timer(delay, self._fire, args=(key, fn))
+            timer.daemon = True
+            self._pending[key] = timer
+        timer.start()
+        return True
+
+    def _fire(self, key: Hashable, fn: Callable[[], None]) -> None:
+        with self._lock:  # cleared first: a change after fn's read schedules a new call
+            self._pending.pop(key, None)
+        fn()
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            timers, self._pending = list(self._pending.values()), {}
+        for timer in timers:
+            timer.cancel()
+
+
+class WorkPool:
+    """Work that runs after a listener's ack, on threads of its own (see handlers.background)."""
+
+    def __init__(self, threads: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pmf-work")
+        self._pending: set[Future[Any]] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[[], Any]) -> Future[Any]:
+        future = self._pool.submit(fn)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def drain(self, timeout: float = 30.0) -> None:
+        """Wait for the work already submitted (tests; a graceful shutdown)."""
+        with self._lock:
+            pending = set(self._pending)
+        wait(pending, timeout=timeout)
 
 
 @dataclass
@@ -25,11 +110,37 @@ class AppContext:
     settings: Settings
     factory: sessionmaker[Session]
     # The bot's WebClient for a team (single-workspace: the bot token; OAuth: the installation
-    # store's bot). Always built by bot.slack_client.make_client, so SLACK_API_URL is honoured.
+    # store's bot). Always built by bot.slack.client.make_client, so SLACK_API_URL is honoured.
     client_for_team: Callable[[str], WebClient]
     secret_key: str
     now: Callable[[], datetime] = field(default=_utcnow)
+    # Multi-workspace mode's stores and authorize (None with a single bot token).
+    oauth: OAuthParts | None = None
+    tuning: Tuning = field(default_factory=Tuning)
+    reports: ReportCache = field(init=False)
+    sent_charts: SentCharts = field(default_factory=SentCharts)
+    deferred: Deferred = field(default_factory=Deferred)
+    work: WorkPool = field(init=False)
+
+    def __post_init__(self) -> None:
+        t = self.tuning
+        self.reports = ReportCache(size=t.report_cache_entries, parallel=t.max_parallel_reports,
+                                   fingerprint_ttl=t.fingerprint_ttl)
+        self.work = WorkPool(t.work_threads)
 
     @property
     def single_workspace(self) -> bool:
         return not self.settings.oauth_mode
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """A job a feature declares for the clock (``bot.scheduler`` adds every declared job): its
+    stable id, a name for the logs, its interval, and ``start(ctx)`` → the callable each tick
+    runs (built once per process, so a job may keep state such as the digest runner)."""
+
+    id: str
+    name: str
+    every_seconds: int
+    start: Callable[[AppContext], Callable[[], object]]
+    stop: Callable[[Callable[[], object]], None] | None = None

@@ -19,6 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from bot.digests.charts import digest_chart
+from bot.reports.blocks import gate_report_message
+from bot.reports.charts import cohort_heatmap, organic_chart, retention_chart
+from bot.surveys.charts import survey_chart
+from storage.repositories.reports import survey_responses
+
 CHANNELS_ORGANIC = ("direct", "organic_search", "referral", "word_of_mouth", "community")
 CHANNELS_PAID = ("cpc", "paid_social", "display")
 SEGMENTS = ("Founder", "Engineer", "Product manager", "Designer", "Marketer")
@@ -111,11 +117,12 @@ def _write_json(path: Path, data: Any) -> None:
 
 def run_demo(out: Path, *, echo: Callable[[str], None] = print, as_of: date | None = None) -> dict[str, Path]:
     """Build the sample product in ``out`` and run the whole pipeline; returns the artefacts."""
-    from bot import services
+    from bot.digests import blocks as digest_blocks
     from bot.domain import survey as survey_domain
-    from bot.ingest import import_csv
-    from bot.render import blocks, charts, digest_blocks
+    from bot.ingest.csv_import import import_csv
+    from bot.products import service as product_service
     from bot.render.text import cohorts_json, report_text
+    from bot.reports import service as services
     from storage.db import make_engine, make_session_factory
     from storage.migrate import upgrade
 
@@ -134,7 +141,7 @@ def run_demo(out: Path, *, echo: Callable[[str], None] = print, as_of: date | No
     data = generate(out / "data", as_of)
     upgrade(url)
     factory = make_session_factory(make_engine(url))
-    services.create_product(factory, slug="acme", name="Acme")
+    product_service.create_product(factory, slug="acme", name="Acme")
     for kind, path in (("signups", data.signups), ("events", data.events), ("responses", data.responses)):
         result = import_csv(factory, kind=kind, path=path, product_slug="acme", progress=False)
         echo(f"  {result.summary()}")
@@ -157,25 +164,24 @@ def run_demo(out: Path, *, echo: Callable[[str], None] = print, as_of: date | No
     save("report.txt", report_text(report))
     save("report.json", report.to_json())
     save("cohorts.json", cohorts_json(table, "acme", "UTC"))
-    save("retention.png", charts.retention_chart(table, report.retention, product_name=report.product_name))
-    save("cohorts.png", charts.cohort_heatmap(table, product_name=report.product_name))
-    save("organic.png", charts.organic_chart(report.organic, product_name=report.product_name, as_of=as_of,
+    save("retention.png", retention_chart(table, report.retention, product_name=report.product_name))
+    save("cohorts.png", cohort_heatmap(table, product_name=report.product_name))
+    save("organic.png", organic_chart(report.organic, product_name=report.product_name, as_of=as_of,
                                              min_share=0.5))
-    save("pmf-check.blocks.json", blocks.gate_report_message(report, chart_note="Retention chart: retention.png"))
+    save("pmf-check.blocks.json", gate_report_message(report, chart_note="Retention chart: retention.png"))
 
     previous = services.gate_report(factory, product_slug="acme", as_of=as_of - timedelta(days=7))
-    save("digest.png", charts.digest_chart(report, previous=previous))
+    save("digest.png", digest_chart(report, previous=previous))
     save("digest.blocks.json", digest_blocks.digest_message(report, previous=previous))
 
     s = report.survey
-    save("survey.png", charts.survey_chart(s.counts, product_name=report.product_name, as_of=as_of, score=s.score,
-                                           ci=s.ci, threshold=0.40))
+    save("survey.png", survey_chart(s.counts, product_name=report.product_name, as_of=as_of, signal=s,
+                                   threshold=0.40))
     with factory() as session:
-        from storage import repositories as repo
 
-        product = services.cli_product(session, "acme", None)
+        product = product_service.cli_product(session, "acme", None)
         responses = survey_domain.latest_per_respondent(
-            repo.survey_responses(session, product.id), as_of, product.settings.survey.window_days)
+            survey_responses(session, product.id), as_of, product.settings.survey.window_days)
     very_benefits = [r.main_benefit for r in responses if r.answer == "very" and r.main_benefit]
     save("survey-results.json", {
         "survey": s.to_json(),

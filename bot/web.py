@@ -3,7 +3,7 @@
 Routes: ``POST /slack/events`` (commands, interactivity, events — Bolt verifies the signature),
 ``GET /slack/install`` and ``GET /slack/oauth_redirect`` (multi-workspace OAuth), ``GET /healthz``
 (200 ``{"ok": true}`` only when the database answers, else 503) and ``POST /api/v1/ingest``
-(bearer ingest token → ``bot.ingest.ingest_payload``: 200 with counts, 400 with per-item
+(bearer ingest token → ``bot.ingest.csv_import.ingest_payload``: 200 with counts, 400 with per-item
 errors and nothing written, 401, 413 over 10,000 items or ``MAX_BODY_BYTES``).
 
 gunicorn runs ``WORKERS`` processes of ``THREADS`` threads (``gthread``); each worker builds its
@@ -24,11 +24,12 @@ from gunicorn.app.base import BaseApplication
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot import slack_services
 from bot.config import ConfigError, Settings
 from bot.context import AppContext
+from bot.products.tokens import workspace_for_token
+from bot.workspaces.service import database_ok
 
-log = logging.getLogger("pmfbot.web")
+log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 5 * 1024 * 1024  # 10,000 items of ~300 bytes of JSON, with room to spare
 MAX_ITEMS = 10_000
@@ -63,7 +64,7 @@ class WebApp:
                              {"ok": False, "error": "single-workspace mode: installs use SLACK_BOT_TOKEN, not OAuth"})
             return self.slack(environ, start_response)
         if path == "/healthz" and method in ("GET", "HEAD"):
-            if slack_services.database_ok(self.ctx.factory):
+            if database_ok(self.ctx.factory):
                 return _json(start_response, "200 OK", {"ok": True})
             log.error("healthz: the database does not answer")
             return _json(start_response, "503 Service Unavailable", {"ok": False, "error": "database unavailable"})
@@ -79,7 +80,7 @@ class WebApp:
         scheme, _, token = auth.partition(" ")
         workspace_id = None
         if scheme.lower() == "bearer" and token.strip():
-            workspace_id = slack_services.workspace_for_token(self.ctx.factory, token.strip())
+            workspace_id = workspace_for_token(self.ctx.factory, token.strip())
         if workspace_id is None:
             return _json(start_response, "401 Unauthorized",
                          {"ok": False, "error": "missing or invalid ingest token (create one with /pmf-check token)"},
@@ -102,7 +103,8 @@ class WebApp:
                     if isinstance(payload, dict) and isinstance(payload.get(k), list))
         if items > MAX_ITEMS:
             return self._too_large(start_response, f"{items:,} items; at most {MAX_ITEMS:,} per request")
-        from bot.ingest import PayloadError, PayloadTooLarge, ingest_payload
+        from bot.ingest.formats import PayloadError, PayloadTooLarge
+        from bot.ingest.payload import ingest_payload
 
         try:
             result = ingest_payload(self.ctx.factory, workspace_id=workspace_id, payload=payload)
@@ -118,13 +120,6 @@ class WebApp:
         return _json(start_response, "413 Payload Too Large", {"ok": False, "error": f"too large: {why}"})
 
 
-def build_wsgi(settings: Settings, **kwargs: Any) -> WebApp:
-    from bot.app import build_app
-
-    app, ctx = build_app(settings, **kwargs)
-    return WebApp(app, ctx)
-
-
 def _env_int(name: str, default: int, low: int, high: int) -> int:
     raw = os.environ.get(name, "").strip() or str(default)
     if not raw.isdigit() or not low <= int(raw) <= high:
@@ -133,9 +128,9 @@ def _env_int(name: str, default: int, low: int, high: int) -> int:
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
-        self.settings = settings
+    def __init__(self, options: dict[str, Any], load: Callable[[], WebApp]) -> None:
         self.options = options
+        self._load = load
         super().__init__()
 
     def load_config(self) -> None:
@@ -144,18 +139,16 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> WebApp:
         # Called in each worker after the fork: every worker has its own engine and pools.
-        return build_wsgi(self.settings)
+        return self._load()
 
 
-def serve(settings: Settings) -> None:
-    """``pmfbot web``: gunicorn with ``gthread`` workers on ``HOST:PORT``."""
-    settings.require_slack()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def serve(settings: Settings, load: Callable[[], WebApp]) -> None:
+    """gunicorn with ``gthread`` workers on ``HOST:PORT``; ``load`` builds a worker's app."""
     workers = _env_int("WEB_CONCURRENCY", WORKERS, 1, 64)
     threads = _env_int("WEB_THREADS", THREADS, 1, 256)
     host = os.environ.get("HOST", "").strip() or "0.0.0.0"
     log.info("serving on %s:%s with %d workers x %d threads", host, settings.port, workers, threads)
-    _Gunicorn(settings, {
+    _Gunicorn({
         "bind": f"{host}:{settings.port}",
         "workers": workers,
         "worker_class": "gthread",
@@ -167,4 +160,4 @@ def serve(settings: Settings) -> None:
         "accesslog": None,
         "errorlog": "-",
         "proc_name": "pmfbot-web",
-    }).run()
+    }, load).run()

@@ -28,10 +28,10 @@ from slack_sdk.errors import SlackApiError
 from bot.context import AppContext
 from bot.errors import UserError
 from bot.render import blocks
-from bot.slack_respond import Responder
+from bot.slack.respond import Responder
 from handlers.commands.router import Router
 
-log = logging.getLogger("pmfbot.errors")
+log = logging.getLogger(__name__)
 
 
 def register(app: Any, ctx: AppContext, router: Router) -> None:

@@ -28,6 +28,10 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# The session factory every use case takes (``unit_of_work(factory)`` opens a session).
+Factory = sessionmaker[Session]
+
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)

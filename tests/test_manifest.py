@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from bot.oauth import BOT_SCOPES
+from bot.slack.oauth import BOT_SCOPES
 from handlers.commands.pmf_check import COMMAND
 
 ROOT = Path(__file__).resolve().parents[1]

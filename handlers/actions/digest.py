@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import digests, jobs, slack_services
 from bot.context import AppContext
-from bot.render import blocks
-from bot.slack_respond import Responder
-from handlers import ids
+from bot.digests import service as digests
+from bot.digests.ids import Action as DigestAction
+from bot.digests.slack import send_digest_now
+from bot.home.ids import Action as HomeAction
+from bot.reports.blocks import gate_report_message
+from bot.reports.service import product_report
+from bot.slack.respond import Responder
 from handlers.commands.router import Router
 from handlers.errors import reported
 
@@ -23,13 +26,14 @@ def _reply(body: dict[str, Any], message: dict[str, Any]) -> None:
 
 
 def register(app: Any, ctx: AppContext, router: Router) -> None:
-    @app.action(ids.DIGEST_SURVEY)
+    @app.action(DigestAction.SURVEY)
     def run_survey(ack: Any, body: dict[str, Any], client: Any) -> None:
         ack()
         with reported(body, client):
             try:
-                from bot import survey_slack, surveys
-                from bot.render import survey_blocks
+                from bot.surveys import blocks as survey_blocks
+                from bot.surveys import service as surveys
+                from bot.surveys import slack as survey_slack
             except ImportError:
                 _reply(body, {"text": SURVEY_HINT})
                 return
@@ -39,16 +43,16 @@ def register(app: Any, ctx: AppContext, router: Router) -> None:
                                         single_workspace=ctx.single_workspace)
             _reply(body, survey_blocks.survey_started(survey_slack.post_survey(ctx, client, info)))
 
-    @app.action(ids.DIGEST_DETAILS)
+    @app.action(DigestAction.DETAILS)
     def details(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
         ack()
         with reported(body, client):
-            bundle = slack_services.product_report(ctx.factory, team_id=body["team"]["id"], slug=action["value"],
+            bundle = product_report(ctx.factory, cache=ctx.reports, team_id=body["team"]["id"], slug=action["value"],
                                                    single_workspace=ctx.single_workspace, now=ctx.now(),
                                                    with_chart=False)
-            _reply(body, blocks.gate_report_message(bundle.report, chart_note="The digest's chart is in the channel."))
+            _reply(body, gate_report_message(bundle.report, chart_note="The digest's chart is in the channel."))
 
-    @app.action(ids.HOME_DIGEST)
+    @app.action(HomeAction.DIGEST)
     def home_digest(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
         ack()
         with reported(body, client):
@@ -56,4 +60,4 @@ def register(app: Any, ctx: AppContext, router: Router) -> None:
             product = digests.product_by_slug(ctx.factory, team_id=team_id, single_workspace=ctx.single_workspace,
                                               slug=action["value"])
             dm = client.conversations_open(users=user_id)["channel"]["id"]
-            jobs.send_digest_now(ctx, team_id=team_id, channel_id=dm, product=product, client=client)
+            send_digest_now(ctx, team_id=team_id, channel_id=dm, product=product, client=client)

@@ -5,27 +5,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import delivery, slack_services
 from bot.context import AppContext
-from bot.render import blocks
-from handlers import background, ids
+from bot.home.ids import Action as HomeAction
+from bot.reports.blocks import gate_report_message
+from bot.reports.service import product_report
+from bot.reports.slack import share_report
+from handlers import background
 from handlers.commands.router import Router
 from handlers.events.home import publish_home
 
 
 def register(app: Any, ctx: AppContext, router: Router) -> None:
-    @app.action(ids.HOME_CHECK)
+    @app.action(HomeAction.CHECK)
     def home_check(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
         ack()
         team_id, user_id = body["team"]["id"], body["user"]["id"]
 
         def check() -> None:
-            b = slack_services.product_report(ctx.factory, team_id=team_id, slug=action["value"],
+            b = product_report(ctx.factory, cache=ctx.reports, team_id=team_id, slug=action["value"],
                                               single_workspace=ctx.single_workspace, now=ctx.now())
             assert b.chart is not None
             dm = client.conversations_open(users=user_id)["channel"]["id"]
-            message = blocks.gate_report_message(b.report, chart_note="Retention chart below.")
-            delivery.post_report(client, dm, message, b.chart, filename=b.chart_filename, title=b.chart_title)
+            message = gate_report_message(b.report, chart_note="Retention chart below.")
+            share_report(client, dm, message, b.chart, filename=b.chart_filename, title=b.chart_title)
             publish_home(ctx, client, team_id, user_id)
 
-        background.submit(check, body=body, client=client)
+        background.submit(ctx, check, body=body, client=client)

@@ -6,28 +6,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import survey_slack, surveys
 from bot.context import AppContext
 from bot.errors import UserError
-from bot.render import survey_blocks as ui
-from handlers import ids
+from bot.home.ids import Action as HomeAction
+from bot.surveys import blocks as ui
+from bot.surveys import service as surveys
+from bot.surveys import slack as survey_slack
+from bot.surveys.ids import Block, Callback
+from bot.surveys.modals import start_survey_from_state, start_survey_modal
 from handlers.commands.router import Router
 from handlers.errors import reported
 
 
 def register(app: Any, ctx: AppContext, router: Router) -> None:
-    @app.action(ids.HOME_SURVEY)
+    @app.action(HomeAction.SURVEY)
     def open_modal(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
         ack()
         with reported(body, client):
-            client.views_open(trigger_id=body["trigger_id"], view=ui.start_survey_modal(
+            client.views_open(trigger_id=body["trigger_id"], view=start_survey_modal(
                 action["value"], default_days=surveys.DEFAULT_DAYS, max_days=surveys.MAX_DAYS))
 
-    @app.view(ids.SURVEY_START_MODAL)
+    @app.view(Callback.START)
     def submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
-        slug, channel, anonymous, days = ui.start_survey_from_state(view)
+        slug, channel, anonymous, days = start_survey_from_state(view)
         if not slug or not channel or days is None:
-            ack(response_action="errors", errors={ui.BLOCK_START_CHANNEL: "Choose a channel and a number of days."})
+            ack(response_action="errors", errors={Block.START_CHANNEL: "Choose a channel and a number of days."})
             return
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         try:
@@ -35,7 +38,7 @@ def register(app: Any, ctx: AppContext, router: Router) -> None:
                                         user_id=user_id, anonymous=anonymous, days=days, now=ctx.now(),
                                         single_workspace=ctx.single_workspace, product_slug=slug)
         except UserError as err:
-            ack(response_action="errors", errors={ui.BLOCK_START_CHANNEL: str(err)[:150]})
+            ack(response_action="errors", errors={Block.START_CHANNEL: str(err)[:150]})
             return
         ack()
         with reported(body, client):

@@ -6,28 +6,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import survey_slack, surveys
 from bot.context import AppContext
-from bot.render import survey_blocks as ui
-from handlers import ids
+from bot.surveys import service as surveys
+from bot.surveys import slack as survey_slack
+from bot.surveys.answers import followup_form, record_answer
+from bot.surveys.ids import ANSWER_ACTION, Action, answer_from_action_id
+from bot.surveys.modals import followup_modal
 from handlers.commands.router import Router
 
 
 def register(app: Any, ctx: AppContext, router: Router) -> None:
-    @app.action(ids.SURVEY_ANSWER)
+    @app.action(ANSWER_ACTION)
     def answer(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
         ack()
         user_id = body["user"]["id"]
-        outcome = surveys.record_answer(
+        outcome = record_answer(
             ctx.factory, survey_id=int(action["value"]), channel_id=(body.get("channel") or {}).get("id"),
-            user_id=user_id, answer=ui.answer_from_action_id(action["action_id"]),  # type: ignore[arg-type]
+            user_id=user_id, answer=answer_from_action_id(action["action_id"]),  # type: ignore[arg-type]
             answered_at=surveys.slack_ts_to_datetime(action["action_ts"]), secret=ctx.secret_key, now=ctx.now())
         survey_slack.after_answer(ctx, client, outcome, user_id, body.get("response_url"))
 
-    @app.action(ids.SURVEY_FOLLOWUP)
+    @app.action(Action.FOLLOWUP)
     def tell_us_more(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
         ack()
-        form = surveys.followup_form(ctx.factory, survey_id=int(action["value"]), user_id=body["user"]["id"],
+        form = followup_form(ctx.factory, survey_id=int(action["value"]), user_id=body["user"]["id"],
                                      secret=ctx.secret_key)
         if form is not None:
-            client.views_open(trigger_id=body["trigger_id"], view=ui.followup_modal(*form))
+            client.views_open(trigger_id=body["trigger_id"], view=followup_modal(*form))

@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot import digests, jobs
 from bot.context import AppContext
+from bot.digests import blocks as digest_blocks
+from bot.digests import service as digests
+from bot.digests.schedule import parse_channel_only, parse_weekly_args
+from bot.digests.slack import send_digest_now
 from bot.errors import UserError
-from bot.render import digest_blocks
 from handlers.commands.args import expect_no_args, usage_text
 from handlers.commands.router import CommandRequest, Router
 
@@ -40,19 +42,19 @@ def digest(req: CommandRequest) -> None:
     ctx, action, rest = req.ctx, (req.words[0].lower() if req.words else ""), req.words[1:]
     scope: dict[str, Any] = {"team_id": req.team_id, "single_workspace": ctx.single_workspace}
     if action == "weekly":
-        args = digests.parse_weekly_args(rest)
+        args = parse_weekly_args(rest)
         tz = args.timezone or profile_tz(req.client, req.user_id)
         info = digests.subscribe(ctx.factory, **scope, invoked_in=req.channel_id, user_id=req.user_id, args=args,
                                  default_tz=tz, now=ctx.now())
         req.respond(**digest_blocks.subscribed_message(info, tz_from_profile=args.timezone is None and tz is not None))
     elif action == "off":
-        channel = digests.parse_channel_only(rest, USAGE) or req.channel_id
+        channel = parse_channel_only(rest, USAGE) or req.channel_id
         subs = digests.unsubscribe(ctx.factory, **scope, channel_id=channel, user_id=req.user_id, now=ctx.now())
         req.respond(**digest_blocks.unsubscribed_message(subs))
     elif action == "now":
-        channel = digests.parse_channel_only(rest, USAGE) or req.channel_id
+        channel = parse_channel_only(rest, USAGE) or req.channel_id
         product = digests.product_for_channel(ctx.factory, **scope, channel_id=channel, invoked_in=req.channel_id)
-        jobs.send_digest_now(ctx, team_id=req.team_id, channel_id=channel, product=product, client=req.client)
+        send_digest_now(ctx, team_id=req.team_id, channel_id=channel, product=product, client=req.client)
         req.respond(**digest_blocks.posted_now_message(channel, product.name))
     elif action == "list":
         expect_no_args(rest, USAGE)

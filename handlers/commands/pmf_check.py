@@ -14,7 +14,7 @@ from typing import Any
 from bot.context import AppContext
 from bot.errors import UserError
 from bot.render import blocks
-from bot.slack_respond import Responder
+from bot.slack.respond import Responder
 from handlers import background
 from handlers.commands.router import CommandRequest, Router
 
@@ -38,4 +38,4 @@ def register(app: Any, ctx: AppContext, router: Router) -> None:
             respond=Responder(command.get("response_url"), replace_first=True), client=client,
             response_url=command.get("response_url"), trigger_id=command.get("trigger_id"),
         )
-        background.submit(lambda: sub.handler(req), body=command, client=client)
+        background.submit(ctx, lambda: sub.handler(req), body=command, client=client)

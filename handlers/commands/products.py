@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import slack_services
 from bot.context import AppContext
 from bot.errors import UserError
+from bot.products.blocks import config_message, product_list_message
+from bot.products.channels import change_setting, create_product, product_settings, products_for_channel, use_product
+from bot.products.tokens import create_ingest_token
 from bot.render import blocks
 from handlers.commands.args import expect_no_args, usage_text
 from handlers.commands.router import CommandRequest, Router
@@ -29,11 +31,11 @@ def product(req: CommandRequest) -> None:
     ctx, usage = req.ctx, usage_text(PRODUCT_USAGE)
     action, args = (req.words[0].lower(), req.words[1:]) if req.words else ("list", [])
     if action == "list" and not args:
-        products = slack_services.products_for_channel(ctx.factory, team_id=req.team_id, channel_id=req.channel_id,
+        products = products_for_channel(ctx.factory, team_id=req.team_id, channel_id=req.channel_id,
                                                        single_workspace=ctx.single_workspace)
-        req.respond(**blocks.product_list_message(products))
+        req.respond(**product_list_message(products))
     elif action == "create" and args:
-        p, bound = slack_services.create_product(ctx.factory, team_id=req.team_id, channel_id=req.channel_id,
+        p, bound = create_product(ctx.factory, team_id=req.team_id, channel_id=req.channel_id,
                                                  slug=args[0], name=" ".join(args[1:]) or None,
                                                  single_workspace=ctx.single_workspace)
         where = f" and bound <#{req.channel_id}> to it" if bound else ""
@@ -41,7 +43,7 @@ def product(req: CommandRequest) -> None:
                          f"Import data with `pmfbot import signups FILE --product {p.slug}` and `pmfbot import "
                          f"events FILE --product {p.slug}`, or the ingest API (`/pmf-check token`).")
     elif action == "use" and len(args) == 1:
-        p = slack_services.use_product(ctx.factory, team_id=req.team_id, channel_id=req.channel_id, slug=args[0],
+        p = use_product(ctx.factory, team_id=req.team_id, channel_id=req.channel_id, slug=args[0],
                                        single_workspace=ctx.single_workspace)
         req.respond(text=f":pushpin: <#{req.channel_id}> is now about *{blocks.escape(p.name)}* (`{p.slug}`).")
     else:
@@ -51,15 +53,15 @@ def product(req: CommandRequest) -> None:
 def config(req: CommandRequest) -> None:
     ctx = req.ctx
     if not req.words:
-        slug, items = slack_services.product_settings(ctx.factory, team_id=req.team_id, channel_id=req.channel_id,
+        slug, items = product_settings(ctx.factory, team_id=req.team_id, channel_id=req.channel_id,
                                                       single_workspace=ctx.single_workspace)
-        req.respond(**blocks.config_message(slug, items))
+        req.respond(**config_message(slug, items))
     elif len(req.words) == 2:
         key, value = req.words
-        slug, items = slack_services.change_setting(ctx.factory, team_id=req.team_id, channel_id=req.channel_id,
+        slug, items = change_setting(ctx.factory, team_id=req.team_id, channel_id=req.channel_id,
                                                     key=key, value=value, single_workspace=ctx.single_workspace)
         req.respond(text=f":white_check_mark: Changed `{blocks.escape(key)}` of `{slug}` to `{blocks.escape(value)}`.")
-        req.respond(**blocks.config_message(slug, items))
+        req.respond(**config_message(slug, items))
     else:
         raise UserError("`/pmf-check config` takes nothing (show) or exactly `KEY VALUE` (change).",
                         usage=usage_text(CONFIG_USAGE))
@@ -67,7 +69,7 @@ def config(req: CommandRequest) -> None:
 
 def token(req: CommandRequest) -> None:
     expect_no_args(req.words, usage_text(TOKEN_USAGE))
-    secret = slack_services.create_ingest_token(req.ctx.factory, team_id=req.team_id, user_id=req.user_id,
+    secret = create_ingest_token(req.ctx.factory, team_id=req.team_id, user_id=req.user_id,
                                                 single_workspace=req.ctx.single_workspace)
     req.respond(text=(
         f":key: Your ingest token (shown only this once; it can write data for every product of this workspace):\n"

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import delivery, slack_services
 from bot.context import AppContext
 from bot.render import blocks
+from bot.reports.blocks import gate_report_message
+from bot.reports.cache import ReportBundle
+from bot.reports.service import channel_report
+from bot.reports.slack import share_report
+from bot.slack.files import chart_to_dm
 from handlers.commands.args import expect_no_args, usage_text
 from handlers.commands.router import CommandRequest, Router
 
@@ -16,8 +20,8 @@ STATUS_USAGE = [("/pmf-check [status]", "The PMF gate report for this channel's 
 SHARE_USAGE = [("/pmf-check share", "Post the same report and chart in this channel")]
 
 
-def _bundle(req: CommandRequest) -> slack_services.ReportBundle:
-    return slack_services.channel_report(req.ctx.factory, team_id=req.team_id, channel_id=req.channel_id,
+def _bundle(req: CommandRequest) -> ReportBundle:
+    return channel_report(req.ctx.factory, cache=req.ctx.reports, team_id=req.team_id, channel_id=req.channel_id,
                                          single_workspace=req.ctx.single_workspace, now=req.ctx.now())
 
 
@@ -25,17 +29,17 @@ def status(req: CommandRequest) -> None:
     expect_no_args(req.words, usage_text(STATUS_USAGE))
     b = _bundle(req)
     assert b.chart is not None
-    note = delivery.chart_to_dm(
-        req.client, req.team_id, req.user_id, b.chart, filename=b.chart_filename, title=b.chart_title,
+    note = chart_to_dm(
+        req.client, req.ctx.sent_charts, req.team_id, req.user_id, b.chart, filename=b.chart_filename, title=b.chart_title,
         comment=f"Retention chart for *{blocks.escape(b.product.name)}* (your `/pmf-check` in <#{req.channel_id}>).")
-    req.respond(**blocks.gate_report_message(b.report, chart_note=note))
+    req.respond(**gate_report_message(b.report, chart_note=note))
 
 
 def share(req: CommandRequest) -> None:
     expect_no_args(req.words, usage_text(SHARE_USAGE))
     b = _bundle(req)
-    message = blocks.gate_report_message(b.report, chart_note=f"Shared by <@{req.user_id}> · retention chart below.")
-    delivery.post_report(req.client, req.channel_id, message, b.chart, filename=b.chart_filename, title=b.chart_title)
+    message = gate_report_message(b.report, chart_note=f"Shared by <@{req.user_id}> · retention chart below.")
+    share_report(req.client, req.channel_id, message, b.chart, filename=b.chart_filename, title=b.chart_title)
     req.respond(text=f":white_check_mark: Posted the report for *{blocks.escape(b.product.name)}* in <#{req.channel_id}>.")
 
 

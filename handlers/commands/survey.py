@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot import survey_slack, surveys
 from bot.context import AppContext
 from bot.errors import UserError
-from bot.render import survey_blocks as ui
+from bot.surveys import blocks as ui
+from bot.surveys import service as surveys
+from bot.surveys import slack as survey_slack
+from bot.surveys.reminders import remind
 from handlers.commands.args import is_channel, parse_channel, usage_text
 from handlers.commands.router import CommandRequest, Router
 
@@ -76,7 +78,7 @@ def survey(req: CommandRequest) -> None:
     if action == "status":
         req.respond(**ui.survey_status(info))
     elif action == "remind":
-        req.respond(**survey_slack.remind(ctx, req.client, info, dm=args.dm))
+        req.respond(**remind(ctx, req.client, info, dm=args.dm))
     else:
         results = survey_slack.close_and_post(ctx, req.client, info.id)
         if results is None:

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import slack_services
 from bot.context import AppContext
-from bot.render import blocks
+from bot.home import service as slack_services
+from bot.home.blocks import home_view
+from bot.workspaces.service import claim_event
 from handlers import background
 from handlers.commands.router import Router
 
 
 def publish_home(ctx: AppContext, client: Any, team_id: str, user_id: str) -> None:
-    data = slack_services.home_data(ctx.factory, team_id=team_id, single_workspace=ctx.single_workspace,
+    data = slack_services.home_data(ctx.factory, cache=ctx.reports, team_id=team_id, single_workspace=ctx.single_workspace,
                                     now=ctx.now())
-    client.views_publish(user_id=user_id, view=blocks.home_view(
+    client.views_publish(user_id=user_id, view=home_view(
         data.entries, subscriptions=data.subscriptions, open_surveys=data.open_surveys))
 
 
@@ -28,7 +29,7 @@ def register(app: Any, ctx: AppContext, router: Router) -> None:
 
         def publish() -> None:
             # A redelivered event (same event_id) is a no-op: the first one already published.
-            if slack_services.claim_event(ctx.factory, team_id=team_id, event_id=body["event_id"]):
+            if claim_event(ctx.factory, team_id=team_id, event_id=body["event_id"]):
                 publish_home(ctx, client, team_id, event["user"])
 
-        background.submit(publish, body=body, client=client)
+        background.submit(ctx, publish, body=body, client=client)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot import slack_services
 from bot.context import AppContext
+from bot.workspaces.service import forget_user_tokens, forget_workspace
 from handlers.commands.router import Router
 
 log = logging.getLogger(__name__)
@@ -17,7 +17,7 @@ def register(app: Any, ctx: AppContext, router: Router) -> None:
     @app.event("app_uninstalled")
     def uninstalled(body: dict[str, Any], context: Any) -> None:
         team_id = context.team_id or body["team_id"]
-        if slack_services.forget_workspace(ctx.factory, team_id=team_id, event_id=body.get("event_id")):
+        if forget_workspace(ctx.factory, team_id=team_id, event_id=body.get("event_id")):
             log.info("app uninstalled from team %s: its tokens and data are deleted", team_id)
 
     @app.event("tokens_revoked")
@@ -25,8 +25,8 @@ def register(app: Any, ctx: AppContext, router: Router) -> None:
         team_id = context.team_id or body["team_id"]
         tokens = event.get("tokens") or {}
         if tokens.get("bot"):
-            if slack_services.forget_workspace(ctx.factory, team_id=team_id, event_id=body.get("event_id")):
+            if forget_workspace(ctx.factory, team_id=team_id, event_id=body.get("event_id")):
                 log.info("bot token revoked in team %s: its tokens and data are deleted", team_id)
         elif tokens.get("oauth"):
-            slack_services.forget_user_tokens(ctx.factory, team_id=team_id, user_ids=list(tokens["oauth"]),
+            forget_user_tokens(ctx.factory, team_id=team_id, user_ids=list(tokens["oauth"]),
                                               event_id=body.get("event_id"))

@@ -21,8 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot import survey_slack, surveys
 from bot.context import AppContext
+from bot.surveys import service as surveys
+from bot.surveys import slack as survey_slack
+from bot.surveys.answers import delete_reply, record_reply
 from handlers.commands.router import Router
 
 REPLY_SUBTYPES = (None, "thread_broadcast", "file_share")
@@ -74,10 +76,10 @@ def register(app: Any, ctx: AppContext, router: Router) -> None:
         common = dict(team_id=body.get("team_id") or "", event_id=body.get("event_id"), channel_id=reply.channel_id,
                       thread_ts=reply.thread_ts, secret=ctx.secret_key)
         if reply.kind == "delete":
-            surveys.delete_reply(ctx.factory, deleted_ts=reply.ts, **common)  # type: ignore[arg-type]
+            delete_reply(ctx.factory, deleted_ts=reply.ts, **common)  # type: ignore[arg-type]
             return
         assert reply.user_id is not None
-        outcome = surveys.record_reply(ctx.factory, ts=reply.ts, user_id=reply.user_id, text=reply.text,
+        outcome = record_reply(ctx.factory, ts=reply.ts, user_id=reply.user_id, text=reply.text,
                                        now=ctx.now(), answered_at=surveys.slack_ts_to_datetime(reply.at),
                                        **common)  # type: ignore[arg-type]
         if reply.kind == "new" or outcome.status != "not_respondent":

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import survey_slack, surveys
 from bot.context import AppContext
-from bot.render import survey_blocks as ui
-from handlers import ids
+from bot.surveys import slack as survey_slack
+from bot.surveys.answers import save_followup
+from bot.surveys.ids import Callback
+from bot.surveys.modals import followup_errors, followup_from_state, followup_survey_id
 from handlers.commands.router import Router
 
 PROBLEMS = {
@@ -19,15 +20,15 @@ PROBLEMS = {
 
 
 def register(app: Any, ctx: AppContext, router: Router) -> None:
-    @app.view(ids.SURVEY_FOLLOWUP_MODAL)
+    @app.view(Callback.FOLLOWUP)
     def submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
         user_id = body["user"]["id"]
-        survey_id = ui.followup_survey_id(view.get("private_metadata", ""))
-        status, info = surveys.save_followup(
+        survey_id = followup_survey_id(view.get("private_metadata", ""))
+        status, info = save_followup(
             ctx.factory, survey_id=survey_id or 0, user_id=user_id, secret=ctx.secret_key,
-            followup=ui.followup_from_state(view["state"]["values"]), now=ctx.now())
+            followup=followup_from_state(view["state"]["values"]), now=ctx.now())
         if status != "saved" or info is None:
-            ack(response_action="errors", errors=ui.followup_errors(PROBLEMS.get(status, PROBLEMS["not_found"])))
+            ack(response_action="errors", errors=followup_errors(PROBLEMS.get(status, PROBLEMS["not_found"])))
             return
         ack()
         survey_slack.thank_for_followup(client, info, user_id)

@@ -7,7 +7,7 @@ import os
 
 from alembic import context
 
-import bot.installations  # noqa: F401  (declares the slack_sdk tables on Base.metadata)
+import bot.slack.installations  # noqa: F401  (declares the slack_sdk tables on Base.metadata)
 import storage.models  # noqa: F401
 from storage.db import Base, make_engine
 

@@ -12,11 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli import main
-
-Factory = sessionmaker[Session]
+from storage.db import Factory
 
 
 @pytest.fixture

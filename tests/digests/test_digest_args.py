@@ -6,7 +6,7 @@ from datetime import time
 
 import pytest
 
-from bot.digests import WeeklyArgs, parse_channel_only, parse_weekly_args
+from bot.digests.schedule import WeeklyArgs, parse_channel_only, parse_weekly_args
 from bot.errors import UserError
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
+from bot.digests import blocks as db
+from bot.digests.ids import Action as DigestAction
 from bot.domain.weeks import last_complete_week
-from bot.render import blocks as b
-from bot.render import digest_blocks as db
 from bot.render import limits
 from tests.render.conftest import make_empty_report, make_previous, make_report
 
@@ -42,8 +42,8 @@ def test_the_full_digest_has_every_part_and_fits_block_kit() -> None:
     assert "Survey open in <#C9>, anonymous: 23 responses so far, closes Mon 30 Nov 18:00 CET." in text
     assert "chart with all three signals is posted right below" in text
     actions = [blk for blk in msg["blocks"] if blk["type"] == "actions"]
-    assert [[e["action_id"] for e in a["elements"]] for a in actions] == [[b.ACTION_DIGEST_SURVEY,
-                                                                            b.ACTION_DIGEST_DETAILS]]
+    assert [[e["action_id"] for e in a["elements"]] for a in actions] == [[DigestAction.SURVEY,
+                                                                            DigestAction.DETAILS]]
     assert "This digest is late" not in text
 
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.digests import Schedule, latest_due, next_run, occurrence_on, resolve_local
+from bot.digests.schedule import Schedule, latest_due, next_run, occurrence_on, resolve_local
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

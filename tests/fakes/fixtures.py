@@ -47,18 +47,9 @@ def slack_settings(db_url: str, fake_slack: FakeSlack) -> Settings:
     return make_settings(db_url, fake_slack)
 
 
-def _fresh_caches() -> None:
-    """Per-process caches (reports, charts already in a DM) must not leak between tests."""
-    from bot.delivery import forget_sent_charts
-    from bot.slack_services import REPORTS
-
-    REPORTS.clear()
-    forget_sent_charts()
-
 
 @pytest.fixture
 def harness(slack_settings: Settings, session_factory: sessionmaker[Session], fake_slack: FakeSlack) -> Iterator[Harness]:
-    _fresh_caches()
     h = Harness(slack_settings, session_factory, fake_slack, now=NOW)
     yield h
     h.close()
@@ -78,7 +69,6 @@ def install_team(store: Any, team_id: str, *, token: str, refresh_token: str | N
 
 @pytest.fixture
 def oauth_harness(db_url: str, session_factory: sessionmaker[Session], fake_slack: FakeSlack) -> Iterator[Harness]:
-    _fresh_caches()
     h = Harness(make_settings(db_url, fake_slack, oauth=True), session_factory, fake_slack, now=NOW)
     install_team(h.app.installation_store, "T1", token="xoxb-team-one")
     install_team(h.app.installation_store, "T2", token="xoxb-team-two")
@@ -96,11 +86,11 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.fixture
 def seed_product(session_factory: sessionmaker[Session], demo_data: Any) -> Callable[..., Any]:
     """``seed_product(team_id, slug, name=None, data=True)`` → ProductRef (created and imported)."""
-    from bot import services
-    from bot.ingest import import_csv
+    from bot.ingest.csv_import import import_csv
+    from bot.products import service as product_service
 
     def seed(team_id: str = "T1", slug: str = "acme", name: str | None = None, *, data: bool = True) -> Any:
-        product = services.create_product(session_factory, slug=slug, name=name or slug.title(), team_id=team_id)
+        product = product_service.create_product(session_factory, slug=slug, name=name or slug.title(), team_id=team_id)
         if data:
             for kind, path in (("signups", demo_data.signups), ("events", demo_data.events),
                                ("responses", demo_data.responses)):

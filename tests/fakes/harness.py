@@ -1,6 +1,6 @@
 """The real app over real HTTP, driven like Slack drives it.
 
-``Harness`` builds the production WSGI app (``bot.web.build_wsgi`` → ``bot.app.build_app``) on
+``Harness`` builds the production WSGI app (``bot.main.build_wsgi`` → ``bot.app.build_app``) on
 the test database, serves it with a threaded wsgiref server on a free loopback port, and sends
 correctly signed requests: form bodies for slash commands, ``payload=`` for interactivity, JSON
 for events. Each command gets a ``response_url`` on the fake Web API, so everything the app
@@ -28,7 +28,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
-from bot.web import WebApp, build_wsgi
+from bot.main import build_wsgi
+from bot.web import WebApp
 from tests.fakes.slack_api import Call, FakeSlack
 
 SIGNING_SECRET = "test-signing-secret"
@@ -119,9 +120,8 @@ class Harness:
         return f"http://{host!s}:{port}"
 
     def close(self) -> None:
-        from handlers import background
-
-        background.drain()  # no work of this test may reach the next test's database
+        self.ctx.work.drain()  # no work of this test may reach the next test's database
+        self.ctx.deferred.cancel_all()  # nor a trailing survey count refresh
         self._server.shutdown()
         self._server.server_close()
         executor = getattr(self.app.listener_runner, "listener_executor", None)

@@ -353,6 +353,17 @@ class FakeSlack:
             if str(p.get("include_all_metadata")) not in ("1", "true", "True"):
                 msgs = [{k: v for k, v in m.items() if k != "metadata"} for m in msgs]
             return {"ok": True, "messages": msgs[: int(p.get("limit", 100))], "has_more": False}
+        if method == "conversations.replies":
+            # A thread: its parent and replies, oldest first (as Slack returns them). Like
+            # history here, ``oldest`` is not applied: the fake's ts do not follow the tests' clocks.
+            root = p.get("ts", "")
+            msgs = [m for m in self.messages.get(p.get("channel", ""), [])
+                    if m["ts"] == root or m.get("thread_ts") == root]
+            if not any(m["ts"] == root for m in self.messages.get(p.get("channel", ""), [])):
+                return {"ok": False, "error": "thread_not_found"}
+            if str(p.get("include_all_metadata")) not in ("1", "true", "True"):
+                msgs = [{k: v for k, v in m.items() if k != "metadata"} for m in msgs]
+            return {"ok": True, "messages": msgs[: int(p.get("limit", 100))], "has_more": False}
         if method == "users.info":
             user = self.users.get(p.get("user", ""))
             if user is None:

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.render import survey_blocks as ui
+from bot.surveys import blocks as ui
+from bot.surveys.ids import Action, Block, Callback, Metadata
 from tests.fakes.fixtures import NOW
 from tests.fakes.harness import Harness, HttpResponse
 from tests.fakes.slack_api import Call, FakeSlack, text_of  # noqa: F401  (re-exported for the survey tests)
@@ -28,7 +29,7 @@ def survey_post(fake: FakeSlack, channel: str = CHANNEL) -> Call:
     """The survey's parent message (the first top-level post with answer buttons)."""
     def find() -> Call | None:
         for c in fake.calls_to("chat.postMessage", channel=channel):
-            if not c.params.get("thread_ts") and ui.ACTION_ANSWER_PREFIX in json.dumps(c.params.get("blocks")):
+            if not c.params.get("thread_ts") and Action.ANSWER_PREFIX in json.dumps(c.params.get("blocks")):
                 return c
         return None
 
@@ -51,7 +52,7 @@ def click(h: Harness, ts: str, user: str, answer: str, action_ts: str, *, survey
         "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
         "channel": {"id": channel, "name": "general"}, "message": {"ts": ts, "type": "message"},
         "response_url": h.fake.response_url(),
-        "actions": [{"type": "button", "action_id": ui.answer_action_id(answer), "block_id": ui.BLOCK_ANSWERS,  # type: ignore[arg-type]
+        "actions": [{"type": "button", "action_id": ui.answer_action_id(answer), "block_id": Block.ANSWERS,  # type: ignore[arg-type]
                      "value": str(survey_id), "action_ts": action_ts}],
     }
     payload.update(payload_override or {})
@@ -64,7 +65,7 @@ def tell_us_more(h: Harness, user: str, survey_id: int, channel: str = CHANNEL) 
         "trigger_id": f"trig.{uuid.uuid4().hex[:8]}",
         "container": {"type": "message", "message_ts": "1.1", "channel_id": channel, "is_ephemeral": True},
         "channel": {"id": channel}, "response_url": h.fake.response_url(),
-        "actions": [{"type": "button", "action_id": ui.ACTION_FOLLOWUP, "block_id": "b", "value": str(survey_id),
+        "actions": [{"type": "button", "action_id": Action.FOLLOWUP, "block_id": "b", "value": str(survey_id),
                      "action_ts": slack_ts(1)}],
     }
     return h.post_signed(urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded")
@@ -73,18 +74,18 @@ def tell_us_more(h: Harness, user: str, survey_id: int, channel: str = CHANNEL) 
 def modal_values(who: str | None = None, benefit: str | None = None, improve: str | None = None,
                  role: str | None = None, other: str | None = None) -> dict[str, Any]:
     def txt(v: str | None) -> dict[str, Any]:
-        return {ui.INPUT_ACTION: {"type": "plain_text_input", "value": v}}
+        return {Action.INPUT: {"type": "plain_text_input", "value": v}}
 
     return {
-        ui.BLOCK_WHO: txt(who), ui.BLOCK_BENEFIT: txt(benefit), ui.BLOCK_IMPROVE: txt(improve),
-        ui.BLOCK_ROLE: {ui.INPUT_ACTION: {"type": "static_select",
+        Block.WHO: txt(who), Block.BENEFIT: txt(benefit), Block.IMPROVE: txt(improve),
+        Block.ROLE: {Action.INPUT: {"type": "static_select",
                                           "selected_option": {"value": role} if role else None}},
-        ui.BLOCK_ROLE_OTHER: txt(other),
+        Block.ROLE_OTHER: txt(other),
     }
 
 
 def submit_modal(h: Harness, user: str, survey_id: int, values: dict[str, Any]) -> HttpResponse:
-    return h.view_submission(ui.CALLBACK_FOLLOWUP, values, user=user,
+    return h.view_submission(Callback.FOLLOWUP, values, user=user,
                              private_metadata=json.dumps({"survey_id": survey_id}))
 
 
@@ -119,7 +120,7 @@ def results_post(fake: FakeSlack, ts: str, channel: str = CHANNEL) -> Call:
     def find() -> Call | None:
         for c in fake.calls_to("chat.postMessage", channel=channel, thread_ts=ts):
             meta = c.json_param("metadata")
-            if meta and meta.get("event_type") == ui.METADATA_RESULTS:
+            if meta and meta.get("event_type") == Metadata.RESULTS:
                 return c
         return None
 
@@ -132,10 +133,3 @@ def moving_clock(h: Harness, start: datetime = NOW) -> None:
 
     t0 = time.monotonic()
     h.ctx.now = lambda: start + timedelta(seconds=time.monotonic() - t0)
-
-
-def no_pending_refreshes() -> None:
-    """Teardown: cancel trailing count refreshes, so none fires into the next test's database."""
-    from bot import survey_slack
-
-    survey_slack.cancel_pending_refreshes()

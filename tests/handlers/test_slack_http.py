@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import select
 
-from bot import slack_services
+from bot.products.tokens import create_ingest_token
 from storage.models import ActivityWeek, IngestToken, ProductUser
 from tests.fakes.harness import sign
 
@@ -74,7 +74,7 @@ def test_healthz_is_503_when_the_database_does_not_answer(harness, monkeypatch):
 
 # ----------------------------------------------------------------------------- ingest API
 def _token(harness, team="T1") -> str:
-    return slack_services.create_ingest_token(harness.ctx.factory, team_id=team, user_id="U1",
+    return create_ingest_token(harness.ctx.factory, team_id=team, user_id="U1",
                                               single_workspace=True)
 
 
@@ -86,13 +86,6 @@ def _ingest(harness, payload, token=None, raw: bytes | None = None, headers=None
     return harness.request("POST", "/api/v1/ingest", body, h)
 
 
-def _require_ingest():
-    import bot.ingest as ingest
-
-    if not hasattr(ingest, "ingest_payload"):
-        pytest.skip("bot.ingest.ingest_payload is not written yet (CSV/HTTP ingest issue)")
-
-
 GOOD = {"product": "acme",
         "signups": [{"user_id": "u1", "signed_up_at": "2026-11-02", "channel": "referral"},
                     {"user_id": "u2", "signed_up_at": "2026-11-03T10:00:00Z", "channel": "cpc"}],
@@ -101,7 +94,6 @@ GOOD = {"product": "acme",
 
 
 def test_ingest_with_a_valid_token_writes_and_counts(harness, seed_product, session_factory):
-    _require_ingest()
     seed_product("T1", "acme", data=False)
     r = _ingest(harness, GOOD, _token(harness))
     assert r.status == 200, r.text
@@ -115,7 +107,6 @@ def test_ingest_with_a_valid_token_writes_and_counts(harness, seed_product, sess
 
 def test_ingest_with_invalid_items_is_400_with_per_item_errors_and_writes_nothing(harness, seed_product,
                                                                                    session_factory):
-    _require_ingest()
     seed_product("T1", "acme", data=False)
     bad = {**GOOD, "events": GOOD["events"] + [{"user_id": "", "occurred_at": "yesterday"}]}
     r = _ingest(harness, bad, _token(harness))
@@ -128,14 +119,12 @@ def test_ingest_with_invalid_items_is_400_with_per_item_errors_and_writes_nothin
 
 
 def test_ingest_of_a_body_that_is_not_json_is_400(harness, seed_product):
-    _require_ingest()
     seed_product("T1", "acme", data=False)
     assert _ingest(harness, None, _token(harness), raw=b"{not json").status == 400
 
 
 @pytest.mark.parametrize("auth", [None, "Bearer pmfgate_wrong", "Basic dXNlcjpwYXNz", "Bearer "])
 def test_ingest_without_a_valid_token_is_401(harness, seed_product, auth, session_factory):
-    _require_ingest()
     seed_product("T1", "acme", data=False)
     r = _ingest(harness, GOOD, headers={"Authorization": auth} if auth else {})
     assert r.status == 401
@@ -145,7 +134,6 @@ def test_ingest_without_a_valid_token_is_401(harness, seed_product, auth, sessio
 
 
 def test_ingest_with_another_workspaces_token_cannot_reach_this_product(harness, seed_product, session_factory):
-    _require_ingest()
     seed_product("T1", "acme", data=False)
     r = _ingest(harness, GOOD, _token(harness, team="T2"))
     assert r.status == 400 and any(e["path"] == "product" for e in r.json()["errors"])
@@ -154,7 +142,6 @@ def test_ingest_with_another_workspaces_token_cannot_reach_this_product(harness,
 
 
 def test_ingest_over_10000_items_is_413(harness, seed_product):
-    _require_ingest()
     seed_product("T1", "acme", data=False)
     events = [{"user_id": f"u{i}", "occurred_at": "2026-11-10"} for i in range(10_001)]
     r = _ingest(harness, {"product": "acme", "events": events}, _token(harness))
@@ -162,7 +149,6 @@ def test_ingest_over_10000_items_is_413(harness, seed_product):
 
 
 def test_ingest_of_a_body_over_the_size_limit_is_413_before_it_is_read(harness, seed_product):
-    _require_ingest()
     import http.client
     from urllib.parse import urlparse
 

@@ -1,20 +1,21 @@
-"""The composition: listener discovery, one owner per event type, ids, Socket Mode's liveness
-check and the in-process scheduler hook."""
+"""The composition: the explicit listener list, one owner per event type, ids, Socket Mode's
+liveness check and the clock's declared jobs."""
 
 from __future__ import annotations
 
-import logging
-import sys
-import types
 from collections import Counter
 from typing import Any
 
 import pytest
 
-from bot.app import Liveness, build_app, start_scheduler
+from bot.app import build_app
 from bot.config import ConfigError, Settings
-from handlers import discover, ids, register_all
+from bot.digests import ids as digest_ids
+from bot.home import ids as home_ids
+from bot.main import Liveness
+from bot.surveys import ids as survey_ids
 from handlers.commands.router import Router
+from handlers.registry import LISTENERS, register_all
 
 
 class RecordingApp:
@@ -70,13 +71,13 @@ class RecordingApp:
 @pytest.fixture
 def recorded(slack_settings: Settings, session_factory: Any) -> tuple[RecordingApp, Router]:
     _, ctx = build_app(slack_settings, session_factory, listener_threads=1)
-    app, router = RecordingApp(), Router()
-    register_all(app, ctx, router)
+    app = RecordingApp()
+    router = register_all(app, ctx)  # type: ignore[arg-type]  # records what Bolt's App would get
     return app, router
 
 
-def test_every_listener_module_is_discovered():
-    names = {m.__name__ for m in discover()}
+def test_every_listener_module_is_listed():
+    names = {m.__name__ for m in LISTENERS}
     assert {"handlers.commands.pmf_check", "handlers.commands.report", "handlers.commands.products",
             "handlers.commands.help", "handlers.events.home", "handlers.events.lifecycle",
             "handlers.actions.home"} <= names
@@ -103,7 +104,8 @@ def test_the_router_has_every_subcommand_of_this_issue(recorded):
 
 
 def test_ids_are_namespaced_and_unique():
-    values = [v for k, v in vars(ids).items() if k.isupper() and isinstance(v, str)]
+    enums = [home_ids.Action, digest_ids.Action, survey_ids.Action, survey_ids.Block, survey_ids.Callback]
+    values = [member.value for enum in enums for member in enum if member is not survey_ids.Action.INPUT]
     assert values and all(v.startswith("pmf.") and len(v) <= 255 for v in values)
     assert len(values) == len(set(values))
 
@@ -173,18 +175,10 @@ def test_liveness_keeps_checking_when_a_reconnect_raises():
     assert Liveness(client, exit=lambda code: None).check() is False
 
 
-# ----------------------------------------------------------------------------- scheduler hook
-def test_the_scheduler_is_started_in_process_when_available(monkeypatch, harness):
-    started = []
-    module = types.ModuleType("bot.scheduler")
-    module.start_background_scheduler = lambda settings, ctx: started.append((settings, ctx)) or "sched"
-    monkeypatch.setitem(sys.modules, "bot.scheduler", module)
-    assert start_scheduler(harness.settings, harness.ctx) == "sched"
-    assert started == [(harness.settings, harness.ctx)]
+# ----------------------------------------------------------------------------- the clock's jobs
+def test_the_clock_runs_every_job_the_features_declare():
+    from bot import scheduler
 
-
-def test_a_missing_scheduler_is_logged_clearly(monkeypatch, harness, caplog):
-    monkeypatch.setitem(sys.modules, "bot.scheduler", types.ModuleType("bot.scheduler"))
-    with caplog.at_level(logging.ERROR):
-        assert start_scheduler(harness.settings, harness.ctx) is None
-    assert "will NOT run" in caplog.text
+    ids = [job.id for job in scheduler.JOBS]
+    assert ids == ["pmf.clock.digests", "pmf.clock.survey_deadlines"]
+    assert len(set(ids)) == len(ids)

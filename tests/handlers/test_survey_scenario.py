@@ -7,6 +7,7 @@ signal. In anonymous mode no respondent's Slack id is stored anywhere."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -14,11 +15,10 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import survey_slack
 from bot.cli import main
 from bot.domain import survey as domain
-from storage import repositories as repo
 from storage.models import Survey, SurveyComment, SurveyResponse
+from storage.repositories.reports import survey_responses
 from tests.fakes.fixtures import NOW
 from tests.fakes.harness import Harness
 from tests.fakes.slack_api import PNG_MAGIC, FakeSlack
@@ -27,7 +27,6 @@ from tests.handlers.survey_helpers import (
     click,
     ephemerals,
     modal_values,
-    no_pending_refreshes,
     results_post,
     slack_ts,
     submit_modal,
@@ -46,15 +45,9 @@ ROLES = ["Engineer / developer", "Founder / executive", "Product manager"]
 
 
 @pytest.fixture(autouse=True)
-def _cancel_trailing_refreshes():  # type: ignore[no-untyped-def]
-    yield
-    no_pending_refreshes()
-
-
-@pytest.fixture(autouse=True)
-def no_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_throttle(harness: Harness) -> None:
     # The harness clock stands still: with no interval every answer may refresh the count.
-    monkeypatch.setattr(survey_slack, "COUNT_UPDATE_INTERVAL", timedelta(0))
+    harness.ctx.tuning = replace(harness.ctx.tuning, count_update_interval=timedelta(0))
 
 
 def final_answer(i: int) -> str:
@@ -85,7 +78,7 @@ def run_survey(harness: Harness, fake_slack: FakeSlack, session_factory: session
             if i % 4 == 0:  # changed answers by button
                 click(harness, ts, user, "not" if final != "not" else "very", slack_ts(at), survey_id=survey_id)
             r = click(harness, ts, user, final, slack_ts(at + 0.5), survey_id=survey_id)
-            assert r.status == 200 and r.elapsed < 3.0
+            assert r.status == 200
             if i == 0:  # the same click delivered twice
                 click(harness, ts, user, final, slack_ts(at + 0.5), survey_id=survey_id)
     # Everyone got the thank-you with "Tell us more"; a comment and follow-ups from some.
@@ -110,7 +103,7 @@ def _comments(session_factory: sessionmaker[Session]) -> list[str]:
 
 def expected_signal(session_factory: sessionmaker[Session], survey_id: int, product_id: int):  # type: ignore[no-untyped-def]
     with session_factory() as s:
-        responses = repo.survey_responses(s, product_id, survey_id=survey_id)
+        responses = survey_responses(s, product_id, survey_id=survey_id)
     from bot.domain.settings import SurveySettings
 
     return responses, domain.survey_signal(responses, NOW.date(), SurveySettings())

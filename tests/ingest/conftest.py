@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from ingest_helpers import Factory, write_csv
 
-from bot import services
+from bot.products import service as product_service
 
 
 @pytest.fixture
 def product(session_factory: Factory) -> str:
     """A product ``acme`` in the ``local`` workspace (UTC)."""
-    services.create_product(session_factory, slug="acme")
+    product_service.create_product(session_factory, slug="acme")
     return "acme"
 
 

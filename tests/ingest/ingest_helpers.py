@@ -8,11 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session, sessionmaker
 
+from storage.db import Factory
 from storage.models import Product, ProductUser
-
-Factory = sessionmaker[Session]
 
 
 def set_timezone(factory: Factory, slug: str, tz: str) -> None:

@@ -19,12 +19,12 @@ import pytest
 from ingest_helpers import Factory, set_timezone
 from sqlalchemy import text
 
-from bot import ingest
 from bot.domain.retention import build_cohort_table, tail_offsets, tail_patterns_from_users
 from bot.domain.settings import RetentionSettings
 from bot.domain.weeks import EPOCH_MONDAY
-from storage import repositories as repo
+from bot.ingest import csv_import as ingest
 from storage.models import Product
+from storage.repositories.reports import cohort_activity, cohort_sizes, tail_patterns
 
 AS_OF = date(2026, 6, 1)
 LAST = (AS_OF - EPOCH_MONDAY).days // 7 - 1
@@ -112,8 +112,8 @@ def test_cohort_table_matches_an_independent_computation(session_factory: Factor
     sizes, counts = _reference(su, ev, ZoneInfo("America/New_York"))
     with session_factory() as s:
         pid = s.query(Product.id).filter_by(slug=product).scalar()
-        got_sizes = repo.cohort_sizes(s, pid, LAST)
-        got_counts = Counter({(w, k): n for w, k, n in repo.cohort_activity(s, pid, LAST)})
+        got_sizes = cohort_sizes(s, pid, LAST)
+        got_counts = Counter({(w, k): n for w, k, n in cohort_activity(s, pid, LAST)})
     assert got_sizes == sizes
     assert got_counts == counts
     assert sum(sizes.values()) > 400 and len(counts) > 100
@@ -160,11 +160,11 @@ def test_cohort_weeks_follow_every_import_order(session_factory: Factory, produc
         stored = s.execute(text(
             "SELECT u.external_id, u.cohort_week, u.signup_week, u.first_week, a.week, a.cohort_week AS row_cohort, a.product_id "
             "FROM product_users u JOIN activity_weeks a ON a.user_id = u.id WHERE u.product_id = :pid"), {"pid": pid}).all()
-        sizes = repo.cohort_sizes(s, pid, LAST)
-        activity = repo.cohort_activity(s, pid, LAST)
+        sizes = cohort_sizes(s, pid, LAST)
+        activity = cohort_activity(s, pid, LAST)
         table = build_cohort_table(AS_OF, sizes, activity)
         offsets = tail_offsets(table, RetentionSettings(min_weeks=4, tail_weeks=4, min_users=1))
-        got_patterns = repo.tail_patterns(s, pid, LAST, offsets)
+        got_patterns = tail_patterns(s, pid, LAST, offsets)
     assert len(offsets) == 4
     # Row by row: every activity row has its user's product and cohort week, which is the signup
     # week, else the first active week.

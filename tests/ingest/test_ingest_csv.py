@@ -1,4 +1,4 @@
-"""``bot.ingest.import_csv`` against the test database: formats, semantics, idempotence, bad input."""
+"""``bot.ingest.csv_import.import_csv`` against the test database: formats, semantics, idempotence, bad input."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import pytest
 from ingest_helpers import Factory, activity, set_timezone, snapshot, users
 from sqlalchemy import func, select
 
-from bot import ingest, services
 from bot.domain.weeks import week_of_date
 from bot.errors import UserError
-from bot.ingest import import_csv
+from bot.ingest import csv_import as ingest
+from bot.ingest.csv_import import import_csv
+from bot.products import service as product_service
+from bot.reports import service as services
 from storage import bulk
 from storage.models import SurveyResponse
 
@@ -185,7 +187,7 @@ def test_chunk_boundaries_do_not_change_the_result(session_factory: Factory, pro
         ["u2", "2026-03-02", "seo"], ["u4", "2026-03-02", "seo"], ["u2", "2026-03-03", "cpc"],  # u2 again, later chunk
         ["u5", "2026-03-09", "ads"],
     ])
-    services.create_product(session_factory, slug="whole")
+    product_service.create_product(session_factory, slug="whole")
     r1 = run(session_factory, "events", events, chunk_rows=3)
     s1 = run(session_factory, "signups", signups, chunk_rows=3)
     r2 = run(session_factory, "events", events, product_slug="whole")
@@ -335,8 +337,8 @@ def test_unknown_product_in_an_empty_database(session_factory: Factory, csv_file
 
 
 def test_several_workspaces_need_workspace(session_factory: Factory, csv_file: MakeCsv) -> None:
-    services.create_product(session_factory, slug="acme", team_id="T1")
-    services.create_product(session_factory, slug="acme", team_id="T2")
+    product_service.create_product(session_factory, slug="acme", team_id="T1")
+    product_service.create_product(session_factory, slug="acme", team_id="T2")
     path = csv_file("e.csv", ["user_id", "occurred_at"], [["u1", "2026-03-02"]])
     with pytest.raises(UserError) as err:
         run(session_factory, "events", path)

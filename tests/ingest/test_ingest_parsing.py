@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.weeks import week_of, week_of_date
-from bot.ingest import RowError, event_parser, response_parser, signup_parser, week_parser
+from bot.ingest.formats import RowError, event_parser, response_parser, signup_parser, week_parser
 
 MON = week_of_date(date(2026, 3, 2))  # Monday 2 March 2026
 PREV = MON - 1

@@ -1,4 +1,4 @@
-"""``bot.ingest.ingest_payload``: the HTTP API's JSON through the same parsers and bulk writer."""
+"""``bot.ingest.csv_import.ingest_payload``: the HTTP API's JSON through the same parsers and bulk writer."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from ingest_helpers import Factory, activity, snapshot, users
 from sqlalchemy import select
 
 from bot.domain.weeks import week_of_date
-from bot.ingest import MAX_PAYLOAD_ITEMS, PayloadError, PayloadTooLarge, ingest_payload
+from bot.ingest.formats import MAX_PAYLOAD_ITEMS, PayloadError, PayloadTooLarge
+from bot.ingest.payload import ingest_payload
 from storage.models import Workspace
 
 W = week_of_date(date(2026, 3, 2))
@@ -87,9 +88,9 @@ def test_too_many_items(session_factory: Factory, product: str) -> None:
 
 
 def test_a_workspace_only_sees_its_own_products(session_factory: Factory, product: str) -> None:
-    from bot import services
+    from bot.products import service as product_service
 
-    other = services.create_product(session_factory, slug="beta", team_id="T2")
+    other = product_service.create_product(session_factory, slug="beta", team_id="T2")
     with pytest.raises(PayloadError) as err:
         ingest_payload(session_factory, workspace_id=other.workspace_id, payload={"product": "acme", "events": []})
     assert err.value.errors[0]["path"] == "product"

@@ -9,8 +9,8 @@ from typing import Any
 
 
 def run(db_url: str, api_url: str, worker: str, tick_times: list[str], barrier: Any, results: Any) -> None:
-    import bot.installations  # noqa: F401 - slack_sdk.s tables on our metadata
-    from bot.jobs import DigestRunner
+    import bot.slack.installations  # noqa: F401 - slack_sdk.s tables on our metadata
+    from bot.digests.runner import DigestRunner
     from storage.db import make_engine, make_session_factory
     from tests.jobs.helpers import make_ctx, tiny_png
 

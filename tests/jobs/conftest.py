@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.jobs import DigestRunner
+from bot.digests.runner import DigestRunner
 from tests.fakes.slack_api import FakeSlack
 from tests.jobs.helpers import make_ctx, make_product, tiny_png
 

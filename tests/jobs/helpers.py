@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import services
 from bot.config import Settings
 from bot.context import AppContext
 from bot.domain.weeks import week_of_date, week_start
-from bot.slack_client import make_client
+from bot.products import service as product_service
+from bot.slack.client import make_client
 from storage.db import unit_of_work
 from storage.models import ActivityWeek, DigestSubscription, Product, ProductUser, Workspace
 
@@ -27,7 +27,7 @@ def make_product(factory: sessionmaker[Session], *, slug: str = "acme", name: st
                  users: int = 300, through: date = date(2026, 3, 22), weeks: int = 16, seed: int = 7) -> int:
     """A product whose users sign up over ``weeks`` weeks ending with the week of ``through``
     and stay active with a retention curve flattening near 30%. Returns the product id."""
-    ref = services.create_product(factory, slug=slug, name=name, team_id=team_id)
+    ref = product_service.create_product(factory, slug=slug, name=name, team_id=team_id)
     rng = random.Random(seed)
     last = week_of_date(through)
     first = last - weeks + 1

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import digests
-from bot.digests import LEASE
-from bot.jobs import METADATA_EVENT, DigestRunner
-from bot.render import blocks as b
-from bot.render import digest_blocks
+from bot.digests import blocks as digest_blocks
+from bot.digests import service as digests
+from bot.digests.claims import LEASE, MAX_ATTEMPTS, plan_due
+from bot.digests.ids import Action as DigestAction
+from bot.digests.runner import METADATA_EVENT, DigestRunner
 from storage.db import unit_of_work
 from storage.models import DigestDelivery, DigestSubscription
 from tests.fakes.slack_api import PNG_MAGIC, FakeSlack
@@ -73,7 +73,7 @@ def test_a_due_digest_is_posted_once_with_metadata_text_buttons_and_one_chart(
     assert "Retention ·" in message["text"] and "since last week" in message["text"]
     actions = [blk for blk in message["blocks"] if blk["type"] == "actions"][0]
     assert [e["text"]["text"] for e in actions["elements"]] == ["Run a PMF survey", "Details"]
-    assert [e["action_id"] for e in actions["elements"]] == [b.ACTION_DIGEST_SURVEY, b.ACTION_DIGEST_DETAILS]
+    assert [e["action_id"] for e in actions["elements"]] == [DigestAction.SURVEY, DigestAction.DETAILS]
     (png,) = fake_slack.uploaded_png("C1")
     assert png.startswith(PNG_MAGIC)
     assert len(posts_to(fake_slack, "C1")) == 1
@@ -294,7 +294,7 @@ def test_a_week_without_new_data_gets_a_brief_digest_without_a_chart(session_fac
 
 
 def test_the_real_digest_chart_is_uploaded_into_the_channel(session_factory, fake_slack, product_id, make_runner):
-    from bot.jobs import render_chart
+    from bot.digests.tick import render_chart
 
     subscribe(session_factory, product_id=product_id, channel_id="C1", effective_from=SINCE)
     make_runner(renderer=render_chart).tick(DUE + timedelta(seconds=5))
@@ -307,7 +307,7 @@ def test_the_real_digest_chart_is_uploaded_into_the_channel(session_factory, fak
 
 def test_a_subscription_turned_off_after_the_claim_is_skipped(session_factory, fake_slack, product_id, make_runner):
     sub_id = subscribe(session_factory, product_id=product_id, channel_id="C1", effective_from=SINCE)
-    digests.plan_due(session_factory, now=DUE + timedelta(seconds=1))
+    plan_due(session_factory, now=DUE + timedelta(seconds=1))
     with unit_of_work(session_factory) as s:
         sub = s.get(DigestSubscription, sub_id)
         assert sub is not None
@@ -329,7 +329,7 @@ def test_when_the_earlier_post_cannot_be_checked_attempts_run_out_instead_of_loo
     for minutes in range(0, 24 * 60, 10):
         runner.tick(DUE + timedelta(minutes=minutes, seconds=5))
     history = fake_slack.attempts("conversations.history")
-    assert len(history) == digests.MAX_ATTEMPTS - 1  # one post, then each look-up is an attempt
+    assert len(history) == MAX_ATTEMPTS - 1  # one post, then each look-up is an attempt
     assert len(posts_to(fake_slack, "C1")) == 1 and digests_in(fake_slack, "C1") == []
     (row,) = rows(session_factory)
     assert row.status == "failed" and "outcome is unknown" in (row.error or "")

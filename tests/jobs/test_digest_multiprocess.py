@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.jobs import METADATA_EVENT
+from bot.digests.runner import METADATA_EVENT
 from storage.db import unit_of_work
 from storage.models import DigestDelivery
 from tests.jobs import clock_process

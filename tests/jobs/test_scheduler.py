@@ -13,7 +13,9 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot import scheduler
-from bot.jobs import METADATA_EVENT
+from bot.app import build_context
+from bot.digests.ids import METADATA_EVENT
+from bot.digests.jobs import TICK_SECONDS
 from tests.jobs.helpers import SECRET, TOKEN, make_ctx, make_product, settings_for, subscribe
 
 
@@ -27,31 +29,30 @@ def _due_an_hour_ago(session_factory, product_id: int, channel: str) -> None:
 def test_the_clock_jobs_have_ids_generous_misfire_grace_and_do_not_overlap(session_factory, fake_slack):
     sched = BackgroundScheduler(timezone=UTC)
     ctx = make_ctx(session_factory, fake_slack.api_url)
-    scheduler.configure(sched, ctx)
-    scheduler.configure(sched, ctx)  # a restart re-adds them: replace_existing, no duplicates
+    scheduler.Clock(sched, ctx)
+    scheduler.Clock(sched, ctx)  # a restart re-adds them: replace_existing, no duplicates
     jobs = {j.id: j for j in sched.get_jobs()}
-    assert set(jobs) == {scheduler.DIGEST_JOB_ID, scheduler.SURVEY_JOB_ID}
+    assert set(jobs) == {"pmf.clock.digests", "pmf.clock.survey_deadlines"}
     for job in jobs.values():
         assert job.misfire_grace_time >= 60 and job.coalesce and job.max_instances == 1
-    assert jobs[scheduler.DIGEST_JOB_ID].trigger.interval == timedelta(seconds=scheduler.TICK_SECONDS)
+    assert jobs["pmf.clock.digests"].trigger.interval == timedelta(seconds=TICK_SECONDS)
 
 
 def test_the_background_scheduler_delivers_a_due_digest_in_process(session_factory, fake_slack):
     pid = make_product(session_factory, users=40)
     _due_an_hour_ago(session_factory, pid, "C1")
-    sched = scheduler.start_background_scheduler(settings_for("sqlite://", fake_slack.api_url),
-                                                 make_ctx(session_factory, fake_slack.api_url))
+    clock = scheduler.background_clock(make_ctx(session_factory, fake_slack.api_url))
     try:
         fake_slack.wait_for(lambda: [m for m in fake_slack.messages.get("C1", [])
                                      if (m.get("metadata") or {}).get("event_type") == METADATA_EVENT],
                             timeout=60, what="the digest in C1")
     finally:
-        sched.shutdown(wait=True)
+        clock.stop(wait=True)
     assert len(fake_slack.calls_to("chat.postMessage", channel="C1")) == 1
 
 
 def test_build_context_uses_the_composition_root(db_url, fake_slack):
-    ctx = scheduler.build_context(settings_for(db_url, fake_slack.api_url))
+    ctx = build_context(settings_for(db_url, fake_slack.api_url))
     client = ctx.client_for_team("T1")
     assert client.base_url == fake_slack.api_url and client.token == TOKEN
 

@@ -11,9 +11,15 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from bot.digests.blocks import digest_core
+from bot.digests.ids import Action as DigestAction
 from bot.domain.types import GateReport, Warning_
+from bot.home.blocks import home_view
+from bot.home.ids import Action as HomeAction
+from bot.products.blocks import config_message, product_list_message
 from bot.render import blocks as b
 from bot.render.limits import validate_message, validate_view
+from bot.reports.blocks import gate_report_message
 
 
 def slack_sdk_validates(blocks: list[dict[str, Any]]) -> None:
@@ -59,7 +65,7 @@ def signal_sections(message: dict[str, Any]) -> list[str]:
 
 
 def test_gate_report_is_valid_and_leads_with_the_verdict(report: GateReport) -> None:
-    message = b.gate_report_message(report)
+    message = gate_report_message(report)
     check_message(message)
     header, verdict = message["blocks"][0], message["blocks"][1]
     assert header["type"] == "header"
@@ -70,7 +76,7 @@ def test_gate_report_is_valid_and_leads_with_the_verdict(report: GateReport) -> 
 
 
 def test_gate_report_fallback_reads_alone_with_verdict_and_numbers(report: GateReport) -> None:
-    text = b.gate_report_message(report)["text"]
+    text = gate_report_message(report)["text"]
     first_line = text.splitlines()[0]
     assert "Acme Analytics" in first_line and "Not sure yet, so not yet" in first_line
     for expected in ("30.0%", "62.0% organic", "40.0% very disappointed", "95% CI 26.3–55.4%",
@@ -86,14 +92,14 @@ def test_survey_line_matches_the_spec_example(report: GateReport) -> None:
 
 
 def test_every_signal_line_has_n_and_an_interval(report: GateReport) -> None:
-    sections = signal_sections(b.gate_report_message(report))
+    sections = signal_sections(gate_report_message(report))
     assert len(sections) == 3
     for text in sections:
         assert "n=" in text and "% CI " in text
 
 
 def test_each_interval_is_labelled_with_its_own_confidence_level(report: GateReport) -> None:
-    text = b.gate_report_message(report)["text"]
+    text = gate_report_message(report)["text"]
     assert "plateau 30.0% (90% CI 26.9–32.9%, n=3,099 users" in text
     assert "tail slope −0.2 pts/week (90% CI −0.8 to +0.4)" in text
     assert "62.0% organic (95% CI 58.7–65.3%" in text
@@ -107,13 +113,13 @@ def test_each_interval_is_labelled_with_its_own_confidence_level(report: GateRep
      ("unclear", "Not sure yet, so not yet", ":warning:")],
 )
 def test_each_verdict_has_its_words_and_emoji(report: GateReport, verdict: str, words: str, emoji: str) -> None:
-    message = b.gate_report_message(dataclasses.replace(report, verdict=verdict))  # type: ignore[arg-type]
+    message = gate_report_message(dataclasses.replace(report, verdict=verdict))  # type: ignore[arg-type]
     assert message["blocks"][1]["text"]["text"].startswith(f"{emoji} *{words}*")
     assert words in message["text"]
 
 
 def test_insufficient_data_renders_with_n(insufficient_report: GateReport) -> None:
-    message = b.gate_report_message(insufficient_report)
+    message = gate_report_message(insufficient_report)
     check_message(message)
     sections = signal_sections(message)
     assert "*Retention · not enough data yet* (n=144 users, 3 usable weeks)" in sections[0]
@@ -125,7 +131,7 @@ def test_insufficient_data_renders_with_n(insufficient_report: GateReport) -> No
 
 
 def test_empty_report_renders_and_escapes_the_product_name(empty_report: GateReport) -> None:
-    message = b.gate_report_message(empty_report)
+    message = gate_report_message(empty_report)
     check_message(message)
     assert "Empty &amp; &lt;Co&gt; $5" in message["text"]
     assert "<Co>" not in message["text"]
@@ -134,7 +140,7 @@ def test_empty_report_renders_and_escapes_the_product_name(empty_report: GateRep
 
 
 def test_image_url_adds_an_image_block_with_alt_text(report: GateReport) -> None:
-    message = b.gate_report_message(report, image_url="https://files.example.com/acme.png")
+    message = gate_report_message(report, image_url="https://files.example.com/acme.png")
     check_message(message)
     images = [blk for blk in message["blocks"] if blk["type"] == "image"]
     assert len(images) == 1
@@ -143,7 +149,7 @@ def test_image_url_adds_an_image_block_with_alt_text(report: GateReport) -> None
 
 
 def test_chart_note_becomes_a_context_line(report: GateReport) -> None:
-    message = b.gate_report_message(report, chart_note="Retention chart posted in the thread.")
+    message = gate_report_message(report, chart_note="Retention chart posted in the thread.")
     check_message(message)
     assert {"type": "mrkdwn", "text": "Retention chart posted in the thread."} in [
         el for blk in message["blocks"] if blk["type"] == "context" for el in blk["elements"]
@@ -159,7 +165,7 @@ def test_long_inputs_are_truncated_not_invalid(report: GateReport) -> None:
         warnings=tuple(Warning_("w", f"warning {i} " + "x" * 200) for i in range(200)),
         next_steps=tuple(f"step {i} " + "y" * 300 for i in range(200)),
     )
-    message = b.gate_report_message(huge, chart_note="note " * 1000)
+    message = gate_report_message(huge, chart_note="note " * 1000)
     check_message(message)
     assert len(message["blocks"]) <= 50
     assert message["blocks"][0]["text"]["text"].endswith("…")
@@ -170,7 +176,7 @@ def test_long_inputs_are_truncated_not_invalid(report: GateReport) -> None:
 
 
 def test_digest_shows_changes_since_last_week_and_buttons(report: GateReport, previous_report: GateReport) -> None:
-    message = b.digest_message(report, previous=previous_report, survey_status="Survey in <#C0123ABCD>: 23 responses")
+    message = digest_core(report, previous=previous_report, survey_status="Survey in <#C0123ABCD>: 23 responses")
     check_message(message)
     text = all_text(message)
     assert "+0.4 pts since last week, was borderline" in text
@@ -178,14 +184,14 @@ def test_digest_shows_changes_since_last_week_and_buttons(report: GateReport, pr
     assert "Survey in <#C0123ABCD>: 23 responses" in text  # caller's mrkdwn kept as is
     buttons = [el for blk in message["blocks"] if blk["type"] == "actions" for el in blk["elements"]]
     assert [(x["text"]["text"], x["action_id"], x["value"]) for x in buttons] == [
-        ("Run a PMF survey", b.ACTION_DIGEST_SURVEY, "acme"),
-        ("Details", b.ACTION_DIGEST_DETAILS, "acme"),
+        ("Run a PMF survey", DigestAction.SURVEY, "acme"),
+        ("Details", DigestAction.DETAILS, "acme"),
     ]
     assert "since last week" in message["text"]
 
 
 def test_digest_without_previous_or_survey(insufficient_report: GateReport) -> None:
-    message = b.digest_message(insufficient_report)
+    message = digest_core(insufficient_report)
     check_message(message)
     assert "since last week" not in all_text(message)
     assert "No survey running" in all_text(message)
@@ -216,7 +222,7 @@ def test_error_message_says_what_was_wrong_and_the_usage() -> None:
 
 
 def test_product_list_marks_the_bound_product_and_escapes_names() -> None:
-    message = b.product_list_message([("acme", "Acme <Analytics>", True), ("beta", "Beta", False)])
+    message = product_list_message([("acme", "Acme <Analytics>", True), ("beta", "Beta", False)])
     check_message(message)
     text = all_text(message)
     assert "*Acme &lt;Analytics&gt;* `acme` — :pushpin: bound to this channel" in text
@@ -226,20 +232,20 @@ def test_product_list_marks_the_bound_product_and_escapes_names() -> None:
 
 
 def test_product_list_empty_and_huge() -> None:
-    empty = b.product_list_message([])
+    empty = product_list_message([])
     check_message(empty)
     assert "product create SLUG" in empty["text"]
-    huge = b.product_list_message([(f"p{i}", "Name " * 30, False) for i in range(2000)])
+    huge = product_list_message([(f"p{i}", "Name " * 30, False) for i in range(2000)])
     check_message(huge)
 
 
 def test_config_lists_keys_and_how_to_change_one() -> None:
-    message = b.config_message("acme", [("survey.threshold", "0.4"), ("timezone", "Europe/Berlin")])
+    message = config_message("acme", [("survey.threshold", "0.4"), ("timezone", "Europe/Berlin")])
     check_message(message)
     assert "`survey.threshold` = `0.4`" in all_text(message)
     assert "config KEY VALUE" in all_text(message)
     assert "survey.threshold=0.4" in message["text"]
-    check_message(b.config_message("acme", []))
+    check_message(config_message("acme", []))
 
 
 # --------------------------------------------------------------------------- App Home
@@ -252,7 +258,7 @@ def check_view(view: dict[str, Any]) -> None:
 
 
 def test_home_without_products_shows_getting_started() -> None:
-    view = b.home_view([], subscriptions=[], open_surveys=[])
+    view = home_view([], subscriptions=[], open_surveys=[])
     check_view(view)
     text = all_text({"blocks": view["blocks"]})
     assert "*Getting started*" in text and "product create SLUG" in text
@@ -260,7 +266,7 @@ def test_home_without_products_shows_getting_started() -> None:
 
 
 def test_home_shows_verdict_signals_and_buttons_per_product(report: GateReport, insufficient_report: GateReport) -> None:
-    view = b.home_view(
+    view = home_view(
         [(report, "acme", "Acme Analytics"), (insufficient_report, "newco", "NewCo"), (None, "blank", "Blank")],
         subscriptions=["<#C0123ABCD> · Mondays 09:00 Europe/Berlin · acme"],
         open_surveys=["acme in <#C0123ABCD>: 23 responses, closes 2026-12-07"],
@@ -274,25 +280,25 @@ def test_home_shows_verdict_signals_and_buttons_per_product(report: GateReport, 
     buttons = [el for blk in view["blocks"] if blk["type"] == "actions" for el in blk["elements"]]
     assert {(x["action_id"], x["value"]) for x in buttons} == {
         (action, slug)
-        for action in (b.ACTION_HOME_CHECK, b.ACTION_HOME_SURVEY, b.ACTION_HOME_DIGEST)
+        for action in (HomeAction.CHECK, HomeAction.SURVEY, HomeAction.DIGEST)
         for slug in ("acme", "newco", "blank")
     }
 
 
 def test_home_with_many_products_and_lines_stays_within_100_blocks(report: GateReport) -> None:
     entries: list[tuple[GateReport | None, str, str]] = [(report, f"p{i}", f"Product {i}") for i in range(60)]
-    view = b.home_view(entries, subscriptions=["s" * 500] * 200, open_surveys=["o" * 500] * 200)
+    view = home_view(entries, subscriptions=["s" * 500] * 200, open_surveys=["o" * 500] * 200)
     check_view(view)
     assert len(view["blocks"]) <= 100
     assert "more products" in all_text({"blocks": view["blocks"]})
 
 
 def test_action_ids_are_namespaced_constants() -> None:
-    ids = {name: value for name, value in vars(b).items() if name.startswith("ACTION_")}
+    ids = {f"{enum.__module__}.{member.name}": member.value for enum in (HomeAction, DigestAction) for member in enum}
     assert ids == {
-        "ACTION_HOME_CHECK": "pmf.home.check",
-        "ACTION_HOME_SURVEY": "pmf.home.survey",
-        "ACTION_HOME_DIGEST": "pmf.home.digest",
-        "ACTION_DIGEST_SURVEY": "pmf.digest.survey",
-        "ACTION_DIGEST_DETAILS": "pmf.digest.details",
+        "bot.home.ids.CHECK": "pmf.home.check",
+        "bot.home.ids.SURVEY": "pmf.home.survey",
+        "bot.home.ids.DIGEST": "pmf.home.digest",
+        "bot.digests.ids.SURVEY": "pmf.digest.survey",
+        "bot.digests.ids.DETAILS": "pmf.digest.details",
     }

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import hashlib
+import os
 import struct
 import subprocess
 import sys
@@ -15,39 +16,45 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 
-from bot.domain.types import GateReport, SurveyCounts
-from bot.render import charts
+from bot.digests.charts import digest_chart
+from bot.domain.settings import SurveySettings
+from bot.domain.survey import survey_signal
+from bot.domain.types import GateReport, SurveyCounts, SurveyResponse
+from bot.render.blocks import STATUS_LABEL as STATUS_WORD
+from bot.reports.charts import cohort_heatmap, organic_chart, retention_chart
+from bot.surveys.charts import survey_chart, survey_figure
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-RENDER_DIR = Path(__file__).resolve().parents[2] / "bot" / "render"
-CHECK_DIR = Path("/tmp/pmf-render-check")
+BOT_DIR = Path(__file__).resolve().parents[2] / "bot"
+CHART_MODULES = sorted([*BOT_DIR.glob("*/charts.py"), *(BOT_DIR / "render").glob("*.py")])
 
 Chart = Callable[[GateReport], bytes]
 
 
 def retention(r: GateReport) -> bytes:
     assert r.cohort_table is not None
-    return charts.retention_chart(r.cohort_table, r.retention, product_name=r.product_name)
+    return retention_chart(r.cohort_table, r.retention, product_name=r.product_name)
 
 
 def heatmap(r: GateReport) -> bytes:
     assert r.cohort_table is not None
-    return charts.cohort_heatmap(r.cohort_table, product_name=r.product_name)
+    return cohort_heatmap(r.cohort_table, product_name=r.product_name)
 
 
 def organic(r: GateReport) -> bytes:
-    return charts.organic_chart(r.organic, product_name=r.product_name, as_of=r.as_of, min_share=0.5)
+    return organic_chart(r.organic, product_name=r.product_name, as_of=r.as_of, min_share=0.5)
 
 
 def survey(r: GateReport) -> bytes:
     s = r.survey
-    return charts.survey_chart(s.counts, product_name=r.product_name, as_of=r.as_of, score=s.score,
-                               ci=s.ci, threshold=0.40, status=s.status)
+    return survey_chart(s.counts, product_name=r.product_name, as_of=r.as_of, signal=s, threshold=0.40)
 
 
 def digest(r: GateReport) -> bytes:
-    return charts.digest_chart(r)
+    return digest_chart(r)
 
 
 CHARTS: dict[str, tuple[Chart, tuple[int, int]]] = {
@@ -104,23 +111,42 @@ def test_product_name_is_drawn_literally(report: GateReport) -> None:
 
 
 def test_digest_without_cohort_table_or_with_previous(report: GateReport, previous_report: GateReport) -> None:
-    without = charts.digest_chart(dataclasses.replace(report, cohort_table=None))
-    with_previous = charts.digest_chart(report, previous=previous_report)
+    without = digest_chart(dataclasses.replace(report, cohort_table=None))
+    with_previous = digest_chart(report, previous=previous_report)
     assert png_size(without) == png_size(with_previous) == (1200, 800)
-    assert with_previous != charts.digest_chart(report)
+    assert with_previous != digest_chart(report)
 
 
 def test_survey_without_score_and_with_only_na() -> None:
     counts = SurveyCounts(very=0, somewhat=0, not_=0, na=3)
-    data = charts.survey_chart(counts, product_name="Acme", as_of=date(2026, 11, 23), score=None, ci=None)
+    signal = survey_signal([], date(2026, 11, 23), SurveySettings())
+    data = survey_chart(counts, product_name="Acme", as_of=date(2026, 11, 23), signal=signal)
     assert data.startswith(PNG_SIGNATURE)
+
+
+def _drawn_texts(fig: Figure) -> str:
+    return " ".join(t.get_text() for t in fig.findobj(Text))
+
+
+def test_the_survey_chart_draws_the_gates_status_not_its_own() -> None:
+    """12 answers, 11 very disappointed: the interval alone clears 40%, but the gate needs 40
+    answers — the chart must say what the gate says ("not enough data yet"), never "pass"."""
+    as_of = date(2026, 11, 23)
+    responses = [SurveyResponse(respondent=f"r{i}", answered_at_day=date(2026, 11, 20),
+                                answer="very" if i < 11 else "not") for i in range(12)]
+    signal = survey_signal(responses, as_of, SurveySettings())
+    assert signal.status == "insufficient_data" and signal.ci is not None and signal.ci[0] >= 0.40
+    fig = survey_figure(signal.counts, product_name="Acme", as_of=as_of, signal=signal)
+    drawn = _drawn_texts(fig)
+    assert STATUS_WORD["insufficient_data"] in drawn
+    assert STATUS_WORD["pass"] not in drawn
 
 
 def test_bytes_are_identical_in_a_fresh_process(report: GateReport) -> None:
     code = (
         "import hashlib, sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]\n"
-        "import conftest as f\nfrom bot.render import charts\nr = f.make_report()\n"
-        "print(hashlib.sha256(charts.retention_chart(r.cohort_table, r.retention,"
+        "import conftest as f\nfrom bot.reports.charts import retention_chart\nr = f.make_report()\n"
+        "print(hashlib.sha256(retention_chart(r.cohort_table, r.retention,"
         " product_name=r.product_name)).hexdigest())\n"
     )
     root = Path(__file__).resolve().parents[2]
@@ -141,12 +167,12 @@ def test_render_never_imports_pyplot() -> None:
 
 
 FORBIDDEN_IMPORTS = ("matplotlib.pyplot", "storage", "handlers", "slack_sdk", "slack_bolt", "sqlalchemy",
-                     "os", "time", "bot.services", "bot.config")
+                     "os", "time", "bot.reports.service", "bot.config")
 FORBIDDEN_NAMES = {"pyplot", "WebClient", "open"}  # I/O, Slack, global figures
 FORBIDDEN_ATTRS = {"pyplot", "environ", "getenv", "now", "today", "utcnow", "WebClient"}  # env, clock
 
 
-@pytest.mark.parametrize("path", sorted(RENDER_DIR.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", CHART_MODULES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_render_is_pure_presentation(path: Path) -> None:
     imported: set[str] = set()
     used: set[str] = set()
@@ -169,11 +195,13 @@ def test_render_is_pure_presentation(path: Path) -> None:
 
 
 def test_render_check_writes_every_chart_for_review(
-    report: GateReport, previous_report: GateReport, rendered: dict[tuple[str, str], bytes]
+    report: GateReport, previous_report: GateReport, rendered: dict[tuple[str, str], bytes], tmp_path: Path
 ) -> None:
-    """Writes /tmp/pmf-render-check/<case>-<chart>.png; open them after a change to the charts."""
+    """Writes <case>-<chart>.png into ``PMF_RENDER_CHECK_DIR`` (or a temporary folder); set it and
+    open them after a change to the charts."""
+    CHECK_DIR = Path(os.environ.get("PMF_RENDER_CHECK_DIR") or tmp_path)
     CHECK_DIR.mkdir(parents=True, exist_ok=True)
     for (case, name), data in rendered.items():
         (CHECK_DIR / f"{case}-{name}.png").write_bytes(data)
-    (CHECK_DIR / "acme-digest-vs-last-week.png").write_bytes(charts.digest_chart(report, previous=previous_report))
+    (CHECK_DIR / "acme-digest-vs-last-week.png").write_bytes(digest_chart(report, previous=previous_report))
     assert len(list(CHECK_DIR.glob("*.png"))) >= len(rendered) + 1

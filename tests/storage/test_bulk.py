@@ -5,18 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session, sessionmaker
 
-from bot import services
+from bot.products import service as product_service
 from storage.bulk import BulkWriter
+from storage.db import Factory
 from storage.models import ActivityWeek, ProductUser
 
-Factory = sessionmaker[Session]
 AT = datetime(2026, 3, 2, 10, tzinfo=UTC)
 
 
 def _product(factory: Factory) -> int:
-    return services.create_product(factory, slug="acme").id
+    return product_service.create_product(factory, slug="acme").id
 
 
 def _users(factory: Factory) -> dict[str, tuple[int | None, int | None, str | None, str | None]]:

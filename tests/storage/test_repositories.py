@@ -5,14 +5,14 @@ from __future__ import annotations
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import services
 from bot.domain.types import WeekChannels
-from storage import repositories as repo
+from bot.products import service as product_service
 from storage.models import ProductUser
+from storage.repositories.reports import weekly_channels
 
 
 def test_weekly_channels_counts_a_missing_class_as_unknown(session_factory: sessionmaker[Session]) -> None:
-    pid = services.create_product(session_factory, slug="acme").id
+    pid = product_service.create_product(session_factory, slug="acme").id
     # Week 10: 2 organic, 1 paid, 1 "unknown" and 2 with no class at all; week 11: 1 organic;
     # week 12 is after the last week asked for; a user without a signup is not a signup.
     classes = [(10, "organic"), (10, "organic"), (10, "paid"), (10, "unknown"), (10, None), (10, None),
@@ -22,5 +22,5 @@ def test_weekly_channels_counts_a_missing_class_as_unknown(session_factory: sess
             {"product_id": pid, "external_id": f"u{i}", "signup_week": w, "first_week": w if w else 10,
              "cohort_week": w if w else 10, "channel_class": c} for i, (w, c) in enumerate(classes)])
         s.commit()
-        got = repo.weekly_channels(s, pid, 11)
+        got = weekly_channels(s, pid, 11)
     assert got == [WeekChannels(week=10, organic=2, paid=1, unknown=3), WeekChannels(week=11, organic=1, paid=0, unknown=0)]

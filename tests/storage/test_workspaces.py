@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from storage import repositories as repo
+from storage.db import Factory
 from storage.models import Workspace
-
-Factory = sessionmaker[Session]
+from storage.repositories import products as repo
+from storage.repositories.products import get_or_create_workspace
 
 
 def test_a_team_created_by_a_concurrent_request_is_taken_not_an_error(session_factory: Factory,
@@ -32,7 +32,7 @@ def test_a_team_created_by_a_concurrent_request_is_taken_not_an_error(session_fa
 
     monkeypatch.setattr(repo, "find_workspace", find_while_a_commits)
     with session_factory() as b:
-        ws = repo.get_or_create_workspace(b, "T1", name="Acme")
+        ws = get_or_create_workspace(b, "T1", name="Acme")
         b.commit()
         ws_id = ws.id
     assert looked == ["T1", "T1"]  # before its insert, and again after the insert failed

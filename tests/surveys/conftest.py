@@ -9,14 +9,15 @@ from datetime import datetime
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import services, surveys
-from bot.survey_values import SurveyInfo
+from bot.products import service as product_service
+from bot.surveys import service as surveys
+from bot.surveys.values import SurveyInfo
 from tests.surveys.helpers import CHANNEL, T0, TEAM, ts
 
 
 @pytest.fixture
 def factory(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
-    services.create_product(session_factory, slug="acme", name="Acme", team_id=TEAM)
+    product_service.create_product(session_factory, slug="acme", name="Acme", team_id=TEAM)
     return session_factory
 
 

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import surveys
-from bot.survey_values import SurveyInfo
+from bot.surveys import service as surveys
+from bot.surveys.answers import record_answer
+from bot.surveys.values import SurveyInfo
 from storage.db import Base
 
 TEAM = "T1"
@@ -25,7 +26,7 @@ def ts(at: datetime) -> str:
 
 def click(factory: sessionmaker[Session], survey: SurveyInfo, user: str, answer: str, at: datetime,
           now: datetime | None = None) -> surveys.AnswerOutcome:
-    return surveys.record_answer(factory, survey_id=survey.id, channel_id=survey.channel_id, user_id=user,
+    return record_answer(factory, survey_id=survey.id, channel_id=survey.channel_id, user_id=user,
                                  answer=answer, answered_at=at, secret=SECRET,  # type: ignore[arg-type]
                                  now=now or at)
 

@@ -14,8 +14,10 @@ from bot.domain import survey as domain
 from bot.domain.settings import SurveySettings
 from bot.domain.types import SegmentScore, SurveyResponse
 from bot.render import limits
-from bot.render import survey_blocks as ui
-from bot.survey_values import FollowUp, SegmentRow, SurveyInfo, SurveyResults
+from bot.surveys import blocks as ui
+from bot.surveys.ids import Action, Block, Metadata, answer_from_action_id
+from bot.surveys.modals import followup_from_state, followup_modal, followup_survey_id
+from bot.surveys.values import FollowUp, SegmentRow, SurveyInfo, SurveyResults
 
 AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SURVEY = SurveyInfo(id=7, team_id="T1", workspace_id=1, product_id=3, product_slug="acme", product_name="Acme",
@@ -65,14 +67,14 @@ def test_long_or_hostile_product_names_stay_within_limits_and_escaped() -> None:
                 ui.survey_started(nasty), ui.survey_closed_note(nasty), ui.not_an_answer_hint(nasty)):
         limits.validate_message(msg)
         assert "<!channel>" not in "".join(_mrkdwn(msg["blocks"]))  # plain_text is never parsed
-    limits.validate_view(ui.followup_modal(nasty))
+    limits.validate_view(followup_modal(nasty))
 
 
 @pytest.mark.parametrize("action_id, answer", [
     ("pmf.survey.answer.very", "very"), ("pmf.survey.answer.na", "na"), ("pmf.survey.answer.maybe", None),
     ("pmf.home.check", None)])
 def test_answer_action_ids(action_id: str, answer: str | None) -> None:
-    assert ui.answer_from_action_id(action_id) == answer
+    assert answer_from_action_id(action_id) == answer
 
 
 def _state(view: dict) -> dict:
@@ -83,10 +85,10 @@ def _state(view: dict) -> dict:
             continue
         el = block["element"]
         if el["type"] == "static_select":
-            out[block["block_id"]] = {ui.INPUT_ACTION: {"type": "static_select",
+            out[block["block_id"]] = {Action.INPUT: {"type": "static_select",
                                                        "selected_option": el.get("initial_option")}}
         else:
-            out[block["block_id"]] = {ui.INPUT_ACTION: {"type": el["type"], "value": el.get("initial_value")}}
+            out[block["block_id"]] = {Action.INPUT: {"type": el["type"], "value": el.get("initial_value")}}
     return out
 
 
@@ -96,18 +98,18 @@ def _state(view: dict) -> dict:
     FollowUp(None, None, None, None),
 ])
 def test_the_modal_round_trips_what_it_was_prefilled_with(followup: FollowUp) -> None:
-    view = ui.followup_modal(SURVEY, followup)
+    view = followup_modal(SURVEY, followup)
     limits.validate_view(view)
     assert json.loads(view["private_metadata"]) == {"survey_id": 7}
-    assert ui.followup_survey_id(view["private_metadata"]) == 7
-    assert ui.followup_from_state(_state(view)) == followup
+    assert followup_survey_id(view["private_metadata"]) == 7
+    assert followup_from_state(_state(view)) == followup
 
 
 def test_the_modal_reads_other_and_blank_answers() -> None:
-    values = {ui.BLOCK_ROLE: {ui.INPUT_ACTION: {"selected_option": {"value": "Other"}}},
-              ui.BLOCK_WHO: {ui.INPUT_ACTION: {"value": "   "}}}
-    assert ui.followup_from_state(values) == FollowUp(None, None, None, "Other")
-    assert ui.followup_survey_id("not json") is None
+    values = {Block.ROLE: {Action.INPUT: {"selected_option": {"value": "Other"}}},
+              Block.WHO: {Action.INPUT: {"value": "   "}}}
+    assert followup_from_state(values) == FollowUp(None, None, None, "Other")
+    assert followup_survey_id("not json") is None
 
 
 def _results(anonymous: bool = False) -> SurveyResults:
@@ -135,7 +137,7 @@ def test_results_show_the_numbers_with_their_uncertainty() -> None:
     assert "What this does to the gate" in text and "more responses" in text
     assert "Score by role" in text and "saves time (12 answers)" in text
     meta = ui.results_metadata(r)
-    assert meta["event_type"] == ui.METADATA_RESULTS and meta["event_payload"]["survey"] == s.to_json()
+    assert meta["event_type"] == Metadata.RESULTS and meta["event_payload"]["survey"] == s.to_json()
     assert "very 12" in ui.results_chart_alt(r)
 
 

@@ -12,8 +12,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import surveys
-from bot.survey_values import SurveyInfo
+from bot.surveys.results import close_survey
+from bot.surveys.values import SurveyInfo
 from storage.models import SurveyResponse
 from tests.surveys.helpers import click, later
 
@@ -60,7 +60,7 @@ def test_a_close_racing_with_answers_posts_exactly_the_accepted_ones(factory: se
 
     with ThreadPoolExecutor(10) as pool:
         futures = [pool.submit(answer, u) for u in users[:40]]
-        closing = pool.submit(surveys.close_survey, factory, survey_id=survey.id, now=later(2))
+        closing = pool.submit(close_survey, factory, survey_id=survey.id, now=later(2))
         futures += [pool.submit(answer, u) for u in users[40:]]
         statuses = [f.result() for f in futures]
         results = closing.result()

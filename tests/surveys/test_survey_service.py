@@ -13,13 +13,18 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import services, surveys
 from bot.domain import survey as domain
 from bot.errors import UserError
-from bot.survey_values import FollowUp, SurveyInfo
-from storage import repositories as repo
+from bot.products import service as product_service
+from bot.reports import service as services
+from bot.surveys import service as surveys
+from bot.surveys.answers import delete_reply, followup_form, record_answer, record_reply, save_followup
+from bot.surveys.export import EXPORT_COLUMNS, export_responses
+from bot.surveys.results import close_survey
+from bot.surveys.values import FollowUp, SurveyInfo
 from storage.db import unit_of_work
 from storage.models import SurveyComment, SurveyResponse
+from storage.repositories.reports import survey_responses
 from tests.surveys.helpers import CHANNEL, SECRET, T0, TEAM, click, later, scan_for, ts
 
 Start = Callable[..., SurveyInfo]
@@ -41,7 +46,7 @@ def test_one_open_survey_per_channel_and_product(factory: sessionmaker[Session],
     assert "already has an open" in str(err.value)
     other = start(channel="C0OTHER")
     assert other.id != first.id
-    assert surveys.close_survey(factory, survey_id=first.id, now=later(5)) is not None
+    assert close_survey(factory, survey_id=first.id, now=later(5)) is not None
     assert start(now=later(6)).id not in (first.id, other.id)
 
 
@@ -115,13 +120,13 @@ def test_answers_after_the_close_or_the_deadline_are_refused(factory: sessionmak
     assert click(factory, survey, "U1", "very", T0 + timedelta(days=1, seconds=1)).status == "closed"
     assert responses(factory) == []
     other = start(channel="C0OTHER")
-    surveys.close_survey(factory, survey_id=other.id, now=later(1))
+    close_survey(factory, survey_id=other.id, now=later(1))
     assert click(factory, other, "U2", "very", later(2)).status == "closed"
 
 
 def test_a_click_for_another_channel_is_not_found(factory: sessionmaker[Session], start: Start) -> None:
     survey = start()
-    out = surveys.record_answer(factory, survey_id=survey.id, channel_id="C0ELSEWHERE", user_id="U1", answer="very",
+    out = record_answer(factory, survey_id=survey.id, channel_id="C0ELSEWHERE", user_id="U1", answer="very",
                                 answered_at=later(1), secret=SECRET, now=later(1))
     assert out.status == "not_found"
 
@@ -139,7 +144,7 @@ def test_slack_timestamps_convert_exactly() -> None:
 
 def reply(factory: sessionmaker[Session], survey: SurveyInfo, user: str, text_: str, at_: str, event: str,
           **kw: object) -> surveys.ReplyOutcome:
-    return surveys.record_reply(factory, team_id=TEAM, event_id=event, channel_id=survey.channel_id,
+    return record_reply(factory, team_id=TEAM, event_id=event, channel_id=survey.channel_id,
                                 thread_ts=survey.message_ts or "", ts=at_, user_id=user, text=text_, secret=SECRET,
                                 now=kw.pop("now", later(30)), **kw)  # type: ignore[arg-type]
 
@@ -168,7 +173,7 @@ def test_edits_and_deletions_of_comments(factory: sessionmaker[Session], start: 
     # An edit that names an option is an answer, dated at the edit.
     assert reply(factory, survey, "U3", "3", c_ts, "Ev3", answered_at=later(5)).status == "answer"
     assert responses(factory)[0].answer == "not"
-    out = surveys.delete_reply(factory, team_id=TEAM, event_id="Ev4", channel_id=survey.channel_id,
+    out = delete_reply(factory, team_id=TEAM, event_id="Ev4", channel_id=survey.channel_id,
                                thread_ts=survey.message_ts or "", deleted_ts=c_ts, secret=SECRET)
     assert out.status == "comment"
     with factory() as s:
@@ -178,7 +183,7 @@ def test_edits_and_deletions_of_comments(factory: sessionmaker[Session], start: 
 
 def test_replies_in_other_threads_are_not_survey_replies(factory: sessionmaker[Session], start: Start) -> None:
     survey = start()
-    out = surveys.record_reply(factory, team_id=TEAM, event_id="Ev1", channel_id=survey.channel_id,
+    out = record_reply(factory, team_id=TEAM, event_id="Ev1", channel_id=survey.channel_id,
                                thread_ts="1111.2222", ts="1111.3333", user_id="U1", text="1", secret=SECRET, now=later(1))
     assert out.status == "not_survey"
     assert responses(factory) == []
@@ -186,7 +191,7 @@ def test_replies_in_other_threads_are_not_survey_replies(factory: sessionmaker[S
 
 def test_a_reply_after_the_close_is_refused(factory: sessionmaker[Session], start: Start) -> None:
     survey = start()
-    surveys.close_survey(factory, survey_id=survey.id, now=later(1))
+    close_survey(factory, survey_id=survey.id, now=later(1))
     out = reply(factory, survey, "U1", "1", ts(later(2)), "Ev1", now=later(2))
     assert (out.status, out.answer) == ("closed", "very")
 
@@ -198,7 +203,7 @@ def test_anonymous_surveys_store_only_a_keyed_hash(factory: sessionmaker[Session
     survey = start(anonymous=True)
     click(factory, survey, "U0SECRET1", "very", later(1))
     reply(factory, survey, "U0SECRET1", "love the dashboards", ts(later(2)), "Ev1")
-    surveys.save_followup(factory, survey_id=survey.id, user_id="U0SECRET1", secret=SECRET,
+    save_followup(factory, survey_id=survey.id, user_id="U0SECRET1", secret=SECRET,
                           followup=FollowUp("teams", "speed", "more charts", "Designer"), now=later(3))
     [row] = responses(factory)
     assert row.respondent_key.startswith("anon:") and "U0SECRET1" not in row.respondent_key
@@ -223,17 +228,17 @@ def test_anonymous_surveys_store_only_a_keyed_hash(factory: sessionmaker[Session
 def test_follow_ups_update_the_response(factory: sessionmaker[Session], start: Start) -> None:
     survey = start()
     f = FollowUp("  founders  ", "saves time", "faster import", "Founder / executive")
-    assert surveys.save_followup(factory, survey_id=survey.id, user_id="U1", secret=SECRET, followup=f,
+    assert save_followup(factory, survey_id=survey.id, user_id="U1", secret=SECRET, followup=f,
                                  now=later(1))[0] == "no_answer"
     click(factory, survey, "U1", "very", later(1))
-    assert surveys.save_followup(factory, survey_id=survey.id, user_id="U1", secret=SECRET, followup=f,
+    assert save_followup(factory, survey_id=survey.id, user_id="U1", secret=SECRET, followup=f,
                                  now=later(2))[0] == "saved"
-    form = surveys.followup_form(factory, survey_id=survey.id, user_id="U1", secret=SECRET)
+    form = followup_form(factory, survey_id=survey.id, user_id="U1", secret=SECRET)
     assert form is not None and form[1] == FollowUp("founders", "saves time", "faster import", "Founder / executive")
     click(factory, survey, "U1", "somewhat", later(3))  # a changed answer keeps the follow-ups
     assert responses(factory)[0].main_benefit == "saves time"
-    surveys.close_survey(factory, survey_id=survey.id, now=later(4))
-    assert surveys.save_followup(factory, survey_id=survey.id, user_id="U1", secret=SECRET, followup=f,
+    close_survey(factory, survey_id=survey.id, now=later(4))
+    assert save_followup(factory, survey_id=survey.id, user_id="U1", secret=SECRET, followup=f,
                                  now=later(5))[0] == "closed"
 
 
@@ -270,7 +275,7 @@ def seed(factory: sessionmaker[Session], survey: SurveyInfo, n: int) -> None:
         user = f"U{i:04d}"
         click(factory, survey, user, answers[i % len(answers)], later(1 + i / 60))
         benefit = ["saves time on reports", "saves time", "clear dashboards"][i % 3]
-        surveys.save_followup(factory, survey_id=survey.id, user_id=user, secret=SECRET,
+        save_followup(factory, survey_id=survey.id, user_id=user, secret=SECRET,
                               followup=FollowUp(None, benefit, None, roles[i % 3] if i < n - 2 else "Teacher"),
                               now=later(2))
 
@@ -278,15 +283,15 @@ def seed(factory: sessionmaker[Session], survey: SurveyInfo, n: int) -> None:
 def test_results_equal_the_domain_computation(factory: sessionmaker[Session], start: Start) -> None:
     survey = start()
     seed(factory, survey, 47)
-    results = surveys.close_survey(factory, survey_id=survey.id, now=later(90))
+    results = close_survey(factory, survey_id=survey.id, now=later(90))
     assert results is not None
-    assert surveys.close_survey(factory, survey_id=survey.id, now=later(91)) is None  # closes once
+    assert close_survey(factory, survey_id=survey.id, now=later(91)) is None  # closes once
     rows = responses(factory)
     mine = [domain.parse_answer(r.answer) or r.answer for r in rows]
     assert results.counts.very == mine.count("very") and results.counts.na == mine.count("na")
     assert results.respondents == 47 == results.survey.responses
     with factory() as s:
-        dom = repo.survey_responses(s, survey.product_id, survey_id=survey.id)
+        dom = survey_responses(s, survey.product_id, survey_id=survey.id)
     expected = domain.survey_signal(dom, later(90).date(), results.settings)
     assert (results.signal.score, results.signal.ci, results.signal.status) == (expected.score, expected.ci,
                                                                                   expected.status)
@@ -300,7 +305,7 @@ def test_results_equal_the_domain_computation(factory: sessionmaker[Session], st
 def test_anonymous_results_hide_groups_under_five(factory: sessionmaker[Session], start: Start) -> None:
     survey = start(anonymous=True)
     seed(factory, survey, 20)
-    results = surveys.close_survey(factory, survey_id=survey.id, now=later(90))
+    results = close_survey(factory, survey_id=survey.id, now=later(90))
     assert results is not None
     assert all(r.respondents >= 5 for r in results.segments)
     assert results.hidden_segments == 1 and results.hidden_respondents == 2  # "Teacher"
@@ -311,13 +316,13 @@ def test_gate_counts_slack_and_imported_answers_once_per_person(factory: session
     survey = start()
     click(factory, survey, "U1", "very", later(1))
     with unit_of_work(factory) as s:
-        product = services.cli_product(s, "acme", TEAM)
+        product = product_service.cli_product(s, "acme", TEAM)
         # An imported answer by the same respondent id, earlier: the Slack answer is the latest.
         s.add(SurveyResponse(product_id=product.id, dedupe_key="import:U1:x", respondent_key="U1", source="import",
                              answered_at=T0 - timedelta(days=3), answer="not"))
         s.add(SurveyResponse(product_id=product.id, dedupe_key="import:U9:x", respondent_key="U9", source="import",
                              answered_at=T0 - timedelta(days=3), answer="somewhat"))
-    results = surveys.close_survey(factory, survey_id=survey.id, now=later(2))
+    results = close_survey(factory, survey_id=survey.id, now=later(2))
     assert results is not None
     assert (results.gate.responses, results.gate.very_disappointed) == (2, 1)
     assert (results.signal.responses, results.signal.very_disappointed) == (1, 1)
@@ -329,19 +334,19 @@ def test_gate_counts_slack_and_imported_answers_once_per_person(factory: session
 def test_export_writes_the_import_format(factory: sessionmaker[Session], start: Start) -> None:
     named = start()
     click(factory, named, "U1", "very", later(1))
-    surveys.save_followup(factory, survey_id=named.id, user_id="U1", secret=SECRET,
+    save_followup(factory, survey_id=named.id, user_id="U1", secret=SECRET,
                           followup=FollowUp("devs", "speed, mostly", "docs", "Designer"), now=later(2))
     anon = start(anonymous=True, channel="C0ANON")
     click(factory, anon, "U2", "na", later(3))
-    lines = "".join(surveys.export_responses(factory, product_slug="acme", team_id=TEAM))
+    lines = "".join(export_responses(factory, product_slug="acme", team_id=TEAM))
     rows = list(csv.DictReader(io.StringIO(lines)))
-    assert list(rows[0]) == list(surveys.EXPORT_COLUMNS)
+    assert list(rows[0]) == list(EXPORT_COLUMNS)
     assert rows[0] == {"respondent_id": "U1", "answered_at": later(1).isoformat(), "answer": "Very disappointed",
                        "segment": "Designer", "who_benefits": "devs", "main_benefit": "speed, mostly",
                        "improve": "docs"}
     assert rows[1]["respondent_id"].startswith("anon:") and rows[1]["answer"] == "N/A — I no longer use Acme"
-    one = list(csv.DictReader(io.StringIO("".join(surveys.export_responses(factory, product_slug="acme",
+    one = list(csv.DictReader(io.StringIO("".join(export_responses(factory, product_slug="acme",
                                                                            team_id=TEAM, survey_id=anon.id)))))
     assert len(one) == 1
     with pytest.raises(UserError):
-        list(surveys.export_responses(factory, product_slug="acme", team_id=TEAM, survey_id=9999))
+        list(export_responses(factory, product_slug="acme", team_id=TEAM, survey_id=9999))

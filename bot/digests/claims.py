@@ -1,0 +1,263 @@
+"""Exactly-once delivery of weekly digests, in the database.
+
+Exactly-once rests on one row per (subscription, week) in ``digest_deliveries``, inserted with
+``ON CONFLICT DO NOTHING … RETURNING``; a process works on a row only while it holds its lease
+(``claimed_by``/``lease_until``, taken with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), and every
+state change is fenced on that lease, so a process that lost it can no longer record anything.
+A row in ``sending`` may already be in Slack: the sender (``bot.digests.runner``) reconciles it
+before posting again. No Slack calls here."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfoNotFoundError
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, aliased
+
+from bot.digests.schedule import Schedule, latest_due
+from bot.digests.service import Factory, _schedule
+from bot.digests.values import DeliveryJob, FailureOutcome, PlanResult
+from storage.db import is_postgres, unit_of_work
+from storage.models import (
+    DigestDelivery,
+    DigestSubscription,
+    Product,
+    Workspace,
+)
+from storage.repositories.products import product_ref
+
+# A run claimed this long after it was due says so ("This digest is late").
+LATE_AFTER = timedelta(minutes=15)
+# A run not delivered within this window is recorded as skipped, never sent (SPEC §6).
+MISSED_AFTER = timedelta(hours=24)
+# How long a claimer owns a delivery. Longer than one send can take (client timeouts × retries),
+# short enough that a crashed process's digest is still on time-ish.
+LEASE = timedelta(minutes=10)
+# Attempts per delivery (across ticks) before giving up; the waits between them.
+MAX_ATTEMPTS = 6
+RETRY_BACKOFF: tuple[timedelta, ...] = tuple(timedelta(seconds=s) for s in (30, 60, 120, 300, 600, 1200))
+# Weeks in a row a subscription may fail before it is paused.
+PAUSE_AFTER_FAILED_WEEKS = 3
+
+Status = Literal["claimed", "sending", "sent", "failed", "skipped"]
+OPEN_STATUSES: tuple[str, ...] = ("claimed", "sending")
+
+# =============================================================================== claiming
+
+
+def _insert(session: Session):  # type: ignore[no-untyped-def]
+    return pg_insert if is_postgres(session) else sqlite_insert
+
+
+def plan_due(factory: Factory, *, now: datetime, chunk: int = 500) -> PlanResult:
+    """Insert the claim row of every run that is due and has none yet (idempotent, safe to run
+    in several processes at once: ``ON CONFLICT DO NOTHING``). Runs missed by more than
+    ``MISSED_AFTER`` are recorded as skipped instead; runs due before the schedule took effect
+    are ignored. Claimed rows are immediately available (``lease_until = now``) to
+    ``claim_next`` in any process."""
+    with unit_of_work(factory) as s:
+        subs = s.execute(select(DigestSubscription.id, DigestSubscription.weekday, DigestSubscription.local_time,
+                                DigestSubscription.timezone, DigestSubscription.effective_from)
+                         .where(DigestSubscription.active.is_(True))).all()
+        candidates: list[dict[str, Any]] = []
+        for sub_id, weekday, local_time, tz, effective_from in subs:
+            try:
+                hh, mm = local_time.split(":")
+                occ = latest_due(Schedule(weekday, time(int(hh), int(mm)), tz), now)
+            except (ValueError, ZoneInfoNotFoundError):
+                continue  # validated on write; a hand-edited row must not stop every digest
+            if occ.due_at < effective_from:
+                continue
+            missed = now - occ.due_at > MISSED_AFTER
+            candidates.append({
+                "subscription_id": sub_id, "period": occ.period, "due_at": occ.due_at,
+                "status": "skipped" if missed else "claimed", "attempts": 0, "claimed_by": None,
+                "lease_until": None if missed else now, "late": now - occ.due_at > LATE_AFTER,
+                "claimed_at": now,
+                "error": "missed: no clock ran within 24 h of the due time" if missed else None,
+            })
+        if not candidates:
+            return PlanResult(0, 0)
+        # Most ticks find every due row already there: skip them before writing.
+        oldest = min(c["period"] for c in candidates)
+        existing = {tuple(r) for r in s.execute(select(DigestDelivery.subscription_id, DigestDelivery.period)
+                                 .where(DigestDelivery.period >= oldest)).all()}
+        fresh = [c for c in candidates if (c["subscription_id"], c["period"]) not in existing]
+        claimed = skipped = 0
+        insert = _insert(s)
+        for i in range(0, len(fresh), chunk):
+            stmt = (insert(DigestDelivery).values(fresh[i:i + chunk])
+                    .on_conflict_do_nothing(index_elements=["subscription_id", "period"])
+                    # RETURNING, not rowcount: psycopg's rowcount is unreliable with ON CONFLICT.
+                    .returning(DigestDelivery.status))
+            for (status,) in s.execute(stmt):
+                if status == "skipped":
+                    skipped += 1
+                else:
+                    claimed += 1
+        return PlanResult(claimed, skipped)
+
+
+def claim_next(factory: Factory, *, now: datetime, worker: str, limit: int = 1) -> list[int]:
+    """Take the lease of up to ``limit`` unfinished deliveries whose lease has run out (new
+    claims, backed-off retries, and the work of a process that crashed), oldest due first."""
+    with unit_of_work(factory) as s:
+        d = aliased(DigestDelivery)
+        pick = (select(d.id).where(d.status.in_(OPEN_STATUSES), d.lease_until <= now)
+                .order_by(d.due_at, d.id).limit(limit))
+        if is_postgres(s):
+            # Lock the picked rows first; concurrent claimers skip them instead of queueing. (A
+            # ``WHERE id IN (… FOR UPDATE SKIP LOCKED LIMIT n)`` may be re-run per row by the
+            # planner and claim far more than n rows.)
+            ids = list(s.scalars(pick.with_for_update(skip_locked=True)))
+            if not ids:
+                return []
+            target: Any = DigestDelivery.id.in_(ids)
+        else:
+            # SQLite runs one writer at a time: a single UPDATE picks and claims atomically.
+            target = DigestDelivery.id.in_(pick.scalar_subquery())
+        stmt = (update(DigestDelivery)
+                .where(target, DigestDelivery.status.in_(OPEN_STATUSES), DigestDelivery.lease_until <= now)
+                .values(claimed_by=worker, lease_until=now + LEASE)
+                .returning(DigestDelivery.id)
+                .execution_options(synchronize_session=False))
+        return sorted(int(i) for (i,) in s.execute(stmt))
+
+
+def _fenced(job_id: int, worker: str) -> Any:
+    """WHERE clause of every write a lease holder makes: still mine, still unfinished."""
+    return (DigestDelivery.id == job_id, DigestDelivery.claimed_by == worker,
+            DigestDelivery.status.in_(OPEN_STATUSES))
+
+
+def load_job(factory: Factory, *, delivery_id: int, worker: str) -> DeliveryJob | None:
+    """The delivery with its subscription and product, if ``worker`` still holds it."""
+    with unit_of_work(factory) as s:
+        row = s.execute(
+            select(DigestDelivery, DigestSubscription, Product, Workspace.team_id)
+            .join(DigestSubscription, DigestSubscription.id == DigestDelivery.subscription_id)
+            .join(Product, Product.id == DigestSubscription.product_id)
+            .join(Workspace, Workspace.id == DigestSubscription.workspace_id)
+            .where(*_fenced(delivery_id, worker))
+        ).first()
+        if row is None:
+            return None
+        d, sub, p, team_id = row
+        return DeliveryJob(
+            id=d.id, worker=worker, subscription_id=sub.id, team_id=team_id, channel_id=sub.channel_id,
+            created_by=sub.created_by, product=product_ref(p, team_id), schedule=_schedule(sub),
+            subscription_active=sub.active, status=d.status, attempts=d.attempts, period=d.period,
+            due_at=d.due_at, claimed_at=d.claimed_at, late=d.late,
+        )
+
+
+def begin_send(factory: Factory, job: DeliveryJob, *, now: datetime) -> bool:
+    """Just before posting: ``sending`` (from now on the post may be in Slack), one more
+    attempt, a fresh lease. False if the lease was lost (another process took over)."""
+    with unit_of_work(factory) as s:
+        res = s.execute(update(DigestDelivery).where(*_fenced(job.id, job.worker))
+                        .values(status="sending", attempts=DigestDelivery.attempts + 1, lease_until=now + LEASE)
+                        .returning(DigestDelivery.id).execution_options(synchronize_session=False))
+        return res.first() is not None
+
+
+def renew_lease(factory: Factory, job: DeliveryJob, *, now: datetime) -> bool:
+    with unit_of_work(factory) as s:
+        res = s.execute(update(DigestDelivery).where(*_fenced(job.id, job.worker))
+                        .values(lease_until=now + LEASE)
+                        .returning(DigestDelivery.id).execution_options(synchronize_session=False))
+        return res.first() is not None
+
+
+def record_sent(factory: Factory, job: DeliveryJob, *, message_ts: str, now: datetime) -> bool:
+    """The digest is in the channel: the week is done, the subscription is healthy again."""
+    with unit_of_work(factory) as s:
+        res = s.execute(update(DigestDelivery).where(*_fenced(job.id, job.worker))
+                        .values(status="sent", message_ts=message_ts, sent_at=now, lease_until=None, error=None)
+                        .returning(DigestDelivery.id).execution_options(synchronize_session=False))
+        if res.first() is None:
+            return False
+        s.execute(update(DigestSubscription).where(DigestSubscription.id == job.subscription_id)
+                  .values(last_delivered_at=now, consecutive_failures=0, last_error=None, last_error_at=None,
+                          error_notified=False))
+        return True
+
+
+def record_chart(factory: Factory, *, delivery_id: int, file_id: str | None, error: str | None) -> None:
+    """The chart is best effort after the message; its outcome is kept for ``digest list``."""
+    with unit_of_work(factory) as s:
+        values: dict[str, Any] = {"file_id": file_id}
+        if error:
+            values["error"] = f"chart: {error}"[:200]
+        s.execute(update(DigestDelivery).where(DigestDelivery.id == delivery_id).values(**values)
+                  .execution_options(synchronize_session=False))
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the ``attempts``-th failed attempt."""
+    return RETRY_BACKOFF[min(max(attempts - 1, 0), len(RETRY_BACKOFF) - 1)]
+
+
+def record_retry(factory: Factory, job: DeliveryJob, *, now: datetime, error: str, ambiguous: bool,
+                 retry_after: float | None = None) -> bool:
+    """A transient failure: try again after a backoff. ``ambiguous`` keeps the row in
+    ``sending`` (the post may be in Slack, the next attempt reconciles first); otherwise it goes
+    back to ``claimed``. ``job.attempts`` (attempts made, this one included: posts, and failed
+    look-ups for an earlier post) is stored so the backoff grows and the attempts run out.
+    False when the lease was lost."""
+    wait = backoff(job.attempts)
+    if retry_after:
+        wait = max(wait, timedelta(seconds=retry_after))
+    with unit_of_work(factory) as s:
+        res = s.execute(update(DigestDelivery).where(*_fenced(job.id, job.worker))
+                        .values(status="sending" if ambiguous else "claimed", lease_until=now + wait,
+                                error=error[:200], attempts=job.attempts)
+                        .returning(DigestDelivery.id).execution_options(synchronize_session=False))
+        return res.first() is not None
+
+
+def attempts_exhausted(job: DeliveryJob, *, now: datetime, attempts: int | None = None) -> bool:
+    """No attempt left: ``MAX_ATTEMPTS`` made, or the next would come after the 24 h window."""
+    n = job.attempts if attempts is None else attempts
+    return n >= MAX_ATTEMPTS or now + backoff(n) > job.due_at + MISSED_AFTER
+
+
+def record_skipped(factory: Factory, job: DeliveryJob, *, reason: str) -> bool:
+    """Not sent and never will be (subscription off, or too late): not a failure."""
+    with unit_of_work(factory) as s:
+        res = s.execute(update(DigestDelivery).where(*_fenced(job.id, job.worker))
+                        .values(status="skipped", lease_until=None, error=reason[:200])
+                        .returning(DigestDelivery.id).execution_options(synchronize_session=False))
+        return res.first() is not None
+
+
+def record_failure(factory: Factory, job: DeliveryJob, *, now: datetime, error: str,
+                   pause_now: bool = False) -> FailureOutcome | None:
+    """This week's digest failed for good: record it on the delivery and the subscription (shown
+    by ``digest list``), pause the subscription when the failure cannot heal by itself or after
+    ``PAUSE_AFTER_FAILED_WEEKS`` weeks in a row, and say whom to tell (once per run of failures).
+    None when the lease was lost."""
+    with unit_of_work(factory) as s:
+        res = s.execute(update(DigestDelivery).where(*_fenced(job.id, job.worker))
+                        .values(status="failed", lease_until=None, error=error[:200])
+                        .returning(DigestDelivery.id).execution_options(synchronize_session=False))
+        if res.first() is None:
+            return None
+        sub = s.get(DigestSubscription, job.subscription_id, with_for_update=is_postgres(s))
+        assert sub is not None
+        sub.consecutive_failures += 1
+        sub.last_error, sub.last_error_at = error[:200], now
+        paused = pause_now or sub.consecutive_failures >= PAUSE_AFTER_FAILED_WEEKS
+        if paused and sub.active:
+            sub.active = False
+            sub.paused_reason = (f"paused after {sub.consecutive_failures} failed weeks: {error}" if not pause_now
+                                 else f"paused: {error}")[:200]
+        notify = None if sub.error_notified else sub.created_by
+        sub.error_notified = True
+        return FailureOutcome(notify_user=notify, paused=paused, consecutive_failures=sub.consecutive_failures)
+
+

@@ -1,0 +1,104 @@
+"""The App Home view: each product's verdict and signals, its buttons, subscriptions and open
+surveys, within the Home tab's 100 blocks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain.types import (
+    GateReport,
+)
+from bot.home.ids import Action as HomeAction
+from bot.render import limits
+from bot.render.blocks import (
+    RULE,
+    STATUS_EMOJI,
+    STATUS_FOOTER,
+    VERDICT_EMOJI,
+    VERDICT_TEXT,
+    _button,
+    _context,
+    _divider,
+    _header,
+    _list_sections,
+    _section,
+    _signals,
+    escape,
+    num,
+    signal_line,
+)
+
+# --------------------------------------------------------------------------- App Home
+
+_GETTING_STARTED = [
+    "1. Create a product: `/pmf-check product create SLUG [NAME]`",
+    "2. Import your data: `pmfbot import signups FILE --product SLUG`, "
+    "`pmfbot import events FILE --product SLUG` (or the ingest API, `/pmf-check token`)",
+    "3. Check it: `/pmf-check` (only you see it) or `/pmf-check share`",
+    "4. Ask your users: `/pmf-check survey start`",
+    "5. Get a weekly digest: `/pmf-check digest weekly`",
+]
+_HOME_PRODUCT_BLOCKS = 4  # summary section, signals section, actions, divider
+
+
+def _home_product(report: GateReport | None, slug: str, name: str) -> list[dict[str, Any]]:
+    title = f"*{escape(name)}* `{escape(slug)}`"
+    if report is None:
+        summary = _section(f"{title}\n_No report yet: import data, then run `/pmf-check`._")
+        signals = _context("Retention, organic growth and the survey show here once there is data.")
+    else:
+        v = report.verdict
+        summary = _section(
+            f"{title} — {VERDICT_EMOJI[v]} *{VERDICT_TEXT[v]}* · as of {report.as_of.isoformat()}"
+        )
+        signals = _section("\n".join(
+            f"{STATUS_EMOJI[s.status]} {signal_line(label, s)}" for label, s in _signals(report)
+        ))
+    actions = {
+        "type": "actions",
+        "elements": [
+            _button("Run check", HomeAction.CHECK, slug, style="primary"),
+            _button("Start survey", HomeAction.SURVEY, slug),
+            _button("Send digest now", HomeAction.DIGEST, slug),
+        ],
+    }
+    return [summary, signals, actions, _divider()]
+
+
+def home_view(
+    entries: list[tuple[GateReport | None, str, str]],
+    *,
+    subscriptions: list[str],
+    open_surveys: list[str],
+) -> dict[str, Any]:
+    """The App Home tab (``views.publish``): per product (report or None, slug, name) the verdict,
+    the three signals and buttons (``ACTION_HOME_*``, value = slug); then the digest
+    subscriptions and open surveys, one mrkdwn line each from the caller (escape user input).
+    With no products it shows "Getting started"."""
+    blocks: list[dict[str, Any]] = [
+        _header("PMF Gate"),
+        _context(f"Product-market fit from your own data. _{RULE}_"),
+        _divider(),
+    ]
+    tail = _list_sections("Digest subscriptions", [f"• {s}" for s in subscriptions] or [
+        "_None. Subscribe a channel with `/pmf-check digest weekly`._"
+    ], max_sections=3)
+    tail += _list_sections("Open surveys", [f"• {s}" for s in open_surveys] or [
+        "_None. Start one with `/pmf-check survey start`._"
+    ], max_sections=3)
+    tail.append(_context(STATUS_FOOTER))
+
+    if not entries:
+        blocks += _list_sections("Getting started", _GETTING_STARTED)
+        blocks.append(_divider())
+    else:
+        room = limits.MAX_BLOCKS["home"] - len(blocks) - len(tail) - 1  # 1 for "…and N more"
+        fits = min(len(entries), room // _HOME_PRODUCT_BLOCKS)
+        for report, slug, name in entries[:fits]:
+            blocks += _home_product(report, slug, name)
+        if fits < len(entries):
+            blocks.append(_context(
+                f"…and {num(len(entries) - fits)} more products. List them with `/pmf-check product`."
+            ))
+    return {"type": "home", "blocks": blocks + tail}
+

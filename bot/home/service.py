@@ -1,0 +1,78 @@
+"""Use cases behind the Slack surfaces (``/pmf-check``, App Home, lifecycle events, the ingest
+API): each opens its own unit of work, scopes every lookup to the requesting team's workspace,
+and returns plain values for the listeners to render. No Slack imports here.
+
+Reports are cached per process: the key is the product, the day, its settings and a
+fingerprint of its data (row counts and high-water marks), so twenty people running
+``/pmf-check`` at once compute it — and draw its chart — once (single flight), with at most
+``MAX_PARALLEL_REPORTS`` computations running per process so the CPU-bound statistics and
+matplotlib never starve the threads that ack Slack. The fingerprint itself (a few aggregate
+queries) is reused for ``FINGERPRINT_TTL`` seconds, so a burst of commands costs one set of
+queries; new data shows in a report at most that many seconds after its import committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from bot.domain.types import GateReport
+from bot.products.service import slack_workspace
+from bot.reports.cache import ReportCache
+from bot.reports.service import fetch_report, list_products, pending_report
+from storage.db import Factory, unit_of_work
+from storage.models import (
+    DigestSubscription,
+    Survey,
+)
+from storage.repositories.products import product_ref
+
+HOME_MAX_PRODUCTS = 20
+WEEKDAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
+
+
+
+# ----------------------------------------------------------------------------- App Home
+@dataclass(frozen=True)
+class HomeData:
+    entries: list[tuple[GateReport | None, str, str]]
+    subscriptions: list[str]
+    open_surveys: list[str]
+
+
+def home_data(factory: Factory, *, cache: ReportCache, team_id: str, single_workspace: bool, now: datetime) -> HomeData:
+    """Verdict and signals of the team's products, its digest subscriptions and open surveys,
+    as plain lines (channel mentions are Slack ids, product names are escaped by the renderer)."""
+    with unit_of_work(factory) as s:
+        ws = slack_workspace(s, team_id, single_workspace=single_workspace)
+        products = list(list_products(s, ws.id))
+        names = {p.id: p.slug for p in products}
+        subs = s.scalars(select(DigestSubscription).where(DigestSubscription.workspace_id == ws.id)
+                         .order_by(DigestSubscription.id)).all()
+        surveys = s.scalars(select(Survey).where(Survey.workspace_id == ws.id, Survey.closed_at.is_(None))
+                            .order_by(Survey.id)).all()
+        sub_lines = [_subscription_line(x, names.get(x.product_id, "?")) for x in subs]
+        survey_lines = [f"<#{x.channel_id}> · `{names.get(x.product_id, '?')}` · {x.response_count} responses · "
+                        f"closes {x.closes_at.date().isoformat()}" + (" · anonymous" if x.anonymous else "")
+                        for x in surveys]
+        pending = [pending_report(cache, s, product_ref(p, ws.team_id), now) for p in products[:HOME_MAX_PRODUCTS]]
+        rest = [(p.slug, p.name) for p in products[HOME_MAX_PRODUCTS:]]
+    entries: list[tuple[GateReport | None, str, str]] = []
+    for p in pending:
+        entries.append((fetch_report(factory, cache, p, with_chart=False).report if p.has_data else None, p.product.slug,
+                        p.product.name))
+    entries += [(None, slug, name) for slug, name in rest]
+    return HomeData(entries, sub_lines, survey_lines)
+
+
+def _subscription_line(sub: DigestSubscription, slug: str) -> str:
+    line = f"<#{sub.channel_id}> · `{slug}` · {WEEKDAYS[sub.weekday % 7]} {sub.local_time} {sub.timezone}"
+    if not sub.active:
+        line += " · paused" + (f" ({sub.paused_reason})" if sub.paused_reason else "")
+    elif sub.last_error:
+        line += f" · :warning: last delivery failed: `{sub.last_error}`"
+    return line
+
+

@@ -1,0 +1,381 @@
+"""CSV and HTTP ingestion: events, signups and survey responses into one product (SPEC §4, §7).
+
+This module owns the import formats and their validation: the header rules, the timestamp rules
+(ISO 8601 with an offset, naive = UTC, or a bare date = that day in the product's timezone), the
+week each row falls in, and the messages a person gets for a bad file (with line numbers). A
+file is streamed once in chunks, so memory stays bounded whatever its size: a worker thread
+parses and compacts each chunk (events become each user's distinct weeks) while the calling
+thread hands the previous one to ``storage.bulk.BulkWriter``, which merges it with set-based SQL
+inside a single transaction that is committed only at the end. So an invalid row (without
+``--skip-invalid``), a crash or an interrupt leaves the database exactly as it was, and
+re-importing the same rows changes nothing. ``ingest_payload`` runs the HTTP API's JSON through
+the very same row parsers and bulk writer.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.errors import UserError
+from bot.ingest.formats import (
+    _FORMATS,
+    MAX_REPORTED_ERRORS,
+    ImportResult,
+    RowError,
+    RowParser,
+    _Chunk,
+    _Counts,
+    _gc_paused,
+    event_parser,
+    response_parser,
+    signup_parser,
+)
+from bot.products import service as products
+from storage.bulk import BulkWriter, tidy_after_import
+from storage.db import Factory
+from storage.repositories.products import ProductRef
+
+# Rows per database round, by kind. The bigger an events chunk, the more repeated user-weeks are
+# merged in Python before SQL sees them (on a time-ordered file about 0.67 distinct user-weeks per
+# event at 200k rows) and the fewer rounds there are: 10M events into SQLite took ~62 s in 200k
+# chunks, ~49 s in 500k and ~53 s in 1M, with peak RSS 333, 321 and 343 MB (SQLite's page cache
+# is the largest part). A signup or response row holds a datetime and more text, so those chunks
+# are smaller.
+CHUNK_ROWS: dict[str, int] = {"events": 500_000, "signups": 50_000, "responses": 50_000}
+# Parse on a worker thread while the calling thread writes: None = on PostgreSQL only (tests
+# force both ways). PostgreSQL does its work in the server process, so parsing overlaps it for
+# free. SQLite works inside this process, and there the two threads slowed each other down more
+# than they overlapped: 10M events took 78 s threaded and 57-62 s inline (bench/README.md).
+PARSE_IN_THREAD: bool | None = None
+# ----------------------------------------------------------------------------- product lookup
+# ----------------------------------------------------------------------------- CSV import
+def _parse_in_thread(session: Session) -> bool:
+    if PARSE_IN_THREAD is not None:
+        return PARSE_IN_THREAD
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def rejected_path(path: Path) -> Path:
+    return path.with_name(path.name + ".rejected.csv")
+
+
+def _open_csv(path: Path) -> io.BufferedReader:
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file.") from None
+    except IsADirectoryError:
+        raise UserError(f"{path} is a folder, not a CSV file.") from None
+    except PermissionError:
+        raise UserError(f"{path}: permission denied.") from None
+    return raw
+
+
+def _not_utf8(path: Path, line: int) -> UserError:
+    return UserError(f"{path} is not UTF-8 text (undecodable bytes near line {line}); nothing was imported. "
+                     "Re-save it as UTF-8 (in Excel: Save As > \"CSV UTF-8\") and import it again.")
+
+
+def _header_index(header: Sequence[str], kind: str, path: Path) -> dict[str, int]:
+    fmt = _FORMATS[kind]
+    index: dict[str, int] = {}
+    for i, name in enumerate(header):
+        index.setdefault(name.strip().lower(), i)  # the first of two same-named columns wins
+    missing = [c for c in fmt.required if c not in index]
+    if kind == "signups" and not any(c in index for c in ("channel", "utm_source", "utm_medium")):
+        missing.append("channel (or utm_source,utm_medium)")
+    if missing:
+        found = ",".join(h.strip() for h in header) or "(nothing)"
+        raise UserError(f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}. "
+                        f"The header row must name the columns {fmt.usage} (any order, extra columns ignored); "
+                        f"found: {found}.")
+    return index
+
+
+def _parser_for(kind: str, index: Mapping[str, int], product: ProductRef) -> RowParser:
+    s = product.settings
+    if kind == "events":
+        return event_parser(index, s.timezone)
+    if kind == "signups":
+        return signup_parser(index, s.timezone, s.channel_map)
+    return response_parser(index, s.timezone)
+
+
+class _Rejects:
+    """Invalid rows: the first few messages, the total, and with ``--skip-invalid`` the rows
+    themselves, written to ``FILE.rejected.csv.tmp`` and renamed only once the import commits."""
+
+    def __init__(self, path: Path, header: Sequence[str], keep_rows: bool) -> None:
+        self.final = rejected_path(path)
+        self.tmp = self.final.with_name(self.final.name + ".tmp")
+        self.header = list(header)
+        self.keep_rows = keep_rows
+        self.count = 0
+        self.first: list[str] = []
+        self._fh: io.TextIOWrapper | None = None
+        self._out: Any = None
+
+    def add(self, line: int, row: Sequence[str], message: str) -> None:
+        self.count += 1
+        if len(self.first) < MAX_REPORTED_ERRORS:
+            self.first.append(f"line {line}: {message}")
+        if self.keep_rows:
+            if self._out is None:
+                self._fh = open(self.tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in commit/discard
+                self._out = csv.writer(self._fh)
+                self._out.writerow([*self.header, "error"])
+            self._out.writerow([*row, f"line {line}: {message}"])
+
+    def commit(self) -> str | None:
+        if self._fh is None:
+            return None
+        self._fh.close()
+        os.replace(self.tmp, self.final)
+        return str(self.final)
+
+    def discard(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self.tmp.unlink(missing_ok=True)
+
+
+_DONE = object()
+
+
+class _Producer:
+    """Reads, parses and compacts the CSV, yielding one writer payload per chunk.
+
+    With ``threaded`` the reading runs on a worker thread while the calling thread writes the
+    previous chunk: both drivers release the GIL while the database works, so parsing and SQL
+    overlap on two cores. The database is only ever touched by the calling thread. The worker
+    starts a chunk only once the writer has taken the previous one, so at most two chunks (one
+    being written, one being parsed) are in memory."""
+
+    def __init__(self, reader: Any, parse: RowParser, kind: str, chunk_rows: int, rejects: _Rejects,
+                 keep_writing_after_errors: bool, raw: io.BufferedReader, bar: Any, n_columns: int,
+                 threaded: bool) -> None:
+        self._threaded = threaded
+        self._reader, self._parse, self._kind, self._chunk_rows = reader, parse, kind, chunk_rows
+        self._rejects, self._keep_writing = rejects, keep_writing_after_errors
+        self._raw, self._bar, self._n_columns = raw, bar, n_columns
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.rows = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        if not self._threaded:
+            yield from self._payloads()
+            return
+        self._thread = threading.Thread(target=self._run, name="pmfbot-import-parser", daemon=True)
+        self._thread.start()
+        while True:
+            item = self._queue.get()
+            self._queue.task_done()  # lets the worker start on the next chunk
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def stop(self) -> None:
+        """Ask the worker to end and wait for it (after an error or an interrupt)."""
+        self._stop.set()
+        while self._thread is not None and self._thread.is_alive():
+            try:
+                self._queue.get(timeout=0.05)  # unblock a worker waiting to hand over a chunk
+                self._queue.task_done()
+            except queue.Empty:
+                pass
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            for payload in self._payloads():
+                if not self._put(payload):
+                    return
+                self._queue.join()  # wait until the writer has taken it (memory: two chunks)
+                if self._stop.is_set():
+                    return
+        except BaseException as err:  # noqa: BLE001 - handed to the calling thread, which re-raises it
+            self._put(err)
+        else:
+            self._put(_DONE)
+
+    def _payloads(self) -> Iterator[Any]:
+        reader, parse, rejects, bar, raw = self._reader, self._parse, self._rejects, self._bar, self._raw
+        chunk = _Chunk(self._kind)
+        add = chunk.add
+        rows = blank = 0
+        next_flush = self._chunk_rows
+        sending = True
+        # The hot loop: one parse call and one set/dict insert per row, nothing else.
+        for row in reader:
+            rows += 1
+            try:
+                add(parse(row))
+            except (RowError, IndexError) as err:
+                if not row:
+                    blank += 1  # a blank line is not a row
+                    continue
+                msg = str(err) if isinstance(err, RowError) else (
+                    f"expected at least {self._n_columns} columns, found {len(row)}")
+                rejects.add(reader.line_num, row, msg)
+                if not self._keep_writing:
+                    # The file will be refused: keep validating to report every error, but
+                    # stop sending rows that would only be rolled back.
+                    sending = False
+            if rows >= next_flush:
+                next_flush += self._chunk_rows
+                payload = chunk.take()
+                add = chunk.add
+                if sending:
+                    yield payload
+                del payload  # parsed rows are held by one chunk at a time, not two
+                bar.update(raw.tell() - bar.n)
+                if self._stop.is_set():
+                    return
+        self.rows = rows - blank
+        payload = chunk.take()
+        if sending:
+            yield payload
+        bar.update((bar.total or 0) - bar.n)
+
+
+def import_csv(
+    factory: Factory,
+    *,
+    kind: str,
+    path: Path | str,
+    product_slug: str,
+    team_id: str | None = None,
+    skip_invalid: bool = False,
+    progress: bool = False,
+    chunk_rows: int | None = None,
+) -> ImportResult:
+    """Import one CSV file of ``kind`` into a product, all or nothing (see the module docstring).
+
+    Without ``skip_invalid`` any invalid row rejects the whole file: the first errors are named by
+    line number with the total count, and nothing is written. With it, invalid rows go to
+    ``FILE.rejected.csv`` (their original cells plus an ``error`` column) and the rest is imported.
+    ``chunk_rows`` (default ``CHUNK_ROWS``) is how many rows are parsed per database round.
+
+    What each kind does: events make sure the user exists (``first_week`` = the earliest active
+    week ever seen) and record each (user, week) once. Signups set the user's signup week, time,
+    channel and its class, and count as activity in the signup week; importing a user's signup
+    again with other values replaces them (the last row for a user in a file wins), equal values
+    change nothing, and activity is never removed. Responses are keyed by respondent and
+    ``answered_at`` (``import:{respondent_id}:{answered_at in UTC}``): an existing key is left
+    as it is, and a later answer by the same respondent is a new response.
+    """
+    if kind not in _FORMATS:
+        raise UserError(f"Unknown import kind {kind!r}: use events, signups or responses.")
+    path = Path(path)
+    started = time.monotonic()
+    raw = _open_csv(path)
+    try:
+        size = os.fstat(raw.fileno()).st_size
+        if size == 0:
+            raise UserError(f"{path} is empty; expected a header row: {_FORMATS[kind].usage}.")
+        # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark that is not part of the header.
+        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
+        try:
+            header = next(reader, [])
+        except UnicodeDecodeError:
+            raise _not_utf8(path, 1) from None
+        except csv.Error as err:
+            raise UserError(f"{path}, line 1: {err}") from None
+        if not any(h.strip() for h in header):
+            raise UserError(f"{path} has no header row; the first line must be: {_FORMATS[kind].usage}.")
+        index = _header_index(header, kind, path)
+
+        with factory() as session, _gc_paused():
+            product = products.cli_product(session, product_slug, team_id)
+            result = ImportResult(kind=kind, product=product.slug, path=str(path))
+            rejects = _Rejects(path, header, keep_rows=skip_invalid)
+            bar = _progress_bar(size, path, progress)
+            writer = BulkWriter(session, product.id)
+            producer = _Producer(reader, _parser_for(kind, index, product), kind, chunk_rows or CHUNK_ROWS[kind],
+                                 rejects, skip_invalid, raw, bar, max(index.values()) + 1, threaded=_parse_in_thread(session))
+            counts = _Counts()
+            try:
+                try:
+                    for payload in producer:
+                        counts.write(writer, kind, payload)
+                        del payload  # not held while the next chunk is parsed
+                except UnicodeDecodeError:
+                    raise _not_utf8(path, reader.line_num + 1) from None
+                except csv.Error as err:
+                    raise UserError(f"{path}, line {reader.line_num}: {err}; nothing was imported.") from None
+                finally:
+                    bar.close()
+                result.rows_read, result.rejected = producer.rows, rejects.count
+                if rejects.count and not skip_invalid:
+                    raise UserError(_refusal(path, rejects.count, producer.rows, rejects.first))
+                writer.close()
+                session.commit()
+                result.rejected_file = rejects.commit()
+                tidy_after_import(session.get_bind().engine, kind, counts.inserted + counts.updated + counts.new_users)
+            except BaseException:
+                producer.stop()
+                with suppress(Exception):  # the connection may be what failed; the rollback still runs
+                    writer.close()  # gives a pooled SQLite connection its normal cache size back
+                session.rollback()
+                rejects.discard()
+                raise
+        result.inserted, result.updated, result.new_users = counts.inserted, counts.updated, counts.new_users
+        result.unchanged = result.rows_read - result.rejected - result.inserted - result.updated
+        result.seconds = time.monotonic() - started
+        return result
+    finally:
+        raw.close()
+
+
+def _refusal(path: Path, bad: int, total: int, errors: Sequence[str]) -> str:
+    lines = "\n".join(f"  {e}" for e in errors)
+    more = f"\n  ... and {bad - len(errors):,} more" if bad > len(errors) else ""
+    return (f"{path}: {bad:,} of {total:,} rows are invalid; nothing was imported.\n{lines}{more}\n"
+            f"Fix them, or pass --skip-invalid to import the valid rows and write the others to "
+            f"{rejected_path(path).name}.")
+
+
+class _NoBar:
+    n = 0
+    total = 0
+
+    def update(self, _n: int) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def _progress_bar(size: int, path: Path, enabled: bool) -> Any:
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=path.name, file=sys.stderr,
+                leave=False, dynamic_ncols=True)
+
+

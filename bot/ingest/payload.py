@@ -1,0 +1,160 @@
+"""``POST /api/v1/ingest``: the JSON payload through the same row parsers and bulk writer as the CSV
+import, all or nothing, with per-item errors."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Any
+
+from bot.errors import NotFound
+from bot.ingest.formats import (
+    _FORMATS,
+    PayloadError,
+    PayloadTooLarge,
+    RowError,
+    _Chunk,
+    _Counts,
+    event_parser,
+    signup_parser,
+)
+from bot.products import service as products
+from storage.bulk import BulkWriter
+from storage.db import Factory
+from storage.models import Workspace
+from storage.repositories.products import ProductRef
+
+MAX_PAYLOAD_ITEMS = 10_000  # SPEC §7
+# ----------------------------------------------------------------------------- HTTP payload
+_PAYLOAD_FIELDS: dict[str, tuple[str, ...]] = {
+    "events": ("user_id", "occurred_at", "event"),
+    "signups": ("user_id", "signed_up_at", "channel", "utm_source", "utm_medium"),
+}
+
+
+def _as_cell(value: Any) -> str | None:
+    """A JSON value as the CSV cell it stands for; None when it cannot be one."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return str(value)
+    return None
+
+
+def ingest_payload(factory: Factory, *, workspace_id: int, payload: Any) -> dict[str, Any]:
+    """The HTTP API (SPEC §7): validate every item, then write all of it in one transaction.
+
+    ``payload`` is ``{"product": SLUG, "events": [...], "signups": [...]}`` with at most
+    ``MAX_PAYLOAD_ITEMS`` items. Any invalid item raises ``PayloadError`` listing every error
+    with its path (``events[3].occurred_at``) and nothing is written; too many items raise
+    ``PayloadTooLarge``. Returns ``{"product", "events": {"received", "inserted"}, "signups":
+    {"received", "inserted", "updated"}}`` where events' ``inserted`` counts new user-weeks.
+    """
+    if not isinstance(payload, dict):
+        raise PayloadError([{"path": "", "message": "the body must be a JSON object"}])
+    errors: list[dict[str, str]] = []
+    slug = payload.get("product")
+    if not isinstance(slug, str) or not slug.strip():
+        errors.append({"path": "product", "message": "product (the product's slug) is required"})
+    unknown = sorted(k for k in payload if k not in ("product", "events", "signups"))
+    for key in unknown:
+        errors.append({"path": key, "message": "unknown key; expected product, events and signups"})
+    lists: dict[str, list[Any]] = {}
+    for kind in ("events", "signups"):
+        items = payload.get(kind, [])
+        if not isinstance(items, list):
+            errors.append({"path": kind, "message": f"{kind} must be a list"})
+            items = []
+        lists[kind] = items
+    total = sum(len(v) for v in lists.values())
+    if total > MAX_PAYLOAD_ITEMS:
+        raise PayloadTooLarge([{"path": "", "message": f"{total:,} items; at most {MAX_PAYLOAD_ITEMS:,} per request"}])
+
+    with factory() as session:
+        product: ProductRef | None = None
+        if isinstance(slug, str) and slug.strip():
+            ws = session.get(Workspace, workspace_id)
+            try:
+                if ws is None:
+                    raise NotFound("unknown workspace")
+                product = products.cli_product(session, slug, ws.team_id)
+            except NotFound as err:
+                errors.append({"path": "product", "message": str(err)})
+        parsed: dict[str, list[Any]] = {"events": [], "signups": []}
+        if product is not None:
+            for kind, items in lists.items():
+                parsed[kind] = _parse_items(kind, items, product, errors)
+        if errors:
+            raise PayloadError(errors)
+        assert product is not None
+        counts = {"signups": _Counts(), "events": _Counts()}
+        writer = BulkWriter(session, product.id)
+        try:
+            # Signups first, so that users created by this request get their signup row at once.
+            for kind in ("signups", "events"):
+                chunk = _Chunk(kind)
+                for item in parsed[kind]:
+                    chunk.add(item)
+                counts[kind].write(writer, kind, chunk.take())
+            writer.close()
+            session.commit()
+        except BaseException:
+            with suppress(Exception):
+                writer.close()
+            session.rollback()
+            raise
+    return {
+        "product": product.slug,
+        "events": {"received": len(lists["events"]), "inserted": counts["events"].inserted,
+                   "new_users": counts["events"].new_users},
+        "signups": {"received": len(lists["signups"]), "inserted": counts["signups"].inserted,
+                    "updated": counts["signups"].updated},
+    }
+
+
+def _parse_items(kind: str, items: list[Any], product: ProductRef, errors: list[dict[str, str]]) -> list[Any]:
+    fields = _PAYLOAD_FIELDS[kind]
+    index = {f: i for i, f in enumerate(fields)}
+    s = product.settings
+    if kind == "events":
+        parsers = {"": event_parser(index, s.timezone)}
+    else:
+        # An item names its channel either way; each way has its own rules (SPEC §4).
+        parsers = {
+            "channel": signup_parser({k: v for k, v in index.items() if not k.startswith("utm_")}, s.timezone,
+                                     s.channel_map),
+            "utm": signup_parser({k: v for k, v in index.items() if k != "channel"}, s.timezone, s.channel_map),
+        }
+    out: list[Any] = []
+    required = _FORMATS[kind].required
+    for n, item in enumerate(items):
+        where = f"{kind}[{n}]"
+        if not isinstance(item, dict):
+            errors.append({"path": where, "message": "each item must be a JSON object"})
+            continue
+        row: list[str] = []
+        ok = True
+        for f in fields:
+            cell = _as_cell(item.get(f))
+            if cell is None:
+                errors.append({"path": f"{where}.{f}", "message": f"{f} must be a string"})
+                ok = False
+                cell = ""
+            row.append(cell)
+        for f in required:
+            if f not in item:
+                errors.append({"path": f"{where}.{f}", "message": f"{f} is required"})
+                ok = False
+        if not ok:
+            continue
+        mode = "" if kind == "events" else ("utm" if ("utm_source" in item or "utm_medium" in item)
+                                            and not item.get("channel") else "channel")
+        try:
+            out.append(parsers[mode](row))
+        except RowError as err:
+            errors.append({"path": f"{where}.{err.column}", "message": str(err)})
+    return out
+

@@ -1,0 +1,146 @@
+"""Which workspace and which product a request is about: the rules of SPEC §4 (the CLI) and
+§6 (Slack channels), and creating products.
+
+Kept apart from ``bot.reports.service`` because it needs no statistics: the import path resolves its
+product here without loading numpy/scipy, a large share of an import's memory budget.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.orm import Session
+
+from bot.domain.settings import ProductSettings, SettingError
+from bot.errors import NotFound, UserError
+from storage.db import Factory, unit_of_work
+from storage.models import Product, Workspace
+from storage.repositories import products as repo
+from storage.repositories.products import (
+    LOCAL_TEAM,
+    ProductRef,
+    all_workspaces,
+    bound_product,
+    find_product,
+    find_workspace,
+    get_or_create_workspace,
+    product_ref,
+)
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+def cli_workspace(session: Session, team_id: str | None, *, create: bool = False) -> Workspace:
+    """The CLI's rule (SPEC §4): the named team; else the only workspace; else ``local``."""
+    if team_id:
+        ws = find_workspace(session, team_id)
+        if ws is None:
+            if not create:
+                raise NotFound(f"No workspace {team_id!r} in this database.")
+            ws = get_or_create_workspace(session, team_id)
+        return ws
+    spaces = all_workspaces(session)
+    if len(spaces) == 1:
+        return spaces[0]
+    if not spaces:
+        if not create:
+            raise NotFound("This database has no products yet: create one with `pmfbot product create SLUG`.")
+        return get_or_create_workspace(session, LOCAL_TEAM)
+    names = ", ".join(w.team_id for w in spaces)
+    raise UserError(f"Several workspaces in this database ({names}): pass --workspace TEAM.")
+
+
+def slack_workspace(session: Session, team_id: str, *, single_workspace: bool, name: str | None = None) -> Workspace:
+    """The workspace of a Slack request. In single-workspace mode an unknown team adopts the
+    ``local`` workspace, so data imported before Slack was connected is found (SPEC §4)."""
+    ws = find_workspace(session, team_id)
+    if ws is not None:
+        return ws
+    if single_workspace:
+        local = find_workspace(session, LOCAL_TEAM)
+        if local is not None:
+            local.team_id = team_id
+            local.name = name or local.name
+            session.flush()
+            return local
+    return get_or_create_workspace(session, team_id, name)
+
+
+def validate_slug(slug: str) -> str:
+    slug = slug.strip().lower()
+    if not SLUG_RE.match(slug):
+        raise UserError(f"{slug!r} is not a valid product slug: use 1-64 lower-case letters, digits and dashes, "
+                        "starting with a letter or digit (e.g. `acme` or `acme-app`).")
+    return slug
+
+
+def new_product(session: Session, ws: Workspace, *, slug: str, name: str | None = None) -> ProductRef:
+    slug = validate_slug(slug)
+    if find_product(session, ws.id, slug) is not None:
+        raise UserError(f"A product {slug!r} already exists in this workspace.")
+    p = Product(workspace_id=ws.id, slug=slug, name=(name or slug).strip()[:200] or slug, settings={})
+    session.add(p)
+    session.flush()
+    return product_ref(p, ws.team_id)
+
+
+def load_product(session: Session, ws: Workspace, slug: str) -> ProductRef:
+    p = find_product(session, ws.id, slug.strip().lower())
+    if p is None:
+        known = ", ".join(x.slug for x in repo.list_products(session, ws.id)) or "none yet"
+        raise NotFound(f"No product {slug!r} in this workspace (known: {known}). "
+                       f"Create it with `pmfbot product create {slug}`.")
+    return product_ref(p, ws.team_id)
+
+
+def cli_product(session: Session, slug: str, team_id: str | None) -> ProductRef:
+    if not team_id and not all_workspaces(session):
+        raise NotFound(f"No product {slug!r} in this database yet. Create it with `pmfbot product create {slug}`.")
+    return load_product(session, cli_workspace(session, team_id), slug)
+
+
+def channel_product(session: Session, ws: Workspace, channel_id: str) -> ProductRef:
+    """Which product a Slack command in ``channel_id`` is about (SPEC §6): the channel's bound
+    product; else the workspace's only product; else a UserError that says what to do."""
+    bound = bound_product(session, ws.id, channel_id)
+    if bound is not None:
+        return product_ref(bound, ws.team_id)
+    products = repo.list_products(session, ws.id)
+    if len(products) == 1:
+        return product_ref(products[0], ws.team_id)
+    if not products:
+        raise UserError(
+            "No product is tracked in this workspace yet. Create one with `/pmf-check product create SLUG [NAME]`, "
+            "then import data with `pmfbot import events FILE --product SLUG` or the ingest API (`/pmf-check token`).",
+            usage="/pmf-check product create SLUG [NAME]",
+        )
+    names = ", ".join(f"`{p.slug}`" for p in products)
+    raise UserError(f"This workspace tracks several products ({names}) and this channel is bound to none. "
+                    "Choose one with `/pmf-check product use SLUG`.", usage="/pmf-check product use SLUG")
+
+
+# ----------------------------------------------------------------------------- products
+def create_product(factory: Factory, *, slug: str, name: str | None = None, team_id: str | None = None) -> ProductRef:
+    with unit_of_work(factory) as s:
+        return new_product(s, cli_workspace(s, team_id, create=True), slug=slug, name=name)
+
+
+def list_products(factory: Factory, *, team_id: str | None = None) -> list[ProductRef]:
+    with unit_of_work(factory) as s:
+        try:
+            ws = cli_workspace(s, team_id)
+        except NotFound:
+            return []
+        return [product_ref(p, ws.team_id) for p in repo.list_products(s, ws.id)]
+
+
+def update_setting(session: Session, product: ProductRef, key: str, value: str) -> ProductSettings:
+    try:
+        new = product.settings.with_value(key, value)
+    except SettingError as err:
+        raise UserError(str(err)) from None
+    p = session.get(Product, product.id)
+    assert p is not None
+    p.settings = new.to_dict()
+    session.flush()
+    return new

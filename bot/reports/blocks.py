@@ -1,0 +1,135 @@
+"""The gate report as Block Kit: the verdict, one section per signal, warnings, next steps and the
+status key (``/pmf-check``, ``share``, the App Home's "Run check")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain.types import (
+    GateReport,
+    Status,
+)
+from bot.render import limits
+from bot.render.blocks import (
+    RULE,
+    STATUS_EMOJI,
+    STATUS_FOOTER,
+    STATUS_LABEL,
+    VERDICT_EMOJI,
+    VERDICT_MEANING,
+    VERDICT_TEXT,
+    _bullets,
+    _context,
+    _divider,
+    _header,
+    _message,
+    _plain,
+    _section,
+    _signal_parts,
+    _signals,
+    escape,
+    pts,
+    signal_line,
+)
+
+# --------------------------------------------------------------------------- gate report and digest
+
+
+def _verdict_section(report: GateReport, previous: GateReport | None = None) -> dict[str, Any]:
+    v = report.verdict
+    text = f"{VERDICT_EMOJI[v]} *{VERDICT_TEXT[v]}*"
+    if previous is not None and previous.verdict != v:
+        text += f"  (last week: {VERDICT_TEXT[previous.verdict]})"
+    return _section(f"{text}\n{VERDICT_MEANING[v]}\n_{RULE}_")
+
+
+def _change(
+    now: float | None, before: float | None, status: Status, before_status: Status
+) -> str:
+    parts = []
+    if now is not None and before is not None:
+        delta = now - before
+        parts.append("no change since last week" if abs(delta) < 0.0005 else f"{pts(delta)} since last week")
+    elif now is not None:
+        parts.append("new this week")
+    if status != before_status:
+        parts.append(f"was {STATUS_LABEL[before_status]}")
+    return ", ".join(parts)
+
+
+def _signal_changes(report: GateReport, previous: GateReport) -> list[str]:
+    """Per signal, its headline value's change and any status change since ``previous``."""
+    r, p = report, previous
+    return [
+        _change(r.retention.plateau_level, p.retention.plateau_level, r.retention.status, p.retention.status),
+        _change(r.organic.organic_share, p.organic.organic_share, r.organic.status, p.organic.status),
+        _change(r.survey.score, p.survey.score, r.survey.status, p.survey.status),
+    ]
+
+
+def _signal_sections(report: GateReport, previous: GateReport | None) -> list[dict[str, Any]]:
+    changes = _signal_changes(report, previous) if previous is not None else ["", "", ""]
+    out = []
+    for (name, signal), change in zip(_signals(report), changes, strict=True):
+        label, rest = _signal_parts(name, signal)
+        text = f"{STATUS_EMOJI[signal.status]} *{label}* {rest}"
+        if change:
+            text += f"\n_Change: {change}_"
+        if signal.summary:
+            text += f"\n{escape(signal.summary)}"
+        out.append(_section(text))
+    return out
+
+
+def _fallback(report: GateReport, title: str, previous: GateReport | None = None) -> str:
+    name = escape(report.product_name)
+    lines = [f"{title} — {name}, as of {report.as_of.isoformat()}: {VERDICT_TEXT[report.verdict]}. {RULE}"]
+    changes = _signal_changes(report, previous) if previous is not None else ["", "", ""]
+    for (label, signal), change in zip(_signals(report), changes, strict=True):
+        lines.append(signal_line(label, signal) + (f" ({change})" if change else ""))
+    for w in report.warnings:
+        lines.append(f"Warning: {escape(w.message)}")
+    if report.next_steps:
+        lines.append("Next: " + " ".join(escape(s) for s in report.next_steps))
+    return "\n".join(lines)
+
+
+def _report_body(report: GateReport, previous: GateReport | None) -> list[dict[str, Any]]:
+    blocks = [_verdict_section(report, previous), _divider(), *_signal_sections(report, previous)]
+    if report.warnings:
+        blocks.append(_bullets(":rotating_light: Warnings", [w.message for w in report.warnings]))
+    if report.next_steps:
+        blocks.append(_bullets("Next steps", report.next_steps))
+    return blocks
+
+
+def _chart_alt(report: GateReport) -> str:
+    return limits.truncate(
+        f"Retention chart for {report.product_name} as of {report.as_of.isoformat()}: "
+        + signal_line("Retention", report.retention),
+        limits.IMAGE_ALT_TEXT,
+    )
+
+
+def gate_report_message(
+    report: GateReport, *, image_url: str | None = None, chart_note: str | None = None
+) -> dict[str, Any]:
+    """The gate report (``/pmf-check``, ``/pmf-check share``, ``pmfbot demo``): header, verdict,
+    one section per signal, warnings, next steps, the chart (``image_url``, a publicly reachable
+    PNG) or a context line ``chart_note`` (mrkdwn, e.g. "Chart posted in the thread"), and a
+    footer explaining the statuses."""
+    blocks = [_header(f"PMF Gate · {report.product_name} · {report.as_of.isoformat()}")]
+    blocks += _report_body(report, None)
+    if image_url:
+        blocks.append({
+            "type": "image",
+            "image_url": image_url,
+            "alt_text": _chart_alt(report),
+            "title": _plain("Retention by week since signup", limits.IMAGE_TITLE),
+        })
+    elif chart_note:
+        blocks.append(_context(chart_note))
+    blocks.append(_context(STATUS_FOOTER))
+    return _message(_fallback(report, "PMF Gate"), blocks)
+
+

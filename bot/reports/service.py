@@ -1,0 +1,142 @@
+"""The gate report as use cases, shared by the CLI, Slack and the scheduler: load through the
+repositories, call the pure domain. ``compute_report`` is the one place a report is computed;
+``channel_report``/``product_report`` serve Slack through the context's ``ReportCache``. No Slack
+imports here.
+
+Functions are keyword-only and take the session factory (or, for building blocks that compose
+inside a caller's transaction, a session). Bad input raises ``UserError`` with a message a
+person can act on.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from bot.domain import gate, organic, retention, survey
+from bot.domain.types import CohortTable, GateReport
+from bot.domain.weeks import last_complete_week
+from bot.products.service import (
+    channel_product,
+    cli_product,
+    load_product,
+    slack_workspace,
+)
+from bot.reports.cache import ReportBundle, ReportCache
+from storage.db import Factory, unit_of_work
+from storage.models import Workspace
+from storage.repositories.products import ProductRef, list_products, product_ref
+from storage.repositories.reports import cohort_activity, cohort_sizes, survey_responses, tail_patterns, weekly_channels
+
+
+# ----------------------------------------------------------------------------- reports
+def today_in(tz: str, now: datetime | None = None) -> date:
+    return (now or datetime.now(UTC)).astimezone(ZoneInfo(tz)).date()
+
+
+def _seed(product_id: int, as_of: date) -> int:
+    # A stable seed: the same data and date always give the same bootstrap interval.
+    return zlib.crc32(f"{product_id}:{as_of.isoformat()}".encode())
+
+
+def build_cohort_table(session: Session, product: ProductRef, as_of: date,
+                       sizes: dict[int, int] | None = None) -> CohortTable:
+    last = last_complete_week(as_of)
+    if sizes is None:
+        sizes = cohort_sizes(session, product.id, last)
+    return retention.build_cohort_table(as_of, sizes, cohort_activity(session, product.id, last))
+
+
+def compute_report(session: Session, product: ProductRef, as_of: date) -> GateReport:
+    """The gate report for one product as of a date: three signals, verdict, next steps."""
+    s = product.settings
+    last = last_complete_week(as_of)
+    sizes = cohort_sizes(session, product.id, last)
+    table = build_cohort_table(session, product, as_of, sizes)
+    offsets = retention.tail_offsets(table, s.retention)
+    patterns = tail_patterns(session, product.id, last, offsets, sizes) if offsets else None
+    ret = retention.plateau_test(table, patterns, s.retention, seed=_seed(product.id, as_of))
+    org = organic.organic_signal(weekly_channels(session, product.id, last), as_of, s.organic)
+    end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    since = end - timedelta(days=s.survey.window_days + 2)  # the domain applies the exact window
+    sur = survey.survey_signal(survey_responses(session, product.id, since=since, until=end), as_of, s.survey)
+    return gate.evaluate(product=product.slug, product_name=product.name, as_of=as_of, retention=ret,
+                         organic=org, survey=sur, settings=s, cohort_table=table)
+
+
+def gate_report(factory: Factory, *, product_slug: str, team_id: str | None = None,
+                as_of: date | None = None) -> GateReport:
+    with unit_of_work(factory) as s:
+        product = cli_product(s, product_slug, team_id)
+        return compute_report(s, product, as_of or today_in(product.settings.timezone))
+
+
+def cohort_table(factory: Factory, *, product_slug: str, team_id: str | None = None,
+                 as_of: date | None = None) -> tuple[CohortTable, str, str]:
+    with unit_of_work(factory) as s:
+        product = cli_product(s, product_slug, team_id)
+        tz = product.settings.timezone
+        return build_cohort_table(s, product, as_of or today_in(tz)), product.slug, tz
+
+
+def product_refs(session: Session, ws: Workspace) -> Sequence[ProductRef]:
+    return [product_ref(p, ws.team_id) for p in list_products(session, ws.id)]
+
+
+
+
+def _workspace(session: Session, team_id: str, single_workspace: bool, name: str | None = None) -> Workspace:
+    return slack_workspace(session, team_id, single_workspace=single_workspace, name=name)
+
+
+@dataclass(frozen=True)
+class PendingReport:
+    """A report to fetch from the cache or compute: looked up inside a short transaction,
+    computed after it has ended — a thread never holds a connection while it waits for another
+    thread's computation (which needs a connection of its own: the pool would run dry)."""
+
+    product: ProductRef
+    as_of: date
+    fingerprint: tuple[object, ...]
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self.fingerprint[0])  # the product has users
+
+
+def pending_report(cache: ReportCache, session: Session, product: ProductRef, now: datetime) -> PendingReport:
+    return PendingReport(product, today_in(product.settings.timezone, now), cache.fingerprint(session, product.id))
+
+
+def fetch_report(factory: Factory, cache: ReportCache, pending: PendingReport, *, with_chart: bool) -> ReportBundle:
+    def compute() -> GateReport:
+        with unit_of_work(factory) as s:
+            return compute_report(s, pending.product, pending.as_of)
+
+    key = (pending.product.id, pending.as_of, pending.product.settings, pending.fingerprint)
+    entry = cache.entry(key, compute)
+    return ReportBundle(pending.product, entry.report, cache.chart(entry) if with_chart else None)
+
+
+def channel_report(factory: Factory, *, cache: ReportCache, team_id: str, channel_id: str, single_workspace: bool,
+                   now: datetime, with_chart: bool = True, team_name: str | None = None) -> ReportBundle:
+    """The report of the channel's product (SPEC §6 "which product"), with its chart."""
+    with unit_of_work(factory) as s:
+        product = channel_product(s, slack_workspace(s, team_id, single_workspace=single_workspace, name=team_name),
+                                  channel_id)
+        pending = pending_report(cache, s, product, now)
+    return fetch_report(factory, cache, pending, with_chart=with_chart)
+
+
+def product_report(factory: Factory, *, cache: ReportCache, team_id: str, slug: str, single_workspace: bool,
+                   now: datetime, with_chart: bool = True) -> ReportBundle:
+    """The report of the team's product ``slug`` (App Home buttons); NotFound in other teams."""
+    with unit_of_work(factory) as s:
+        product = load_product(s, slack_workspace(s, team_id, single_workspace=single_workspace), slug)
+        pending = pending_report(cache, s, product, now)
+    return fetch_report(factory, cache, pending, with_chart=with_chart)

@@ -1,0 +1,216 @@
+"""Answers as use cases: a button click or a thread reply records (or replaces) a respondent's
+answer, other replies are kept as comments, follow-ups are saved; anonymous surveys store only a
+keyed hash of the respondent. No Slack imports here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from bot.domain import survey as domain
+from bot.domain.types import Answer
+from bot.surveys.service import (
+    MAX_SEGMENT,
+    Factory,
+    _clean,
+    _comment_key,
+    _dedupe_key,
+    _info,
+    _insert,
+    _is_closed,
+    respondent_key,
+    slack_ts_to_datetime,
+)
+from bot.surveys.values import (
+    AnswerOutcome,
+    FollowUp,
+    FollowUpStatus,
+    ReplyOutcome,
+    SurveyInfo,
+)
+from storage.db import unit_of_work
+from storage.models import Survey, SurveyComment, SurveyResponse
+from storage.receipts import claim_event
+
+# ----------------------------------------------------------------------------- answers
+
+
+def _lock_survey(session: Session, survey_id: int) -> Survey | None:
+    # FOR SHARE: many answers proceed together, but a close (FOR UPDATE) waits for them and
+    # they wait for it, so the results contain exactly the answers accepted before the close.
+    return session.scalar(select(Survey).where(Survey.id == survey_id).with_for_update(read=True))
+
+
+def _upsert_answer(session: Session, survey: Survey, key: str, answer: Answer, answered_at: datetime,
+                   now: datetime) -> bool:
+    """Insert or replace the respondent's answer; False when a same-or-newer answer is already
+    stored (a duplicate delivery, or an older click that arrived late)."""
+    insert = _insert(session)
+    stmt = insert(SurveyResponse).values(
+        product_id=survey.product_id, survey_id=survey.id, dedupe_key=_dedupe_key(survey.id, key),
+        respondent_key=key, source="slack", answered_at=answered_at, answer=answer, updated_at=now,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["product_id", "dedupe_key"],
+        set_={"answer": stmt.excluded.answer, "answered_at": stmt.excluded.answered_at,
+              "updated_at": stmt.excluded.updated_at},
+        # Strictly newer only: a redelivered click (same action_ts) changes nothing, an older
+        # click processed after a newer one cannot overwrite it.
+        where=SurveyResponse.answered_at < stmt.excluded.answered_at,
+    ).returning(SurveyResponse.id)
+    return session.execute(stmt).first() is not None
+
+
+def _still_open(session: Session, survey: Survey, now: datetime) -> bool:
+    # Read after our own write: on SQLite we now hold the database's write lock, on PostgreSQL
+    # the share lock, so a close cannot slip in between this check and our commit.
+    session.refresh(survey, ["closed_at"])
+    return not _is_closed(survey, now)
+
+
+class _Rollback(Exception):
+    """Undo the transaction (a late answer) and report ``outcome`` instead."""
+
+    def __init__(self, outcome: AnswerOutcome | ReplyOutcome) -> None:
+        self.outcome = outcome
+
+
+def record_answer(
+    factory: Factory, *, survey_id: int, channel_id: str | None, user_id: str, answer: Answer,
+    answered_at: datetime, secret: str, now: datetime,
+) -> AnswerOutcome:
+    """A button click: record ``user_id``'s answer (``answered_at`` = the click's action_ts)."""
+    try:
+        with unit_of_work(factory) as s:
+            survey = _lock_survey(s, survey_id)
+            if survey is None or (channel_id and survey.channel_id != channel_id):
+                return AnswerOutcome("not_found")
+            if _is_closed(survey, now):
+                return AnswerOutcome("closed", _info(s, survey), answer)
+            key = respondent_key(secret, workspace_id=survey.workspace_id, product_id=survey.product_id,
+                                 user_id=user_id, anonymous=survey.anonymous)
+            changed = _upsert_answer(s, survey, key, answer, answered_at, now)
+            if not _still_open(s, survey, now):
+                raise _Rollback(AnswerOutcome("closed", _info(s, survey), answer))
+            return AnswerOutcome("recorded" if changed else "ignored", _info(s, survey), answer)
+    except _Rollback as rb:
+        assert isinstance(rb.outcome, AnswerOutcome)
+        return rb.outcome
+
+
+def record_reply(
+    factory: Factory, *, team_id: str, event_id: str | None, channel_id: str, thread_ts: str, ts: str,
+    user_id: str, text: str, secret: str, now: datetime, answered_at: datetime | None = None,
+) -> ReplyOutcome:
+    """A human reply (new or edited) in a survey thread. A reply naming an option records that
+    answer (at ``answered_at``, default the reply's ts); other text from someone who has
+    answered becomes (or, when edited, updates) a comment on their response. The event is
+    claimed in the same transaction, so a redelivery does nothing."""
+    try:
+        with unit_of_work(factory) as s:
+            found = s.scalar(select(Survey.id).where(Survey.channel_id == channel_id, Survey.message_ts == thread_ts))
+            if found is None:
+                return ReplyOutcome("not_survey")
+            survey = _lock_survey(s, found)
+            assert survey is not None
+            if event_id and not claim_event(s, team_id, event_id):
+                return ReplyOutcome("duplicate", _info(s, survey))
+            answer = domain.parse_answer(text)
+            if _is_closed(survey, now):
+                return ReplyOutcome("closed", _info(s, survey), answer)
+            key = respondent_key(secret, workspace_id=survey.workspace_id, product_id=survey.product_id,
+                                 user_id=user_id, anonymous=survey.anonymous)
+            if answer is not None:
+                changed = _upsert_answer(s, survey, key, answer, answered_at or slack_ts_to_datetime(ts), now)
+                if not _still_open(s, survey, now):
+                    raise _Rollback(ReplyOutcome("closed", _info(s, survey), answer))
+                return ReplyOutcome("answer" if changed else "ignored", _info(s, survey), answer)
+            response_id = s.scalar(select(SurveyResponse.id).where(
+                SurveyResponse.product_id == survey.product_id,
+                SurveyResponse.dedupe_key == _dedupe_key(survey.id, key)))
+            if response_id is None:
+                return ReplyOutcome("not_respondent", _info(s, survey))
+            body = _clean(text)
+            if body is None:
+                return ReplyOutcome("ignored", _info(s, survey))
+            insert = _insert(s)
+            stmt = insert(SurveyComment).values(response_id=response_id, message_ts=_comment_key(secret, survey, ts),
+                                                text=body, created_at=now)
+            s.execute(stmt.on_conflict_do_update(index_elements=["response_id", "message_ts"],
+                                                 set_={"text": stmt.excluded.text}))
+            if not _still_open(s, survey, now):
+                raise _Rollback(ReplyOutcome("closed", _info(s, survey)))
+            return ReplyOutcome("comment", _info(s, survey))
+    except _Rollback as rb:
+        assert isinstance(rb.outcome, ReplyOutcome)
+        return rb.outcome
+
+
+def delete_reply(
+    factory: Factory, *, team_id: str, event_id: str | None, channel_id: str, thread_ts: str, deleted_ts: str,
+    secret: str,
+) -> ReplyOutcome:
+    """A reply in a survey thread was deleted: its comment, if it was one, is deleted too (the
+    author took their words back). An answer stays: answers change by answering again, and a
+    deleted "1" is no evidence of a different feeling."""
+    with unit_of_work(factory) as s:
+        survey = s.scalar(select(Survey).where(Survey.channel_id == channel_id, Survey.message_ts == thread_ts))
+        if survey is None:
+            return ReplyOutcome("not_survey")
+        if event_id and not claim_event(s, team_id, event_id):
+            return ReplyOutcome("duplicate", _info(s, survey))
+        ids = select(SurveyResponse.id).where(SurveyResponse.survey_id == survey.id)
+        gone = s.execute(delete(SurveyComment).where(SurveyComment.response_id.in_(ids),
+                                                     SurveyComment.message_ts == _comment_key(secret, survey, deleted_ts))
+                         .returning(SurveyComment.id)).all()
+        return ReplyOutcome("comment" if gone else "ignored", _info(s, survey))
+
+
+# ----------------------------------------------------------------------------- follow-ups
+
+
+def _response_row(session: Session, survey: Survey, user_id: str, secret: str) -> SurveyResponse | None:
+    key = respondent_key(secret, workspace_id=survey.workspace_id, product_id=survey.product_id,
+                         user_id=user_id, anonymous=survey.anonymous)
+    return session.scalar(select(SurveyResponse).where(SurveyResponse.product_id == survey.product_id,
+                                                       SurveyResponse.dedupe_key == _dedupe_key(survey.id, key)))
+
+
+def followup_form(factory: Factory, *, survey_id: int, user_id: str, secret: str) -> tuple[SurveyInfo, FollowUp] | None:
+    """The survey and what the user already told us, to pre-fill the "Tell us more" modal."""
+    with unit_of_work(factory) as s:
+        survey = s.get(Survey, survey_id)
+        if survey is None:
+            return None
+        row = _response_row(s, survey, user_id, secret)
+        current = FollowUp(row.who_benefits, row.main_benefit, row.improve, row.segment) if row else FollowUp()
+        return _info(s, survey), current
+
+
+def save_followup(
+    factory: Factory, *, survey_id: int, user_id: str, secret: str, followup: FollowUp, now: datetime,
+) -> tuple[FollowUpStatus, SurveyInfo | None]:
+    """Store the modal's answers on the user's response (blank fields clear what was there)."""
+    with unit_of_work(factory) as s:
+        survey = _lock_survey(s, survey_id)
+        if survey is None:
+            return "not_found", None
+        if _is_closed(survey, now):
+            return "closed", _info(s, survey)
+        row = _response_row(s, survey, user_id, secret)
+        if row is None:
+            return "no_answer", _info(s, survey)
+        row.who_benefits = _clean(followup.who_benefits)
+        row.main_benefit = _clean(followup.main_benefit)
+        row.improve = _clean(followup.improve)
+        row.segment = _clean(followup.segment, MAX_SEGMENT)
+        row.updated_at = now
+        s.flush()
+        if not _still_open(s, survey, now):
+            s.rollback()
+            return "closed", _info(s, survey)
+        return "saved", _info(s, survey)
+
+

@@ -1,0 +1,149 @@
+"""The survey chart: the four answers and the very-disappointed score with its interval against
+the bar, in the status the gate gives it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
+
+from bot.domain.types import (
+    Status,
+    SurveyCounts,
+    SurveySignal,
+)
+from bot.render.blocks import (
+    SCORE_CI_LEVEL,
+    pct,
+    pct_ci,
+)
+from bot.render.blocks import STATUS_LABEL as STATUS_WORD
+from bot.render.charts import (
+    _SINGLE,
+    BLACK,
+    BLUE,
+    GREY,
+    LIGHT_GREY,
+    ORANGE,
+    SIZE,
+    SKY,
+    STATUS_COLOR,
+    STATUS_MARKER,
+    _figure,
+    _Fonts,
+    _no_data,
+    _png,
+    _style,
+)
+
+
+def survey_chart(
+    counts: SurveyCounts,
+    *,
+    product_name: str,
+    as_of: date,
+    signal: SurveySignal,
+    threshold: float = 0.40,
+) -> bytes:
+    """The four answers (count and share of all answers) and the very-disappointed score with
+    its Wilson 95% interval against the ``threshold`` line. The status drawn is the survey
+    signal's own (the domain's rule: minimum responses, the pass bound), never re-derived here
+    from the interval, so the chart always says what the gate says."""
+    return _png(survey_figure(counts, product_name=product_name, as_of=as_of, signal=signal, threshold=threshold))
+
+
+def survey_figure(counts: SurveyCounts, *, product_name: str, as_of: date, signal: SurveySignal,
+                  threshold: float = 0.40) -> Figure:
+    """The figure behind ``survey_chart`` (tests read its texts)."""
+    total = counts.scored + counts.na
+    score, ci, shown = signal.score, signal.ci, signal.status
+    subtitle = (
+        f"as of {as_of.isoformat()} · n={counts.scored:,} scored answers, {counts.na:,} N/A · "
+        f"{STATUS_WORD[shown]}"
+    )
+    fig, body = _figure(SIZE, product_name, "Sean Ellis survey", subtitle, _SINGLE)
+    if total == 0:
+        _no_data(body.subplots(), "Not enough data yet", "No survey responses so far.", _SINGLE)
+        return fig
+    bars, gauge = body.subplots(2, 1, height_ratios=[3.0, 1.25])
+    _draw_answers(bars, counts, _SINGLE)
+    bars.set_title("“How would you feel if you could no longer use it?”", loc="left",
+                   fontsize=_SINGLE.label, style="italic")
+    _draw_score(gauge, score, ci, threshold, counts.scored, _SINGLE, status=shown)
+    return fig
+
+
+# --------------------------------------------------------------------------- survey
+
+_ANSWER_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("very", "Very disappointed", BLUE),
+    ("somewhat", "Somewhat disappointed", SKY),
+    ("not_", "Not disappointed", ORANGE),
+    ("na", "N/A (no longer uses it)", LIGHT_GREY),
+)
+
+
+def _draw_answers(ax: Axes, counts: SurveyCounts, fonts: _Fonts, *, compact: bool = False) -> None:
+    total = counts.scored + counts.na
+    values = [getattr(counts, attr) for attr, _, _ in _ANSWER_ROWS]
+    ys = list(range(len(values)))[::-1]
+    bars = ax.barh(ys, values, color=[c for _, _, c in _ANSWER_ROWS], height=0.68)
+    bars[-1].set_hatch("//")
+    bars[-1].set_edgecolor(GREY)
+    peak = max(values) or 1
+    for y, v, (attr, _, _) in zip(ys, values, _ANSWER_ROWS, strict=True):
+        share = f"{v / total * 100:.0f}%" if compact else f"{v / total * 100:.0f}% of all"
+        note = " · not scored" if attr == "na" else ""
+        ax.text(v + peak * 0.015, y, f"{v:,} ({share}){note}", va="center", fontsize=fonts.annot)
+    ax.set_yticks(ys)
+    ax.set_yticklabels([label.split(" ")[0] if compact else label for _, label, _ in _ANSWER_ROWS])
+    ax.set_xlim(0, peak * (1.6 if compact else 1.45))
+    ax.xaxis.set_visible(False)
+    _style(ax, fonts, ygrid=False)
+    ax.spines["bottom"].set_visible(False)
+    ax.tick_params(axis="y", labelsize=fonts.label, length=0)
+
+
+def _draw_score(
+    ax: Axes, score: float | None, ci: tuple[float, float] | None, threshold: float, n: int,
+    fonts: _Fonts, *, status: Status, previous: float | None = None, compact: bool = False,
+) -> None:
+    """A horizontal 0–100% gauge: the score with its Wilson 95% error bar against the
+    threshold line (and last week's score as a hollow marker when given)."""
+    _style(ax, fonts, ygrid=False)
+    ax.spines["left"].set_visible(False)
+    ax.set_xlim(0.0, 1.0)
+    ax.set_ylim(-1.0, 1.0)
+    ax.set_yticks([])
+    ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+    ax.grid(axis="x", color="#E5E5E5", linewidth=0.8)
+    ax.set_axisbelow(True)
+    ax.axvline(threshold, color=BLACK, linestyle="--", linewidth=1.8)
+    ax.text(threshold, 0.97, f" bar {threshold * 100:.0f}%", ha="left", va="top", fontsize=fonts.annot,
+            color=BLACK)
+    if score is None:
+        ax.text(0.5, -0.1, f"Not enough responses yet (n={n:,})", ha="center", va="center",
+                fontsize=fonts.label, color=GREY, transform=ax.transAxes)
+        return
+    colour = STATUS_COLOR[status]
+    if compact:
+        title = f"score {pct(score)} · {pct_ci(ci, SCORE_CI_LEVEL)} · n={n:,}"
+    else:
+        title = f"Very disappointed: {pct(score)} ({pct_ci(ci, SCORE_CI_LEVEL)}, n={n:,})"
+    ax.set_title(title, loc="left", fontsize=fonts.annot, fontweight="bold")
+    if previous is not None:
+        ax.plot([previous], [-0.15], marker="o", markersize=11, markerfacecolor="white",
+                markeredgecolor=GREY, markeredgewidth=2, linestyle="none", zorder=4)
+        # Beside the marker, on the side away from the threshold line, over a white patch.
+        left = previous < threshold
+        ax.text(previous + (0.01 if not left else -0.01), -0.6, f"last week {pct(previous)}",
+                ha="right" if left else "left", va="top", fontsize=fonts.legend, color=GREY, zorder=6,
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0})
+    xerr = None if ci is None else [[score - ci[0]], [ci[1] - score]]
+    ax.errorbar([score], [-0.15], xerr=xerr, fmt=STATUS_MARKER[status], color=colour, markersize=11,
+                elinewidth=3, capsize=7, capthick=2.5, zorder=5, markeredgewidth=2,
+                markerfacecolor="white" if status == "insufficient_data" else colour)
+
+

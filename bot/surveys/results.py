@@ -1,0 +1,146 @@
+"""Closing a survey and computing its results: the distribution, the score with its interval, the
+gate's survey status, segments and themes; which closed surveys still lack a results post."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.domain import survey as domain
+from bot.domain.types import SurveyResponse as DomainResponse
+from bot.domain.types import SurveySignal
+from bot.reports import service as services
+from bot.surveys.service import Factory, _info
+from bot.surveys.values import (
+    MIN_GROUP,
+    SegmentRow,
+    SurveyResults,
+)
+from storage.db import unit_of_work
+from storage.models import Product, Survey, Workspace
+from storage.repositories.products import ProductRef, product_ref
+from storage.repositories.reports import survey_responses
+
+# ----------------------------------------------------------------------------- close and results
+
+
+def _domain_responses(session: Session, survey_id: int, product_id: int) -> list[DomainResponse]:
+    return survey_responses(session, product_id, survey_id=survey_id)
+
+
+def _gate_signal(session: Session, product: ProductRef, as_of: date) -> SurveySignal:
+    # Exactly what services.compute_report feeds the gate (same query, same domain call), without
+    # computing the retention and organic signals the results post does not show.
+    s = product.settings.survey
+    end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    since = end - timedelta(days=s.window_days + 2)
+    return domain.survey_signal(survey_responses(session, product.id, since=since, until=end), as_of, s)
+
+
+def compute_results(session: Session, survey: Survey, now: datetime) -> SurveyResults:
+    """The results of one survey (in the caller's session): its own score, the product's gate
+    signal, segments and benefit themes, with anonymous breakdowns under 5 people hidden."""
+    product_row = session.get(Product, survey.product_id)
+    ws = session.get(Workspace, survey.workspace_id)
+    assert product_row is not None and ws is not None
+    product = product_ref(product_row, ws.team_id)
+    settings = product.settings.survey
+    responses = _domain_responses(session, survey.id, survey.product_id)
+    end = survey.closed_at or now
+    as_of = end.date()
+    # The survey's own score counts every answer it accepted (one per respondent), however long
+    # it ran: the window is stretched over all of them.
+    days = [r.answered_at_day for r in responses] or [as_of]
+    own_as_of = max(as_of, *days)
+    own = dataclasses.replace(settings, window_days=max(settings.window_days, (own_as_of - min(days)).days + 1))
+    counted = domain.latest_per_respondent(responses, own_as_of, own.window_days)
+    signal = domain.survey_signal(counted, own_as_of, own)
+    gate = _gate_signal(session, product, services.today_in(product.settings.timezone, end))
+
+    people = Counter((r.segment or "").strip() or "unspecified" for r in counted)
+    rows = [SegmentRow(sc, people[sc.segment]) for sc in domain.segment_scores(counted, min_n=MIN_GROUP)]
+    hidden_segments = hidden_people = 0
+    if survey.anonymous:
+        shown = [r for r in rows if r.respondents >= MIN_GROUP]
+        hidden_segments = len(rows) - len(shown)
+        hidden_people = sum(r.respondents for r in rows if r.respondents < MIN_GROUP)
+        rows = shown
+    benefits = [r.main_benefit for r in counted if r.answer == "very" and r.main_benefit and r.main_benefit.strip()]
+    themes: list[tuple[str, int]] = []
+    note: str | None = None
+    if survey.anonymous and len(benefits) < MIN_GROUP:
+        note = f"Themes are shown once at least {MIN_GROUP} very disappointed people have named a main benefit ({len(benefits)} so far)."
+    elif not benefits:
+        note = "No very disappointed respondent has named a main benefit yet."
+    else:
+        themes = domain.benefit_themes(benefits, top=5)
+        if survey.anonymous:
+            # A word only one person used could identify them.
+            themes = [(t, n) for t, n in themes if n >= 2]
+        if not themes:
+            note = "No theme is shared by two or more answers yet."
+    return SurveyResults(
+        survey=_info(session, survey, count=len(counted)), as_of=as_of, counts=signal.counts, signal=signal, gate=gate,
+        settings=settings, segments=tuple(rows), hidden_segments=hidden_segments, hidden_respondents=hidden_people,
+        themes=tuple(themes), themes_note=note,
+    )
+
+
+def close_survey(factory: Factory, *, survey_id: int, now: datetime) -> SurveyResults | None:
+    """Close a survey and compute its results; None when it was already closed (by another
+    command or the scheduler). The close and the results are one transaction."""
+    with unit_of_work(factory) as s:
+        # PostgreSQL: FOR UPDATE waits for answers in flight (they hold FOR SHARE) and blocks new
+        # ones until we commit. Both engines: the conditional UPDATE lets exactly one closer win,
+        # and on SQLite it takes the write lock before we read the answers.
+        survey = s.scalar(select(Survey).where(Survey.id == survey_id).with_for_update())
+        if survey is None or survey.closed_at is not None:
+            return None
+        # The deadline, when the scheduler runs late: answers after it were refused anyway.
+        closed_at = min(now, survey.closes_at)
+        won = s.execute(update(Survey).where(Survey.id == survey_id, Survey.closed_at.is_(None))
+                        .values(closed_at=closed_at, open_key=None).returning(Survey.id)).first()
+        if won is None:
+            return None
+        s.refresh(survey)
+        results = compute_results(s, survey, now)
+        survey.response_count = results.respondents
+        survey.count_shown = results.respondents
+        return results
+
+
+def results_for(factory: Factory, *, survey_id: int, now: datetime) -> SurveyResults | None:
+    """The results of a closed survey, recomputed (to retry a post that did not go through)."""
+    with unit_of_work(factory) as s:
+        survey = s.get(Survey, survey_id)
+        if survey is None or survey.closed_at is None:
+            return None
+        return compute_results(s, survey, now)
+
+
+def set_results_ts(factory: Factory, *, survey_id: int, ts: str) -> None:
+    with unit_of_work(factory) as s:
+        s.execute(update(Survey).where(Survey.id == survey_id).values(results_ts=ts))
+
+
+def due_surveys(factory: Factory, *, now: datetime) -> list[int]:
+    """Open surveys whose deadline has passed."""
+    with unit_of_work(factory) as s:
+        return list(s.scalars(select(Survey.id).where(Survey.closed_at.is_(None), Survey.closes_at <= now)
+                              .order_by(Survey.closes_at)))
+
+
+def unposted_results(factory: Factory, *, now: datetime, grace: timedelta, horizon: timedelta) -> list[int]:
+    """Closed surveys whose results were never posted (a crash or a Slack outage after the
+    close): closed more than ``grace`` ago, so an in-flight close is left alone, and less than
+    ``horizon`` ago, so a survey whose channel is gone is not retried forever."""
+    with unit_of_work(factory) as s:
+        return list(s.scalars(select(Survey.id).where(
+            Survey.closed_at.is_not(None), Survey.results_ts.is_(None), Survey.message_ts.is_not(None),
+            Survey.closed_at <= now - grace, Survey.closed_at > now - horizon)))
+
+
