@@ -2,8 +2,11 @@
 
 This module owns the meaning of "retention has flattened": it turns per-cohort activity counts
 into a ``CohortTable`` (complete weeks only, young cohorts censored rather than counted as zero),
-picks the tail of the average curve, and decides pass / borderline / fail from a bootstrap over
-users, because the points of one curve share their users and are not independent samples.
+picks the tail and the one fixed set of cohorts followed through it (so the slope is how the same
+users' retention moves, never cohorts entering or leaving an average), and decides pass /
+borderline / fail from a bootstrap over users within cohorts, because the points of one curve
+share their users and are not independent samples. It also checks newer cohorts against that set
+(drift) and holds a first pass back until the previous week's check agrees (``previous_status``).
 Storage supplies the counts and the per-user activity patterns of the tail (``TailPatterns``);
 everything here is pure arithmetic on them.
 """
@@ -222,7 +225,7 @@ def _evidence(
     drift = None
     if newer:
         newer_rate = sum(c.active[first] for c in newer) / newer_users
-        drift = newer_rate / y[0] if y[0] > 0 else None
+        drift = float(newer_rate / y[0]) if y[0] > 0 else None
     point = _Evidence(slope=slope, level=level, relative=relative, drift=drift)
     if patterns is None:
         return point, "no per-user activity patterns were supplied"
