@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from bot.digests.charts import digest_chart
+from bot.domain.themes import benefit_themes
 from bot.reports.blocks import gate_report_message
 from bot.reports.charts import cohort_heatmap, organic_chart, retention_chart
 from bot.surveys.charts import survey_chart
@@ -190,7 +191,7 @@ def run_demo(out: Path, *, echo: Callable[[str], None] = print, as_of: date | No
         "segments": [{"segment": g.segment, "responses": g.responses, "very_disappointed": g.very_disappointed,
                       "score": g.score, "ci": list(g.ci) if g.ci else None}
                      for g in survey_domain.segment_scores(responses)],
-        "benefit_themes": [{"theme": t, "responses": n} for t, n in survey_domain.benefit_themes(very_benefits)],
+        "benefit_themes": [{"theme": t, "responses": n} for t, n in benefit_themes(very_benefits)],
     })
 
     echo("")

@@ -7,6 +7,8 @@ share, an interval or a slope is written, so the small formatters live here. Out
 
 from __future__ import annotations
 
+from datetime import date
+
 MINUS = "\u2212"  # a typographic minus: "-0.2" reads as a hyphen in proportional fonts
 EN_DASH = "\u2013"
 
@@ -64,3 +66,17 @@ def week_span(offsets: tuple[int, ...]) -> str:
     if len(offsets) == 1:
         return f"week {offsets[0]}"
     return f"weeks {offsets[0]}{EN_DASH}{offsets[-1]}"
+
+
+def day(d: date) -> str:
+    """A date as people write it: "2 Jun 2025"."""
+    return f"{d.day} {d:%b %Y}"
+
+
+def day_range(first: date, last: date) -> str:
+    """Two dates as "2 Jun–30 Jun 2025" (the year once when both share it)."""
+    if first == last:
+        return day(first)
+    if first.year == last.year:
+        return f"{first.day} {first:%b}{EN_DASH}{day(last)}"
+    return f"{day(first)}{EN_DASH}{day(last)}"

@@ -14,6 +14,7 @@ from datetime import date
 
 from bot.domain import _text as t
 from bot.domain.organic import MAX_UNKNOWN_SHARE, MIN_HISTORY_WEEKS, organic_shrinking, paid_growth
+from bot.domain.retention import rel_range
 from bot.domain.settings import (
     OrganicSettings,
     ProductSettings,
@@ -100,6 +101,51 @@ def _warnings(verdict: Verdict, organic: OrganicSignal, survey: SurveySignal, wi
                 ),
             )
         )
+    if organic.untagged_share is not None and organic.untagged_share > UNKNOWN_WARNING_SHARE:
+        out.append(
+            Warning_(
+                code="untagged_signups",
+                message=(
+                    f"{t.pct(organic.untagged_share)} of signups in {span} carry no tags "
+                    f"({t.count(organic.untagged_signups)} of {t.count(organic.signups)}); "
+                    + (
+                        f"{t.count(round(organic.untagged_as_paid))} of them count as paid links that lost "
+                        "their tags, the rest as organic. Tag every paid link so the share is measured, "
+                        "not assumed."
+                        if organic.untagged_as_paid
+                        else "all count as organic. Tag every paid link so the share is measured, not assumed."
+                    )
+                ),
+            )
+        )
+    if organic.custom_allowance is not None:
+        out.append(
+            Warning_(
+                code="custom_rule",
+                message=(
+                    "Custom rule: untagged signups count as paid up to "
+                    f"{t.share_setting(organic.custom_allowance)} of tagged paid ones (the default is "
+                    f"{t.share_setting(OrganicSettings().untagged_paid_allowance)}); a manager set "
+                    "organic.untagged_paid_allowance."
+                ),
+            )
+        )
+    if survey.unmatched and survey.responses:
+        rate = (
+            f"response rate {t.pct(survey.response_rate)} of channel members"
+            if survey.response_rate is not None and survey.response_rate_base == "channel_members"
+            else "response rate unknown"
+        )
+        out.append(
+            Warning_(
+                code="survey_unweighted",
+                message=(
+                    f"{t.count(survey.unmatched)} of {t.count(survey.responses)} survey answers could not be "
+                    f"matched to product users, so they count unweighted ({rate}): keen users answer "
+                    "more often, which can make the score read high."
+                ),
+            )
+        )
     answers = survey.responses + survey.not_applicable
     if answers and survey.not_applicable / answers > NA_WARNING_SHARE:
         out.append(
@@ -126,8 +172,9 @@ def _survey_steps(s: SurveySignal, cfg: SurveySettings) -> list[str]:
         if n > shortfall and s.score is not None:
             return [
                 f"Collect about {t.count(n)} more survey responses ({t.count(s.responses)} so far): "
-                f"{cfg.min_responses} are needed for a verdict, and at the current score of "
-                f"{t.pct(s.score)} about {t.count(n)} more would settle whether it clears {bar}."
+                f"{cfg.min_responses} are needed for a verdict, and if the score stays near "
+                f"{t.pct(s.score)}, about {t.count(n)} more give an 80% chance of settling whether "
+                f"it clears {bar}."
             ]
         return [
             f"Collect {t.count(max(n, shortfall))} more survey responses ({t.count(s.responses)} so far; "
@@ -138,7 +185,8 @@ def _survey_steps(s: SurveySignal, cfg: SurveySettings) -> list[str]:
         if n > 0:
             return [
                 f"Collect about {t.count(n)} more survey responses ({t.count(s.responses)} so far): "
-                f"at the current score of {score} that would settle whether it clears {bar}."
+                f"if the score stays near {score}, that gives an 80% chance of settling whether it "
+                f"clears {bar}."
             ]
         return [
             f"The survey score ({score}) sits right at the {bar} bar, so more responses alone will "
@@ -160,6 +208,11 @@ def _retention_steps(r: RetentionSignal, cfg: RetentionSettings) -> list[str]:
                 f"Retention needs cohorts with at least {t.count(cfg.min_users)} users "
                 f"({t.count(r.users)} so far): sign up more users before judging it."
             ]
+        if r.weeks_observed >= cfg.min_weeks:
+            return [
+                f"Wait a few more weeks: the retention tail must follow the same {cfg.min_cohorts}+ "
+                f"cohorts with {t.count(cfg.min_users)}+ users over {cfg.tail_weeks} weeks."
+            ]
         more = cfg.min_weeks - r.weeks_observed
         return [
             f"Wait at least {t.plural(more, 'more week')} of data: retention needs "
@@ -174,7 +227,25 @@ def _retention_steps(r: RetentionSignal, cfg: RetentionSettings) -> list[str]:
                 "Retention has no confidence interval (see its summary): re-run the check once the "
                 "activity data is complete; it cannot pass without one."
             ]
+        if r.awaiting_confirmation:
+            return [
+                "Retention passes if it holds next week: a flat curve must hold at two weekly "
+                "checks in a row before it counts."
+            ]
         steps = []
+        if r.drifting and r.drift_ratio is not None:
+            steps.append(
+                f"Newer users retain less than your first ones (about {t.pct(r.drift_ratio)} as well "
+                f"at week {first}): find what changed for later signups (audience, channel, "
+                "onboarding) before counting on the early plateau."
+            )
+        rel_ci = r.relative_slope_ci
+        if rel_ci is not None and rel_ci[0] <= -cfg.relative_tolerance and r.tail_slope_ci[0] > -cfg.flat_tolerance:
+            steps.append(
+                f"Retention over {span} may still lose more than {t.share_setting(cfg.relative_tolerance)} "
+                f"of its remaining users a week (90% CI {rel_range(rel_ci)}): a few more weeks "
+                "will show whether it has stopped."
+            )
         if r.tail_slope_ci[0] <= -cfg.flat_tolerance:
             steps.append(
                 f"Retention over {span} is not yet clearly flat (slope {t.pts(r.tail_slope or 0.0)} "
@@ -193,6 +264,12 @@ def _retention_steps(r: RetentionSignal, cfg: RetentionSettings) -> list[str]:
             return [
                 f"Retention is still falling about {t.pts(-(r.tail_slope or 0.0), signed=False)} "
                 f"pts/week over {span}: find why users stop coming back after week {first}."
+            ]
+        if r.relative_slope_ci is not None and r.relative_slope_ci[1] < -cfg.relative_tolerance:
+            return [
+                f"Retention still loses about {t.pct(-(r.relative_slope or 0.0))} of its remaining "
+                f"users a week over {span}: that is steady decay, not a plateau; find why users "
+                f"stop coming back after week {first}."
             ]
         return [
             f"Retention levels off at {t.pct(r.plateau_level or 0.0)}, under the "
@@ -238,6 +315,13 @@ def _organic_steps(o: OrganicSignal, cfg: OrganicSettings) -> list[str]:
         ]
     if o.status == "borderline":
         steps = []
+        lower = o.organic_share_lower
+        if share >= cfg.min_share and lower is not None and lower < cfg.min_share:
+            steps.append(
+                f"The organic share ({t.pct(share)}) could still be under {need} (it must clear it "
+                f"with 95% confidence): a few more weeks of signups will settle it; grow the "
+                "organic channels meanwhile."
+            )
         if share < cfg.min_share and slope is not None and slope > 0:
             weeks = (cfg.min_share - share) / slope
             steps.append(
@@ -278,8 +362,10 @@ def evaluate(
     ready iff all three pass; not_ready if any fails; unclear otherwise. Warnings:
     "premature_scaling" (verdict not ready and paid signups outnumber organic ones in the window
     or grew more than 20% on the previous window), "high_unknown_channels" (more than 20% of the
-    window's signups have no known channel) and "many_former_users" (more than a quarter of the
-    survey answers are N/A). Next steps cover every signal that has not passed, retention first.
+    window's signups have no known channel), "untagged_signups" (more than 20% carry no tags),
+    "custom_rule" (a manager changed the untagged-paid allowance), "survey_unweighted" (answers
+    that could not be matched to users count unweighted) and "many_former_users" (more than a
+    quarter of the survey answers are N/A). Next steps cover every signal that has not passed, retention first.
     ``cohort_table`` is carried along for the charts.
     """
     verdict = _verdict(retention, organic, survey)

@@ -18,7 +18,7 @@ from scipy import stats
 
 from bot.domain import _text as t
 from bot.domain.settings import OrganicSettings, normalise_channel
-from bot.domain.survey import wilson
+from bot.domain.survey import _wilson_p
 from bot.domain.types import ChannelClass, OrganicSignal, Status, WeekChannels
 from bot.domain.weeks import last_complete_week
 
@@ -36,7 +36,7 @@ _ADS = re.compile(r"(^|_)ads?($|_)|ads($|_)")
 _NOT_ADS = re.compile(r"(loads|leads|reads|roads|heads|threads)($|_)")
 
 
-_CLASSES: dict[str, ChannelClass] = {"organic": "organic", "paid": "paid", "unknown": "unknown"}
+_CLASSES: dict[str, ChannelClass] = {"organic": "organic", "paid": "paid", "direct": "direct", "unknown": "unknown"}
 
 
 def _heuristic(name: str) -> ChannelClass:
@@ -49,55 +49,69 @@ def _heuristic(name: str) -> ChannelClass:
     return "unknown"
 
 
-def classify_channel(channel: str | None, channel_map: Mapping[str, str]) -> ChannelClass:
-    """The class of a signup channel: the map (keys normalised) first, then keyword heuristics.
-
-    The name is normalised with ``settings.normalise_channel`` (lower case, "_" between words)
-    and looked up exactly, so a product's own overrides always win. Unmapped names containing
-    "paid", "cpc", "ppc", "ads", "sponsor", "affiliate" or "display" are paid; then names with
-    "organic", "referral", "seo", "direct", "community" or "word" are organic; anything else,
-    and an empty channel, is unknown.
-    """
-    name = normalise_channel(channel or "").strip("()")
-    if not name:
-        return "unknown"
-    mapped = _CLASSES.get(channel_map.get(name, ""))
-    return mapped if mapped is not None else _heuristic(name)
-
-
 _PAID_MEDIA = ("cpc", "ppc", "cpm", "cpa", "cpv", "display", "affiliate", "banner", "retargeting")
 _ORGANIC_MEDIA = ("organic", "referral", "social", "email", "e_mail", "newsletter")
-# Analytics tools write these for "no medium"; they say nothing about the channel.
-_NO_MEDIUM = ("", "none", "not_set")
+# Analytics tools write these for "no tag"; they say nothing about the channel.
+_NO_TAG = ("", "none", "not_set")
+
+
+def _part(raw: str | None, channel_map: Mapping[str, str], *, medium: bool) -> ChannelClass | None:
+    """The class one tag names, or None when the tag is absent (empty, "(none)", "(not set)")."""
+    name = normalise_channel(raw or "").strip("()_")
+    if name in _NO_TAG:
+        return None
+    mapped = _CLASSES.get(channel_map.get(name, ""))
+    if mapped is not None:
+        return mapped
+    if medium:
+        if name in _PAID_MEDIA or name.startswith("paid"):
+            return "paid"
+        if name in _ORGANIC_MEDIA:
+            return "organic"
+    return _heuristic(name)
+
+
+def classify_signup(
+    channel: str | None,
+    utm_source: str | None,
+    utm_medium: str | None,
+    channel_map: Mapping[str, str],
+) -> ChannelClass:
+    """The class of a signup from its channel and UTM tags (SPEC §5 "Organic growth").
+
+    Each tag is classified on its own: the product's channel map first (names normalised, so
+    overrides win), then, for the medium, the usual UTM media (cpc, ppc, cpm, display, affiliate,
+    "paid..." are paid; organic, referral, social, email are organic), then keyword heuristics.
+    A paid word anywhere wins: ``facebook_ads`` / ``social`` and ``sponsored_newsletter`` /
+    ``email`` are paid, because calling paid traffic organic flatters the share. Otherwise any
+    organic tag makes it organic. A signup with no tags at all, or only tags that mean "none"
+    ("(direct)", "(none)", "(not set)"), is "direct": untagged. Anything else is unknown.
+    """
+    parts = [
+        _part(channel, channel_map, medium=False),
+        _part(utm_source, channel_map, medium=False),
+        _part(utm_medium, channel_map, medium=True),
+    ]
+    present = [p for p in parts if p is not None]
+    if "paid" in present:
+        return "paid"
+    if "organic" in present:
+        return "organic"
+    if all(p == "direct" for p in present):
+        return "direct"
+    return "unknown"
+
+
+def classify_channel(channel: str | None, channel_map: Mapping[str, str]) -> ChannelClass:
+    """The class of a signup known only by its channel name (see ``classify_signup``)."""
+    return classify_signup(channel, None, None, channel_map)
 
 
 def classify_utm(
     utm_source: str | None, utm_medium: str | None, channel_map: Mapping[str, str]
 ) -> ChannelClass:
-    """The class of a signup from its UTM tags: the medium decides first, then the source.
-
-    A medium in the product's channel map wins (so overrides apply); otherwise cpc, ppc, cpm,
-    display, affiliate and any "paid..." medium are paid, and organic, referral, social and email
-    are organic. A missing or "(none)" medium leaves it to the source, classified like a channel.
-    A signup with no UTM tags at all is "direct" traffic (typed URL, bookmark, a link in a chat),
-    which SPEC §5 counts as organic; a source that is present but unrecognised stays unknown.
-    """
-    source = normalise_channel(utm_source or "").strip("()")
-    medium = normalise_channel(utm_medium or "").strip("()")
-    if medium not in _NO_MEDIUM:
-        mapped = _CLASSES.get(channel_map.get(medium, ""))
-        if mapped is not None and mapped != "unknown":
-            return mapped
-        if medium in _PAID_MEDIA or medium.startswith("paid"):
-            return "paid"
-        if medium in _ORGANIC_MEDIA:
-            return "organic"
-        by_medium = _heuristic(medium)
-        if by_medium != "unknown":
-            return by_medium
-    if not source:
-        return "organic" if medium in _NO_MEDIUM else "unknown"
-    return classify_channel(source, channel_map)
+    """The class of a signup known only by its UTM tags (see ``classify_signup``)."""
+    return classify_signup(None, utm_source, utm_medium, channel_map)
 
 
 # --------------------------------------------------------------------------- the signal
@@ -121,6 +135,25 @@ def _trend(
     return slope, (slope - q * se, slope + q * se)
 
 
+Z_ONE_SIDED_95 = 1.6448536269514722  # the share passes on its one-sided 95% Wilson lower bound
+
+
+def untagged_as_paid(untagged: float, tagged_paid: float, allowance: float) -> float:
+    """How many untagged signups count as paid: min(untagged, allowance x tagged paid).
+
+    Paid links lose their tags (stripped by apps, privacy tools, copied links), and those signups
+    then look untagged; the allowance assumes that for every tagged paid signup up to
+    ``allowance`` more arrived untagged, so a paid-heavy product cannot look organic by losing
+    its tags. The rest of the untagged signups count as organic ("direct" traffic).
+    """
+    return min(untagged, allowance * tagged_paid)
+
+
+def _split(o: float, p: float, d: float, allowance: float) -> tuple[float, float, float]:
+    moved = untagged_as_paid(d, p, allowance)
+    return o + d - moved, p + moved, moved
+
+
 def organic_signal(
     weeks: Sequence[WeekChannels], as_of: date, settings: OrganicSettings
 ) -> OrganicSignal:
@@ -129,9 +162,12 @@ def organic_signal(
     Uses complete weeks only (later rows are ignored); weeks between the first week with signups
     and the last complete week that have no row count as zero signups. The window is the last
     ``window_weeks`` complete weeks and the previous window the same number of weeks before it.
+    Untagged ("direct") signups count as organic except ``untagged_as_paid`` of them, week by
+    week and in each window.
 
-    - organic_share = organic / (organic + paid) in the window, with a Wilson 95% interval;
-      unknown_share = unknown / all signups in the window.
+    - organic_share = organic / (organic + paid) in the window, with a Wilson 95% interval and
+      its one-sided 95% lower bound; unknown_share = unknown / all signups, untagged_share =
+      untagged / all signups in the window.
     - trend_per_week = OLS slope of the weekly share over the last ``trend_weeks`` weeks (weeks
       without classified signups are skipped), with a 90% t-interval: each end is a one-sided
       95% bound.
@@ -139,43 +175,54 @@ def organic_signal(
       current window's count is too low for a fair coin: one-sided exact binomial p < 0.05.
 
     insufficient_data: fewer than ``min_signups`` classified signups in the window, fewer than 6
-    weeks of history, or more than half the window's signups unknown. pass: share >= min_share,
-    the trend's upper bound >= 0 and not shrinking. fail: share < min_share and the trend not
+    weeks of history, or more than half the window's signups unknown. pass: the share's lower
+    bound >= min_share (not the point estimate: a true 50% would pass half the time), the
+    trend's upper bound >= 0 and not shrinking. fail: share < min_share and the trend not
     confidently positive (lower bound <= 0), or the share confidently falling (upper bound < 0).
     Otherwise borderline.
     """
     lcw = last_complete_week(as_of)
+    allowance = settings.untagged_paid_allowance
     by_week: dict[int, list[int]] = {}
     for w in weeks:
         if w.week > lcw:
             continue
-        acc = by_week.setdefault(w.week, [0, 0, 0])
+        acc = by_week.setdefault(w.week, [0, 0, 0, 0])
         # int(): counts may arrive as numpy integers, which the JSON output cannot carry.
         acc[0] += int(w.organic)
         acc[1] += int(w.paid)
         acc[2] += int(w.unknown)
-    with_signups = [w for w, (o, p, u) in by_week.items() if o + p + u > 0]
+        acc[3] += int(w.direct)
+    with_signups = [w for w, row in by_week.items() if sum(row) > 0]
     first = min(with_signups) if with_signups else lcw + 1
     history = max(0, lcw - first + 1)
 
-    def window_sum(start: int, end: int) -> tuple[int, int, int]:
-        rows = [by_week.get(w, [0, 0, 0]) for w in range(start, end + 1)]
-        return (sum(r[0] for r in rows), sum(r[1] for r in rows), sum(r[2] for r in rows))
+    def window_sum(start: int, end: int) -> tuple[int, int, int, int]:
+        rows = [by_week.get(w, [0, 0, 0, 0]) for w in range(start, end + 1)]
+        return (sum(r[0] for r in rows), sum(r[1] for r in rows), sum(r[2] for r in rows),
+                sum(r[3] for r in rows))
 
     n_win = settings.window_weeks
-    organic, paid, unknown = window_sum(lcw - n_win + 1, lcw)
-    prev_organic, prev_paid, _ = window_sum(lcw - 2 * n_win + 1, lcw - n_win)
-    classified = organic + paid
+    tagged_organic, tagged_paid, unknown, untagged = window_sum(lcw - n_win + 1, lcw)
+    p_o, p_p, _, p_d = window_sum(lcw - 2 * n_win + 1, lcw - n_win)
+    organic_f, paid_f, moved = _split(tagged_organic, tagged_paid, untagged, allowance)
+    prev_organic_f, prev_paid_f, _ = _split(p_o, p_p, p_d, allowance)
+    organic, paid = round(organic_f), round(paid_f)
+    prev_organic, prev_paid = round(prev_organic_f), round(prev_paid_f)
+    classified = tagged_organic + tagged_paid + untagged
     signups = classified + unknown
-    share = organic / classified if classified else None
-    share_ci = wilson(organic, classified) if classified else None
+    share = organic_f / classified if classified else None
+    share_ci = _wilson_p(share, classified) if share is not None else None
+    lower = _wilson_p(share, classified, Z_ONE_SIDED_95)[0] if share is not None else None
     unknown_share = unknown / signups if signups else None
+    untagged_share = untagged / signups if signups else None
 
     trend_start = max(lcw - settings.trend_weeks + 1, first)
     weekly: list[tuple[int, float | None]] = []
     for week in range(trend_start, lcw + 1):
-        o, p, _u = by_week.get(week, [0, 0, 0])
-        weekly.append((week, o / (o + p) if o + p else None))
+        o, p, _u, d = by_week.get(week, [0, 0, 0, 0])
+        wo, _wp, _m = _split(o, p, d, allowance)
+        weekly.append((week, wo / (o + p + d) if o + p + d else None))
     slope, slope_ci = _trend([(week, s) for week, s in weekly if s is not None])
 
     shrinking = _shrinking(organic, prev_organic)
@@ -192,16 +239,17 @@ def organic_signal(
     if unknown_share is not None and unknown_share > MAX_UNKNOWN_SHARE:
         problems.append(f"{t.pct(unknown_share)} of signups in {window_txt} have no known channel")
 
+    custom = allowance if allowance != OrganicSettings().untagged_paid_allowance else None
     status: Status
     if problems:
         status = "insufficient_data"
         summary = "Not enough to judge organic growth: " + "; ".join(problems) + "."
     else:
-        assert share is not None and share_ci is not None  # classified >= min_signups >= 1
+        assert share is not None and share_ci is not None and lower is not None
         trend_ok = slope_ci is None or slope_ci[1] >= 0
         trend_up = slope_ci is not None and slope_ci[0] > 0
         falling = slope_ci is not None and slope_ci[1] < 0
-        if share >= settings.min_share and trend_ok and not shrinking:
+        if lower >= settings.min_share and trend_ok and not shrinking:
             status = "pass"
         elif (share < settings.min_share and not trend_up) or falling:
             status = "fail"
@@ -209,10 +257,26 @@ def organic_signal(
             status = "borderline"
         summary = (
             f"{t.pct(share)} of {t.count(classified)} signups with a known channel in {window_txt} "
-            f"were organic (95% CI {t.pct_range(*share_ci)}; {t.share_setting(settings.min_share)} needed)"
+            f"were organic (95% CI {t.pct_range(*share_ci)}; {t.share_setting(settings.min_share)} needed"
         )
+        if status != "pass" and share >= settings.min_share and lower < settings.min_share:
+            summary += ", and the share could still be under that"
+        summary += ")"
+        if untagged:
+            summary += (
+                f"; {t.pct(untagged_share or 0.0)} of signups carry no tags, "
+                + (
+                    f"{t.count(round(moved))} of them counted as paid links that lost their tags"
+                    if moved else "all counted as organic"
+                )
+            )
+        if custom is not None:
+            summary += (
+                f" (custom rule: untagged signups count as paid up to {t.share_setting(custom)} of "
+                f"tagged paid ones, not {t.share_setting(OrganicSettings().untagged_paid_allowance)})"
+            )
         if unknown:
-            summary += f", {t.pct(unknown_share or 0.0)} of signups had no known channel"
+            summary += f"; {t.pct(unknown_share or 0.0)} of signups had no known channel"
         if slope is not None and slope_ci is not None:
             summary += (
                 f"; share trend {t.pts(slope)} pts/week (90% CI {t.pts_range(*slope_ci)})"
@@ -238,6 +302,11 @@ def organic_signal(
         weeks_observed=history,
         weekly_shares=tuple(weekly),
         summary=summary,
+        organic_share_lower=lower,
+        untagged_signups=untagged,
+        untagged_as_paid=moved,
+        untagged_share=untagged_share,
+        custom_allowance=custom,
     )
 
 

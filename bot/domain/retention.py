@@ -2,8 +2,11 @@
 
 This module owns the meaning of "retention has flattened": it turns per-cohort activity counts
 into a ``CohortTable`` (complete weeks only, young cohorts censored rather than counted as zero),
-picks the tail of the average curve, and decides pass / borderline / fail from a bootstrap over
-users, because the points of one curve share their users and are not independent samples.
+picks the tail and the one fixed set of cohorts followed through it (so the slope is how the same
+users' retention moves, never cohorts entering or leaving an average), and decides pass /
+borderline / fail from a bootstrap over users within cohorts, because the points of one curve
+share their users and are not independent samples. It also checks newer cohorts against that set
+(drift) and holds a first pass back until the previous week's check agrees (``previous_status``).
 Storage supplies the counts and the per-user activity patterns of the tail (``TailPatterns``);
 everything here is pure arithmetic on them.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -20,7 +24,7 @@ from numpy.typing import NDArray
 from bot.domain import _text as t
 from bot.domain.settings import RetentionSettings
 from bot.domain.types import Cohort, CohortTable, CurvePoint, RetentionSignal, Status, TailPatterns
-from bot.domain.weeks import last_complete_week
+from bot.domain.weeks import last_complete_week, week_start
 
 # --------------------------------------------------------------------------- the table
 
@@ -75,12 +79,32 @@ def usable_offsets(table: CohortTable, settings: RetentionSettings) -> tuple[int
     return tuple(p.week_offset for p in table.average if p.users >= settings.min_users)
 
 
-def tail_offsets(table: CohortTable, settings: RetentionSettings) -> tuple[int, ...]:
-    """The last ``tail_weeks`` usable offsets, or () when fewer than ``min_weeks`` are usable."""
+def choose_tail(table: CohortTable, settings: RetentionSettings) -> tuple[tuple[int, ...], tuple[Cohort, ...]]:
+    """The tail offsets and the one fixed set of cohorts every tail point is averaged over.
+
+    The tail is the last ``tail_weeks`` usable offsets (week 0 is never in it: it is 100% by
+    definition), and its cohorts are those whose week at the last tail offset is complete, so the
+    same users stand behind every point. When that set has fewer than ``min_cohorts`` cohorts or
+    ``min_users`` users, the tail steps back one offset at a time until it has them. Returns
+    ((), ()) when fewer than ``min_weeks`` offsets are usable or no tail has enough cohorts.
+    """
     usable = usable_offsets(table, settings)
     if len(usable) < settings.min_weeks:
-        return ()
-    return usable[-settings.tail_weeks:]
+        return (), ()
+    candidates = [k for k in usable if k > 0]
+    n = settings.tail_weeks
+    for end in range(len(candidates), n - 1, -1):
+        tail = tuple(candidates[end - n:end])
+        members = tuple(c for c in table.cohorts if c.size > 0 and len(c.active) > tail[-1])
+        if len(members) >= settings.min_cohorts and sum(c.size for c in members) >= settings.min_users:
+            return tail, members
+    return (), ()
+
+
+def tail_offsets(table: CohortTable, settings: RetentionSettings) -> tuple[int, ...]:
+    """The tail chosen by ``choose_tail`` (the offsets storage must give activity patterns for:
+    patterns of every cohort that reached the first of them, for the tail and the drift check)."""
+    return choose_tail(table, settings)[0]
 
 
 def tail_patterns_from_users(
@@ -123,32 +147,27 @@ class _PatternsUnusable(Exception):
     """The patterns cannot support an interval; the message says why, for the summary."""
 
 
-def _bootstrap(
-    table: CohortTable,
+def _draw(
+    rng: np.random.Generator,
+    cohorts: tuple[Cohort, ...],
     patterns: TailPatterns,
-    tail: tuple[int, ...],
+    offsets: tuple[int, ...],
     n_boot: int,
-    seed: int,
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Bootstrap replicates of (tail slope, plateau level), resampling users within cohorts.
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Bootstrap replicates of the active members at ``offsets``, summed over ``cohorts``.
 
-    Each cohort's members are resampled with replacement, which for the tail only needs the
-    number of members per activity pattern: a multinomial draw over the patterns. Cohort sizes
-    stay fixed (the design is stratified by cohort), so every point keeps its eligible users as
-    denominator and only the numerators vary, jointly across offsets as real users do.
+    Each cohort's members are resampled with replacement, which only needs the number of members
+    per activity pattern: a multinomial draw over the patterns. Cohort sizes stay fixed (the
+    design is stratified by cohort), and the numerators vary jointly across offsets as real users
+    do. Returns the (n_boot, offsets) replicates and the observed counts the patterns imply.
     """
-    missing = [k for k in tail if k not in patterns.offsets]
+    missing = [k for k in offsets if k not in patterns.offsets]
     if missing:
         raise _PatternsUnusable(f"no activity patterns for week {missing[0]}")
-    bit_of = [patterns.offsets.index(k) for k in tail]
-    n_tail = len(tail)
-    rng = np.random.default_rng(seed)
-    boot_active = np.zeros((n_boot, n_tail), dtype=np.int64)
-    seen_active = np.zeros(n_tail, dtype=np.int64)
-    for cohort in table.cohorts:
-        eligible = np.array([len(cohort.active) > k for k in tail])
-        if cohort.size <= 0 or not eligible.any():
-            continue
+    bit_of = np.array([patterns.offsets.index(k) for k in offsets])
+    boot = np.zeros((n_boot, len(offsets)), dtype=np.int64)
+    seen = np.zeros(len(offsets), dtype=np.int64)
+    for cohort in cohorts:
         raw = {m: n for m, n in patterns.counts.get(cohort.week, {}).items() if n > 0}
         total = sum(raw.values())
         if total > cohort.size:
@@ -158,20 +177,94 @@ def _bootstrap(
         raw[0] = raw.get(0, 0) + cohort.size - total
         masks = np.array(sorted(raw), dtype=np.int64)
         counts = np.array([raw[m] for m in sorted(raw)], dtype=np.int64)
-        # (patterns, tail offsets) 0/1 matrix; offsets not yet complete for this cohort stay 0.
-        bits = ((masks[:, None] >> np.array(bit_of)[None, :]) & 1) * eligible[None, :]
+        bits = (masks[:, None] >> bit_of[None, :]) & 1
         draws = rng.multinomial(cohort.size, counts / cohort.size, size=n_boot)
-        boot_active += draws @ bits
-        seen_active += counts @ bits
-    points = {p.week_offset: p for p in table.average}
-    expected = np.array([points[k].active for k in tail], dtype=np.int64)
-    if not np.array_equal(seen_active, expected):
-        raise _PatternsUnusable("the activity patterns do not match the cohort table")
-    users = np.array([points[k].users for k in tail], dtype=np.float64)
-    curves = boot_active / users
-    slopes = curves @ _ols_weights(np.array(tail, dtype=np.float64))
+        boot += draws @ bits
+        seen += counts @ bits
+    return boot, seen
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    slope: float
+    level: float
+    relative: float | None
+    slope_ci: tuple[float, float] | None = None
+    level_ci: tuple[float, float] | None = None
+    relative_ci: tuple[float, float] | None = None
+    drift: float | None = None
+    drift_upper: float | None = None
+
+
+def _percentiles(x: NDArray[np.float64]) -> tuple[float, float]:
+    lo, hi = np.percentile(x, [5.0, 95.0])
+    return float(lo), float(hi)
+
+
+def _evidence(
+    members: tuple[Cohort, ...],
+    newer: tuple[Cohort, ...],
+    patterns: TailPatterns | None,
+    tail: tuple[int, ...],
+    n_boot: int,
+    seed: int,
+) -> tuple[_Evidence, str]:
+    """Point estimates on the fixed set, and their bootstrap intervals when the patterns allow.
+
+    The slope, the level and the relative slope come from the same replicates, so slope ÷ level
+    carries their correlation. The drift ratio (newer cohorts' retention at the first tail week
+    over the tail set's) is bootstrapped the same way, its upper end a one-sided 95% bound.
+    """
+    users = float(sum(c.size for c in members))
+    y = np.array([sum(c.active[k] for c in members) for k in tail], dtype=np.float64) / users
+    w = _ols_weights(np.array(tail, dtype=np.float64))
+    slope, level = float(y @ w), float(y.mean())
+    relative = slope / level if level > 0 else None
+    newer_users = sum(c.size for c in newer)
+    first = tail[0]
+    drift = None
+    if newer:
+        newer_rate = sum(c.active[first] for c in newer) / newer_users
+        drift = float(newer_rate / y[0]) if y[0] > 0 else None
+    point = _Evidence(slope=slope, level=level, relative=relative, drift=drift)
+    if patterns is None:
+        return point, "no per-user activity patterns were supplied"
+    rng = np.random.default_rng(seed)
+    try:
+        boot, seen = _draw(rng, members, patterns, tail, n_boot)
+        expected = np.array([sum(c.active[k] for c in members) for k in tail], dtype=np.int64)
+        if not np.array_equal(seen, expected):
+            raise _PatternsUnusable("the activity patterns do not match the cohort table")
+        drift_upper = None
+        if newer and drift is not None:
+            nboot, nseen = _draw(rng, newer, patterns, (first,), n_boot)
+            if int(nseen[0]) != sum(c.active[first] for c in newer):
+                raise _PatternsUnusable("the activity patterns do not match the cohort table")
+            base = boot[:, 0] / users
+            # A replicate where the tail set kept nobody says nothing against the newer users:
+            # a large finite ratio (inf would break the percentile's interpolation).
+            ratio = np.divide(nboot[:, 0] / newer_users, base, out=np.full(n_boot, 1e9), where=base > 0)
+            drift_upper = float(np.percentile(ratio, 95.0))
+    except _PatternsUnusable as exc:
+        return point, str(exc)
+    curves = boot / users
+    slopes = curves @ w
     levels = curves.mean(axis=1)
-    return slopes, levels
+    # A replicate with nobody retained has lost everyone: a relative slope of -1 a week.
+    rels = np.divide(slopes, levels, out=np.full(n_boot, -1.0), where=levels > 0)
+    return (
+        _Evidence(
+            slope=slope,
+            level=level,
+            relative=relative,
+            slope_ci=_percentiles(slopes),
+            level_ci=_percentiles(levels),
+            relative_ci=_percentiles(rels),
+            drift=drift,
+            drift_upper=drift_upper,
+        ),
+        "",
+    )
 
 
 def plateau_test(
@@ -179,22 +272,27 @@ def plateau_test(
     patterns: TailPatterns | None,
     settings: RetentionSettings,
     *,
+    previous_status: Status | None = None,
     n_boot: int = 2000,
     seed: int = 0,
 ) -> RetentionSignal:
-    """SPEC §5 "Retention plateau": has the average curve flattened, at a useful level?
+    """SPEC §5 "Retention plateau": has retention flattened, for the same users, at a useful level?
 
-    The tail is the last ``tail_weeks`` usable offsets. ``tail_slope`` is the OLS slope of the
-    average retention over the tail (retention per week) and ``plateau_level`` the mean of the
-    tail points. Their intervals come from a bootstrap over users (``n_boot`` replicates, seeded
-    so the same data always gives the same answer) and are the 5th and 95th percentiles: a 90%
-    interval whose ends are each a one-sided 95% bound, which is what the rules use.
+    The tail and its fixed set of cohorts come from ``choose_tail``. ``tail_slope`` is the OLS
+    slope of the set's retention over the tail (per week), ``plateau_level`` its mean and
+    ``relative_slope`` their ratio (the share of the remaining users lost a week). Intervals come
+    from a bootstrap over users within cohorts (``n_boot`` replicates, seeded so the same data
+    always gives the same answer): the 5th and 95th percentiles, each a one-sided 95% bound.
 
-    pass: slope lower bound > -flat_tolerance and level lower bound >= min_plateau.
-    fail: slope upper bound < -flat_tolerance or level upper bound < min_plateau.
-    Otherwise borderline: a wide interval that straddles the tolerance is not a plateau, since no
-    evidence of a slope is never evidence of its absence. Without usable ``patterns`` there is no
-    interval, and the result is borderline at best: it never passes on a point estimate alone.
+    pass: slope lower bound > -flat_tolerance, relative slope lower bound > -relative_tolerance,
+    level lower bound >= min_plateau and no drift, and the previous week's check (its
+    ``unconfirmed_status``, passed in as ``previous_status``) passed too when ``confirm_weeks`` is
+    2; a first-time pass reads borderline, "passes if it holds next week".
+    fail: slope or relative slope upper bound < -its tolerance, or level upper bound < min_plateau.
+    Drift (newer cohorts' retention at the first tail week confidently under ``drift_ratio`` of
+    the set's, when they hold at least ``min_users``) caps the status at borderline. Otherwise
+    borderline: no evidence of a slope is never evidence of a plateau. Without usable ``patterns``
+    there is no interval, and the result is borderline at best.
     """
     if n_boot < 1:
         raise ValueError("n_boot must be at least 1")
@@ -202,8 +300,20 @@ def plateau_test(
     users = sum(c.size for c in cohorts)
     population = f"{t.plural(users, 'user')} in {t.plural(len(cohorts), 'cohort')}"
     usable = usable_offsets(table, settings)
-    tail = tail_offsets(table, settings)
+    tail, members = choose_tail(table, settings)
     if not tail:
+        if len(usable) < settings.min_weeks:
+            why = (
+                f"Only {t.plural(len(usable), 'week')} of retention with at least "
+                f"{t.count(settings.min_users)} users observed; {settings.min_weeks} are needed "
+                f"({population})."
+            )
+        else:
+            why = (
+                f"No {settings.tail_weeks}-week tail is followed by at least "
+                f"{settings.min_cohorts} cohorts with {t.count(settings.min_users)}+ users yet "
+                f"({population})."
+            )
         return RetentionSignal(
             status="insufficient_data",
             plateau_level=None,
@@ -213,79 +323,106 @@ def plateau_test(
             weeks_observed=len(usable),
             tail_offsets=(),
             users=users,
-            summary=(
-                f"Only {t.plural(len(usable), 'week')} of retention with at least "
-                f"{t.count(settings.min_users)} users observed; {settings.min_weeks} are needed "
-                f"({population})."
-            ),
+            summary=why,
+            unconfirmed_status="insufficient_data",
         )
 
-    points = {p.week_offset: p for p in table.average}
-    y = np.array([points[k].retention for k in tail], dtype=np.float64)
-    slope = float(y @ _ols_weights(np.array(tail, dtype=np.float64)))
-    level = float(y.mean())
+    member_weeks = {c.week for c in members}
+    newer_all = tuple(c for c in cohorts if c.week not in member_weeks and len(c.active) > tail[0])
+    newer_users = sum(c.size for c in newer_all)
+    newer = newer_all if newer_users >= settings.min_users else ()
+    ev, reason = _evidence(members, newer, patterns, tail, n_boot, seed)
+    tail_users = sum(c.size for c in members)
     span = t.week_span(tail)
-
-    reason = "no per-user activity patterns were supplied"
-    slope_ci: tuple[float, float] | None = None
-    level_ci: tuple[float, float] | None = None
-    if patterns is not None:
-        try:
-            slopes, levels = _bootstrap(table, patterns, tail, n_boot, seed)
-        except _PatternsUnusable as exc:
-            reason = str(exc)
-        else:
-            s_lo, s_hi = np.percentile(slopes, [5.0, 95.0])
-            l_lo, l_hi = np.percentile(levels, [5.0, 95.0])
-            slope_ci = (float(s_lo), float(s_hi))
-            level_ci = (float(l_lo), float(l_hi))
+    rests = (
+        f"the tail follows the same {t.plural(len(members), 'cohort')} "
+        f"({t.day_range(week_start(members[0].week), week_start(members[-1].week))}, "
+        f"{t.plural(tail_users, 'user')}) of {population}"
+    )
+    drifting = ev.drift_upper is not None and ev.drift_upper < settings.drift_ratio
 
     status: Status
-    if slope_ci is None or level_ci is None:
+    if ev.slope_ci is None or ev.level_ci is None or ev.relative_ci is None:
         status = "borderline"
         summary = (
-            f"Retention over {span} is at {t.pct(level)} with a slope of {t.pts(slope)} pts/week, "
-            f"but its interval could not be computed ({reason}), so it cannot pass; "
-            f"{population}."
+            f"Retention over {span} is at {t.pct(ev.level)} with a slope of {t.pts(ev.slope)} "
+            f"pts/week, but its interval could not be computed ({reason}), so it cannot pass; "
+            f"{rests}."
         )
     else:
-        tol, floor = settings.flat_tolerance, settings.min_plateau
-        slope_txt = f"slope {t.pts(slope)} pts/week ({t.pts_range(*slope_ci)})"
-        level_txt = f"{t.pct(level)} (90% CI {t.pct_range(*level_ci)})"
-        if slope_ci[0] > -tol and level_ci[0] >= floor:
+        tol, rtol, floor = settings.flat_tolerance, settings.relative_tolerance, settings.min_plateau
+        slope_txt = (
+            f"slope {t.pts(ev.slope)} pts/week ({t.pts_range(*ev.slope_ci)}), "
+            f"{rel_pct(ev.relative)} of the remaining users a week ({rel_range(ev.relative_ci)})"
+        )
+        level_txt = f"{t.pct(ev.level)} (90% CI {t.pct_range(*ev.level_ci)})"
+        if ev.slope_ci[1] < -tol or ev.relative_ci[1] < -rtol:
+            status = "fail"
+            summary = f"Retention is still falling over {span}: {slope_txt}, now around {level_txt}; {rests}."
+        elif ev.level_ci[1] < floor:
+            status = "fail"
+            summary = (
+                f"Retention levels off too low: {level_txt} over {span}, under the "
+                f"{t.share_setting(floor)} minimum; {slope_txt}; {rests}."
+            )
+        elif ev.slope_ci[0] > -tol and ev.relative_ci[0] > -rtol and ev.level_ci[0] >= floor:
             status = "pass"
-            summary = f"Retention flattens at {level_txt} over {span}; {slope_txt}, {population}."
-        elif slope_ci[1] < -tol:
-            status = "fail"
-            summary = (
-                f"Retention is still falling over {span}: {slope_txt}, now around {level_txt}; "
-                f"{population}."
-            )
-        elif level_ci[1] < floor:
-            status = "fail"
-            summary = (
-                f"Retention levels off too low: {level_txt} over {span}, under the {t.share_setting(floor)} "
-                f"minimum; {slope_txt}, {population}."
-            )
+            summary = f"Retention flattens at {level_txt} over {span}; {slope_txt}; {rests}."
         else:
             status = "borderline"
             doubts = []
-            if slope_ci[0] <= -tol:
-                doubts.append(f"it may still be falling more than {t.pts(tol, signed=False)} pts/week")
-            if level_ci[0] < floor:
+            if ev.slope_ci[0] <= -tol or ev.relative_ci[0] <= -rtol:
+                doubts.append(
+                    f"it may still be losing more than {t.pts(tol, signed=False)} pts or "
+                    f"{t.share_setting(rtol)} of its users a week"
+                )
+            if ev.level_ci[0] < floor:
                 doubts.append(f"the level may be under {t.share_setting(floor)}")
             summary = (
                 f"Retention may be flattening at {level_txt} over {span}, but "
-                f"{' and '.join(doubts)}; {slope_txt}, {population}."
+                f"{' and '.join(doubts)}; {slope_txt}; {rests}."
             )
+    if drifting and ev.drift is not None and ev.drift_upper is not None:
+        if status == "pass":
+            status = "borderline"
+        summary = (
+            f"Newer users retain less than your first ones: at week {tail[0]} the "
+            f"{t.plural(newer_users, 'newer user')} keep {t.pct(ev.drift)} of the tail cohorts' "
+            f"retention (at most {t.pct(ev.drift_upper)}, under {t.share_setting(settings.drift_ratio)}). "
+            + summary
+        )
+    unconfirmed = status
+    if status == "pass" and settings.confirm_weeks > 1 and previous_status != "pass":
+        status = "borderline"
+        summary = "Passes if it holds next week: " + summary[0].lower() + summary[1:]
     return RetentionSignal(
         status=status,
-        plateau_level=level,
-        plateau_level_ci=level_ci,
-        tail_slope=slope,
-        tail_slope_ci=slope_ci,
+        plateau_level=ev.level,
+        plateau_level_ci=ev.level_ci,
+        tail_slope=ev.slope,
+        tail_slope_ci=ev.slope_ci,
         weeks_observed=len(usable),
         tail_offsets=tail,
         users=users,
         summary=summary,
+        tail_cohorts=tuple(c.week for c in members),
+        tail_users=tail_users,
+        relative_slope=ev.relative,
+        relative_slope_ci=ev.relative_ci,
+        drift_ratio=ev.drift,
+        drift_ratio_upper=ev.drift_upper,
+        drift_users=newer_users if newer else 0,
+        drifting=drifting,
+        unconfirmed_status=unconfirmed,
     )
+
+
+def rel_pct(x: float | None) -> str:
+    # A relative change a week as a signed share: -0.031 -> "−3.1%".
+    if x is None:
+        return "n/a"
+    return ("+" if x > 0 else "") + t.pct(x)
+
+
+def rel_range(ci: tuple[float, float] | None) -> str:
+    return "n/a" if ci is None else f"{rel_pct(ci[0])} to {rel_pct(ci[1])}"

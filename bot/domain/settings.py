@@ -17,11 +17,13 @@ from bot.domain.types import ChannelClass
 # Channel names are normalised (lower case, spaces/dashes -> "_") before lookup.
 DEFAULT_CHANNEL_MAP: dict[str, ChannelClass] = {
     **{k: "organic" for k in (
-        "direct", "organic", "organic_search", "organic_social", "seo", "search", "referral",
+        "organic", "organic_search", "organic_social", "seo", "search", "referral",
         "word_of_mouth", "wom", "community", "content", "blog", "press", "pr", "newsletter",
         "email", "social", "partner", "invite", "viral", "app_store", "podcast", "hacker_news",
-        "product_hunt", "none",
+        "product_hunt",
     )},
+    # Analytics tools' names for traffic that carried no tags at all (SPEC §5 "direct (untagged)").
+    **{k: "direct" for k in ("direct", "none", "not_set", "untagged")},
     **{k: "paid" for k in (
         "cpc", "ppc", "paid", "paid_search", "paid_social", "display", "affiliate", "sponsored",
         "ads", "ad", "adwords", "google_ads", "facebook_ads", "meta_ads", "linkedin_ads",
@@ -41,8 +43,12 @@ class RetentionSettings:
     min_weeks: int = 8
     tail_weeks: int = 6
     min_users: int = 50
+    min_cohorts: int = 3
     flat_tolerance: float = 0.01
+    relative_tolerance: float = 0.02
     min_plateau: float = 0.05
+    drift_ratio: float = 0.8
+    confirm_weeks: int = 2
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,7 @@ class OrganicSettings:
     trend_weeks: int = 12
     min_signups: int = 30
     min_share: float = 0.5
+    untagged_paid_allowance: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ class SurveySettings:
     threshold: float = 0.40
     min_responses: int = 40
     window_days: int = 90
+    pass_z: float = 2.7
 
 
 @dataclass(frozen=True)
@@ -115,11 +123,11 @@ class ProductSettings:
         if key.startswith("channel."):
             name = normalise_channel(key[len("channel."):])
             if not name:
-                raise SettingError("Name the channel: `channel.NAME organic|paid|unknown`.")
+                raise SettingError("Name the channel: `channel.NAME organic|paid|direct|unknown`.")
             cls_ = raw.lower()
-            if cls_ not in ("organic", "paid", "unknown"):
+            if cls_ not in ("organic", "paid", "direct", "unknown"):
                 raise SettingError(
-                    f"`{key}` must be organic, paid or unknown (got `{raw}`)."
+                    f"`{key}` must be organic, paid, direct or unknown (got `{raw}`)."
                 )
             rest = tuple((n, c) for n, c in self.channel_overrides if n != name)
             return dataclasses.replace(self, channel_overrides=rest + ((name, cast(ChannelClass, cls_)),))
@@ -145,15 +153,22 @@ _RANGES: dict[str, tuple[float, float]] = {
     "retention.min_weeks": (3, 104),
     "retention.tail_weeks": (3, 52),
     "retention.min_users": (1, 10_000_000),
+    "retention.min_cohorts": (1, 1000),
     "retention.flat_tolerance": (0.0, 0.2),
+    "retention.relative_tolerance": (0.0, 0.5),
     "retention.min_plateau": (0.0, 1.0),
+    "retention.drift_ratio": (0.0, 1.0),
+    # 1 turns the confirmation off; the domain takes one previous week's status, not a history.
+    "retention.confirm_weeks": (1, 2),
     "organic.window_weeks": (1, 26),
     "organic.trend_weeks": (3, 104),
     "organic.min_signups": (1, 10_000_000),
     "organic.min_share": (0.0, 1.0),
+    "organic.untagged_paid_allowance": (0.0, 1.0),
     "survey.threshold": (0.01, 0.99),
     "survey.min_responses": (1, 1_000_000),
     "survey.window_days": (1, 3650),
+    "survey.pass_z": (1.0, 5.0),
 }
 
 

@@ -9,11 +9,16 @@ segment and the recurring themes in what very disappointed users say they value 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
 
 from bot.domain import _text as t
 from bot.domain.settings import SurveySettings
@@ -21,14 +26,18 @@ from bot.domain.types import (
     Answer,
     SegmentScore,
     Status,
+    SurveyAudience,
     SurveyCounts,
     SurveyResponse,
     SurveySignal,
 )
+from bot.domain.weighting import weighted_score
 
 QUESTION = "How would you feel if you could no longer use {product}?"
 
 Z95 = 1.959963984540054  # the two-sided 95% normal quantile, as statsmodels uses it
+PASS_Z = 2.7  # the default survey.pass_z: about a 99.7% one-sided bound (SPEC §5)
+SETTLE_CHANCE = 0.8  # "responses needed" is for this chance of settling the verdict
 
 # More responses than this are not worth suggesting: the answer would be "never, in practice".
 _MAX_SUGGESTED = 1_000_000
@@ -113,38 +122,69 @@ def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     return _wilson_p(k / n, n, z)
 
 
-def _settled(phat: float, n: int, threshold: float) -> bool:
-    lo, hi = _wilson_p(phat, n)
-    return lo >= threshold or hi < threshold
+def _pass_count(n: NDArray[np.float64], threshold: float, z: float) -> NDArray[np.float64]:
+    # The Wilson interval is the set of p with |k/n - p| <= z sqrt(p(1-p)/n), so its lower bound
+    # clears the threshold exactly when k >= n*thr + z*sqrt(n*thr*(1-thr)): the fewest very
+    # disappointed answers out of n that pass. The tiny slack absorbs float error at equality.
+    return np.ceil(n * threshold + z * np.sqrt(n * threshold * (1.0 - threshold)) - 1e-9)
 
 
-def responses_needed(very: int, scored: int, threshold: float, min_responses: int) -> int:
-    """How many more scored responses, at the current score, would settle the verdict.
+def _fail_count(n: NDArray[np.float64], threshold: float) -> NDArray[np.float64]:
+    # The most very disappointed answers out of n whose 95% upper bound is still under the bar.
+    return np.ceil(n * threshold - Z95 * np.sqrt(n * threshold * (1.0 - threshold)) - 1e-9) - 1.0
 
-    "Settled" means the Wilson interval lies entirely at or above ``threshold`` or entirely below
-    it. The answer is 0 when it is already settled, when the score is exactly at the threshold
-    (no number of responses moves it off the line) or when more than 1,000,000 would be needed.
-    Below ``min_responses`` it is at least the shortfall, since no verdict is given before then.
-    For a fixed score the Wilson bounds move monotonically towards it as n grows, so a binary
-    search finds the smallest sufficient n.
+
+def settle_chance(very: int, scored: int, more: NDArray[np.int64] | int, threshold: float,
+                  pass_z: float = PASS_Z) -> NDArray[np.float64]:
+    """The chance that ``more`` further answers settle the verdict, if the score stays where it is.
+
+    The new answers are drawn exactly, Binomial(more, very/scored), on top of the ones in hand,
+    and "settled" is what the signal calls it: the lower bound at ``pass_z`` at or above the
+    threshold (pass) or the 95% upper bound under it (fail).
+    """
+    from scipy import stats  # imported here: answer parsing and imports need no scipy (~90 MB)
+
+    m = np.atleast_1d(np.asarray(more, dtype=np.int64))
+    p = very / scored
+    n = (scored + m).astype(np.float64)
+    need_pass = _pass_count(n, threshold, pass_z) - very
+    max_fail = _fail_count(n, threshold) - very
+    up = stats.binom.sf(need_pass - 1, m, p)
+    down = stats.binom.cdf(max_fail, m, p)
+    return np.asarray(up + down, dtype=np.float64)
+
+
+def responses_needed(very: int, scored: int, threshold: float, min_responses: int, *,
+                     pass_z: float = PASS_Z, chance: float = SETTLE_CHANCE) -> int:
+    """How many more scored answers give an 80% chance of settling the verdict (SPEC §5).
+
+    The new answers are assumed to come at the current score, drawn exactly (see
+    ``settle_chance``): the old "until the interval clears at exactly this score" number settled
+    it only half the time. The answer is 0 when it is already settled, and 0 when no number up
+    to 1,000,000 would do (a score at or very near the threshold). Below ``min_responses`` it is
+    at least the shortfall, since no verdict is given before then. The chance is not monotone in
+    the number of answers (the counts are whole numbers), so the smallest sufficient number is
+    found on a fine geometric grid and then exactly between its last two points.
     """
     shortfall = max(0, min_responses - scored)
     if scored <= 0:
         return shortfall
-    phat = very / scored
-    more = 0
-    if not _settled(phat, scored, threshold) and phat != threshold:
-        hi = scored + _MAX_SUGGESTED
-        if _settled(phat, hi, threshold):
-            lo = scored  # invariant: not settled at lo, settled at hi
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                if _settled(phat, mid, threshold):
-                    hi = mid
-                else:
-                    lo = mid
-            more = hi - scored
-    return max(more, shortfall)
+    now = settle_chance(very, scored, 0, threshold, pass_z)[0]
+    if now >= 1.0 - 1e-12:  # settled already (the draw of zero answers is certain)
+        return shortfall
+    grid = np.unique(np.concatenate([
+        np.arange(shortfall, shortfall + 256),
+        np.round(np.geomspace(max(shortfall, 1) + 256, _MAX_SUGGESTED, 600)),
+    ]).astype(np.int64))
+    ok = np.flatnonzero(settle_chance(very, scored, grid, threshold, pass_z) >= chance)
+    if len(ok) == 0:
+        return 0
+    i = int(ok[0])
+    if i > 0 and grid[i] - grid[i - 1] > 1:
+        between = np.arange(grid[i - 1] + 1, grid[i] + 1, dtype=np.int64)
+        hits = np.flatnonzero(settle_chance(very, scored, between, threshold, pass_z) >= chance)
+        return max(int(between[hits[0]]), shortfall)
+    return max(int(grid[i]), shortfall)
 
 
 # --------------------------------------------------------------------------- which responses count
@@ -182,47 +222,117 @@ def count_answers(responses: Iterable[SurveyResponse]) -> SurveyCounts:
 
 
 def survey_signal(
-    responses: Sequence[SurveyResponse], as_of: date, settings: SurveySettings
+    responses: Sequence[SurveyResponse],
+    as_of: date,
+    settings: SurveySettings,
+    *,
+    audience: SurveyAudience | None = None,
+    previous_status: Status | None = None,
+    previous_as_of: date | None = None,
 ) -> SurveySignal:
     """SPEC §5 "Sean Ellis score": the share of very disappointed users against the threshold.
 
     Counts one latest answer per respondent within the window; N/A answers (people who no longer
-    use the product) are left out of the score and reported beside it. Below ``min_responses``
-    scored answers it is insufficient_data; otherwise pass when the Wilson 95% lower bound is at
-    least the threshold, fail when the upper bound is under it, and borderline in between.
+    use the product) are left out of the score and reported beside it. With an ``audience``,
+    answers of matched users who are not active are left out, matched answers are weighted by
+    activity tier (``weighted_score``) and the response rate is shown: among active users when
+    every answer is matched, among ``channel_members`` when some are not ("unweighted"). Without
+    one, the score is unweighted and no rate is known.
+
+    Below ``min_responses`` scored answers it is insufficient_data; pass when the Wilson lower
+    bound at ``pass_z`` (on the effective n) is at least the threshold, fail when the 95% upper
+    bound is under it, borderline in between; ``ci`` is the 95% interval. When
+    ``previous_status`` (last week's, as of ``previous_as_of``) differs and the answers already
+    there at that date would alone give today's status, the change came from answers leaving the
+    window, and the summary says so.
     """
     counted = latest_per_respondent(responses, as_of, settings.window_days)
-    counts = count_answers(counted)
+    sig = _score(counted, settings, audience)
+    if previous_status is not None and previous_as_of is not None and sig.status != previous_status:
+        older = [r for r in counted if r.answered_at_day <= previous_as_of]
+        if _score(older, settings, audience).status == sig.status:
+            sig = dataclasses.replace(
+                sig,
+                changed_by_window=True,
+                summary=sig.summary + (
+                    f" It moved from {previous_status.replace('_', ' ')} only because answers older "
+                    f"than {settings.window_days} days left the window, not because of new ones."
+                ),
+            )
+    return sig
+
+
+def _score(counted: Sequence[SurveyResponse], settings: SurveySettings,
+           audience: SurveyAudience | None) -> SurveySignal:
+    inactive = 0
+    kept = list(counted)
+    if audience is not None:
+        kept = [r for r in counted if not (r.respondent in audience.tiers and audience.tiers[r.respondent] is None)]
+        inactive = sum(1 for r in counted if r.answer != "na") - sum(1 for r in kept if r.answer != "na")
+    counts = count_answers(kept)
     n, very = counts.scored, counts.very
+    scored = [r for r in kept if r.answer != "na"]
+    weighted = False
+    unmatched = 0
+    rate: float | None = None
+    base: Literal["active_users", "channel_members"] | None = None
     score = very / n if n else None
-    ci = wilson(very, n) if n else None
-    needed = responses_needed(very, n, settings.threshold, settings.min_responses)
+    n_eff = float(n)
+    if audience is not None and scored:
+        matched = [(tier, r.answer == "very") for r in scored if (tier := audience.tiers.get(r.respondent))]
+        loose = [r.answer == "very" for r in scored if r.respondent not in audience.tiers]
+        unmatched = len(loose)
+        ws = weighted_score(matched, audience.active_by_tier, loose)
+        if ws is not None and matched:
+            weighted = True
+            score, n_eff = ws.score, ws.effective_n
+        if unmatched == 0 and audience.active_users > 0:
+            rate, base = len({r.respondent for r in kept}) / audience.active_users, "active_users"
+        elif unmatched and audience.channel_members:
+            rate, base = len({r.respondent for r in kept}) / audience.channel_members, "channel_members"
+    ci = _wilson_p(score, n_eff) if score is not None and n_eff > 0 else None
+    pass_bound = _wilson_p(score, n_eff, settings.pass_z)[0] if score is not None and n_eff > 0 else None
+    if score is not None and n_eff > 0:
+        eff_very = int(round(score * n_eff))
+        eff_n = max(1, int(round(n_eff)))
+        eff_min = int(math.ceil(settings.min_responses * n_eff / n)) if n else settings.min_responses
+        more_eff = responses_needed(min(eff_very, eff_n), eff_n, settings.threshold, eff_min,
+                                    pass_z=settings.pass_z)
+        # Weighted answers count for less: scale effective answers back to real ones.
+        needed = int(math.ceil(more_eff * n / n_eff)) if more_eff else 0
+        needed = max(needed, settings.min_responses - n)
+    else:
+        needed = max(0, settings.min_responses - n)
     bar = t.share_setting(settings.threshold)
     na = f"; {t.plural(counts.na, 'N/A answer')} left out" if counts.na else ""
+    who = _who_answered(weighted, unmatched, rate, base, inactive)
 
     status: Status
     if n < settings.min_responses:
         status = "insufficient_data"
-        so_far = (
-            f", {t.pct(score)} very disappointed so far"
-            if score is not None
-            else ""
-        )
+        so_far = f", {t.pct(score)} very disappointed so far" if score is not None else ""
         summary = (
             f"Only {t.plural(n, 'survey answer')} in the last {settings.window_days} days "
-            f"({settings.min_responses} needed){so_far}{na}."
+            f"({settings.min_responses} needed){so_far}{na}{who}."
         )
     else:
-        assert score is not None and ci is not None  # n >= min_responses >= 1
-        if ci[0] >= settings.threshold:
+        assert score is not None and ci is not None and pass_bound is not None
+        why_more = ""
+        if pass_bound >= settings.threshold:
             status, verb = "pass", "clearly above"
         elif ci[1] < settings.threshold:
             status, verb = "fail", "clearly below"
         else:
             status, verb = "borderline", "not clearly above or below"
+            if ci[0] >= settings.threshold:
+                verb = "above"
+                why_more = (
+                    "; passing needs more, because a score checked every week clears the bar by "
+                    "luck now and then, so it must clear it by a wider margin"
+                )
         summary = (
             f"{t.pct(score)} of {t.count(n)} users would be very disappointed ({t.count(very)}; "
-            f"95% CI {t.pct_range(*ci)}), {verb} the {bar} bar{na}."
+            f"95% CI {t.pct_range(*ci)}), {verb} the {bar} bar{why_more}{na}{who}."
         )
     return SurveySignal(
         status=status,
@@ -231,10 +341,36 @@ def survey_signal(
         score=score,
         ci=ci,
         not_applicable=counts.na,
-        more_responses_needed=needed,
+        more_responses_needed=max(0, needed),
         counts=counts,
         summary=summary,
+        pass_bound=pass_bound,
+        weighted=weighted,
+        effective_responses=n_eff if score is not None else None,
+        unmatched=unmatched,
+        inactive_excluded=inactive,
+        response_rate=rate,
+        response_rate_base=base,
     )
+
+
+def _who_answered(weighted: bool, unmatched: int, rate: float | None,
+                  base: Literal["active_users", "channel_members"] | None, inactive: int) -> str:
+    """The one plain line on whose answers the score rests, as a clause of the summary."""
+    parts: list[str] = []
+    if weighted and unmatched == 0:
+        parts.append("weighted by how active respondents are")
+        if rate is not None:
+            parts.append(f"{t.pct(rate)} of active users answered")
+    elif weighted:
+        parts.append(f"weighted by how active respondents are, {t.plural(unmatched, 'unmatched answer')} unweighted")
+    elif unmatched:
+        parts.append("unweighted")
+    if unmatched:
+        parts.append(f"response rate {t.pct(rate)} of channel members" if rate is not None else "response rate unknown")
+    if inactive:
+        parts.append(f"{t.plural(inactive, 'answer')} from users no longer active left out")
+    return ("; " + "; ".join(parts)) if parts else ""
 
 
 def segment_scores(responses: Iterable[SurveyResponse], min_n: int = 5) -> list[SegmentScore]:
@@ -266,58 +402,3 @@ def segment_scores(responses: Iterable[SurveyResponse], min_n: int = 5) -> list[
     return sorted(out, key=lambda s: (-s.responses, s.segment))
 
 
-# --------------------------------------------------------------------------- benefit themes
-
-_STOP_WORDS = frozenset(
-    """
-    a about above after again against all also am an and any are as at be because been before
-    being below between both but by can could did do does doing don done down during each else
-    even ever every few for from further get gets getting got had has have having he her here
-    hers him his how i i'd i'm i've if in into is isn it it's its itself just let lot lots me
-    more most much my myself no nor not now of off on once one only or other our ours out over
-    own really same she should so some such than that that's the their them then there these
-    they thing things this those through to too under until up us use used uses using very
-    via was we were what when where which while who whom why will with would you your yours
-    able make makes made way well much many
-    """.split()
-)
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-
-
-def _terms(text: str) -> tuple[set[str], set[str]]:
-    # Bigrams only join words that were next to each other in the answer: a dropped stop word
-    # between two words breaks the phrase ("time to market" gives no "time market").
-    words = [w.replace("\u2019", "'") for w in _TOKEN.findall(text.lower().replace("\u2019", "'"))]
-    keep = [w if (w not in _STOP_WORDS and len(w) > 1) else None for w in words]
-    unigrams = {w for w in keep if w is not None}
-    bigrams = {f"{a} {b}" for a, b in zip(keep, keep[1:], strict=False) if a and b}
-    return unigrams, bigrams
-
-
-def benefit_themes(texts: Iterable[str], top: int = 5) -> list[tuple[str, int]]:
-    """The recurring themes of "main benefit" answers, as (word or phrase, answers mentioning it).
-
-    Deterministic and explainable rather than clever: each answer is lower-cased and split into
-    words, stop words are dropped, and every word and two-word phrase is counted once per answer.
-    Phrases are kept when at least two answers use them. A single word is left out when a kept
-    phrase containing it covers at least half of the answers that mention the word, so "saves
-    time" is not followed by "saves" and "time". The most frequent come first; ties go to
-    phrases, then alphabetical order.
-    """
-    uni: Counter[str] = Counter()
-    bi: Counter[str] = Counter()
-    for text in texts:
-        u, b = _terms(text)
-        uni.update(u)
-        bi.update(b)
-    phrases = {p: n for p, n in bi.items() if n >= 2}
-    covered: dict[str, int] = {}
-    for p, n in phrases.items():
-        for w in p.split():
-            covered[w] = max(covered.get(w, 0), n)
-    words = {w: n for w, n in uni.items() if 2 * covered.get(w, 0) < n}
-    ranked = sorted(
-        [(p, n, 0) for p, n in phrases.items()] + [(w, n, 1) for w, n in words.items()],
-        key=lambda x: (-x[1], x[2], x[0]),
-    )
-    return [(term, n) for term, n, _ in ranked[:top]]

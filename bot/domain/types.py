@@ -15,9 +15,12 @@ from typing import Any, Literal
 Status = Literal["pass", "borderline", "fail", "insufficient_data"]
 Verdict = Literal["ready", "not_ready", "unclear"]
 Answer = Literal["very", "somewhat", "not", "na"]
-ChannelClass = Literal["organic", "paid", "unknown"]
+ChannelClass = Literal["organic", "paid", "direct", "unknown"]
+# How active a respondent is: weeks active of the last 8 (1-2 light, 3-5 regular, 6-8 heavy).
+ActivityTier = Literal["light", "regular", "heavy"]
 
 STATUSES: tuple[Status, ...] = ("pass", "borderline", "fail", "insufficient_data")
+TIERS: tuple[ActivityTier, ...] = ("light", "regular", "heavy")
 ANSWERS: tuple[Answer, ...] = ("very", "somewhat", "not", "na")
 
 
@@ -87,6 +90,26 @@ class RetentionSignal:
     tail_offsets: tuple[int, ...]
     users: int  # users in the cohorts counted
     summary: str
+    # The fixed set of cohorts the whole tail is averaged over (cohort week indexes) and its users.
+    tail_cohorts: tuple[int, ...] = ()
+    tail_users: int = 0
+    # slope / level per week ("loses 3% of its remaining users a week" is -0.03), with its interval.
+    relative_slope: float | None = None
+    relative_slope_ci: tuple[float, float] | None = None
+    # Newer cohorts' retention at the first tail week over the tail set's, with the one-sided 95%
+    # upper bound; None when too few newer users reached it to compare.
+    drift_ratio: float | None = None
+    drift_ratio_upper: float | None = None
+    drift_users: int = 0
+    drifting: bool = False
+    # What this week's data alone says, before the confirm_weeks rule; the service passes the
+    # previous week's value back in as ``previous_status``.
+    unconfirmed_status: Status | None = None
+
+    @property
+    def awaiting_confirmation(self) -> bool:
+        """A first-time pass held back until it holds at the next weekly check."""
+        return self.unconfirmed_status == "pass" and self.status != "pass"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -95,8 +118,15 @@ class RetentionSignal:
             "plateau_level_ci": _ci(self.plateau_level_ci),
             "tail_slope": _r(self.tail_slope, 5),
             "tail_slope_ci": _ci(self.tail_slope_ci, 5),
+            "relative_slope": _r(self.relative_slope, 5),
+            "relative_slope_ci": _ci(self.relative_slope_ci, 5),
             "weeks_observed": self.weeks_observed,
             "users": self.users,
+            "tail_cohorts": len(self.tail_cohorts),
+            "tail_users": self.tail_users,
+            "drift_ratio": _r(self.drift_ratio),
+            "drift_ratio_upper": _r(self.drift_ratio_upper),
+            "awaiting_confirmation": self.awaiting_confirmation,
             "summary": self.summary,
         }
 
@@ -112,14 +142,16 @@ class WeekChannels:
     organic: int
     paid: int
     unknown: int
+    direct: int = 0  # "direct (untagged)": signups that carried no tags at all
 
     @property
     def classified(self) -> int:
-        return self.organic + self.paid
+        """Signups the share is computed over: organic, paid and untagged."""
+        return self.organic + self.paid + self.direct
 
     @property
     def total(self) -> int:
-        return self.organic + self.paid + self.unknown
+        return self.organic + self.paid + self.direct + self.unknown
 
 
 @dataclass(frozen=True)
@@ -138,12 +170,25 @@ class OrganicSignal:
     weeks_observed: int
     weekly_shares: tuple[tuple[int, float | None], ...]  # (week, organic share) over trend_weeks
     summary: str
+    # The one-sided 95% Wilson lower bound of the share, which passing is judged on.
+    organic_share_lower: float | None = None
+    # Untagged ("direct") signups in the window, and how many of them count as paid under the
+    # untagged-paid allowance (the rest count as organic and are in ``organic_signups``).
+    untagged_signups: int = 0
+    untagged_as_paid: float = 0.0
+    untagged_share: float | None = None  # untagged / all signups in the window
+    custom_allowance: float | None = None  # the allowance when a manager changed it (disclosed)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "status": self.status,
             "organic_share": _r(self.organic_share),
             "organic_share_ci": _ci(self.organic_share_ci),
+            "organic_share_lower": _r(self.organic_share_lower),
+            "untagged_signups": self.untagged_signups,
+            "untagged_share": _r(self.untagged_share),
+            "untagged_counted_paid": _r(self.untagged_as_paid, 1),
+            "custom_untagged_paid_allowance": self.custom_allowance,
             "trend_per_week": _r(self.trend_per_week, 5),
             "trend_ci": _ci(self.trend_ci, 5),
             "signups": self.signups,
@@ -193,6 +238,27 @@ class SegmentScore:
 
 
 @dataclass(frozen=True)
+class SurveyAudience:
+    """Who could have answered, for weighting the score and showing the response rate.
+
+    ``tiers`` maps a respondent key (as in ``SurveyResponse.respondent``) that was matched to a
+    product user to that user's activity tier, or to None when the user is not active (Ellis's
+    definition: active in at least 2 weeks and within the last two weeks); those answers are not
+    counted. A respondent key absent from ``tiers`` is unmatched and counts unweighted.
+    ``active_by_tier`` counts the product's active users per tier; ``channel_members`` is the
+    number of people the Slack survey could reach, the base of the unmatched response rate.
+    """
+
+    tiers: dict[str, ActivityTier | None] = field(default_factory=dict)
+    active_by_tier: dict[ActivityTier, int] = field(default_factory=dict)
+    channel_members: int | None = None
+
+    @property
+    def active_users(self) -> int:
+        return sum(self.active_by_tier.values())
+
+
+@dataclass(frozen=True)
 class SurveySignal:
     status: Status
     responses: int  # scored responses (very + somewhat + not)
@@ -203,6 +269,14 @@ class SurveySignal:
     more_responses_needed: int
     counts: SurveyCounts
     summary: str
+    pass_bound: float | None = None  # the Wilson lower bound at pass_z that passing is judged on
+    weighted: bool = False  # score weighted by activity tier (all or some answers matched)
+    effective_responses: float | None = None  # Kish effective n the intervals rest on
+    unmatched: int = 0  # scored answers that could not be matched to a product user
+    inactive_excluded: int = 0  # answers from matched users who are not active, left out
+    response_rate: float | None = None
+    response_rate_base: Literal["active_users", "channel_members"] | None = None
+    changed_by_window: bool = False  # the status moved only because answers left the window
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -211,8 +285,16 @@ class SurveySignal:
             "very_disappointed": self.very_disappointed,
             "score": _r(self.score, 3),
             "ci": _ci(self.ci, 3),
+            "pass_bound": _r(self.pass_bound, 3),
             "not_applicable": self.not_applicable,
             "more_responses_needed": self.more_responses_needed,
+            "weighted": self.weighted,
+            "effective_responses": _r(self.effective_responses, 1),
+            "unmatched": self.unmatched,
+            "inactive_excluded": self.inactive_excluded,
+            "response_rate": _r(self.response_rate, 3),
+            "response_rate_base": self.response_rate_base,
+            "changed_by_window": self.changed_by_window,
             "summary": self.summary,
         }
 

@@ -219,7 +219,7 @@ def signup_parser(index: Mapping[str, int], tz_name: str, channel_map: Mapping[s
     has_utm = isrc >= 0 or imed >= 0
     tz = ZoneInfo(tz_name)
     # Imported here: bot.domain.organic loads scipy (~90 MB), which only signups need.
-    from bot.domain.organic import classify_channel, classify_utm
+    from bot.domain.organic import classify_signup
 
     classes: dict[tuple[str, str, str], tuple[str | None, str]] = {}  # few distinct channels: cache
 
@@ -227,13 +227,16 @@ def signup_parser(index: Mapping[str, int], tz_name: str, channel_map: Mapping[s
         key = (channel, source, medium)
         hit = classes.get(key)
         if hit is None:
+            # The class reads every tag (a paid word in any of them wins, SPEC §5); the label
+            # shown is the channel, or the UTM pair when there is no channel.
+            cls = classify_signup(channel, source, medium, channel_map)
             if channel or not has_utm:
-                hit = (_text(channel, "channel", 200), classify_channel(channel, channel_map))
+                hit = (_text(channel, "channel", 200), cls)
             else:
                 label = " / ".join(p for p in (source.strip(), medium.strip()) if p) or None
                 if label is not None and len(label) > 200:
                     raise RowError("utm_source", "utm_source and utm_medium are longer than 200 characters")
-                hit = (label, classify_utm(source, medium, channel_map))
+                hit = (label, cls)
             classes[key] = hit
         return hit
 

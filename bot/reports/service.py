@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.domain import gate, organic, retention, survey
-from bot.domain.types import CohortTable, GateReport
+from bot.domain.types import CohortTable, GateReport, RetentionSignal, Status
 from bot.domain.weeks import last_complete_week
 from bot.products.service import (
     channel_product,
@@ -52,15 +52,30 @@ def build_cohort_table(session: Session, product: ProductRef, as_of: date,
     return retention.build_cohort_table(as_of, sizes, cohort_activity(session, product.id, last))
 
 
-def compute_report(session: Session, product: ProductRef, as_of: date) -> GateReport:
-    """The gate report for one product as of a date: three signals, verdict, next steps."""
+def _retention_signal(session: Session, product: ProductRef, as_of: date,
+                      previous_status: Status | None) -> tuple[RetentionSignal, CohortTable]:
     s = product.settings
     last = last_complete_week(as_of)
     sizes = cohort_sizes(session, product.id, last)
     table = build_cohort_table(session, product, as_of, sizes)
     offsets = retention.tail_offsets(table, s.retention)
     patterns = tail_patterns(session, product.id, last, offsets, sizes) if offsets else None
-    ret = retention.plateau_test(table, patterns, s.retention, seed=_seed(product.id, as_of))
+    signal = retention.plateau_test(table, patterns, s.retention, previous_status=previous_status,
+                                    seed=_seed(product.id, as_of))
+    return signal, table
+
+
+def compute_report(session: Session, product: ProductRef, as_of: date) -> GateReport:
+    """The gate report for one product as of a date: three signals, verdict, next steps.
+
+    A retention pass must also have held at the previous week's check (``confirm_weeks``), so
+    retention is computed as of a week earlier too, and that check's own verdict is passed in."""
+    s = product.settings
+    last = last_complete_week(as_of)
+    previous: Status | None = None
+    if s.retention.confirm_weeks > 1:
+        previous = _retention_signal(session, product, as_of - timedelta(days=7), None)[0].unconfirmed_status
+    ret, table = _retention_signal(session, product, as_of, previous)
     org = organic.organic_signal(weekly_channels(session, product.id, last), as_of, s.organic)
     end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     since = end - timedelta(days=s.survey.window_days + 2)  # the domain applies the exact window

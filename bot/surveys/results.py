@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.domain import survey as domain
+from bot.domain.themes import benefit_themes
 from bot.domain.types import SurveyResponse as DomainResponse
 from bot.domain.types import SurveySignal
 from bot.reports import service as services
@@ -77,7 +78,7 @@ def compute_results(session: Session, survey: Survey, now: datetime) -> SurveyRe
     elif not benefits:
         note = "No very disappointed respondent has named a main benefit yet."
     else:
-        themes = domain.benefit_themes(benefits, top=5)
+        themes = benefit_themes(benefits, top=5)
         if survey.anonymous:
             # A word only one person used could identify them.
             themes = [(t, n) for t, n in themes if n >= 2]

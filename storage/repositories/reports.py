@@ -99,7 +99,8 @@ def weekly_channels(session: Session, product_id: int, last_week: int) -> list[W
             counts = by_week.setdefault(w, {})
             cls = "unknown" if c is None else str(c)
             counts[cls] = counts.get(cls, 0) + int(n)
-    return [WeekChannels(week=w, organic=d.get("organic", 0), paid=d.get("paid", 0), unknown=d.get("unknown", 0))
+    return [WeekChannels(week=w, organic=d.get("organic", 0), paid=d.get("paid", 0), unknown=d.get("unknown", 0),
+                         direct=d.get("direct", 0))
             for w, d in sorted(by_week.items())]
 
 

@@ -114,10 +114,11 @@ def test_other_warnings() -> None:
         ({"survey": "insufficient_data", "s_responses": 12, "s_more_responses_needed": 28},
          "Collect 28 more survey responses (12 so far; at least 40 are needed for a verdict)."),
         ({"survey": "insufficient_data", "s_responses": 35, "s_score": 16 / 35, "s_more_responses_needed": 248},
-         "Collect about 248 more survey responses (35 so far): 40 are needed for a verdict, and at the current "
-         "score of 46% about 248 more would settle whether it clears 40%."),
+         "Collect about 248 more survey responses (35 so far): 40 are needed for a verdict, and if the score "
+         "stays near 46%, about 248 more give an 80% chance of settling whether it clears 40%."),
         ({"survey": "borderline", "s_responses": 40, "s_score": 0.5, "s_more_responses_needed": 53},
-         "Collect about 53 more survey responses (40 so far): at the current score of 50% that would settle"),
+         "Collect about 53 more survey responses (40 so far): if the score stays near 50%, that gives an 80% "
+         "chance of settling"),
         ({"survey": "borderline", "s_score": 0.4, "s_more_responses_needed": 0},
          "The survey score (40%) sits right at the 40% bar"),
         ({"survey": "fail", "s_score": 0.22}, "Only 22% of users would be very disappointed (the bar is 40%)"),

@@ -30,12 +30,12 @@ AS_OF = week_start(LAST + 1) + timedelta(days=2)  # a Wednesday: week LAST + 1 i
     ("channel", "expected"),
     [
         ("Organic Search", "organic"), ("organic-social", "organic"), ("Word of Mouth", "organic"),
-        ("referral", "organic"), ("(direct)", "organic"), ("Product Hunt", "organic"), ("podcast", "organic"),
+        ("referral", "organic"), ("(direct)", "direct"), ("Product Hunt", "organic"), ("podcast", "organic"),
         ("cpc", "paid"), ("Paid Social", "paid"), ("Facebook Ads", "paid"), ("google_ads", "paid"),
         ("fb-ads", "paid"), ("bingads", "paid"), ("Sponsored Newsletter", "paid"), ("affiliates", "paid"),
         ("display_network", "paid"), ("partner_referral", "organic"), ("seo_blog", "organic"),
         ("community_forum", "organic"), ("downloads", "unknown"), ("tiktok", "unknown"),
-        ("other", "unknown"), ("", "unknown"), ("   ", "unknown"), (None, "unknown"),
+        ("other", "unknown"), ("", "direct"), ("   ", "direct"), (None, "direct"), ("(not set)", "direct"),
     ],
     ids=lambda v: repr(v),
 )
@@ -56,7 +56,10 @@ def test_a_products_channel_map_wins_over_heuristics() -> None:
         ("facebook", "paid_social", "paid"), ("facebook", "Paid-Social", "paid"), ("facebook", "social", "organic"),
         ("linkedin", "cpm", "paid"), ("partner_site", "referral", "organic"), ("network", "display", "paid"),
         ("blogger", "affiliate", "paid"), ("bing", "ppc", "paid"),
-        (None, None, "organic"), ("", "", "organic"), ("(direct)", "(none)", "organic"),
+        (None, None, "direct"), ("", "", "direct"), ("(direct)", "(none)", "direct"),
+        # A paid word anywhere wins over an organic-looking medium (SPEC §5).
+        ("facebook_ads", "social", "paid"), ("sponsored_newsletter", "email", "paid"),
+        ("google", "paid_search", "paid"), ("(direct)", "cpc", "paid"),
         ("google", None, "unknown"), ("google", "(none)", "unknown"), ("bing_ads", None, "paid"),
         ("product_hunt", "", "organic"), (None, "video", "unknown"), ("youtube", "video", "unknown"),
     ],

@@ -22,7 +22,9 @@ from bot.domain.weeks import last_complete_week, week_start
 
 from ._sim import FIRST_WEEK, Sim, counts_of, simulate, table_and_patterns
 
-SETTINGS = RetentionSettings()
+# The rules of the plateau itself, on one week's data: the two-week confirmation, the fixed set
+# and the drift check have their own tests in test_retention_rules.py.
+SETTINGS = RetentionSettings(confirm_weeks=1)
 
 
 def flat(level: float) -> Callable[[np.ndarray], np.ndarray]:
@@ -107,9 +109,13 @@ def test_usable_and_tail_offsets() -> None:
     # Offset k has 10 - k cohorts of 30 users: at least 60 users up to offset 8.
     settings = RetentionSettings(min_users=60, min_weeks=8, tail_weeks=4)
     assert usable_offsets(table, settings) == tuple(range(9))
-    assert tail_offsets(table, settings) == (5, 6, 7, 8)
+    # Only 2 cohorts reached offset 8, so the tail steps back to the 3 that reached offset 7.
+    assert tail_offsets(table, settings) == (4, 5, 6, 7)
+    assert tail_offsets(table, dataclasses.replace(settings, min_cohorts=2)) == (5, 6, 7, 8)
     assert tail_offsets(table, dataclasses.replace(settings, min_weeks=10)) == ()
-    assert tail_offsets(table, dataclasses.replace(settings, tail_weeks=20)) == tuple(range(9))
+    # Week 0 (100% by definition) is never in the tail, so 8 tail weeks cannot fit in offsets 1-8.
+    assert tail_offsets(table, dataclasses.replace(settings, tail_weeks=8, min_cohorts=1)) == tuple(range(1, 9))
+    assert tail_offsets(table, dataclasses.replace(settings, tail_weeks=9)) == ()
 
 
 def test_an_empty_table() -> None:
@@ -202,7 +208,9 @@ def test_bootstrap_matches_a_naive_bootstrap_over_explicit_user_rows() -> None:
 
     # Independent version: one 0/1 row per user, resampled row by row within each cohort.
     rng = np.random.default_rng(12345)
-    lengths = {c.week: len(c.active) for c in table.cohorts}
+    # Only the fixed set: the cohorts whose week at the last tail offset is complete.
+    lengths = {c.week: len(c.active) for c in table.cohorts if len(c.active) > tail[-1]}
+    assert tuple(sorted(lengths)) == signal.tail_cohorts
     sums = np.zeros((n_boot, len(tail)))
     denominators = np.zeros(len(tail))
     for week, length in lengths.items():
@@ -217,7 +225,8 @@ def test_bootstrap_matches_a_naive_bootstrap_over_explicit_user_rows() -> None:
     slopes = np.polyfit(np.array(tail, dtype=float), curves.T, 1)[0]
     levels = curves.mean(axis=1)
 
-    observed = np.array([p.retention for p in table.average])[list(tail)]
+    members = [c for c in table.cohorts if c.week in lengths]
+    observed = np.array([sum(c.active[k] for c in members) / sum(c.size for c in members) for k in tail])
     assert signal.tail_slope == pytest.approx(np.polyfit(np.array(tail, dtype=float), observed, 1)[0])
     for ours, theirs in ((signal.tail_slope_ci, slopes), (signal.plateau_level_ci, levels)):
         naive = np.percentile(theirs, [5, 95])
@@ -300,6 +309,8 @@ def test_summary_reads_as_one_sentence_with_numbers() -> None:
     table, patterns = table_and_patterns(sim, SETTINGS)
     signal = plateau_test(table, patterns, SETTINGS)
     assert signal.summary.startswith("Retention flattens at 30% (90% CI ")
-    assert "over weeks 14\u201319; slope " in signal.summary
-    assert signal.summary.endswith("40,000 users in 20 cohorts.")
+    assert "over weeks 12\u201317; slope " in signal.summary
+    assert "of the remaining users a week" in signal.summary
+    assert signal.summary.endswith("the tail follows the same 3 cohorts (4 Aug\u201318 Aug 2025, 6,000 users) "
+                                   "of 40,000 users in 20 cohorts.")
     assert signal.to_json()["weeks_observed"] == 20

@@ -110,7 +110,7 @@ def test_signups_with_a_channel_column(session_factory: Factory, product: str, c
     u = users(session_factory)
     assert {k: (v["signup_week"], v["channel"], v["channel_class"]) for k, v in u.items()} == {
         "u1": (W, "Organic Search", "organic"), "u2": (W + 1, "google-cpc", "paid"),
-        "u3": (W + 1, "carrier pigeon", "unknown"), "u4": (W + 1, None, "unknown"),
+        "u3": (W + 1, "carrier pigeon", "unknown"), "u4": (W + 1, None, "direct"),  # no tag: direct (untagged)
     }
     assert u["u1"]["first_week"] == W  # the signup counts as activity
     assert u["u2"]["signed_up_at"] == datetime(2026, 3, 9, 8, tzinfo=UTC)
@@ -127,7 +127,7 @@ def test_signups_with_utm_columns(session_factory: Factory, product: str, csv_fi
     ]))
     u = users(session_factory)
     assert {k: (v["channel"], v["channel_class"]) for k, v in u.items()} == {
-        "u1": ("google / cpc", "paid"), "u2": ("google / organic", "organic"), "u3": (None, "organic"),
+        "u1": ("google / cpc", "paid"), "u2": ("google / organic", "organic"), "u3": (None, "direct"),
         "u4": ("facebook / paid_social", "paid"),
     }
 

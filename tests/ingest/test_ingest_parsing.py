@@ -87,12 +87,16 @@ def test_signup_parser_classifies_channels_and_utm_tags() -> None:
     uid, week, at, channel, cls = chan(["u1", "2026-03-02T10:00:00+01:00", "SEO"])
     assert (uid, week, channel, cls) == ("u1", MON, "SEO", "organic")
     assert at == datetime(2026, 3, 2, 9, tzinfo=UTC)
-    assert chan(["u2", "2026-03-02", ""])[3:] == (None, "unknown")
+    assert chan(["u2", "2026-03-02", ""])[3:] == (None, "direct")  # no tag at all: direct (untagged)
 
     utm = signup_parser({"user_id": 0, "signed_up_at": 1, "utm_source": 2, "utm_medium": 3}, "UTC", {})
     assert utm(["u1", "2026-03-02", "google", "cpc"])[3:] == ("google / cpc", "paid")
     assert utm(["u1", "2026-03-02", "newsletter", "email"])[3:] == ("newsletter / email", "organic")
-    assert utm(["u1", "2026-03-02", "", ""])[3:] == (None, "organic")  # no tags: direct traffic
+    assert utm(["u1", "2026-03-02", "", ""])[3:] == (None, "direct")  # no tags: direct (untagged)
+    # A paid word anywhere wins over an organic-looking medium (SPEC §5).
+    assert utm(["u1", "2026-03-02", "facebook_ads", "social"])[3:] == ("facebook_ads / social", "paid")
+    both = signup_parser({"user_id": 0, "signed_up_at": 1, "channel": 2, "utm_source": 3, "utm_medium": 4}, "UTC", {})
+    assert both(["u1", "2026-03-02", "newsletter", "sponsored_newsletter", "email"])[3:] == ("newsletter", "paid")
 
 
 def test_bare_date_signup_is_local_midnight() -> None:
