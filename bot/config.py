@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from storage.db import normalise_url
@@ -25,13 +25,13 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///pmfbot.db"
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
+    slack_bot_token: str | None = field(default=None, repr=False)  # a secret: never in repr or logs
+    slack_signing_secret: str | None = field(default=None, repr=False)  # a secret: never in repr or logs
     slack_client_id: str | None = None
-    slack_client_secret: str | None = None
-    slack_app_token: str | None = None
+    slack_client_secret: str | None = field(default=None, repr=False)  # a secret: never in repr or logs
+    slack_app_token: str | None = field(default=None, repr=False)  # a secret: never in repr or logs
     slack_api_url: str = DEFAULT_SLACK_API_URL
-    secret_key: str | None = None
+    secret_key: str | None = field(default=None, repr=False)  # a secret: never in repr or logs
     port: int = 3000
     log_level: str = "INFO"
 

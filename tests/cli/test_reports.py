@@ -157,3 +157,14 @@ def test_bad_report_arguments_exit_2_with_a_message(run, args: tuple[str, ...], 
     assert code == 2
     assert needle in err
     assert out == ""
+
+
+def test_settings_never_print_their_secrets() -> None:
+    from bot.config import Settings
+
+    settings = Settings(slack_bot_token="xoxb-very-secret", slack_signing_secret="sign-secret",
+                        slack_client_secret="client-secret", slack_app_token="xapp-secret", secret_key="key-secret")
+    shown = repr(settings)
+    for secret in ("xoxb-very-secret", "sign-secret", "client-secret", "xapp-secret", "key-secret"):
+        assert secret not in shown
+    assert "database_url" in shown
