@@ -4,7 +4,9 @@ Routes: ``POST /slack/events`` (commands, interactivity, events — Bolt verifie
 ``GET /slack/install`` and ``GET /slack/oauth_redirect`` (multi-workspace OAuth), ``GET /healthz``
 (200 ``{"ok": true}`` only when the database answers, else 503) and ``POST /api/v1/ingest``
 (bearer ingest token → ``bot.ingest.ingest_payload``: 200 with counts, 400 with per-item
-errors and nothing written, 401, 413 over 10,000 items or ``MAX_BODY_BYTES``).
+errors and nothing written, 401, 413 over 10,000 items or ``MAX_BODY_BYTES``), and the
+Segment-compatible tracking API ``POST /v1/batch|track|identify|page|screen`` (SPEC §9: HTTP
+Basic with a product's write key, gzip bodies, Segment's 500 KB limit → ``bot.segment``).
 
 gunicorn runs ``WORKERS`` processes of ``THREADS`` threads (``gthread``); each worker builds its
 own app after the fork (no shared engine, pool or executor). ``WEB_CONCURRENCY``,
@@ -14,9 +16,12 @@ not application settings, so they live here rather than in ``Settings``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import os
+import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -35,6 +40,9 @@ MAX_ITEMS = 10_000
 WORKERS = 2
 THREADS = 16
 SLACK_PATHS = ("/slack/events", "/slack/install", "/slack/oauth_redirect")
+# The Segment-compatible API: path -> the message type it takes (None: a batch of any).
+SEGMENT_PATHS: dict[str, str | None] = {"/v1/batch": None, "/v1/track": "track", "/v1/identify": "identify",
+                                        "/v1/page": "page", "/v1/screen": "screen"}
 StartResponse = Callable[..., Any]
 
 
@@ -72,6 +80,11 @@ class WebApp:
                 return _json(start_response, "405 Method Not Allowed", {"ok": False, "error": "use POST"},
                              [("Allow", "POST")])
             return self.ingest(environ, start_response)
+        if path in SEGMENT_PATHS:
+            if method != "POST":
+                return _segment_error(start_response, "405 Method Not Allowed", "method_not_allowed", "use POST",
+                                      [("Allow", "POST")])
+            return self.segment(environ, start_response, SEGMENT_PATHS[path])
         return _json(start_response, "404 Not Found", {"ok": False, "error": "not found"})
 
     def ingest(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -116,6 +129,109 @@ class WebApp:
     @staticmethod
     def _too_large(start_response: StartResponse, why: str) -> Iterable[bytes]:
         return _json(start_response, "413 Payload Too Large", {"ok": False, "error": f"too large: {why}"})
+
+    # ------------------------------------------------------------------ Segment-compatible API
+    def segment(self, environ: dict[str, Any], start_response: StartResponse, kind: str | None) -> Iterable[bytes]:
+        """``/v1/*``: authenticate the write key, read the (maybe gzipped) body within Segment's
+        limit, then ``bot.segment`` validates and writes it all or nothing."""
+        from bot import segment
+
+        received_at = self.ctx.now()
+        key = _basic_user(environ.get("HTTP_AUTHORIZATION", ""))
+        scope = self._write_key_scope(key) if key else None
+        if key and not isinstance(scope, int):
+            return _unauthorized(start_response, scope)
+        body, problem = _read_segment_body(environ, segment.MAX_BATCH_BYTES)
+        if problem is not None:
+            return _segment_error(start_response, *problem)
+        if not key:
+            # Segment's libraries also put the write key in the body; some senders only there.
+            body_key = body.get("writeKey") if isinstance(body, dict) else None
+            scope = self._write_key_scope(body_key) if isinstance(body_key, str) and body_key.strip() else None
+            if not isinstance(scope, int):
+                return _unauthorized(start_response, scope)
+        assert isinstance(scope, int)
+        try:
+            batch = segment.parse_batch(body, kind=kind, received_at=received_at)
+        except segment.BatchError as err:
+            return _json(start_response, "400 Bad Request",
+                         {"success": False, "code": "invalid_request", "message": str(err),
+                          "error_count": err.total, "errors": err.errors})
+        result = segment.ingest_batch(self.ctx.factory, product_id=scope, batch=batch, received_at=received_at)
+        log.info("segment product_id=%s received=%d accepted=%d duplicates=%d anonymous=%d", scope,
+                 result["received"], result["accepted"], result["duplicates"], result["anonymous"])
+        return _json(start_response, "200 OK", {"success": True, **result})
+
+    def _write_key_scope(self, key: str) -> int | str:
+        """The product id a write key is scoped to, or why it is refused."""
+        scope = slack_services.token_scope(self.ctx.factory, key.strip())
+        if scope is None:
+            return "invalid or revoked write key"
+        if scope[1] is None:
+            return ("this token is workspace-wide; the tracking API needs a product-scoped write key "
+                    "(pmfbot token create --product SLUG)")
+        return scope[1]
+
+
+def _segment_error(start_response: StartResponse, status: str, code: str, message: str,
+                   headers: list[tuple[str, str]] | None = None) -> Iterable[bytes]:
+    # Segment's libraries log ``code`` and ``message`` of a refused request.
+    return _json(start_response, status, {"success": False, "code": code, "message": message}, headers)
+
+
+def _unauthorized(start_response: StartResponse, why: str | None) -> Iterable[bytes]:
+    return _segment_error(start_response, "401 Unauthorized", "unauthorized",
+                          why or "missing write key: HTTP Basic with the write key as user name and an empty password",
+                          [("WWW-Authenticate", 'Basic realm="pmf-gate"')])
+
+
+def _basic_user(header: str) -> str:
+    """The user name of an HTTP Basic ``Authorization`` header (Segment: the write key)."""
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not value.strip():
+        return ""
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+    return decoded.partition(":")[0].strip()
+
+
+def _read_segment_body(environ: dict[str, Any], limit: int) -> tuple[Any, tuple[str, str, str] | None]:
+    """The JSON body, or (status, code, message) of why not. Never reads more than ``limit``
+    bytes off the wire, nor inflates a gzip body past ``limit`` bytes."""
+    encoding = environ.get("HTTP_CONTENT_ENCODING", "").strip().lower()
+    if encoding not in ("", "identity", "gzip"):
+        return None, ("415 Unsupported Media Type", "unsupported_encoding",
+                      f"Content-Encoding {encoding!r} is not supported; send gzip or no encoding")
+    raw_length = environ.get("CONTENT_LENGTH") or ""
+    if raw_length.strip():
+        if not raw_length.strip().isdigit():
+            return None, ("400 Bad Request", "invalid_request", "Content-Length is not a number")
+        length = int(raw_length)
+        if length > limit:
+            return None, ("413 Payload Too Large", "too_large", f"batch of {length:,} bytes; at most {limit:,}")
+        raw = environ["wsgi.input"].read(length) if length else b""
+    elif environ.get("wsgi.input_terminated"):  # chunked, de-chunked by the server (gunicorn)
+        raw = environ["wsgi.input"].read(limit + 1)
+    else:
+        return None, ("411 Length Required", "length_required", "send a Content-Length")
+    if len(raw) > limit:
+        return None, ("413 Payload Too Large", "too_large", f"batch over {limit:,} bytes")
+    if encoding == "gzip":
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            raw = inflater.decompress(raw, limit + 1)
+        except zlib.error as err:
+            return None, ("400 Bad Request", "invalid_request", f"the body is not valid gzip: {err}")
+        if len(raw) > limit or inflater.unconsumed_tail:
+            return None, ("413 Payload Too Large", "too_large", f"batch over {limit:,} bytes once decompressed")
+        if not inflater.eof:
+            return None, ("400 Bad Request", "invalid_request", "the gzip body is truncated")
+    try:
+        return json.loads(raw or b"null"), None
+    except (ValueError, UnicodeDecodeError) as err:
+        return None, ("400 Bad Request", "invalid_request", f"the body is not valid JSON: {err}")
 
 
 def build_wsgi(settings: Settings, **kwargs: Any) -> WebApp:
