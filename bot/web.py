@@ -43,6 +43,7 @@ SLACK_PATHS = ("/slack/events", "/slack/install", "/slack/oauth_redirect")
 # The Segment-compatible API: path -> the message type it takes (None: a batch of any).
 SEGMENT_PATHS: dict[str, str | None] = {"/v1/batch": None, "/v1/track": "track", "/v1/identify": "identify",
                                         "/v1/page": "page", "/v1/screen": "screen"}
+DISCARD_MAX_BYTES = 8 * 1024 * 1024  # an oversized /v1 body up to this size is read off and dropped
 StartResponse = Callable[..., Any]
 
 
@@ -197,6 +198,18 @@ def _basic_user(header: str) -> str:
     return decoded.partition(":")[0].strip()
 
 
+def _discard(stream: Any, length: int) -> None:
+    """Read and drop an oversized body (never kept) so the client, still sending, gets the 413
+    instead of a connection reset, which Segment's and RudderStack's libraries retry as a network
+    error. Past ``DISCARD_MAX_BYTES`` the connection is simply answered and dropped."""
+    left = length if length <= DISCARD_MAX_BYTES else 0
+    while left > 0:
+        chunk = stream.read(min(left, 65536))
+        if not chunk:
+            break
+        left -= len(chunk)
+
+
 def _read_segment_body(environ: dict[str, Any], limit: int) -> tuple[Any, tuple[str, str, str] | None]:
     """The JSON body, or (status, code, message) of why not. Never reads more than ``limit``
     bytes off the wire, nor inflates a gzip body past ``limit`` bytes."""
@@ -210,6 +223,7 @@ def _read_segment_body(environ: dict[str, Any], limit: int) -> tuple[Any, tuple[
             return None, ("400 Bad Request", "invalid_request", "Content-Length is not a number")
         length = int(raw_length)
         if length > limit:
+            _discard(environ["wsgi.input"], length)
             return None, ("413 Payload Too Large", "too_large", f"batch of {length:,} bytes; at most {limit:,}")
         raw = environ["wsgi.input"].read(length) if length else b""
     elif environ.get("wsgi.input_terminated"):  # chunked, de-chunked by the server (gunicorn)
