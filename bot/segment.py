@@ -5,7 +5,8 @@ stores, and the rules a batch must follow. ``parse_batch`` validates a whole bat
 message, every error with its path) and reduces each message to a ``Message``: the user, the
 ``messageId``, the event time corrected for client clock skew as Segment does (``timestamp``,
 else ``receivedAt - (sentAt - originalTimestamp)``, else ``originalTimestamp``, else
-``receivedAt``), an ``identify``'s ``traits.created_at``/``createdAt`` and the UTM campaign of
+``receivedAt``), an ``identify``'s ``traits.created_at``/``createdAt`` (or in ``context.traits``,
+where RudderStack's libraries put them) and the UTM campaign of
 ``context.campaign``. Calls with only an ``anonymousId``, and ``alias``/``group`` calls, are
 counted and ignored. ``plan`` (pure) turns the messages of one product into signup rows and
 (user, week) pairs: an ``identify`` with a creation time is the user's signup at that time; a
@@ -177,14 +178,18 @@ def _message(raw: Any, where: str, kind: str | None, sent_at: datetime | None, r
     own_sent = _instant(raw.get("sentAt"), f"{where}.sentAt", errors)
     created = None
     if typ == "identify":
-        traits = raw.get("traits")
-        if traits is not None and not isinstance(traits, dict):
-            errors.append({"path": f"{where}.traits", "message": "traits must be an object"})
-        elif traits:
-            for key in ("created_at", "createdAt"):
-                if traits.get(key) not in (None, ""):
-                    created = _created_at(traits[key], f"{where}.traits.{key}", errors)
-                    break
+        context = raw.get("context")
+        # RudderStack's libraries send an identify's traits only in context.traits.
+        for path, traits in ((f"{where}.traits", raw.get("traits")),
+                             (f"{where}.context.traits", context.get("traits") if isinstance(context, dict) else None)):
+            if traits is not None and not isinstance(traits, dict):
+                errors.append({"path": path, "message": "traits must be an object"})
+                break
+            key = next((k for k in ("created_at", "createdAt") if (traits or {}).get(k) not in (None, "")), None)
+            if key is not None:
+                assert traits is not None
+                created = _created_at(traits[key], f"{path}.{key}", errors)
+                break
     if user is None and anonymous is None and len(errors) == before:
         errors.append({"path": where, "message": "userId or anonymousId is required"})
     if len(errors) > before:

@@ -95,6 +95,15 @@ def test_created_at_may_be_iso_or_unix_seconds_or_milliseconds() -> None:
             assert batch.messages[0].created_at == t, (key, value)
 
 
+def test_created_at_is_also_read_from_context_traits_where_rudderstack_puts_it() -> None:
+    body = {"userId": "u", "context": {"traits": {"created_at": 1772184600}}}  # 2026-02-27T09:30:00Z
+    batch = parse_batch(body, kind="identify", received_at=RECEIVED)
+    assert batch.messages[0].created_at == datetime(2026, 2, 27, 9, 30, tzinfo=UTC)
+    both = {"userId": "u", "traits": {"createdAt": "2026-02-01T00:00:00Z"}, "context": {"traits": {"created_at": 0}}}
+    assert parse_batch(both, kind="identify", received_at=RECEIVED).messages[0].created_at == \
+        datetime(2026, 2, 1, tzinfo=UTC)  # the message's own traits win
+
+
 def _m(typ: str, user: str, at: str, *, created: str | None = None,
        campaign: tuple[str, str] | None = None) -> Message:
     return Message(typ, user, None, _at(at), _at(created) if created else None, campaign)
