@@ -42,7 +42,8 @@ THREADS = 16
 SLACK_PATHS = ("/slack/events", "/slack/install", "/slack/oauth_redirect")
 # The Segment-compatible API: path -> the message type it takes (None: a batch of any).
 SEGMENT_PATHS: dict[str, str | None] = {"/v1/batch": None, "/v1/track": "track", "/v1/identify": "identify",
-                                        "/v1/page": "page", "/v1/screen": "screen"}
+                                        "/v1/page": "page", "/v1/screen": "screen",
+                                        "/v1/alias": "alias", "/v1/group": "group"}  # these two: taken, ignored
 DISCARD_MAX_BYTES = 8 * 1024 * 1024  # an oversized /v1 body up to this size is read off and dropped
 StartResponse = Callable[..., Any]
 
@@ -91,13 +92,14 @@ class WebApp:
     def ingest(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         auth = environ.get("HTTP_AUTHORIZATION", "")
         scheme, _, token = auth.partition(" ")
-        workspace_id = None
+        scope = None
         if scheme.lower() == "bearer" and token.strip():
-            workspace_id = slack_services.workspace_for_token(self.ctx.factory, token.strip())
-        if workspace_id is None:
+            scope = slack_services.token_scope(self.ctx.factory, token.strip())
+        if scope is None:
             return _json(start_response, "401 Unauthorized",
                          {"ok": False, "error": "missing or invalid ingest token (create one with /pmf-check token)"},
                          [("WWW-Authenticate", 'Bearer realm="pmf-gate"')])
+        workspace_id = scope[0]
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -119,7 +121,7 @@ class WebApp:
         from bot.ingest import PayloadError, PayloadTooLarge, ingest_payload
 
         try:
-            result = ingest_payload(self.ctx.factory, workspace_id=workspace_id, payload=payload)
+            result = ingest_payload(self.ctx.factory, workspace_id=workspace_id, payload=payload, only_product_id=scope[1])
         except PayloadTooLarge as err:
             return self._too_large(start_response, str(err))
         except PayloadError as err:
@@ -142,7 +144,8 @@ class WebApp:
         scope = self._write_key_scope(key) if key else None
         if key and not isinstance(scope, int):
             return _unauthorized(start_response, scope)
-        body, problem = _read_segment_body(environ, segment.MAX_BATCH_BYTES)
+        limit = segment.MAX_BATCH_BYTES if kind is None else segment.MAX_MESSAGE_BYTES
+        body, problem = _read_segment_body(environ, limit)
         if problem is not None:
             return _segment_error(start_response, *problem)
         if not key:

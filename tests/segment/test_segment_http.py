@@ -179,3 +179,30 @@ def test_sunday_night_and_monday_morning_are_different_weeks(
     assert active_weeks(session_factory) == {("sun", W - 1), ("mon", W)}
     users = user_rows(session_factory)
     assert (users["sun"]["cohort_week"], users["mon"]["cohort_week"]) == (W - 1, W)
+
+
+def test_a_single_call_over_32_kb_is_refused_with_413(harness: Harness, tracked: Tracked, session_factory: Factory) -> None:
+    big = {"userId": "u1", "event": "x", "timestamp": "2026-11-17T00:00:00Z", "properties": {"pad": "x" * 33_000}}
+    r = _post(harness, tracked, big, "/v1/track")
+    assert r.status == 413 and r.json()["success"] is False
+    assert stored(session_factory)["users"] == 0
+
+
+def test_alias_and_group_calls_are_taken_and_ignored(harness: Harness, tracked: Tracked, session_factory: Factory) -> None:
+    r = _post(harness, tracked, {"userId": "u1", "groupId": "g1"}, "/v1/group")
+    assert r.status == 200 and (r.json()["ignored"], r.json()["accepted"]) == (1, 0)
+    assert stored(session_factory)["users"] == 0
+
+
+def test_a_product_scoped_key_writes_only_its_product_through_the_json_ingest_api(
+        harness: Harness, tracked: Tracked, session_factory: Factory) -> None:
+    from bot import services
+
+    services.create_product(session_factory, slug="other")
+    headers = {**JSON, "Authorization": f"Bearer {tracked.write_key}"}
+    event = {"events": [{"user_id": "u1", "occurred_at": "2026-11-17T09:00:00Z"}]}
+    r = harness.request("POST", "/api/v1/ingest", json.dumps({"product": "other", **event}).encode(), headers)
+    assert r.status == 400 and r.json()["errors"] == [{"path": "product", "message": "this token is scoped to another product"}]
+    assert stored(session_factory)["users"] == 0
+    r = harness.request("POST", "/api/v1/ingest", json.dumps({"product": "acme", **event}).encode(), headers)
+    assert r.status == 200 and stored(session_factory)["users"] == 1
