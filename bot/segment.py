@@ -205,9 +205,16 @@ def _message(raw: Any, where: str, kind: str | None, sent_at: datetime | None, r
 
 def parse_batch(body: Any, *, kind: str | None, received_at: datetime) -> Batch:
     """Validate a request body: ``{"batch": [...], "sentAt"?}`` for ``/v1/batch`` (``kind``
-    None), or one message for ``/v1/<kind>``. Raises ``BatchError`` listing every problem."""
+    None), or one message for ``/v1/<kind>``. Raises ``BatchError`` listing every problem.
+
+    ``/v1/batch`` also takes what webhook destinations post (Segment's and RudderStack's
+    Webhooks, Jitsu's): one message with its own ``type``, or a JSON array of messages."""
     errors: list[dict[str, str]] = []
     batch = Batch()
+    if kind is None and isinstance(body, list):
+        body = {"batch": body}
+    elif kind is None and isinstance(body, dict) and "batch" not in body and "type" in body:
+        body = {"batch": [body]}
     if not isinstance(body, dict):
         raise BatchError([{"path": "", "message": "the body must be a JSON object"}])
     if kind is not None:

@@ -146,7 +146,7 @@ def test_a_malformed_batch_is_refused_whole_with_every_error(
     assert reply["success"] is False and reply["error_count"] == 3
     assert [e["path"] for e in reply["errors"]] == ["batch[1].timestamp", "batch[2]", "batch[3].traits.created_at"]
     assert stored(session_factory) == {"users": 0, "weeks": 0, "messages": 0}
-    for raw in (b"{not json", b"[]", b'{"batch": 3}'):
+    for raw in (b"{not json", b'"text"', b'{"batch": 3}', b'[{"type": "track"}]'):
         r = _post(harness, tracked, None, raw=raw)
         assert r.status == 400 and r.headers["Content-Type"].startswith("application/json"), raw
     assert stored(session_factory) == {"users": 0, "weeks": 0, "messages": 0}

@@ -78,7 +78,15 @@ def test_every_malformed_message_is_named_by_its_path() -> None:
     with pytest.raises(BatchError):
         parse_batch({"batch": {"type": "track"}}, kind=None, received_at=RECEIVED)
     with pytest.raises(BatchError):
-        parse_batch([], kind=None, received_at=RECEIVED)
+        parse_batch("[]", kind=None, received_at=RECEIVED)
+    with pytest.raises(BatchError):
+        parse_batch({"sentAt": "2026-03-02T10:00:00Z"}, kind=None, received_at=RECEIVED)
+
+
+def test_a_batch_endpoint_also_takes_a_webhooks_bare_message_or_array() -> None:
+    one = {"type": "page", "userId": "u1", "timestamp": "2026-03-02T10:00:00Z"}
+    assert len(parse_batch(one, kind=None, received_at=RECEIVED).messages) == 1
+    assert len(parse_batch([one, one], kind=None, received_at=RECEIVED).messages) == 2
 
 
 def test_single_call_endpoints_take_the_type_from_the_path() -> None:
