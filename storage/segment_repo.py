@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 from itertools import islice
+from typing import cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -34,13 +35,15 @@ def claim_message_ids(session: Session, product_id: int, message_ids: Collection
         return set()
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = cast(Table, SegmentMessage.__table__)  # Core, not the ORM's bulk path: one INSERT ... RETURNING
+    conn = session.connection()
     taken: set[str] = set()
     for chunk in _chunks(message_ids):
-        stmt = (insert(SegmentMessage)
+        stmt = (insert(table)
                 .values([{"product_id": product_id, "message_id": m, "received_at": received_at} for m in chunk])
                 .on_conflict_do_nothing()
-                .returning(SegmentMessage.message_id))
-        taken.update(session.scalars(stmt))
+                .returning(table.c.message_id))
+        taken.update(conn.execute(stmt).scalars())
     return taken
 
 
