@@ -143,6 +143,9 @@ class WebApp:
         key = _basic_user(environ.get("HTTP_AUTHORIZATION", ""))
         scope = self._write_key_scope(key) if key else None
         if key and not isinstance(scope, int):
+            length = (environ.get("CONTENT_LENGTH") or "").strip()
+            if length.isdigit():
+                _discard(environ["wsgi.input"], int(length))  # so the client reads the 401, not a reset
             return _unauthorized(start_response, scope)
         limit = segment.MAX_BATCH_BYTES if kind is None else segment.MAX_MESSAGE_BYTES
         body, problem = _read_segment_body(environ, limit)
@@ -202,8 +205,8 @@ def _basic_user(header: str) -> str:
 
 
 def _discard(stream: Any, length: int) -> None:
-    """Read and drop an oversized body (never kept) so the client, still sending, gets the 413
-    instead of a connection reset, which Segment's and RudderStack's libraries retry as a network
+    """Read and drop a refused body (never kept) so the client, still sending, gets the 413 or
+    401 instead of a connection reset, which Segment's and RudderStack's libraries retry as a network
     error. Past ``DISCARD_MAX_BYTES`` the connection is simply answered and dropped."""
     left = length if length <= DISCARD_MAX_BYTES else 0
     while left > 0:

@@ -206,3 +206,9 @@ def test_a_product_scoped_key_writes_only_its_product_through_the_json_ingest_ap
     assert stored(session_factory)["users"] == 0
     r = harness.request("POST", "/api/v1/ingest", json.dumps({"product": "acme", **event}).encode(), headers)
     assert r.status == 200 and stored(session_factory)["users"] == 1
+
+
+def test_a_large_batch_with_a_bad_key_gets_its_401(harness: Harness, tracked: Tracked, session_factory: Factory) -> None:
+    msgs = [_track(f"u{i}", "2026-11-17T09:00:00Z", properties={"pad": "x" * 2000}) for i in range(200)]
+    r = _post(harness, tracked, {"batch": msgs}, headers=tracked.basic("pmfgate_wrong"))
+    assert r.status == 401 and stored(session_factory)["users"] == 0
