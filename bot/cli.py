@@ -198,6 +198,25 @@ def cohorts(product_slug: str, workspace: str | None, as_of: str | None, as_json
     click.echo(json.dumps(cohorts_json(table, slug, tz), indent=2) if as_json else cohorts_text(table))
 
 
+# ----------------------------------------------------------------------------- tokens
+@main.group()
+def token() -> None:
+    """Ingest and tracking-API write keys (SPEC §8)."""
+
+
+@token.command("create")
+@click.option("--product", "product_slug", help="Scope the token to this product (a Segment write key).")
+@click.option("--workspace", help="Slack team id (default: the only workspace, or 'local').")
+@handles_errors
+def token_create(product_slug: str | None, workspace: str | None) -> None:
+    """Create a token and print it once (only its hash is stored)."""
+    from bot.products.tokens import create_cli_token
+
+    value, scope = create_cli_token(_factory(_settings()), team_id=workspace, product_slug=product_slug)
+    click.echo(value)
+    click.echo(f"scoped to {scope}; shown once, only its hash is stored", err=True)
+
+
 # ----------------------------------------------------------------------------- processes
 @main.command()
 @handles_errors

@@ -3,8 +3,10 @@
 Routes: ``POST /slack/events`` (commands, interactivity, events — Bolt verifies the signature),
 ``GET /slack/install`` and ``GET /slack/oauth_redirect`` (multi-workspace OAuth), ``GET /healthz``
 (200 ``{"ok": true}`` only when the database answers, else 503) and ``POST /api/v1/ingest``
-(bearer ingest token → ``bot.ingest.csv_import.ingest_payload``: 200 with counts, 400 with per-item
-errors and nothing written, 401, 413 over 10,000 items or ``MAX_BODY_BYTES``).
+(bearer ingest token → ``bot.ingest.payload.ingest_payload``: 200 with counts, 400 with per-item
+errors and nothing written, 401, 413 over 10,000 items or ``MAX_BODY_BYTES``), and the
+Segment-compatible tracking API ``POST /v1/batch|track|identify|page|screen`` (SPEC §9: HTTP
+Basic with a product's write key, gzip bodies, Segment's 500 KB limit → ``bot.ingest.segment``).
 
 gunicorn runs ``WORKERS`` processes of ``THREADS`` threads (``gthread``); each worker builds its
 own app after the fork (no shared engine, pool or executor). ``WEB_CONCURRENCY``,
@@ -14,9 +16,12 @@ not application settings, so they live here rather than in ``Settings``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import os
+import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -26,7 +31,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.config import ConfigError, Settings
 from bot.context import AppContext
-from bot.products.tokens import workspace_for_token
+from bot.products.tokens import token_scope
 from bot.workspaces.service import database_ok
 
 log = logging.getLogger(__name__)
@@ -36,6 +41,11 @@ MAX_ITEMS = 10_000
 WORKERS = 2
 THREADS = 16
 SLACK_PATHS = ("/slack/events", "/slack/install", "/slack/oauth_redirect")
+# The Segment-compatible API: path -> the message type it takes (None: a batch of any).
+SEGMENT_PATHS: dict[str, str | None] = {"/v1/batch": None, "/v1/track": "track", "/v1/identify": "identify",
+                                        "/v1/page": "page", "/v1/screen": "screen",
+                                        "/v1/alias": "alias", "/v1/group": "group"}  # these two: taken, ignored
+DISCARD_MAX_BYTES = 8 * 1024 * 1024  # an oversized /v1 body up to this size is read off and dropped
 StartResponse = Callable[..., Any]
 
 
@@ -73,18 +83,24 @@ class WebApp:
                 return _json(start_response, "405 Method Not Allowed", {"ok": False, "error": "use POST"},
                              [("Allow", "POST")])
             return self.ingest(environ, start_response)
+        if path in SEGMENT_PATHS:
+            if method != "POST":
+                return _segment_error(start_response, "405 Method Not Allowed", "method_not_allowed", "use POST",
+                                      [("Allow", "POST")])
+            return self.segment(environ, start_response, SEGMENT_PATHS[path])
         return _json(start_response, "404 Not Found", {"ok": False, "error": "not found"})
 
     def ingest(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         auth = environ.get("HTTP_AUTHORIZATION", "")
         scheme, _, token = auth.partition(" ")
-        workspace_id = None
+        scope = None
         if scheme.lower() == "bearer" and token.strip():
-            workspace_id = workspace_for_token(self.ctx.factory, token.strip())
-        if workspace_id is None:
+            scope = token_scope(self.ctx.factory, token.strip())
+        if scope is None:
             return _json(start_response, "401 Unauthorized",
                          {"ok": False, "error": "missing or invalid ingest token (create one with /pmf-check token)"},
                          [("WWW-Authenticate", 'Bearer realm="pmf-gate"')])
+        workspace_id = scope[0]
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -107,7 +123,7 @@ class WebApp:
         from bot.ingest.payload import ingest_payload
 
         try:
-            result = ingest_payload(self.ctx.factory, workspace_id=workspace_id, payload=payload)
+            result = ingest_payload(self.ctx.factory, workspace_id=workspace_id, payload=payload, only_product_id=scope[1])
         except PayloadTooLarge as err:
             return self._too_large(start_response, str(err))
         except PayloadError as err:
@@ -118,6 +134,126 @@ class WebApp:
     @staticmethod
     def _too_large(start_response: StartResponse, why: str) -> Iterable[bytes]:
         return _json(start_response, "413 Payload Too Large", {"ok": False, "error": f"too large: {why}"})
+
+    # ------------------------------------------------------------------ Segment-compatible API
+    def segment(self, environ: dict[str, Any], start_response: StartResponse, kind: str | None) -> Iterable[bytes]:
+        """``/v1/*``: authenticate the write key, read the (maybe gzipped) body within Segment's
+        limit, then ``bot.ingest.segment`` validates and writes it all or nothing."""
+        from bot.ingest import segment
+
+        received_at = self.ctx.now()
+        key = _basic_user(environ.get("HTTP_AUTHORIZATION", ""))
+        scope = self._write_key_scope(key) if key else None
+        if key and not isinstance(scope, int):
+            length = (environ.get("CONTENT_LENGTH") or "").strip()
+            if length.isdigit():
+                _discard(environ["wsgi.input"], int(length))  # so the client reads the 401, not a reset
+            return _unauthorized(start_response, scope)
+        limit = segment.MAX_BATCH_BYTES if kind is None else segment.MAX_MESSAGE_BYTES
+        body, problem = _read_segment_body(environ, limit)
+        if problem is not None:
+            return _segment_error(start_response, *problem)
+        if not key:
+            # Segment's libraries also put the write key in the body; some senders only there.
+            body_key = body.get("writeKey") if isinstance(body, dict) else None
+            scope = self._write_key_scope(body_key) if isinstance(body_key, str) and body_key.strip() else None
+            if not isinstance(scope, int):
+                return _unauthorized(start_response, scope)
+        assert isinstance(scope, int)
+        try:
+            batch = segment.parse_batch(body, kind=kind, received_at=received_at)
+        except segment.BatchError as err:
+            return _json(start_response, "400 Bad Request",
+                         {"success": False, "code": "invalid_request", "message": str(err),
+                          "error_count": err.total, "errors": err.errors})
+        result = segment.ingest_batch(self.ctx.factory, product_id=scope, batch=batch, received_at=received_at)
+        log.info("segment product_id=%s received=%d accepted=%d duplicates=%d anonymous=%d", scope,
+                 result["received"], result["accepted"], result["duplicates"], result["anonymous"])
+        return _json(start_response, "200 OK", {"success": True, **result})
+
+    def _write_key_scope(self, key: str) -> int | str:
+        """The product id a write key is scoped to, or why it is refused."""
+        scope = token_scope(self.ctx.factory, key.strip())
+        if scope is None:
+            return "invalid or revoked write key"
+        if scope[1] is None:
+            return ("this token is workspace-wide; the tracking API needs a product-scoped write key "
+                    "(pmfbot token create --product SLUG)")
+        return scope[1]
+
+
+def _segment_error(start_response: StartResponse, status: str, code: str, message: str,
+                   headers: list[tuple[str, str]] | None = None) -> Iterable[bytes]:
+    # Segment's libraries log ``code`` and ``message`` of a refused request.
+    return _json(start_response, status, {"success": False, "code": code, "message": message}, headers)
+
+
+def _unauthorized(start_response: StartResponse, why: str | None) -> Iterable[bytes]:
+    return _segment_error(start_response, "401 Unauthorized", "unauthorized",
+                          why or "missing write key: HTTP Basic with the write key as user name and an empty password",
+                          [("WWW-Authenticate", 'Basic realm="pmf-gate"')])
+
+
+def _basic_user(header: str) -> str:
+    """The user name of an HTTP Basic ``Authorization`` header (Segment: the write key)."""
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not value.strip():
+        return ""
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+    return decoded.partition(":")[0].strip()
+
+
+def _discard(stream: Any, length: int) -> None:
+    """Read and drop a refused body (never kept) so the client, still sending, gets the 413 or
+    401 instead of a connection reset, which Segment's and RudderStack's libraries retry as a network
+    error. Past ``DISCARD_MAX_BYTES`` the connection is simply answered and dropped."""
+    left = length if length <= DISCARD_MAX_BYTES else 0
+    while left > 0:
+        chunk = stream.read(min(left, 65536))
+        if not chunk:
+            break
+        left -= len(chunk)
+
+
+def _read_segment_body(environ: dict[str, Any], limit: int) -> tuple[Any, tuple[str, str, str] | None]:
+    """The JSON body, or (status, code, message) of why not. Never reads more than ``limit``
+    bytes off the wire, nor inflates a gzip body past ``limit`` bytes."""
+    encoding = environ.get("HTTP_CONTENT_ENCODING", "").strip().lower()
+    if encoding not in ("", "identity", "gzip"):
+        return None, ("415 Unsupported Media Type", "unsupported_encoding",
+                      f"Content-Encoding {encoding!r} is not supported; send gzip or no encoding")
+    raw_length = environ.get("CONTENT_LENGTH") or ""
+    if raw_length.strip():
+        if not raw_length.strip().isdigit():
+            return None, ("400 Bad Request", "invalid_request", "Content-Length is not a number")
+        length = int(raw_length)
+        if length > limit:
+            _discard(environ["wsgi.input"], length)
+            return None, ("413 Payload Too Large", "too_large", f"batch of {length:,} bytes; at most {limit:,}")
+        raw = environ["wsgi.input"].read(length) if length else b""
+    elif environ.get("wsgi.input_terminated"):  # chunked, de-chunked by the server (gunicorn)
+        raw = environ["wsgi.input"].read(limit + 1)
+    else:
+        return None, ("411 Length Required", "length_required", "send a Content-Length")
+    if len(raw) > limit:
+        return None, ("413 Payload Too Large", "too_large", f"batch over {limit:,} bytes")
+    if encoding == "gzip":
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            raw = inflater.decompress(raw, limit + 1)
+        except zlib.error as err:
+            return None, ("400 Bad Request", "invalid_request", f"the body is not valid gzip: {err}")
+        if len(raw) > limit or inflater.unconsumed_tail:
+            return None, ("413 Payload Too Large", "too_large", f"batch over {limit:,} bytes once decompressed")
+        if not inflater.eof:
+            return None, ("400 Bad Request", "invalid_request", "the gzip body is truncated")
+    try:
+        return json.loads(raw or b"null"), None
+    except (ValueError, UnicodeDecodeError) as err:
+        return None, ("400 Bad Request", "invalid_request", f"the body is not valid JSON: {err}")
 
 
 def _env_int(name: str, default: int, low: int, high: int) -> int:

@@ -280,11 +280,14 @@ class WeeklySnapshot(Base):
 
 
 class IngestToken(Base):
-    """A bearer token for ``POST /api/v1/ingest``; only its SHA-256 is stored."""
+    """A bearer token for ``POST /api/v1/ingest``; only its SHA-256 is stored. ``product_id`` set
+    = scoped to that product (the Segment-compatible API takes only such write keys); None = the
+    whole workspace."""
 
     __tablename__ = "ingest_tokens"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
     created_by: Mapped[str | None] = mapped_column(String(32))
@@ -300,3 +303,16 @@ class SlackEventReceipt(Base):
     team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class SegmentMessage(Base):
+    """A ``messageId`` the Segment-compatible API has already taken for a product, so a client's
+    retry of the same batch is reported as duplicates. Rows older than ``bot.ingest.segment``'s window
+    are pruned as new batches arrive; a replay after that is still harmless, because the writes
+    themselves are idempotent (activity is a set of user-weeks, a signup the same values)."""
+
+    __tablename__ = "segment_messages"
+    __table_args__ = (Index("ix_segment_messages_product_received", "product_id", "received_at"),)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)

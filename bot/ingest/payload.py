@@ -44,7 +44,8 @@ def _as_cell(value: Any) -> str | None:
     return None
 
 
-def ingest_payload(factory: Factory, *, workspace_id: int, payload: Any) -> dict[str, Any]:
+def ingest_payload(factory: Factory, *, workspace_id: int, payload: Any,
+                   only_product_id: int | None = None) -> dict[str, Any]:
     """The HTTP API (SPEC §7): validate every item, then write all of it in one transaction.
 
     ``payload`` is ``{"product": SLUG, "events": [...], "signups": [...]}`` with at most
@@ -52,6 +53,7 @@ def ingest_payload(factory: Factory, *, workspace_id: int, payload: Any) -> dict
     with its path (``events[3].occurred_at``) and nothing is written; too many items raise
     ``PayloadTooLarge``. Returns ``{"product", "events": {"received", "inserted"}, "signups":
     {"received", "inserted", "updated"}}`` where events' ``inserted`` counts new user-weeks.
+    ``only_product_id``: the token is scoped to that product, and any other is refused.
     """
     if not isinstance(payload, dict):
         raise PayloadError([{"path": "", "message": "the body must be a JSON object"}])
@@ -83,6 +85,9 @@ def ingest_payload(factory: Factory, *, workspace_id: int, payload: Any) -> dict
                 product = products.cli_product(session, slug, ws.team_id)
             except NotFound as err:
                 errors.append({"path": "product", "message": str(err)})
+            if product is not None and only_product_id is not None and product.id != only_product_id:
+                errors.append({"path": "product", "message": "this token is scoped to another product"})
+                product = None
         parsed: dict[str, list[Any]] = {"events": [], "signups": []}
         if product is not None:
             for kind, items in lists.items():

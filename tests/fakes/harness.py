@@ -37,12 +37,12 @@ BOT_TOKEN = "xoxb-test-token"
 SECRET_KEY = "test-secret-key-0123456789abcdef"
 
 
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
+class ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     request_queue_size = 256  # the default backlog of 5 drops SYNs under a burst
 
 
-class _QuietHandler(WSGIRequestHandler):
+class QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass
 
@@ -108,8 +108,8 @@ class Harness:
         self.app, self.ctx = self.web.app, self.web.ctx
         if now is not None:
             self.ctx.now = lambda: now
-        self._server = make_server("127.0.0.1", 0, self.web, server_class=_ThreadingServer,
-                                   handler_class=_QuietHandler)
+        self._server = make_server("127.0.0.1", 0, self.web, server_class=ThreadingServer,
+                                   handler_class=QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="harness-http", daemon=True)
         self._thread.start()
