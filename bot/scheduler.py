@@ -34,6 +34,9 @@ SURVEY_TICK_SECONDS = 60
 MISFIRE_GRACE_SECONDS = 300
 DIGEST_JOB_ID = "pmf.clock.digests"
 SURVEY_JOB_ID = "pmf.clock.survey_deadlines"
+# SQL sources sync daily; an hourly tick asks the database which are due (bot.sql_source).
+SOURCES_TICK_SECONDS = 3600
+SOURCES_JOB_ID = "pmf.clock.sql_sources"
 
 
 def _guarded(name: str, fn: Any) -> Any:
@@ -61,11 +64,19 @@ def configure(scheduler: BaseScheduler, ctx: AppContext, *, runner: jobs.DigestR
     scheduler.add_job(_guarded("survey_deadlines", lambda: jobs.close_due_surveys(ctx)),
                       IntervalTrigger(seconds=SURVEY_TICK_SECONDS), id=SURVEY_JOB_ID, name="survey deadlines",
                       **common)
+    scheduler.add_job(_guarded("sql_sources", lambda: _sync_sources(ctx)), IntervalTrigger(seconds=SOURCES_TICK_SECONDS),
+                      id=SOURCES_JOB_ID, name="SQL sources (daily)", **common)
     return runner
 
 
+def _sync_sources(ctx: AppContext) -> None:
+    from bot.sql_source import sync_due_sources  # imported when it runs: the drivers are optional
+
+    sync_due_sources(ctx)
+
+
 def _executors() -> dict[str, Any]:
-    # Two jobs, one thread each; the digest job fans out on its own bounded pool.
+    # Three jobs, one thread each; the digest job fans out on its own bounded pool.
     return {"default": ThreadPoolExecutor(max_workers=4)}
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -217,7 +218,7 @@ def add_source(factory: Factory, *, product_slug: str, team_id: str | None, url:
     enc = _cipher(secret).encrypt(str(password)) if password else None
     with factory() as session:
         product = products.cli_product(session, product_slug, team_id)
-        src = sources_repo.save_source(session, product.id, url=parsed.set(password=None).render_as_string(
+        src = sources_repo.save_source(session, product.id, url=parsed._replace(password=None).render_as_string(
             hide_password=False), password_enc=enc, signups_query=subquery(signups_query),
             events_query=subquery(events_query), timeout_seconds=timeout_seconds)
         status = _status(src, product.slug)
@@ -354,7 +355,7 @@ def _sync(factory: Factory, product: ProductRef, *, secret: str | None, full: bo
                         params["since"] = since_param(dialect, signups_since)
                     rows = conn.execution_options(stream_results=True, yield_per=CHUNK_SIGNUPS).execute(
                         text(signups_sql(dialect, src.signups_query, channel, since=signups_since is not None)), params)
-                    for part in rows.partitions():
+                    for part in _chunks(rows, CHUNK_SIGNUPS):
                         chunk: dict[str, SignupRow] = {}
                         for r in part:
                             uid, at = _user(r[0]), _instant(r[1], tz)
@@ -375,7 +376,7 @@ def _sync(factory: Factory, product: ProductRef, *, secret: str | None, full: bo
                         text(grouped_events_sql(dialect, src.events_query, tz_name, since=since_week is not None)),
                         params)
                     cache: dict[Any, int] = {}
-                    for part in pairs.partitions():
+                    for part in _chunks(pairs, CHUNK_PAIRS):
                         batch = [(_user(u), _week_of_start(cache, w)) for u, w in part]
                         weeks.update(cache.values())
                         result.pairs += len(batch)
@@ -413,6 +414,13 @@ def _sync(factory: Factory, product: ProductRef, *, secret: str | None, full: bo
                 raise SourceError(f"sync of {product.slug} failed, nothing was written: {message}") from None
             raise
     return result
+
+
+def _chunks(result: Any, size: int) -> Iterator[Sequence[Any]]:
+    """The rows of a streamed result, ``size`` at a time. (``partitions()`` follows the driver's own
+    batches, which duckdb-engine makes one row long: a bulk-writer round per pair.)"""
+    while rows := result.fetchmany(size):
+        yield rows
 
 
 def _record_error(factory: Factory, product_id: int, message: str, at: datetime) -> None:

@@ -28,7 +28,7 @@ def sources_of_workspace(session: Session, workspace_id: int) -> Sequence[tuple[
     """Each source of a workspace with its product's slug, by slug."""
     rows = session.execute(select(SqlSource, Product.slug).join(Product, Product.id == SqlSource.product_id)
                            .where(Product.workspace_id == workspace_id).order_by(Product.slug))
-    return [(s, slug) for s, slug in rows.tuples()]
+    return [(s, slug) for s, slug in rows]
 
 
 def save_source(session: Session, product_id: int, *, url: str, password_enc: str | None, signups_query: str,

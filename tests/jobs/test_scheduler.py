@@ -30,10 +30,11 @@ def test_the_clock_jobs_have_ids_generous_misfire_grace_and_do_not_overlap(sessi
     scheduler.configure(sched, ctx)
     scheduler.configure(sched, ctx)  # a restart re-adds them: replace_existing, no duplicates
     jobs = {j.id: j for j in sched.get_jobs()}
-    assert set(jobs) == {scheduler.DIGEST_JOB_ID, scheduler.SURVEY_JOB_ID}
+    assert set(jobs) == {scheduler.DIGEST_JOB_ID, scheduler.SURVEY_JOB_ID, scheduler.SOURCES_JOB_ID}
     for job in jobs.values():
         assert job.misfire_grace_time >= 60 and job.coalesce and job.max_instances == 1
     assert jobs[scheduler.DIGEST_JOB_ID].trigger.interval == timedelta(seconds=scheduler.TICK_SECONDS)
+    assert jobs[scheduler.SOURCES_JOB_ID].trigger.interval == timedelta(seconds=scheduler.SOURCES_TICK_SECONDS)
 
 
 def test_the_background_scheduler_delivers_a_due_digest_in_process(session_factory, fake_slack):
