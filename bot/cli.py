@@ -242,7 +242,7 @@ def source_list(workspace: str | None) -> None:
     for s in sources:
         weeks = "-" if s.weeks_covered is None else str(s.weeks_covered)
         if s.first_week is not None and s.last_synced_week is not None:
-            weeks += f" (data {week_start(s.first_week)} .. week of {week_start(s.last_synced_week)})"
+            weeks += f" (weeks of {week_start(s.first_week)} .. {week_start(s.last_synced_week)})"
         rows = "-" if s.rows_read is None else f"{s.rows_read:,}"
         click.echo(f"{s.product}\t{s.url}\n  last sync: {_when(s.last_sync_at)}; rows read: {rows}; "
                    f"weeks covered: {weeks}")
@@ -265,6 +265,8 @@ def source_test(product_slug: str, workspace: str | None) -> None:
         count = result.counts[kind]
         shown = f"at least {count:,}" if count >= TEST_COUNT_CAP else f"{count:,}"
         click.echo(f"{kind} query: {shown} rows; columns {', '.join(result.columns[kind])}")
+        if kind == "events" and result.samples[kind]:
+            click.echo("  sample: user_id, occurred_at, the Monday of its week (computed by the source)")
         for row in result.samples[kind]:
             click.echo("  " + "\t".join("" if v is None else str(v) for v in row))
 

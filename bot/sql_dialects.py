@@ -99,7 +99,8 @@ def cause(err: BaseException, password: str | None) -> str:
     line = " ".join(msg.split())  # drivers' messages run over several lines
     if password:
         line = line.replace(password, "***")
-    if "timeout" in line.lower() or "max_statement_time" in line or "interrupt" in line.lower():
+    lowered = line.lower()
+    if any(m in lowered for m in ("statement timeout", "max_statement_time", "max_execution_time", "interrupt")):
         line += " (the statement timeout; raise it with `pmfbot source add ... --timeout SECONDS`)"
     return f"{name}: {line}"[:480]
 

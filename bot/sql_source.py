@@ -294,8 +294,8 @@ def sync_due_sources(ctx: Any, now: datetime | None = None) -> int:
     """The clock's daily sync (job ``pmf.clock.sql_sources``): every source not attempted in the
     last ``SYNC_EVERY`` is claimed and synced, one after the other. A failure is recorded on the
     source and logged (without its password); the others still run. Returns how many succeeded."""
-    from bot.services import product_ref
     from storage.models import Product, Workspace
+    from storage.repositories import product_ref
 
     now = now or ctx.now()
     cutoff = now - SYNC_EVERY
@@ -387,11 +387,13 @@ def _sync(factory: Factory, product: ProductRef, *, secret: str | None, full: bo
                 engine.dispose()
             writer.close()
             src.last_sync_at, src.last_error, src.last_error_at = now, None, None
-            src.rows_read, src.weeks_covered = result.pairs + result.signups, len(weeks)
+            src.rows_read = result.pairs + result.signups
             if weeks:
                 src.first_week = min(weeks) if src.first_week is None or full else min(src.first_week, min(weeks))
                 src.last_synced_week = max(weeks) if src.last_synced_week is None or full else max(
                     src.last_synced_week, max(weeks))
+            if src.first_week is not None and src.last_synced_week is not None:
+                src.weeks_covered = src.last_synced_week - src.first_week + 1
             src.last_signup_at = last_signup
             result.weeks = len(weeks)
             result.seconds = time.monotonic() - started

@@ -311,9 +311,9 @@ class SqlSource(Base):
     Fernet-encrypted under PMFBOT_SECRET_KEY like the Slack tokens (``bot.oauth.TokenCipher``),
     so a copy of this database does not let anyone into the source. ``last_synced_week`` is the
     latest week index a sync read (the next sync re-reads from two weeks before it, for late
-    data); ``last_signup_at`` the latest signup time read. ``rows_read`` and ``weeks_covered``
-    describe the last successful sync ((user, week) pairs plus signups returned by the source;
-    distinct weeks among the pairs). ``last_attempt_at`` is the clock's claim: a second clock
+    data); ``last_signup_at`` the latest signup time read. ``rows_read`` is what the last successful sync
+    read ((user, week) pairs plus signups returned by the source); ``weeks_covered`` the span of
+    weeks the source's activity covers so far (``first_week`` to ``last_synced_week``). ``last_attempt_at`` is the clock's claim: a second clock
     process does not sync the same source again the same day."""
 
     __tablename__ = "sql_sources"
