@@ -80,6 +80,24 @@ def test_a_timeout_after_signups_were_read_writes_nothing(session_factory: Facto
     assert not _status(session_factory).failing and counts(session_factory)[0] == 100
 
 
+@pytest.mark.parametrize("dialect", ["mysql", "duckdb"])
+def test_the_statement_timeout_of_mariadb_and_duckdb(session_factory: Factory, acme: str, make,  # type: ignore[no-untyped-def]
+                                                     dialect: str) -> None:
+    """MariaDB's max_statement_time; DuckDB has none, so the watchdog interrupts the connection."""
+    src = make(dialect)
+    if dialect == "mysql":
+        src.insert_events([("u1", "2026-03-02 10:00:00"), ("u2", "2026-03-02 11:00:00")])
+        slow = f"SELECT user_id, occurred_at FROM {src.events} WHERE SLEEP(2) = 0"
+    else:
+        src.generate(1_000, 10)  # a cross join of ten billion rows: far longer than a second
+        slow = ("SELECT a.user_id, a.occurred_at FROM events a, range(10000000) r "
+                "WHERE hash(a.user_id, r.range) = 7")
+    _add(session_factory, src.url, signups=src.signups_query, events=slow, timeout_seconds=1)
+    with pytest.raises(SourceError, match="statement timeout|interrupt"):
+        sync_source(session_factory, product_slug=acme, team_id=None, secret=SECRET)
+    assert counts(session_factory) == (0, 0)
+
+
 def test_the_source_is_read_only(session_factory: Factory, acme: str, make) -> None:  # type: ignore[no-untyped-def]
     """A query that tries to write (here: advance a sequence) is refused by the read-only transaction."""
     src = make("postgresql")
