@@ -70,7 +70,7 @@ def configure(scheduler: BaseScheduler, ctx: AppContext, *, runner: jobs.DigestR
 
 
 def _sync_sources(ctx: AppContext) -> None:
-    from bot.sql_source import sync_due_sources  # imported when it runs: the drivers are optional
+    from bot.sql_source import sync_due_sources  # imported at the first tick, not at start-up
 
     sync_due_sources(ctx)
 
