@@ -11,8 +11,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import services
 
-SECRET = "test-secret-key-for-sql-sources-0123456789"
-
 
 @pytest.fixture
 def acme(session_factory: sessionmaker[Session]) -> str:

@@ -27,6 +27,7 @@ PG_URL = os.environ.get("TEST_SOURCE_PG_URL", "postgresql://postgres@127.0.0.1:5
 MARIA_URL = os.environ.get("TEST_SOURCE_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 SPAN = 26 * 7 * 86400  # the events cover 26 weeks from 2026-01-01
 CHANNELS = ("seo", "cpc", "referral", "ads")
+SECRET = "test-secret-key-for-sql-sources-0123456789"  # PMFBOT_SECRET_KEY of the tests
 
 
 class Source:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-from conftest import SECRET
 from ingest_like import activity
+from source_helpers import SECRET
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import services

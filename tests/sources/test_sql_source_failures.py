@@ -7,9 +7,8 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-from conftest import SECRET
 from ingest_like import counts
-from source_helpers import PG_URL
+from source_helpers import PG_URL, SECRET
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
