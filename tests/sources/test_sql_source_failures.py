@@ -116,6 +116,12 @@ def test_the_source_is_read_only(session_factory: Factory, acme: str, make) -> N
 def test_a_missing_driver_names_the_extra(session_factory: Factory, acme: str, monkeypatch: pytest.MonkeyPatch,
                                           url: str, module: str, extra: str) -> None:
     monkeypatch.setitem(sys.modules, module, None)  # "import pymysql" now raises ImportError
+    if module == "duckdb":
+        # As if duckdb-engine were not installed either: SQLAlchemy must look its dialect up again.
+        from sqlalchemy.dialects import registry
+
+        monkeypatch.setitem(sys.modules, "duckdb_engine", None)
+        monkeypatch.delitem(registry.impls, "duckdb", raising=False)
     with pytest.raises(SourceError, match=rf"pip install 'pmf-gate\[{extra}\]'"):
         _add(session_factory, url)
 
