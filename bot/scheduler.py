@@ -26,12 +26,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.context import AppContext, ScheduledJob
 from bot.digests import jobs as digest_jobs
+from bot.ingest import jobs as ingest_jobs
 from bot.surveys import jobs as survey_jobs
 
 log = logging.getLogger(__name__)
 
 # Every job of the product, by the feature that owns it.
-JOBS: tuple[ScheduledJob, ...] = (digest_jobs.JOB, survey_jobs.JOB)
+JOBS: tuple[ScheduledJob, ...] = (digest_jobs.JOB, survey_jobs.JOB, ingest_jobs.JOB)
 MISFIRE_GRACE_SECONDS = 300
 
 
@@ -73,6 +74,7 @@ class Clock:
                 job.stop(body)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
+
 
 
 def _executors() -> dict[str, Any]:

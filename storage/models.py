@@ -19,6 +19,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -316,3 +317,37 @@ class SegmentMessage(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
     message_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# ============================================================================ SQL sources (SPEC §9)
+class SqlSource(Base):
+    """A product's SQL source: a database the clock pulls from, aggregated at the source.
+
+    ``url`` is the SQLAlchemy URL *without* its password; the password is in ``password_enc``,
+    Fernet-encrypted under PMFBOT_SECRET_KEY like the Slack tokens (``bot.slack.oauth.TokenCipher``),
+    so a copy of this database does not let anyone into the source. ``last_synced_week`` is the
+    latest week index a sync read (the next sync re-reads from two weeks before it, for late
+    data); ``last_signup_at`` the latest signup time read. ``rows_read`` is what the last successful sync
+    read ((user, week) pairs plus signups returned by the source); ``weeks_covered`` the span of
+    weeks the source's activity covers so far (``first_week`` to ``last_synced_week``). ``last_attempt_at`` is the clock's claim: a second clock
+    process does not sync the same source again the same day."""
+
+    __tablename__ = "sql_sources"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    password_enc: Mapped[str | None] = mapped_column(Text)
+    signups_query: Mapped[str] = mapped_column(Text)
+    events_query: Mapped[str] = mapped_column(Text)
+    timeout_seconds: Mapped[int] = mapped_column(Integer, default=600)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_sync_seconds: Mapped[float | None] = mapped_column(Float)
+    rows_read: Mapped[int | None] = mapped_column(BigInteger)
+    weeks_covered: Mapped[int | None] = mapped_column(Integer)
+    first_week: Mapped[int | None] = mapped_column(Integer)
+    last_synced_week: Mapped[int | None] = mapped_column(Integer)
+    last_signup_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

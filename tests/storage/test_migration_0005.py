@@ -30,7 +30,7 @@ def fresh_url(tmp_path: Path) -> Iterator[str]:
 
 @pytest.mark.db
 def test_0005_keeps_existing_tokens_workspace_wide_and_downgrades(fresh_url: str) -> None:
-    upgrade(fresh_url, "0003")
+    upgrade(fresh_url, "0004")
     eng = make_engine(fresh_url)
     now = datetime(2026, 12, 1, tzinfo=UTC)
     try:
@@ -42,7 +42,7 @@ def test_0005_keeps_existing_tokens_workspace_wide_and_downgrades(fresh_url: str
         with eng.connect() as c:
             assert c.execute(text("SELECT workspace_id, product_id FROM ingest_tokens")).all() == [(1, None)]
         assert "segment_messages" in inspect(eng).get_table_names()
-        command.downgrade(alembic_config(fresh_url), "0003")
+        command.downgrade(alembic_config(fresh_url), "0004")
         eng.dispose()
         assert "segment_messages" not in inspect(eng).get_table_names()
         assert "product_id" not in {col["name"] for col in inspect(eng).get_columns("ingest_tokens")}

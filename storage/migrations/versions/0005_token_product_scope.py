@@ -5,7 +5,7 @@ makes a token usable as a product's write key. ``segment_messages`` remembers th
 of each message taken, per product, so that a client's retry is reported as duplicates.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-04 16:00:00
 """
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision: str = '0005'
-down_revision: str | None = '0003'
+down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
