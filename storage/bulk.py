@@ -30,6 +30,22 @@ SignupRow = tuple[str, int, datetime, str | None, str]
 # (dedupe key, respondent key, answered_at (aware), answer, segment, who_benefits, main_benefit, improve)
 ResponseRow = tuple[str, str, datetime, str, str | None, str | None, str | None, str | None]
 
+
+@dataclass
+class EventPairs:
+    """A chunk's distinct (user, week) pairs in columns, as a vectorised reader makes them:
+    ``users`` distinct and sorted, ``first_weeks[k]`` the earliest week of ``users[k]``, and pair
+    ``i`` is ``(users[pair_user[i]], pair_week[i])``, sorted. The writer stages them as integers,
+    with no grouping left for SQL to do."""
+
+    users: list[str]
+    first_weeks: list[int]
+    pair_user: Any  # sequence of int (a numpy array from the reader)
+    pair_week: Any
+
+    def __len__(self) -> int:
+        return len(self.pair_week)
+
 # Column definitions of the staging tables. ``ui`` numbers the users of one chunk, so the
 # big joins run on integers (SQLite: the rowid) instead of on external ids; each staged user's
 # product_users id, first week and cohort week go into pmf_stage_ids (see _upsert_users).
@@ -37,6 +53,8 @@ _STAGING: dict[str, str] = {
     # One row per distinct (user, week) of an events chunk, as the parser produced them. On
     # SQLite the table is keyed by them (see _SQLITE_KEYS), so it is kept sorted as it is filled.
     "pmf_stage_pairs": "uid VARCHAR(255) NOT NULL, week INTEGER NOT NULL",
+    # The same from EventPairs: ``ui`` numbers the users of pmf_stage_users.
+    "pmf_stage_upairs": "ui INTEGER NOT NULL, week INTEGER NOT NULL",
     # The chunk's users in external-id order (so the lookups walk the unique index in order), with
     # their earliest week in the chunk.
     "pmf_stage_users": "ui INTEGER PRIMARY KEY, uid VARCHAR(255) NOT NULL, mw INTEGER NOT NULL",
@@ -56,7 +74,7 @@ _STAGING: dict[str, str] = {
 # SQLite staging tables stored as a B-tree on these columns (WITHOUT ROWID): grouping the pairs by
 # user, and joining the users back to their pairs, then walk the key instead of sorting. (On
 # PostgreSQL, hash aggregation and hash joins over an unordered COPY are cheaper.)
-_SQLITE_KEYS = {"pmf_stage_pairs": "uid, week"}
+_SQLITE_KEYS = {"pmf_stage_pairs": "uid, week", "pmf_stage_upairs": "ui, week"}
 
 # SQLite's page cache for the import connection (KiB): the indexes an import probes stay in
 # memory instead of being re-read from the OS for every chunk (128 MB: ~20% faster than 64 MB at
@@ -198,6 +216,30 @@ class BulkWriter:
             cur.close()
         self._analyze(table)
 
+    def _stage_columns(self, table: str, columns: Sequence[str], values: Sequence[Sequence[Any]]) -> None:
+        """``_stage`` for rows given as columns (equal-length sequences), without a tuple per row."""
+        values = [col.tolist() if hasattr(col, "tolist") else col for col in values]
+        n = len(values[0])
+        if self._pg:
+            self._stage(table, columns, zip(*values, strict=True))
+            return
+        self._clear(table)
+        width = len(columns)
+        flat: list[Any] = [None] * (n * width)
+        for j, col in enumerate(values):
+            flat[j::width] = col
+        per = max(1, _SQLITE_VARIABLES // width)
+        one = "(" + ", ".join("?" * width) + ")"
+        full = f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([one] * per)
+        cur = self._raw.cursor()
+        try:
+            for a in range(0, n, per):
+                b = min(a + per, n)
+                sql = full if b - a == per else full[:full.index(" VALUES ")] + " VALUES " + ", ".join([one] * (b - a))
+                cur.execute(sql, flat[a * width:b * width])
+        finally:
+            cur.close()
+
     def _exec(self, sql: str, **params: Any) -> int:
         result = self._conn.execute(text(sql), {"pid": self._pid, **params})
         return max(int(result.rowcount or 0), 0)
@@ -206,15 +248,17 @@ class BulkWriter:
         return value if self._pg else sqlite_datetime(value)
 
     # ------------------------------------------------------------------ events
-    def events(self, pairs: Collection[tuple[str, int]]) -> tuple[int, int]:
+    def events(self, pairs: Collection[tuple[str, int]] | EventPairs) -> tuple[int, int]:
         """Ensure each user exists with ``first_week`` = min(existing, new) and record the
         distinct (user, week) ``pairs`` they were active in. Returns (new users, new user-weeks).
 
         The pairs go to the database as they are (the only Python work per pair is binding it);
         grouping them by user happens in SQL, which runs without the GIL while the caller parses
         the next chunk."""
-        if not pairs:
+        if not len(pairs):
             return 0, 0
+        if isinstance(pairs, EventPairs):
+            return self._event_columns(pairs)
         self._stage("pmf_stage_pairs", ("uid", "week"), pairs)
         self._clear("pmf_stage_users")
         # SQLite numbers the users (the rowid) in the order its GROUP BY walks the key: by uid.
@@ -222,6 +266,20 @@ class BulkWriter:
         self._exec(f"INSERT INTO pmf_stage_users ({'ui, ' if self._pg else ''}uid, mw) "
                    f"SELECT {number}uid, min(week) FROM pmf_stage_pairs GROUP BY uid ORDER BY uid")
         self._analyze("pmf_stage_users")
+        return self._merge_events("JOIN pmf_stage_pairs p ON p.uid = s.uid")
+
+    def _event_columns(self, pairs: EventPairs) -> tuple[int, int]:
+        """``events`` for EventPairs: users and pairs are staged as they are, already grouped."""
+        self._stage_columns("pmf_stage_users", ("ui", "uid", "mw"),
+                            (range(len(pairs.users)), pairs.users, pairs.first_weeks))
+        self._analyze("pmf_stage_users")
+        self._stage_columns("pmf_stage_upairs", ("ui", "week"), (pairs.pair_user, pairs.pair_week))
+        self._analyze("pmf_stage_upairs")
+        return self._merge_events("JOIN pmf_stage_upairs p ON p.ui = s.ui")
+
+    def _merge_events(self, pairs_join: str) -> tuple[int, int]:
+        """Users staged in pmf_stage_users (``ui, uid, mw``) and their pairs (``pairs_join``, alias
+        ``p``) into product_users and activity_weeks. Returns (new users, new user-weeks)."""
         new_users, ids = self._upsert_users("pmf_stage_users", "first_week, cohort_week", "mw, mw")
         # Users seen before with a later first week: it moves earlier, and so does their cohort week
         # if they have no signup (their rows then move with it).
@@ -230,7 +288,7 @@ class BulkWriter:
                        "m.week) FROM pmf_stage_moved m WHERE product_users.id = m.id")
             self._move_cohorts()
         new_weeks = self._insert_weeks(
-            f"SELECT {ids.id}, p.week, :pid, {ids.cw} FROM {ids.source} JOIN pmf_stage_pairs p ON p.uid = s.uid",
+            f"SELECT {ids.id}, p.week, :pid, {ids.cw} FROM {ids.source} {pairs_join}",
             ids.id, "p.week")
         return new_users, new_weeks
 
