@@ -77,10 +77,11 @@ class BlockReader:
 
 
 def data_start(raw: IO[bytes]) -> int | None:
-    """The byte offset of line 2 when the header is one plain line (no quote, no lone CR), else None."""
+    """The byte offset of line 2 when the header is one whole line (no quoted line break, no lone
+    CR), else None."""
     raw.seek(0)
     first = raw.readline(1 << 16)
-    if not first.endswith(b"\n") or b'"' in first or b"\r" in first[:-2]:
+    if not first.endswith(b"\n") or first.count(b'"') % 2 or b"\r" in first[:-2]:
         return None
     return len(first)
 
