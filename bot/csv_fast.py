@@ -28,9 +28,13 @@ import numpy as np
 from bot.domain.weeks import EPOCH_MONDAY
 from storage.bulk import EventPairs
 
-# Bytes per block. A block of the bench's rows (~36 bytes) holds ~900k events; parsed, it takes
-# ~3x its size in Arrow buffers and numpy arrays for a moment, well inside the 400 MB budget.
-BLOCK_BYTES = 32 << 20
+# Bytes per block parsed at a time: parsing takes ~8x the block in Arrow buffers and numpy arrays
+# for a moment (measured: +260 MB at 32 MB). The parsed (user, week) columns of several blocks
+# are then merged, up to MERGE_ROWS events (~30 MB as Arrow strings and int64 weeks), into one
+# writer chunk: the bigger the window, the more repeated user-weeks it merges before SQL (10M
+# bench events: 4.0M pairs at 1M rows, 3.7M at 2M, but 2M rows peaked ~60 MB higher).
+BLOCK_BYTES = 8 << 20
+MERGE_ROWS = 1_000_000
 _UTC_NAMES = ("UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "Universal", "Etc/Universal")
 # The shapes computed here; anything else is left to datetime.fromisoformat in the row parser.
 _TS_RE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?$"
@@ -132,8 +136,9 @@ class EventBlocks:
                 cut = len(buf) if eof else self._cut(buf)
             need_more = cut <= 0 or self._block_lines is None
             if cut > 0:
-                yield buf[:cut]
-                buf = buf[cut:]
+                block, buf = buf[:cut], buf[cut:]
+                yield block  # the only copy of the block held here while the caller parses it
+                del block
 
     @staticmethod
     def _cut(buf: bytes) -> int:
@@ -158,33 +163,57 @@ class EventBlocks:
         return BlockReader(block.raw, block.first_line)
 
     def __iter__(self) -> Iterator[Block]:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        # Arrow's own allocator (mimalloc) kept ~50 MB more resident than malloc after each block.
+        pa.set_memory_pool(pa.system_memory_pool())
+
+        # Vectorised blocks are merged into one writer chunk (pairs are a set: their order and
+        # that of the blocks handed back in between does not matter). With block_lines (tests,
+        # small chunks) each block is its own chunk.
+        merge_rows = 1 if self._block_lines else MERGE_ROWS
+        users: list[Any] = []
+        weeks: list[np.ndarray] = []
+        rows = 0
         for chunk in self._raw_blocks():
             first = self.line_num + 1
-            pairs, rows = self._parse(chunk)
-            if pairs is None:
+            parsed = self._parse(chunk)
+            if parsed is None:
                 # The caller's Python path counts this block's lines (and moves line_num).
                 yield Block(first, raw=chunk)
-            else:
-                self.line_num += chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
-                yield Block(first, rows=rows, pairs=pairs)
+                continue
+            self.line_num += chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+            del chunk
+            users.append(parsed[0])
+            weeks.append(parsed[1])
+            rows += len(parsed[1])
+            if rows >= merge_rows:
+                yield Block(first, rows=rows, pairs=_distinct(pa.chunked_array(users, pa.string()),
+                                                              np.concatenate(weeks), pa, pc))
+                users, weeks, rows = [], [], 0
+        if rows:
+            yield Block(self.line_num, rows=rows, pairs=_distinct(pa.chunked_array(users, pa.string()),
+                                                                 np.concatenate(weeks), pa, pc))
 
     # ---------------------------------------------------------------- one block
-    def _parse(self, chunk: bytes) -> tuple[EventPairs | None, int]:
+    def _parse(self, chunk: bytes) -> tuple[Any, np.ndarray] | None:
+        """A block's (user id array, week array), every row valid; None: hand the block back."""
         import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.csv as pacsv
 
         if b"\x00" in chunk or chunk.count(b"\r") != chunk.count(b"\r\n"):
-            return None, 0  # the csv module's own errors, and its idea of a line, decide these
+            return None  # the csv module's own errors, and its idea of a line, decide these
         try:
             chunk.decode("utf-8")
         except UnicodeDecodeError:
-            return None, 0
+            return None
         limit = csv.field_size_limit()
         if len(chunk) > limit:  # a field past the csv module's limit is an error there
             ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
             if np.diff(ends, prepend=-1, append=len(chunk)).max() > limit:
-                return None, 0
+                return None
         odd = False
 
         def invalid_row(_row: Any) -> str:
@@ -204,16 +233,17 @@ class EventBlocks:
                     strings_can_be_null=False, quoted_strings_can_be_null=False),
             )
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return None, 0
+            return None
         if odd:
-            return None, 0
+            return None
         if table.num_rows == 0:
-            return EventPairs([], [], np.zeros(0, np.int64), np.zeros(0, np.int64)), 0
+            return pa.array([], pa.string()), np.zeros(0, np.int64)
         uid = table.column(cu).combine_chunks()
         ts = table.column(ct).combine_chunks()
+        del table
         computed = self._weeks(ts, pa, pc)
         if computed is None:
-            return None, 0
+            return None
         weeks, ok = computed
         ok &= np.asarray(pc.match_substring_regex(uid, _UID_RE), dtype=bool)
         ok &= np.asarray(pc.utf8_length(uid), dtype=np.int64) <= 255
@@ -225,7 +255,7 @@ class EventBlocks:
                 try:
                     clean, weeks[i] = self._parse_row((u, t))
                 except (ValueError, IndexError):
-                    return None, 0  # an invalid row: the Python CSV path names it by line
+                    return None  # an invalid row: the Python CSV path names it by line
                 if clean != u:
                     fixed[i] = clean
             if fixed:  # user ids the parser stripped: rebuild the column once
@@ -233,7 +263,7 @@ class EventBlocks:
                 for i, clean in fixed.items():
                     values[i] = clean
                 uid = pa.array(values, type=pa.string())
-        return _distinct(uid, weeks, pa, pc), table.num_rows
+        return uid, weeks
 
     def _weeks(self, ts: Any, pa: Any, pc: Any) -> tuple[np.ndarray, np.ndarray] | None:
         """Week index of each timestamp, and where it was computed here (elsewhere: garbage).
@@ -298,7 +328,9 @@ def _utc_offsets(instants: np.ndarray, tz: ZoneInfo, n: int, where: np.ndarray) 
 def _distinct(uid: Any, weeks: np.ndarray, pa: Any, pc: Any) -> EventPairs:
     """Distinct (user, week) pairs: users sorted (so the writer's look-ups walk the unique index
     in order), each with its earliest week, and the pairs as (user index, week), sorted."""
-    enc = pc.dictionary_encode(uid).combine_chunks() if hasattr(uid, "num_chunks") else pc.dictionary_encode(uid)
+    if not len(weeks):
+        return EventPairs([], np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    enc = pc.dictionary_encode(uid.combine_chunks() if hasattr(uid, "num_chunks") else uid)
     codes = np.asarray(enc.indices, dtype=np.int64)
     names = enc.dictionary
     order = np.asarray(pc.sort_indices(names), dtype=np.int64)
@@ -310,7 +342,8 @@ def _distinct(uid: Any, weeks: np.ndarray, pa: Any, pc: Any) -> EventPairs:
     pair_user, pair_week = np.divmod(keys, span)
     pair_week += lo
     first = np.flatnonzero(np.diff(pair_user, prepend=-1))  # each user's first pair: its earliest week
-    return EventPairs(names.take(pa.array(order)).to_pylist(), pair_week[first].tolist(), pair_user, pair_week)
+    # Kept as Arrow / numpy arrays: the writer makes Python values of one statement's rows at a time.
+    return EventPairs(names.take(pa.array(order)), pair_week[first], pair_user, pair_week)
 
 
 def _unique(values: np.ndarray) -> np.ndarray:

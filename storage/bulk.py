@@ -38,9 +38,10 @@ class EventPairs:
     ``i`` is ``(users[pair_user[i]], pair_week[i])``, sorted. The writer stages them as integers,
     with no grouping left for SQL to do."""
 
-    users: list[str]
-    first_weeks: list[int]
-    pair_user: Any  # sequence of int (a numpy array from the reader)
+    # Each a sliceable column: a list, or (from the reader) an Arrow string array and numpy arrays.
+    users: Any
+    first_weeks: Any
+    pair_user: Any
     pair_week: Any
 
     def __len__(self) -> int:
@@ -99,6 +100,13 @@ class _Ids:
     id: str
     fw: str
     cw: str
+
+
+def _as_list(values: Any) -> list[Any]:
+    """Python values of a column: a list as it is, a numpy array's or an Arrow array's converted."""
+    if hasattr(values, "to_pylist"):
+        return values.to_pylist()  # type: ignore[no-any-return]
+    return values.tolist() if hasattr(values, "tolist") else list(values)
 
 
 def sqlite_datetime(value: datetime) -> str:
@@ -217,17 +225,14 @@ class BulkWriter:
         self._analyze(table)
 
     def _stage_columns(self, table: str, columns: Sequence[str], values: Sequence[Sequence[Any]]) -> None:
-        """``_stage`` for rows given as columns (equal-length sequences), without a tuple per row."""
-        values = [col.tolist() if hasattr(col, "tolist") else col for col in values]
+        """``_stage`` for rows given as columns (equal-length sequences, numpy arrays too), without
+        a tuple per row; on SQLite converted to Python values one statement's worth at a time."""
         n = len(values[0])
         if self._pg:
-            self._stage(table, columns, zip(*values, strict=True))
+            self._stage(table, columns, zip(*(_as_list(col) for col in values), strict=True))
             return
         self._clear(table)
         width = len(columns)
-        flat: list[Any] = [None] * (n * width)
-        for j, col in enumerate(values):
-            flat[j::width] = col
         per = max(1, _SQLITE_VARIABLES // width)
         one = "(" + ", ".join("?" * width) + ")"
         full = f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([one] * per)
@@ -235,8 +240,11 @@ class BulkWriter:
         try:
             for a in range(0, n, per):
                 b = min(a + per, n)
+                flat: list[Any] = [None] * ((b - a) * width)
+                for j, col in enumerate(values):
+                    flat[j::width] = _as_list(col[a:b])
                 sql = full if b - a == per else full[:full.index(" VALUES ")] + " VALUES " + ", ".join([one] * (b - a))
-                cur.execute(sql, flat[a * width:b * width])
+                cur.execute(sql, flat)
         finally:
             cur.close()
 

@@ -70,9 +70,13 @@ def _fast_pairs(path: Path, tz: str, block_lines: int | None = None) -> tuple[se
             handed_back += 1
             continue
         p = block.pairs
-        pairs |= {(p.users[int(u)], int(w)) for u, w in zip(p.pair_user, p.pair_week, strict=True)}
-        assert [p.users[int(u)] for u in p.pair_user[:1]] == [p.users[0]]
-        assert p.users == sorted(p.users, key=lambda s: s.encode())
+        users = p.users.to_pylist()  # type: ignore[attr-defined]
+        pairs |= {(users[int(u)], int(w)) for u, w in zip(p.pair_user, p.pair_week, strict=True)}
+        assert users == sorted(set(users), key=lambda s: s.encode())  # distinct, in the index's order
+        first: dict[int, int] = {}
+        for u, w in zip(p.pair_user.tolist(), p.pair_week.tolist(), strict=True):  # type: ignore[attr-defined]
+            first[u] = min(first.get(u, w), w)
+        assert [int(w) for w in p.first_weeks] == [first[k] for k in range(len(users))]
     return pairs, handed_back
 
 
