@@ -28,13 +28,20 @@ import numpy as np
 from bot.domain.weeks import EPOCH_MONDAY
 from storage.bulk import EventPairs
 
-# Bytes per block parsed at a time: parsing takes ~8x the block in Arrow buffers and numpy arrays
-# for a moment (measured: +260 MB at 32 MB). The parsed (user, week) columns of several blocks
-# are then merged, up to MERGE_ROWS events (~30 MB as Arrow strings and int64 weeks), into one
-# writer chunk: the bigger the window, the more repeated user-weeks it merges before SQL (10M
-# bench events: 4.0M pairs at 1M rows, 3.7M at 2M, but 2M rows peaked ~60 MB higher).
+# Bytes per block parsed at a time, and events per writer chunk: the parsed (user, week) columns
+# of several blocks (~15 MB as Arrow strings and int64 weeks at 500k events) are merged into one
+# chunk, and the bigger it is, the more repeated user-weeks are merged before SQL. With the parse
+# on its own thread two chunks are in memory; measured on 10M bench events (shared 2 cores, noisy):
+# 1M-event chunks took ~20 s at 449 MB peak RSS, 500k ones ~25 s at 390 MB (the budget is 400).
 BLOCK_BYTES = 8 << 20
-MERGE_ROWS = 1_000_000
+MERGE_ROWS = 500_000
+# Arrow's reader may split a block over its own thread pool; on 2 cores, with the parse already
+# on a thread of its own beside SQL, that bought nothing measurable and ~36 MB of peak RSS
+# (per-thread malloc arenas): 24.4 s / 426 MB threaded against 24.8 s / 390 MB single.
+READ_THREADS = False
+# SQLite's page cache for an import read this way (KiB): half the writer's default, to leave the
+# parser's buffers room in the 400 MB budget (measured: 390 MB peak at 64 MB, ~450 MB at 128 MB).
+SQLITE_CACHE_KIB = 65536
 _UTC_NAMES = ("UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "Universal", "Etc/Universal")
 # The shapes computed here; anything else is left to datetime.fromisoformat in the row parser.
 _TS_RE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?$"
@@ -92,6 +99,8 @@ def data_start(raw: IO[bytes]) -> int | None:
 
 class EventBlocks:
     """Iterates the blocks of an events file from ``start`` (the first data line, line 2)."""
+
+    sqlite_cache_kib = SQLITE_CACHE_KIB  # for the writer of what this reads
 
     def __init__(self, raw: IO[bytes], start: int, n_header: int, iu: int, it: int, tz_name: str,
                  parse_row: RowParser, years: tuple[int, int], block_bytes: int = BLOCK_BYTES,
@@ -205,9 +214,10 @@ class EventBlocks:
 
         if b"\x00" in chunk or chunk.count(b"\r") != chunk.count(b"\r\n"):
             return None  # the csv module's own errors, and its idea of a line, decide these
-        try:
-            chunk.decode("utf-8")
-        except UnicodeDecodeError:
+        try:  # the whole block must be UTF-8 (the csv module decodes every column); no copy made
+            offsets = pa.py_buffer(np.array([0, len(chunk)], dtype=np.int32))
+            pa.Array.from_buffers(pa.binary(), 1, [None, offsets, pa.py_buffer(chunk)]).cast(pa.string())
+        except pa.ArrowInvalid:
             return None
         limit = csv.field_size_limit()
         if len(chunk) > limit:  # a field past the csv module's limit is an error there
@@ -226,7 +236,7 @@ class EventBlocks:
         try:
             table = pacsv.read_csv(
                 pa.py_buffer(chunk),
-                read_options=pacsv.ReadOptions(column_names=names, use_threads=True),
+                read_options=pacsv.ReadOptions(column_names=names, use_threads=READ_THREADS),
                 parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in chunk, invalid_row_handler=invalid_row),
                 convert_options=pacsv.ConvertOptions(
                     include_columns=[cu, ct] if cu != ct else [cu], column_types={cu: pa.string(), ct: pa.string()},

@@ -81,7 +81,8 @@ _SQLITE_KEYS = {"pmf_stage_pairs": "uid, week", "pmf_stage_upairs": "ui, week"}
 # memory instead of being re-read from the OS for every chunk (128 MB: ~20% faster than 64 MB at
 # 1M users; the whole import then peaks near 380 MB of its 400 MB budget). Staging tables stay in
 # the default temp store (files the OS caches), which keeps them out of that budget. The cache is
-# reset when the writer closes, so a pooled connection does not keep the memory.
+# reset when the writer closes, so a pooled connection does not keep the memory. A caller whose
+# own buffers take more of the budget asks for less (bot.csv_fast: 64 MB).
 _SQLITE_IMPORT_CACHE_KIB = 131072
 _SQLITE_DEFAULT_CACHE_KIB = 2000
 _SQLITE_TEMP_CACHE_KIB = 16384
@@ -141,7 +142,7 @@ class BulkWriter:
     """Merges validated rows of one product into the database, chunk by chunk, in the caller's
     transaction. Call ``close()`` before committing (it drops the staging tables)."""
 
-    def __init__(self, session: Session, product_id: int) -> None:
+    def __init__(self, session: Session, product_id: int, sqlite_cache_kib: int | None = None) -> None:
         self._conn: Connection = session.connection()
         self._pg = self._conn.dialect.name == "postgresql"
         # The driver's own connection (sqlite3 / psycopg): bulk INSERTs and COPY without
@@ -162,7 +163,7 @@ class BulkWriter:
                 cur.execute("SELECT count(*) FROM product_users WHERE product_id = %s", (product_id,))
                 self._users_at_analyze = int(cur.fetchone()[0])
             else:
-                cur.execute(f"PRAGMA cache_size=-{_SQLITE_IMPORT_CACHE_KIB}")
+                cur.execute(f"PRAGMA cache_size=-{sqlite_cache_kib or _SQLITE_IMPORT_CACHE_KIB}")
                 # The staging tables of one chunk (~10 MB) stay in memory rather than spilling.
                 cur.execute(f"PRAGMA temp.cache_size=-{_SQLITE_TEMP_CACHE_KIB}")
         finally:
@@ -240,11 +241,17 @@ class BulkWriter:
         try:
             for a in range(0, n, per):
                 b = min(a + per, n)
-                flat: list[Any] = [None] * ((b - a) * width)
-                for j, col in enumerate(values):
-                    flat[j::width] = _as_list(col[a:b])
-                sql = full if b - a == per else full[:full.index(" VALUES ")] + " VALUES " + ", ".join([one] * (b - a))
-                cur.execute(sql, flat)
+                cols = [_as_list(col[a:b]) for col in values]
+                if b - a < per:
+                    # The rest row by row: a statement of its own length would be one more prepared
+                    # statement in sqlite3's cache, each a few MB at this size (measured: peak RSS
+                    # grew ~30 MB a chunk).
+                    cur.executemany(full[:full.index(" VALUES ")] + " VALUES " + one, zip(*cols, strict=True))
+                    continue
+                flat: list[Any] = [None] * (per * width)
+                for j, col in enumerate(cols):
+                    flat[j::width] = col
+                cur.execute(full, flat)
         finally:
             cur.close()
 
