@@ -50,9 +50,10 @@ Factory = sessionmaker[Session]
 # are smaller.
 CHUNK_ROWS: dict[str, int] = {"events": 500_000, "signups": 50_000, "responses": 50_000}
 # Parse on a worker thread while the calling thread writes: None = on PostgreSQL, and for the
-# vectorised events reader on SQLite too (tests force both ways). PostgreSQL does its work in the server process, so parsing overlaps it for
-# free. SQLite works inside this process, and there the two threads slowed each other down more
-# than they overlapped: 10M events took 78 s threaded and 57-62 s inline (bench/README.md).
+# vectorised events reader (bot.csv_fast) on SQLite too (tests force both ways). PostgreSQL does
+# its work in the server process, so parsing overlaps it for free. SQLite works inside this
+# process, and there the csv module's parsing and SQLite slowed each other down more than they
+# overlapped: 10M events took 78 s threaded and 57-62 s inline (bench/README.md).
 PARSE_IN_THREAD: bool | None = None
 # Events files go through the vectorised reader of bot.csv_fast where it applies (tests turn it off
 # to compare). Its blocks are bot.csv_fast.BLOCK_BYTES, or ``chunk_rows`` lines when one is given.
