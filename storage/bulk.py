@@ -269,7 +269,7 @@ class BulkWriter:
 
         The pairs go to the database as they are (the only Python work per pair is binding it);
         grouping them by user happens in SQL, which runs without the GIL while the caller parses
-        the next chunk."""
+        the next chunk. ``EventPairs`` come already grouped (see ``_event_columns``)."""
         if not len(pairs):
             return 0, 0
         if isinstance(pairs, EventPairs):
