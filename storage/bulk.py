@@ -25,44 +25,17 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
-# (external id, signup week, signed_up_at (aware), channel, channel class)
-SignupRow = tuple[str, int, datetime, str | None, str]
-# (dedupe key, respondent key, answered_at (aware), answer, segment, who_benefits, main_benefit, improve)
-ResponseRow = tuple[str, str, datetime, str, str | None, str | None, str | None, str | None]
+from storage.staging import _STAGING, EventPairs, ResponseRow, SignupRow
 
-# Column definitions of the staging tables. ``ui`` numbers the users of one chunk, so the
-# big joins run on integers (SQLite: the rowid) instead of on external ids; each staged user's
-# product_users id, first week and cohort week go into pmf_stage_ids (see _upsert_users).
-_STAGING: dict[str, str] = {
-    # One row per distinct (user, week) of an events chunk, as the parser produced them. On
-    # SQLite the table is keyed by them (see _SQLITE_KEYS), so it is kept sorted as it is filled.
-    "pmf_stage_pairs": "uid VARCHAR(255) NOT NULL, week INTEGER NOT NULL",
-    # The chunk's users in external-id order (so the lookups walk the unique index in order), with
-    # their earliest week in the chunk.
-    "pmf_stage_users": "ui INTEGER PRIMARY KEY, uid VARCHAR(255) NOT NULL, mw INTEGER NOT NULL",
-    "pmf_stage_signups": (
-        "ui INTEGER PRIMARY KEY, uid VARCHAR(255) NOT NULL, signup_week INTEGER NOT NULL, "
-        "signed_up_at {ts} NOT NULL, channel VARCHAR(200), channel_class VARCHAR(10)"
-    ),
-    "pmf_stage_ids": "ui INTEGER PRIMARY KEY, id BIGINT NOT NULL, fw INTEGER, cw INTEGER",
-    "pmf_stage_new": "ui INTEGER PRIMARY KEY, id BIGINT NOT NULL, fw INTEGER, cw INTEGER",
-    # Users whose cohort week changes in this chunk (see _moving).
-    "pmf_stage_moved": "id BIGINT PRIMARY KEY, week INTEGER NOT NULL",
-    "pmf_stage_responses": (
-        "dedupe_key VARCHAR(400) NOT NULL, respondent_key VARCHAR(255) NOT NULL, answered_at {ts} NOT NULL, "
-        "answer VARCHAR(10) NOT NULL, segment VARCHAR(200), who_benefits TEXT, main_benefit TEXT, improve TEXT"
-    ),
-}
-# SQLite staging tables stored as a B-tree on these columns (WITHOUT ROWID): grouping the pairs by
-# user, and joining the users back to their pairs, then walk the key instead of sorting. (On
 # PostgreSQL, hash aggregation and hash joins over an unordered COPY are cheaper.)
-_SQLITE_KEYS = {"pmf_stage_pairs": "uid, week"}
+_SQLITE_KEYS = {"pmf_stage_pairs": "uid, week", "pmf_stage_upairs": "ui, week"}
 
 # SQLite's page cache for the import connection (KiB): the indexes an import probes stay in
 # memory instead of being re-read from the OS for every chunk (128 MB: ~20% faster than 64 MB at
 # 1M users; the whole import then peaks near 380 MB of its 400 MB budget). Staging tables stay in
 # the default temp store (files the OS caches), which keeps them out of that budget. The cache is
-# reset when the writer closes, so a pooled connection does not keep the memory.
+# reset when the writer closes, so a pooled connection does not keep the memory. A caller whose
+# own buffers take more of the budget asks for less (bot.ingest.csv_fast: 64 MB).
 _SQLITE_IMPORT_CACHE_KIB = 131072
 _SQLITE_DEFAULT_CACHE_KIB = 2000
 _SQLITE_TEMP_CACHE_KIB = 16384
@@ -81,6 +54,13 @@ class _Ids:
     id: str
     fw: str
     cw: str
+
+
+def _as_list(values: Any) -> list[Any]:
+    """Python values of a column: a list as it is, a numpy array's or an Arrow array's converted."""
+    if hasattr(values, "to_pylist"):
+        return values.to_pylist()  # type: ignore[no-any-return]
+    return values.tolist() if hasattr(values, "tolist") else list(values)
 
 
 def sqlite_datetime(value: datetime) -> str:
@@ -115,7 +95,7 @@ class BulkWriter:
     """Merges validated rows of one product into the database, chunk by chunk, in the caller's
     transaction. Call ``close()`` before committing (it drops the staging tables)."""
 
-    def __init__(self, session: Session, product_id: int) -> None:
+    def __init__(self, session: Session, product_id: int, sqlite_cache_kib: int | None = None) -> None:
         self._conn: Connection = session.connection()
         self._pg = self._conn.dialect.name == "postgresql"
         # The driver's own connection (sqlite3 / psycopg): bulk INSERTs and COPY without
@@ -136,7 +116,7 @@ class BulkWriter:
                 cur.execute("SELECT count(*) FROM product_users WHERE product_id = %s", (product_id,))
                 self._users_at_analyze = int(cur.fetchone()[0])
             else:
-                cur.execute(f"PRAGMA cache_size=-{_SQLITE_IMPORT_CACHE_KIB}")
+                cur.execute(f"PRAGMA cache_size=-{sqlite_cache_kib or _SQLITE_IMPORT_CACHE_KIB}")
                 # The staging tables of one chunk (~10 MB) stay in memory rather than spilling.
                 cur.execute(f"PRAGMA temp.cache_size=-{_SQLITE_TEMP_CACHE_KIB}")
         finally:
@@ -198,6 +178,36 @@ class BulkWriter:
             cur.close()
         self._analyze(table)
 
+    def _stage_columns(self, table: str, columns: Sequence[str], values: Sequence[Sequence[Any]]) -> None:
+        """``_stage`` for rows given as columns (equal-length sequences, numpy arrays too), without
+        a tuple per row; on SQLite converted to Python values one statement's worth at a time."""
+        n = len(values[0])
+        if self._pg:
+            self._stage(table, columns, zip(*(_as_list(col) for col in values), strict=True))
+            return
+        self._clear(table)
+        width = len(columns)
+        per = max(1, _SQLITE_VARIABLES // width)
+        one = "(" + ", ".join("?" * width) + ")"
+        full = f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([one] * per)
+        cur = self._raw.cursor()
+        try:
+            for a in range(0, n, per):
+                b = min(a + per, n)
+                cols = [_as_list(col[a:b]) for col in values]
+                if b - a < per:
+                    # The rest row by row: a statement of its own length would be one more prepared
+                    # statement in sqlite3's cache, each a few MB at this size (measured: peak RSS
+                    # grew ~30 MB a chunk).
+                    cur.executemany(full[:full.index(" VALUES ")] + " VALUES " + one, zip(*cols, strict=True))
+                    continue
+                flat: list[Any] = [None] * (per * width)
+                for j, col in enumerate(cols):
+                    flat[j::width] = col
+                cur.execute(full, flat)
+        finally:
+            cur.close()
+
     def _exec(self, sql: str, **params: Any) -> int:
         result = self._conn.execute(text(sql), {"pid": self._pid, **params})
         return max(int(result.rowcount or 0), 0)
@@ -206,15 +216,17 @@ class BulkWriter:
         return value if self._pg else sqlite_datetime(value)
 
     # ------------------------------------------------------------------ events
-    def events(self, pairs: Collection[tuple[str, int]]) -> tuple[int, int]:
+    def events(self, pairs: Collection[tuple[str, int]] | EventPairs) -> tuple[int, int]:
         """Ensure each user exists with ``first_week`` = min(existing, new) and record the
         distinct (user, week) ``pairs`` they were active in. Returns (new users, new user-weeks).
 
         The pairs go to the database as they are (the only Python work per pair is binding it);
         grouping them by user happens in SQL, which runs without the GIL while the caller parses
-        the next chunk."""
-        if not pairs:
+        the next chunk. ``EventPairs`` come already grouped (see ``_event_columns``)."""
+        if not len(pairs):
             return 0, 0
+        if isinstance(pairs, EventPairs):
+            return self._event_columns(pairs)
         self._stage("pmf_stage_pairs", ("uid", "week"), pairs)
         self._clear("pmf_stage_users")
         # SQLite numbers the users (the rowid) in the order its GROUP BY walks the key: by uid.
@@ -222,6 +234,20 @@ class BulkWriter:
         self._exec(f"INSERT INTO pmf_stage_users ({'ui, ' if self._pg else ''}uid, mw) "
                    f"SELECT {number}uid, min(week) FROM pmf_stage_pairs GROUP BY uid ORDER BY uid")
         self._analyze("pmf_stage_users")
+        return self._merge_events("JOIN pmf_stage_pairs p ON p.uid = s.uid")
+
+    def _event_columns(self, pairs: EventPairs) -> tuple[int, int]:
+        """``events`` for EventPairs: users and pairs are staged as they are, already grouped."""
+        self._stage_columns("pmf_stage_users", ("ui", "uid", "mw"),
+                            (range(len(pairs.users)), pairs.users, pairs.first_weeks))
+        self._analyze("pmf_stage_users")
+        self._stage_columns("pmf_stage_upairs", ("ui", "week"), (pairs.pair_user, pairs.pair_week))
+        self._analyze("pmf_stage_upairs")
+        return self._merge_events("JOIN pmf_stage_upairs p ON p.ui = s.ui")
+
+    def _merge_events(self, pairs_join: str) -> tuple[int, int]:
+        """Users staged in pmf_stage_users (``ui, uid, mw``) and their pairs (``pairs_join``, alias
+        ``p``) into product_users and activity_weeks. Returns (new users, new user-weeks)."""
         new_users, ids = self._upsert_users("pmf_stage_users", "first_week, cohort_week", "mw, mw")
         # Users seen before with a later first week: it moves earlier, and so does their cohort week
         # if they have no signup (their rows then move with it).
@@ -230,7 +256,7 @@ class BulkWriter:
                        "m.week) FROM pmf_stage_moved m WHERE product_users.id = m.id")
             self._move_cohorts()
         new_weeks = self._insert_weeks(
-            f"SELECT {ids.id}, p.week, :pid, {ids.cw} FROM {ids.source} JOIN pmf_stage_pairs p ON p.uid = s.uid",
+            f"SELECT {ids.id}, p.week, :pid, {ids.cw} FROM {ids.source} {pairs_join}",
             ids.id, "p.week")
         return new_users, new_weeks
 

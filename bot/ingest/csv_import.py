@@ -32,6 +32,8 @@ from bot.errors import UserError
 from bot.ingest.formats import (
     _FORMATS,
     MAX_REPORTED_ERRORS,
+    MAX_YEAR,
+    MIN_YEAR,
     ImportResult,
     RowError,
     RowParser,
@@ -54,17 +56,20 @@ from storage.repositories.products import ProductRef
 # is the largest part). A signup or response row holds a datetime and more text, so those chunks
 # are smaller.
 CHUNK_ROWS: dict[str, int] = {"events": 500_000, "signups": 50_000, "responses": 50_000}
-# Parse on a worker thread while the calling thread writes: None = on PostgreSQL only (tests
-# force both ways). PostgreSQL does its work in the server process, so parsing overlaps it for
-# free. SQLite works inside this process, and there the two threads slowed each other down more
-# than they overlapped: 10M events took 78 s threaded and 57-62 s inline (bench/README.md).
+# Parse on a worker thread while the calling thread writes: None = on PostgreSQL, and for the
+# vectorised events reader (bot.ingest.csv_fast) on SQLite too (tests force both ways). PostgreSQL does
+# its work in the server process, so parsing overlaps it for free. SQLite works inside this
+# process, and there the csv module's parsing and SQLite slowed each other down more than they
+# overlapped: 10M events took 78 s threaded and 57-62 s inline (bench/README.md).
 PARSE_IN_THREAD: bool | None = None
 # ----------------------------------------------------------------------------- product lookup
 # ----------------------------------------------------------------------------- CSV import
-def _parse_in_thread(session: Session) -> bool:
+def _parse_in_thread(session: Session, fast: bool) -> bool:
     if PARSE_IN_THREAD is not None:
         return PARSE_IN_THREAD
-    return session.get_bind().dialect.name == "postgresql"
+    # The vectorised reader (bot.ingest.csv_fast) does most of its work without the GIL, so it
+    # overlaps SQLite too: 10M events in ~25 s threaded against ~32 s inline.
+    return fast or session.get_bind().dialect.name == "postgresql"
 
 
 def rejected_path(path: Path) -> Path:
@@ -165,8 +170,10 @@ class _Producer:
 
     def __init__(self, reader: Any, parse: RowParser, kind: str, chunk_rows: int, rejects: _Rejects,
                  keep_writing_after_errors: bool, raw: io.BufferedReader, bar: Any, n_columns: int,
-                 threaded: bool) -> None:
+                 threaded: bool, fast: Any = None) -> None:
         self._threaded = threaded
+        self._fast = fast  # bot.ingest.csv_fast.EventBlocks, or None for the csv module all the way
+        self._sending = True
         self._reader, self._parse, self._kind, self._chunk_rows = reader, parse, kind, chunk_rows
         self._rejects, self._keep_writing = rejects, keep_writing_after_errors
         self._raw, self._bar, self._n_columns = raw, bar, n_columns
@@ -222,13 +229,42 @@ class _Producer:
         else:
             self._put(_DONE)
 
+    @property
+    def line_num(self) -> int:
+        """The last line read, as csv.reader counts lines."""
+        return int(self._reader.line_num)
+
     def _payloads(self) -> Iterator[Any]:
-        reader, parse, rejects, bar, raw = self._reader, self._parse, self._rejects, self._bar, self._raw
+        if self._fast is None:
+            yield from self._row_payloads(self._reader)
+        else:
+            yield from self._fast_payloads()
+        self._bar.update((self._bar.total or 0) - self._bar.n)
+
+    def _fast_payloads(self) -> Iterator[Any]:
+        """Vectorised blocks; a block it hands back as bytes goes through the csv module below."""
+        self._reader = self._fast
+        for block in self._fast:
+            if block.pairs is not None:
+                self.rows += block.rows
+                if self._sending:
+                    yield block.pairs
+            else:
+                self._reader = block_reader = self._fast.python_reader(block)
+                yield from self._row_payloads(block_reader)
+                self._fast.line_num = block_reader.line_num
+                self._reader = self._fast
+            del block
+            self._bar.update(self._raw.tell() - self._bar.n)
+            if self._stop.is_set():
+                return
+
+    def _row_payloads(self, reader: Any) -> Iterator[Any]:
+        parse, rejects, bar, raw = self._parse, self._rejects, self._bar, self._raw
         chunk = _Chunk(self._kind)
         add = chunk.add
         rows = blank = 0
         next_flush = self._chunk_rows
-        sending = True
         # The hot loop: one parse call and one set/dict insert per row, nothing else.
         for row in reader:
             rows += 1
@@ -244,22 +280,21 @@ class _Producer:
                 if not self._keep_writing:
                     # The file will be refused: keep validating to report every error, but
                     # stop sending rows that would only be rolled back.
-                    sending = False
+                    self._sending = False
             if rows >= next_flush:
                 next_flush += self._chunk_rows
                 payload = chunk.take()
                 add = chunk.add
-                if sending:
+                if self._sending:
                     yield payload
                 del payload  # parsed rows are held by one chunk at a time, not two
                 bar.update(raw.tell() - bar.n)
                 if self._stop.is_set():
                     return
-        self.rows = rows - blank
+        self.rows += rows - blank
         payload = chunk.take()
-        if sending:
+        if self._sending:
             yield payload
-        bar.update((bar.total or 0) - bar.n)
 
 
 def import_csv(
@@ -272,6 +307,7 @@ def import_csv(
     skip_invalid: bool = False,
     progress: bool = False,
     chunk_rows: int | None = None,
+    fast_events: bool = True,
 ) -> ImportResult:
     """Import one CSV file of ``kind`` into a product, all or nothing (see the module docstring).
 
@@ -314,9 +350,11 @@ def import_csv(
             result = ImportResult(kind=kind, product=product.slug, path=str(path))
             rejects = _Rejects(path, header, keep_rows=skip_invalid)
             bar = _progress_bar(size, path, progress)
-            writer = BulkWriter(session, product.id)
+            fast = _fast_events(kind, raw, header, index, product, chunk_rows) if fast_events else None
+            writer = BulkWriter(session, product.id, sqlite_cache_kib=fast and fast.sqlite_cache_kib)
             producer = _Producer(reader, _parser_for(kind, index, product), kind, chunk_rows or CHUNK_ROWS[kind],
-                                 rejects, skip_invalid, raw, bar, max(index.values()) + 1, threaded=_parse_in_thread(session))
+                                 rejects, skip_invalid, raw, bar, max(index.values()) + 1,
+                                 threaded=_parse_in_thread(session, fast is not None), fast=fast)
             counts = _Counts()
             try:
                 try:
@@ -324,9 +362,9 @@ def import_csv(
                         counts.write(writer, kind, payload)
                         del payload  # not held while the next chunk is parsed
                 except UnicodeDecodeError:
-                    raise _not_utf8(path, reader.line_num + 1) from None
+                    raise _not_utf8(path, producer.line_num + 1) from None
                 except csv.Error as err:
-                    raise UserError(f"{path}, line {reader.line_num}: {err}; nothing was imported.") from None
+                    raise UserError(f"{path}, line {producer.line_num}: {err}; nothing was imported.") from None
                 finally:
                     bar.close()
                 result.rows_read, result.rejected = producer.rows, rejects.count
@@ -349,6 +387,24 @@ def import_csv(
         return result
     finally:
         raw.close()
+
+
+def _fast_events(kind: str, raw: io.BufferedReader, header: Sequence[str], index: Mapping[str, int],
+                 product: ProductRef, chunk_rows: int | None) -> Any:
+    """bot.ingest.csv_fast's reader for an events file (blocks of csv_fast.BLOCK_BYTES, or
+    ``chunk_rows`` lines when one is given), or None where it does not apply (another kind,
+    pyarrow missing, a header that is not one plain line): then the csv module reads it all."""
+    if kind != "events":
+        return None
+    from bot.ingest import csv_fast
+
+    start = csv_fast.data_start(raw) if csv_fast.available() else None
+    if start is None:
+        return None
+    tz = product.settings.timezone
+    return csv_fast.EventBlocks(raw, start, len(header), index["user_id"], index["occurred_at"], tz,
+                                event_parser({"user_id": 0, "occurred_at": 1}, tz), (MIN_YEAR, MAX_YEAR),
+                                block_lines=chunk_rows)
 
 
 def _refusal(path: Path, bad: int, total: int, errors: Sequence[str]) -> str:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.settings import ProductSettings
 from bot.domain.weeks import week_of
+from bot.ingest.formats import MAX_YEAR, MIN_YEAR
 from storage.bulk import BulkWriter, SignupRow
 from storage.models import Product
 from storage.repositories import segment as segment_repo
@@ -44,7 +45,6 @@ MESSAGE_ID_DAYS = 7  # how long a messageId is remembered (Segment dedupes over 
 ACTIVITY_TYPES = frozenset({"track", "page", "screen"})
 IGNORED_TYPES = frozenset({"alias", "group"})
 TYPES = ACTIVITY_TYPES | IGNORED_TYPES | {"identify"}
-MIN_YEAR, MAX_YEAR = 1970, 2999
 
 
 class BatchError(ValueError):
