@@ -17,6 +17,10 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import Engine, MetaData, create_engine, event, text
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Named constraints make every later migration able to alter them, on SQLite too (batch mode).
@@ -118,3 +122,12 @@ def scratch_schema(base_url: str, prefix: str = "t") -> tuple[str, Callable[[], 
 
     sep = "&" if "?" in base else "?"
     return f"{base}{sep}options={quote(f'-csearch_path={schema}')}", drop
+
+
+def dialect_insert(session: Session, table: Any) -> PgInsert | SqliteInsert:
+    """``INSERT`` for the session's engine, so callers can add ``on_conflict_do_nothing`` /
+    ``on_conflict_do_update`` and ``returning`` the same way on PostgreSQL and SQLite (the one
+    place the two dialects' upserts are chosen)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(table)
+    return sqlite_insert(table)

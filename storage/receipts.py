@@ -7,20 +7,17 @@ together or not at all, so a retried delivery is a no-op and a failed one can be
 
 from __future__ import annotations
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from storage.db import dialect_insert
 from storage.models import SlackEventReceipt, utcnow
 
 
 def claim_event(session: Session, team_id: str, event_id: str) -> bool:
     """True the first time (team, event) is seen in a committed transaction, False after."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     # RETURNING rather than rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING.
     stmt = (
-        insert(SlackEventReceipt)
+        dialect_insert(session, SlackEventReceipt)
         .values(team_id=team_id, event_id=event_id, received_at=utcnow())
         .on_conflict_do_nothing(index_elements=["team_id", "event_id"])
         .returning(SlackEventReceipt.event_id)

@@ -14,14 +14,12 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
 from bot.digests.schedule import Schedule, latest_due
 from bot.digests.service import Factory, _schedule
 from bot.digests.values import DeliveryJob, FailureOutcome, PlanResult
-from storage.db import is_postgres, unit_of_work
+from storage.db import dialect_insert, is_postgres, unit_of_work
 from storage.models import (
     DigestDelivery,
     DigestSubscription,
@@ -48,9 +46,6 @@ OPEN_STATUSES: tuple[str, ...] = ("claimed", "sending")
 
 # =============================================================================== claiming
 
-
-def _insert(session: Session):  # type: ignore[no-untyped-def]
-    return pg_insert if is_postgres(session) else sqlite_insert
 
 
 def plan_due(factory: Factory, *, now: datetime, chunk: int = 500) -> PlanResult:
@@ -88,9 +83,8 @@ def plan_due(factory: Factory, *, now: datetime, chunk: int = 500) -> PlanResult
                                  .where(DigestDelivery.period >= oldest)).all()}
         fresh = [c for c in candidates if (c["subscription_id"], c["period"]) not in existing]
         claimed = skipped = 0
-        insert = _insert(s)
         for i in range(0, len(fresh), chunk):
-            stmt = (insert(DigestDelivery).values(fresh[i:i + chunk])
+            stmt = (dialect_insert(s, DigestDelivery).values(fresh[i:i + chunk])
                     .on_conflict_do_nothing(index_elements=["subscription_id", "period"])
                     # RETURNING, not rowcount: psycopg's rowcount is unreliable with ON CONFLICT.
                     .returning(DigestDelivery.status))

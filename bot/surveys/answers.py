@@ -18,7 +18,6 @@ from bot.surveys.service import (
     _comment_key,
     _dedupe_key,
     _info,
-    _insert,
     _is_closed,
     respondent_key,
     slack_ts_to_datetime,
@@ -30,7 +29,7 @@ from bot.surveys.values import (
     ReplyOutcome,
     SurveyInfo,
 )
-from storage.db import unit_of_work
+from storage.db import dialect_insert, unit_of_work
 from storage.models import Survey, SurveyComment, SurveyResponse
 from storage.receipts import claim_event
 
@@ -47,18 +46,17 @@ def _upsert_answer(session: Session, survey: Survey, key: str, answer: Answer, a
                    now: datetime) -> bool:
     """Insert or replace the respondent's answer; False when a same-or-newer answer is already
     stored (a duplicate delivery, or an older click that arrived late)."""
-    insert = _insert(session)
-    stmt = insert(SurveyResponse).values(
+    insert = dialect_insert(session, SurveyResponse).values(
         product_id=survey.product_id, survey_id=survey.id, dedupe_key=_dedupe_key(survey.id, key),
         respondent_key=key, source="slack", answered_at=answered_at, answer=answer, updated_at=now,
     )
-    stmt = stmt.on_conflict_do_update(
+    stmt = insert.on_conflict_do_update(
         index_elements=["product_id", "dedupe_key"],
-        set_={"answer": stmt.excluded.answer, "answered_at": stmt.excluded.answered_at,
-              "updated_at": stmt.excluded.updated_at},
+        set_={"answer": insert.excluded.answer, "answered_at": insert.excluded.answered_at,
+              "updated_at": insert.excluded.updated_at},
         # Strictly newer only: a redelivered click (same action_ts) changes nothing, an older
         # click processed after a newer one cannot overwrite it.
-        where=SurveyResponse.answered_at < stmt.excluded.answered_at,
+        where=SurveyResponse.answered_at < insert.excluded.answered_at,
     ).returning(SurveyResponse.id)
     return session.execute(stmt).first() is not None
 
@@ -135,8 +133,7 @@ def record_reply(
             body = _clean(text)
             if body is None:
                 return ReplyOutcome("ignored", _info(s, survey))
-            insert = _insert(s)
-            stmt = insert(SurveyComment).values(response_id=response_id, message_ts=_comment_key(secret, survey, ts),
+            stmt = dialect_insert(s, SurveyComment).values(response_id=response_id, message_ts=_comment_key(secret, survey, ts),
                                                 text=body, created_at=now)
             s.execute(stmt.on_conflict_do_update(index_elements=["response_id", "message_ts"],
                                                  set_={"text": stmt.excluded.text}))

@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -118,9 +116,6 @@ def _comment_key(secret: str, survey: Survey, ts: str) -> str:
 def _dedupe_key(survey_id: int, key: str) -> str:
     return f"survey:{survey_id}:{key}"
 
-
-def _insert(session: Session):  # type: ignore[no-untyped-def]
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def _clean(text: str | None, limit: int = MAX_TEXT) -> str | None:
