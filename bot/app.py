@@ -19,7 +19,6 @@ the report cache caps the CPU-bound part (statistics, charts) at ``Tuning.max_pa
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App
@@ -27,7 +26,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
-from bot.context import AppContext, Tuning
+from bot.context import AppContext, TrackingExecutor, Tuning
 from bot.slack.client import make_client
 from bot.slack.oauth import OAuthParts
 from handlers.registry import register_all
@@ -66,7 +65,7 @@ def build_app(settings: Settings, factory: sessionmaker[Session] | None = None, 
     """The Bolt app with every listener registered, and the context its listeners share."""
     settings.require_slack(socket=socket_mode)
     ctx = build_context(settings, factory, tuning=tuning)
-    executor = ThreadPoolExecutor(max_workers=listener_threads, thread_name_prefix="bolt-listener")
+    executor = TrackingExecutor(listener_threads, thread_name_prefix="bolt-listener")
     common: dict[str, Any] = dict(
         signing_secret=settings.slack_signing_secret or "socket-mode-does-not-sign",
         listener_executor=executor,

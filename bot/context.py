@@ -79,30 +79,39 @@ class Deferred:
             timer.cancel()
 
 
-class WorkPool:
-    """Work that runs after a listener's ack, on threads of its own (see handlers.background)."""
+class TrackingExecutor(ThreadPoolExecutor):
+    """A thread pool that knows the work it was given, so a graceful shutdown (and a test that
+    asserts nothing more happened) can wait for it: ``drain`` returns once every task submitted
+    so far has finished. Bolt's listener executor and the post-ack work pool are both one."""
 
-    def __init__(self, threads: int) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pmf-work")
-        self._pending: set[Future[Any]] = set()
-        self._lock = threading.Lock()
+    def __init__(self, max_workers: int, thread_name_prefix: str) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
+        self._tracked: set[Future[Any]] = set()
+        self._tracked_lock = threading.Lock()
 
-    def submit(self, fn: Callable[[], Any]) -> Future[Any]:
-        future = self._pool.submit(fn)
-        with self._lock:
-            self._pending.add(future)
-        future.add_done_callback(self._done)
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future = super().submit(fn, *args, **kwargs)
+        with self._tracked_lock:
+            self._tracked.add(future)
+        future.add_done_callback(self._forget)
         return future
 
-    def _done(self, future: Future[Any]) -> None:
-        with self._lock:
-            self._pending.discard(future)
+    def _forget(self, future: Future[Any]) -> None:
+        with self._tracked_lock:
+            self._tracked.discard(future)
 
     def drain(self, timeout: float = 30.0) -> None:
         """Wait for the work already submitted (tests; a graceful shutdown)."""
-        with self._lock:
-            pending = set(self._pending)
+        with self._tracked_lock:
+            pending = set(self._tracked)
         wait(pending, timeout=timeout)
+
+
+class WorkPool(TrackingExecutor):
+    """Work that runs after a listener's ack, on threads of its own (see handlers.background)."""
+
+    def __init__(self, threads: int) -> None:
+        super().__init__(threads, thread_name_prefix="pmf-work")
 
 
 @dataclass

@@ -119,6 +119,15 @@ class Harness:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    def settle(self) -> None:
+        """Wait until every listener started so far, and the work it handed on, has finished:
+        after this, anything a request was going to do has been done (tests that assert that
+        nothing happened use it instead of sleeping)."""
+        executor = getattr(self.app.listener_runner, "listener_executor", None)
+        if executor is not None and hasattr(executor, "drain"):
+            executor.drain()
+        self.ctx.work.drain()
+
     def close(self) -> None:
         self.ctx.work.drain()  # no work of this test may reach the next test's database
         self.ctx.deferred.cancel_all()  # nor a trailing survey count refresh

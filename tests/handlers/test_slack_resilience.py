@@ -55,7 +55,7 @@ def test_a_rate_limited_response_url_is_retried_and_the_reply_arrives_once(harne
     fake_slack.fail("response", status=429, retry_after=1)
     r = harness.pmf("")
     replies = r.replies(timeout=15)
-    time.sleep(0.3)
+    harness.settle()  # anything the request was going to do is done
     assert len(fake_slack.responses(r.response_id)) == 1 and "Acme" in replies[0].params["text"]
 
 
