@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from slack_sdk import WebClient
+
 from bot.context import AppContext
 from handlers.errors import reported
 
 
-def submit(ctx: AppContext, work: Callable[[], Any], *, body: dict[str, Any], client: Any) -> None:
+def submit(ctx: AppContext, work: Callable[[], Any], *, body: dict[str, Any], client: WebClient) -> None:
     """Run ``work()`` soon; an exception is told to whoever sent ``body``."""
 
     def run() -> None:

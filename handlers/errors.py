@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
@@ -34,9 +36,9 @@ from handlers.commands.router import Router
 log = logging.getLogger(__name__)
 
 
-def register(app: Any, ctx: AppContext, router: Router) -> None:
+def register(app: App, ctx: AppContext, router: Router) -> None:
     @app.error
-    def on_error(error: Exception, body: dict[str, Any], client: Any, context: Any) -> None:
+    def on_error(error: Exception, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         tell_user(error, body or {}, client)
         ack = getattr(context, "ack", None)
         if ack is not None and ack.response is not None:
@@ -47,7 +49,7 @@ ACK_GRACE_SECONDS = 0.2
 
 
 @contextmanager
-def reported(body: dict[str, Any], client: Any) -> Iterator[None]:
+def reported(body: dict[str, Any], client: WebClient) -> Iterator[None]:
     """Run post-ack work; any exception is told to the user (and logged), not raised to Bolt."""
     try:
         yield
@@ -93,7 +95,7 @@ def _may_log_user(body: dict[str, Any]) -> bool:
     return (body.get("event") or {}).get("type") != "message"
 
 
-def tell_user(error: BaseException, body: dict[str, Any], client: Any) -> None:
+def tell_user(error: BaseException, body: dict[str, Any], client: WebClient) -> None:
     ref = uuid.uuid4().hex[:8]
     team, channel, user = _where(body)
     logged_user = user if _may_log_user(body) else "(not logged)"

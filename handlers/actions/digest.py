@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
 from bot.context import AppContext
 from bot.digests import service as digests
 from bot.digests.ids import Action as DigestAction
@@ -25,9 +28,9 @@ def _reply(body: dict[str, Any], message: dict[str, Any]) -> None:
     Responder(body.get("response_url"))(**message, response_type="ephemeral", replace_original=False)
 
 
-def register(app: Any, ctx: AppContext, router: Router) -> None:
+def register(app: App, ctx: AppContext, router: Router) -> None:
     @app.action(DigestAction.SURVEY)
-    def run_survey(ack: Any, body: dict[str, Any], client: Any) -> None:
+    def run_survey(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         with reported(body, client):
             try:
@@ -44,7 +47,7 @@ def register(app: Any, ctx: AppContext, router: Router) -> None:
             _reply(body, survey_blocks.survey_started(survey_slack.post_survey(ctx, client, info)))
 
     @app.action(DigestAction.DETAILS)
-    def details(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
+    def details(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         with reported(body, client):
             bundle = product_report(ctx.factory, cache=ctx.reports, team_id=body["team"]["id"], slug=action["value"],
@@ -53,7 +56,7 @@ def register(app: Any, ctx: AppContext, router: Router) -> None:
             _reply(body, gate_report_message(bundle.report, chart_note="The digest's chart is in the channel."))
 
     @app.action(HomeAction.DIGEST)
-    def home_digest(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
+    def home_digest(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         with reported(body, client):
             team_id, user_id = body["team"]["id"], body["user"]["id"]

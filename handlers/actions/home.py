@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
 from bot.context import AppContext
 from bot.home.ids import Action as HomeAction
 from bot.reports.blocks import gate_report_message
@@ -15,9 +18,9 @@ from handlers.commands.router import Router
 from handlers.events.home import publish_home
 
 
-def register(app: Any, ctx: AppContext, router: Router) -> None:
+def register(app: App, ctx: AppContext, router: Router) -> None:
     @app.action(HomeAction.CHECK)
-    def home_check(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
+    def home_check(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         team_id, user_id = body["team"]["id"], body["user"]["id"]
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
 from bot.context import AppContext
 from bot.errors import UserError
 from bot.home.ids import Action as HomeAction
@@ -18,16 +21,16 @@ from handlers.commands.router import Router
 from handlers.errors import reported
 
 
-def register(app: Any, ctx: AppContext, router: Router) -> None:
+def register(app: App, ctx: AppContext, router: Router) -> None:
     @app.action(HomeAction.SURVEY)
-    def open_modal(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
+    def open_modal(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         with reported(body, client):
             client.views_open(trigger_id=body["trigger_id"], view=start_survey_modal(
                 action["value"], default_days=surveys.DEFAULT_DAYS, max_days=surveys.MAX_DAYS))
 
     @app.view(Callback.START)
-    def submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
+    def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         slug, channel, anonymous, days = start_survey_from_state(view)
         if not slug or not channel or days is None:
             ack(response_action="errors", errors={Block.START_CHANNEL: "Choose a channel and a number of days."})

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
 from bot.context import AppContext
 from bot.surveys import service as surveys
 from bot.surveys import slack as survey_slack
@@ -15,9 +18,9 @@ from bot.surveys.modals import followup_modal
 from handlers.commands.router import Router
 
 
-def register(app: Any, ctx: AppContext, router: Router) -> None:
+def register(app: App, ctx: AppContext, router: Router) -> None:
     @app.action(ANSWER_ACTION)
-    def answer(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
+    def answer(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         user_id = body["user"]["id"]
         outcome = record_answer(
@@ -27,7 +30,7 @@ def register(app: Any, ctx: AppContext, router: Router) -> None:
         survey_slack.after_answer(ctx, client, outcome, user_id, body.get("response_url"))
 
     @app.action(Action.FOLLOWUP)
-    def tell_us_more(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
+    def tell_us_more(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         form = followup_form(ctx.factory, survey_id=int(action["value"]), user_id=body["user"]["id"],
                                      secret=ctx.secret_key)

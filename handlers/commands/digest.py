@@ -11,6 +11,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from slack_bolt import App
+from slack_sdk import WebClient
+
 from bot.context import AppContext
 from bot.digests import blocks as digest_blocks
 from bot.digests import service as digests
@@ -25,7 +28,7 @@ DIGEST_USAGE = digest_blocks.usage_lines()
 USAGE = usage_text(DIGEST_USAGE)
 
 
-def profile_tz(client: Any, user_id: str) -> str | None:
+def profile_tz(client: WebClient, user_id: str) -> str | None:
     """The invoker's Slack time zone; None when Slack does not say (the default is UTC then)."""
     try:
         tz = client.users_info(user=user_id)["user"].get("tz")
@@ -64,5 +67,5 @@ def digest(req: CommandRequest) -> None:
         raise UserError("Say what to do with the digest: `weekly`, `off`, `now` or `list`.", usage=USAGE)
 
 
-def register(app: Any, ctx: AppContext, router: Router) -> None:
+def register(app: App, ctx: AppContext, router: Router) -> None:
     router.add("digest", digest, DIGEST_USAGE, aliases=("digests",))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from slack_bolt import App
 
 from bot.context import AppContext
 from bot.render import blocks
@@ -14,7 +14,7 @@ HELP_USAGE = [("/pmf-check help", "This list")]
 ORDER = ("status", "share", "product", "survey", "digest", "config", "token", "help")
 
 
-def register(app: Any, ctx: AppContext, router: Router) -> None:
+def register(app: App, ctx: AppContext, router: Router) -> None:
     def help_(req: CommandRequest) -> None:
         expect_no_args(req.words, "/pmf-check help")
         names = sorted(router.subcommands, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))

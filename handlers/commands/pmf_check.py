@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
 from bot.context import AppContext
 from bot.errors import UserError
 from bot.render import blocks
@@ -22,9 +25,9 @@ COMMAND = "/pmf-check"
 PLACEHOLDER = ":hourglass_flowing_sand: Working on `/pmf-check {text}`…"
 
 
-def register(app: Any, ctx: AppContext, router: Router) -> None:
+def register(app: App, ctx: AppContext, router: Router) -> None:
     @app.command(COMMAND)
-    def pmf_check(ack: Any, command: dict[str, Any], client: Any) -> None:
+    def pmf_check(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         text = (command.get("text") or "").strip()
         try:
             sub, words = router.split(text)

@@ -3,7 +3,7 @@ product setting) and ``token`` (an ingest API token, shown once)."""
 
 from __future__ import annotations
 
-from typing import Any
+from slack_bolt import App
 
 from bot.context import AppContext
 from bot.errors import UserError
@@ -80,7 +80,7 @@ def token(req: CommandRequest) -> None:
     ))
 
 
-def register(app: Any, ctx: AppContext, router: Router) -> None:
+def register(app: App, ctx: AppContext, router: Router) -> None:
     router.add("product", product, PRODUCT_USAGE, aliases=("products",))
     router.add("config", config, CONFIG_USAGE, aliases=("settings",))
     router.add("token", token, TOKEN_USAGE)

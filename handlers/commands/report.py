@@ -3,7 +3,7 @@ with the app) and ``/pmf-check share`` (report and chart posted in the channel).
 
 from __future__ import annotations
 
-from typing import Any
+from slack_bolt import App
 
 from bot.context import AppContext
 from bot.render import blocks
@@ -43,6 +43,6 @@ def share(req: CommandRequest) -> None:
     req.respond(text=f":white_check_mark: Posted the report for *{blocks.escape(b.product.name)}* in <#{req.channel_id}>.")
 
 
-def register(app: Any, ctx: AppContext, router: Router) -> None:
+def register(app: App, ctx: AppContext, router: Router) -> None:
     router.add("status", status, STATUS_USAGE, aliases=("check", "report"))
     router.add("share", share, SHARE_USAGE)

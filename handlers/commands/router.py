@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from slack_sdk import WebClient
+
 from bot.context import AppContext
 from bot.errors import UserError
 
@@ -26,7 +28,7 @@ class CommandRequest:
     text: str
     words: list[str]  # after the subcommand word
     respond: Callable[..., Any]
-    client: Any  # the bot's WebClient for this team
+    client: WebClient  # the bot's WebClient for this team
     response_url: str | None = None
     trigger_id: str | None = None
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from slack_bolt import App
+
 from bot.context import AppContext
 from bot.errors import UserError
 from bot.surveys import blocks as ui
@@ -86,5 +88,5 @@ def survey(req: CommandRequest) -> None:
         req.respond(**ui.survey_closing(results.survey))
 
 
-def register(app: Any, ctx: AppContext, router: Router) -> None:
+def register(app: App, ctx: AppContext, router: Router) -> None:
     router.add("survey", survey, SURVEY_USAGE, aliases=("surveys",))

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+
 from bot.context import AppContext
 from bot.home import service as slack_services
 from bot.home.blocks import home_view
@@ -13,16 +16,16 @@ from handlers import background
 from handlers.commands.router import Router
 
 
-def publish_home(ctx: AppContext, client: Any, team_id: str, user_id: str) -> None:
+def publish_home(ctx: AppContext, client: WebClient, team_id: str, user_id: str) -> None:
     data = slack_services.home_data(ctx.factory, cache=ctx.reports, team_id=team_id, single_workspace=ctx.single_workspace,
                                     now=ctx.now())
     client.views_publish(user_id=user_id, view=home_view(
         data.entries, subscriptions=data.subscriptions, open_surveys=data.open_surveys))
 
 
-def register(app: Any, ctx: AppContext, router: Router) -> None:
+def register(app: App, ctx: AppContext, router: Router) -> None:
     @app.event("app_home_opened")
-    def home_opened(body: dict[str, Any], event: dict[str, Any], context: Any, client: Any) -> None:
+    def home_opened(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
         team_id = str(context.team_id or body["team_id"])

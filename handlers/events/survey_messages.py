@@ -21,6 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from slack_bolt import App
+from slack_sdk import WebClient
+
 from bot.context import AppContext
 from bot.surveys import service as surveys
 from bot.surveys import slack as survey_slack
@@ -67,9 +70,9 @@ def classify(event: dict[str, Any]) -> ThreadReply | None:
                        event["ts"])
 
 
-def register(app: Any, ctx: AppContext, router: Router) -> None:
+def register(app: App, ctx: AppContext, router: Router) -> None:
     @app.event("message")
-    def on_message(event: dict[str, Any], body: dict[str, Any], client: Any) -> None:
+    def on_message(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         reply = classify(event)
         if reply is None:
             return

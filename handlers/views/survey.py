@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
 from bot.context import AppContext
 from bot.surveys import slack as survey_slack
 from bot.surveys.answers import save_followup
@@ -19,9 +22,9 @@ PROBLEMS = {
 }
 
 
-def register(app: Any, ctx: AppContext, router: Router) -> None:
+def register(app: App, ctx: AppContext, router: Router) -> None:
     @app.view(Callback.FOLLOWUP)
-    def submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
+    def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         user_id = body["user"]["id"]
         survey_id = followup_survey_id(view.get("private_metadata", ""))
         status, info = save_followup(
