@@ -43,7 +43,7 @@ def handles_errors(fn: F) -> F:
         except KeyboardInterrupt:
             _fail("interrupted; nothing was committed by the interrupted step", 130)
         except Exception as err:  # noqa: BLE001 - the one place that reports unexpected errors
-            logging.getLogger("pmfbot").debug("unexpected error", exc_info=True)
+            logging.getLogger(__name__).debug("unexpected error", exc_info=True)
             _fail(f"unexpected error: {type(err).__name__}: {err}", 1)
 
     return wrapper  # type: ignore[return-value]
