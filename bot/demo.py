@@ -9,6 +9,7 @@ digest and the survey results. The sample is seeded, so the same day gives the s
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -60,7 +61,8 @@ def generate(out: Path, as_of: date, *, weeks: int = 26, seed: int = 7) -> DemoD
     rng = np.random.default_rng(seed)
     first_monday = as_of - timedelta(days=as_of.weekday() + 7 * weeks)
     out.mkdir(parents=True, exist_ok=True)
-    paths = DemoData(out / "signups.csv", out / "events.csv", out / "responses.csv", as_of, 0, 0, 0)
+    paths = DemoData(events=out / "events.csv", signups=out / "signups.csv", responses=out / "responses.csv",
+                     as_of=as_of, users=0, event_rows=0, response_rows=0)
     n_users = n_events = 0
     with open(paths.signups, "w", newline="") as fs, open(paths.events, "w", newline="") as fe:
         ws, we = csv.writer(fs), csv.writer(fe)
@@ -109,7 +111,7 @@ def generate(out: Path, as_of: date, *, weeks: int = 26, seed: int = 7) -> DemoD
             wr.writerow([f"r{i:04d}", at.isoformat(), answer, seg, WHO[int(rng.integers(len(WHO)))], benefit,
                          IMPROVE[int(rng.integers(len(IMPROVE)))]])
             n_resp += 1
-    return DemoData(paths.events, paths.signups, paths.responses, as_of, n_users, n_events, n_resp)
+    return dataclasses.replace(paths, users=n_users, event_rows=n_events, response_rows=n_resp)
 
 
 def _write_json(path: Path, data: Any) -> None:
