@@ -171,7 +171,7 @@ def run_demo(out: Path, *, echo: Callable[[str], None] = print, as_of: date | No
     save("cohorts.png", cohort_heatmap(table, product_name=report.product_name))
     save("organic.png", organic_chart(report.organic, product_name=report.product_name, as_of=as_of,
                                              min_share=0.5))
-    save("pmf-check.blocks.json", gate_report_message(report, chart_note="Retention chart: retention.png"))
+    save("pmf-check.blocks.json", gate_report_message(report, chart_note="Chart of the three signals: digest.png"))
 
     previous = services.gate_report(factory, product_slug="acme", as_of=as_of - timedelta(days=7))
     save("digest.png", digest_chart(report, previous=previous))

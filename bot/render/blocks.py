@@ -123,6 +123,31 @@ def verdict_text(verdict: Verdict) -> str:
     return VERDICT_TEXT[verdict]
 
 
+# --------------------------------------------------------------------------- no data yet
+
+
+def no_data_text(name: str, slug: str) -> str:
+    """mrkdwn for a product with no data: "No data for Acme yet" and the two ways to get data in
+    (``name`` and ``slug`` are escaped here)."""
+    s = escape(slug)
+    return (
+        f":inbox_tray: *No data for {escape(name)} yet.* The gate reads your users' signups and weekly "
+        "activity (and survey answers); none has arrived for a complete week so far. Two ways in:\n"
+        f"• *From a file*, on the server: `pmfbot import signups FILE --product {s}` and "
+        f"`pmfbot import events FILE --product {s}`\n"
+        f"• *From your app*: `/pmf-check token {s}` gives a write key for the HTTP ingest API "
+        "(`POST /api/v1/ingest`) or the Segment-compatible API (`/v1/batch`, any Segment or RudderStack source)\n"
+        "Data from the current week counts once the week is over."
+    )
+
+
+def no_data_fallback(name: str, slug: str) -> str:
+    """The same in one plain line (notifications, search)."""
+    return (f"No data for {escape(name)} yet. Import signups and events with `pmfbot import signups|events FILE "
+            f"--product {escape(slug)}`, or send them with a write key from `/pmf-check token {escape(slug)}` "
+            "(HTTP ingest API or Segment API).")
+
+
 # --------------------------------------------------------------------------- signal lines
 
 

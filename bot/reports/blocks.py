@@ -28,6 +28,8 @@ from bot.render.blocks import (
     _signal_parts,
     _signals,
     escape,
+    no_data_fallback,
+    no_data_text,
     pts,
     signal_line,
 )
@@ -105,8 +107,8 @@ def _report_body(report: GateReport, previous: GateReport | None) -> list[dict[s
 
 def _chart_alt(report: GateReport) -> str:
     return limits.truncate(
-        f"Retention chart for {report.product_name} as of {report.as_of.isoformat()}: "
-        + signal_line("Retention", report.retention),
+        f"The three PMF signals of {report.product_name} as of {report.as_of.isoformat()}: "
+        + "; ".join(signal_line(name, s) for name, s in _signals(report)),
         limits.IMAGE_ALT_TEXT,
     )
 
@@ -119,13 +121,15 @@ def gate_report_message(
     PNG) or a context line ``chart_note`` (mrkdwn, e.g. "Chart posted in the thread"), and a
     footer explaining the statuses."""
     blocks = [_header(f"PMF Gate · {report.product_name} · {report.as_of.isoformat()}")]
+    if not report.has_data:
+        return no_data_message(report, blocks)
     blocks += _report_body(report, None)
     if image_url:
         blocks.append({
             "type": "image",
             "image_url": image_url,
             "alt_text": _chart_alt(report),
-            "title": _plain("Retention by week since signup", limits.IMAGE_TITLE),
+            "title": _plain("Retention, organic growth and the survey", limits.IMAGE_TITLE),
         })
     elif chart_note:
         blocks.append(_context(chart_note))
@@ -133,3 +137,12 @@ def gate_report_message(
     return _message(_fallback(report, "PMF Gate"), blocks)
 
 
+
+
+def no_data_message(report: GateReport, blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """A product with no data yet (``report.has_data`` false): ``blocks`` (a header), then "No data
+    for Acme yet" and the ways to get data in; no verdict, no next steps, no chart."""
+    message = _message(no_data_fallback(report.product_name, report.product),
+                       [*blocks, _section(no_data_text(report.product_name, report.product))])
+    limits.validate_message(message)
+    return message

@@ -130,13 +130,14 @@ def test_insufficient_data_renders_with_n(insufficient_report: GateReport) -> No
     assert "about 28 more responses would settle it" in message["text"]
 
 
-def test_empty_report_renders_and_escapes_the_product_name(empty_report: GateReport) -> None:
-    message = gate_report_message(empty_report)
+def test_empty_report_says_no_data_yet_and_escapes_the_product_name(empty_report: GateReport) -> None:
+    message = gate_report_message(empty_report, chart_note="chart below")
     check_message(message)
-    assert "Empty &amp; &lt;Co&gt; $5" in message["text"]
+    assert "No data for Empty &amp; &lt;Co&gt; $5 yet" in message["text"]
     assert "<Co>" not in message["text"]
-    assert "Retention · not enough data yet (n=0 users, 0 usable weeks)" in message["text"]
-    assert "Survey · not enough data yet (n=0, 0 N/A)" in message["text"]
+    text = all_text(message)
+    assert "pmfbot import signups FILE --product empty" in text and "/pmf-check token empty" in text
+    assert "Not sure yet" not in text and "Next steps" not in text and "chart below" not in text
 
 
 def test_image_url_adds_an_image_block_with_alt_text(report: GateReport) -> None:
@@ -275,7 +276,7 @@ def test_home_shows_verdict_signals_and_buttons_per_product(report: GateReport, 
     text = all_text({"blocks": view["blocks"]})
     assert "*Acme Analytics* `acme` — :warning: *Not sure yet, so not yet* · as of 2026-11-23" in text
     assert "Survey · borderline — 40.0% very disappointed (95% CI 26.3–55.4%, n=40, 2 N/A)" in text
-    assert "No report yet" in text
+    assert "No data for Blank yet" in text and "/pmf-check token blank" in text
     assert "Mondays 09:00 Europe/Berlin" in text and "23 responses" in text
     buttons = [el for blk in view["blocks"] if blk["type"] == "actions" for el in blk["elements"]]
     assert {(x["action_id"], x["value"]) for x in buttons} == {
