@@ -4,4 +4,4 @@
 change in this package (or in what the reports service feeds it) can change a stored report:
 weekly snapshots are caches keyed on it, so every stored week is then recomputed (SPEC §10)."""
 
-RULES_VERSION = 1
+RULES_VERSION = 2  # 2: summaries in plain words ("points a week", "after signup", "scored answers")

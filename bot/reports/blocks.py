@@ -11,6 +11,7 @@ from bot.domain.types import (
 )
 from bot.render import limits
 from bot.render.blocks import (
+    HEADLINE,
     RULE,
     STATUS_EMOJI,
     STATUS_FOOTER,
@@ -73,12 +74,13 @@ def _signal_sections(report: GateReport, previous: GateReport | None) -> list[di
     changes = _signal_changes(report, previous) if previous is not None else ["", "", ""]
     out = []
     for (name, signal), change in zip(_signals(report), changes, strict=True):
-        label, rest = _signal_parts(name, signal)
-        text = f"{STATUS_EMOJI[signal.status]} *{label}* {rest}"
+        # One plain sentence on what it means for scaling, then the numbers (the domain's own
+        # summary, which says them in words; the compact value line when there is none).
+        label = f"{name} · {STATUS_LABEL[signal.status]}"
+        text = f"{STATUS_EMOJI[signal.status]} *{label}* — {HEADLINE[name][signal.status]}"
+        text += f"\n{escape(signal.summary) if signal.summary else _signal_parts(name, signal)[1].lstrip('— ')}"
         if change:
             text += f"\n_Change: {change}_"
-        if signal.summary:
-            text += f"\n{escape(signal.summary)}"
         out.append(_section(text))
     return out
 
