@@ -119,3 +119,13 @@ def test_a_snapshot_stored_under_other_rules_is_recomputed(harness, fake_slack, 
     assert expected.verdict != "ready"
     _says_the_report(_digest_posts(fake_slack)[-1], expected)
     assert "Ready to scale" not in _digest_posts(fake_slack)[-1]
+
+
+def test_status_and_share_attach_the_chart_of_all_three_signals(harness, fake_slack, seed_product):
+    seed_product("T1", "acme", "Acme")
+    harness.pmf("status").reply(timeout=30)
+    harness.pmf("share").reply(timeout=30)
+    fake_slack.wait_for(lambda: len([f for f in fake_slack.files.values() if f.get("title")]) == 2,
+                        what="both charts uploaded")
+    titles = {f["channel_id"]: f["title"] for f in fake_slack.files.values()}
+    assert titles == {"DU1": "Acme · PMF signals · 2026-11-23", "C1": "Acme · PMF signals · 2026-11-23"}
