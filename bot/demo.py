@@ -9,6 +9,7 @@ digest and the survey results. The sample is seeded, so the same day gives the s
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -60,7 +61,8 @@ def generate(out: Path, as_of: date, *, weeks: int = 26, seed: int = 7) -> DemoD
     rng = np.random.default_rng(seed)
     first_monday = as_of - timedelta(days=as_of.weekday() + 7 * weeks)
     out.mkdir(parents=True, exist_ok=True)
-    paths = DemoData(out / "signups.csv", out / "events.csv", out / "responses.csv", as_of, 0, 0, 0)
+    paths = DemoData(events=out / "events.csv", signups=out / "signups.csv", responses=out / "responses.csv",
+                     as_of=as_of, users=0, event_rows=0, response_rows=0)
     n_users = n_events = 0
     with open(paths.signups, "w", newline="") as fs, open(paths.events, "w", newline="") as fe:
         ws, we = csv.writer(fs), csv.writer(fe)
@@ -109,7 +111,7 @@ def generate(out: Path, as_of: date, *, weeks: int = 26, seed: int = 7) -> DemoD
             wr.writerow([f"r{i:04d}", at.isoformat(), answer, seg, WHO[int(rng.integers(len(WHO)))], benefit,
                          IMPROVE[int(rng.integers(len(IMPROVE)))]])
             n_resp += 1
-    return DemoData(paths.events, paths.signups, paths.responses, as_of, n_users, n_events, n_resp)
+    return dataclasses.replace(paths, users=n_users, event_rows=n_events, response_rows=n_resp)
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -169,7 +171,7 @@ def run_demo(out: Path, *, echo: Callable[[str], None] = print, as_of: date | No
     save("cohorts.png", cohort_heatmap(table, product_name=report.product_name))
     save("organic.png", organic_chart(report.organic, product_name=report.product_name, as_of=as_of,
                                              min_share=0.5))
-    save("pmf-check.blocks.json", gate_report_message(report, chart_note="Retention chart: retention.png"))
+    save("pmf-check.blocks.json", gate_report_message(report, chart_note="Chart of the three signals: digest.png"))
 
     previous = services.gate_report(factory, product_slug="acme", as_of=as_of - timedelta(days=7))
     save("digest.png", digest_chart(report, previous=previous))

@@ -268,7 +268,8 @@ class DigestDelivery(Base):
 
 
 class WeeklySnapshot(Base):
-    """A product's gate report for one complete week, stored once, for week-over-week change."""
+    """A product's gate report for one complete week: a cache, recomputed when the fingerprint of its
+    inputs (``report["inputs"]``: data for its weeks, settings, rules version) no longer matches."""
 
     __tablename__ = "weekly_snapshots"
     __table_args__ = (UniqueConstraint("product_id", "week"),)

@@ -175,7 +175,9 @@ def digest_message(
     if late_due is not None:
         notes.append(f":hourglass: {late_notice(late_due, tz)}")
     span = week_label(week)
-    if no_new_data:
+    if not report.has_data:
+        msg = _no_data(report, surveys, tz)
+    elif no_new_data:
         notes.append(f":zzz: No new activity, signups or survey responses in the week of {span}, "
                      "so the figures are the same as last week.")
         msg = _brief(report, previous, surveys, tz)
@@ -215,6 +217,20 @@ def _brief(report: GateReport, previous: GateReport | None, surveys: Sequence[Su
     text = (f"Weekly PMF digest — {b.escape(report.product_name)}, as of {report.as_of.isoformat()}: "
             f"{b.VERDICT_TEXT[v]}. No new data this week; figures unchanged.")
     return {"text": text, "blocks": blocks}
+
+
+def _no_data(report: GateReport, surveys: Sequence[SurveyLine], tz: str) -> dict[str, Any]:
+    """A product with no data yet: the ways to get data in instead of a verdict, and no chart."""
+    blocks = [
+        b._header(f"Weekly PMF digest · {report.product_name} · {report.as_of.isoformat()}"),
+        b._section(b.no_data_text(report.product_name, report.product)),
+    ]
+    status = survey_status(surveys, tz)
+    if status:
+        blocks.append(b._section(f"*Survey*\n{status}"))
+    blocks.append(_actions(report.product))
+    return {"text": f"Weekly PMF digest — {b.no_data_fallback(report.product_name, report.product)}",
+            "blocks": blocks}
 
 
 def _actions(product_slug: str) -> dict[str, Any]:

@@ -183,7 +183,7 @@ class DigestRunner:
             surveys=[digest_blocks.SurveyLine(s.channel_id, s.responses, s.closes_at, s.anonymous)
                      for s in content.open_surveys],
             tz=job.schedule.timezone, late_due=job.due_at if job.late else None,
-            no_new_data=content.no_new_data, chart_follows=not content.no_new_data,
+            no_new_data=content.no_new_data, chart_follows=content.has_chart,
         )
         if not begin_send(f, job, now=clock()):
             return "lost_lease"
@@ -198,7 +198,7 @@ class DigestRunner:
             log.warning("digest %s posted ts=%s after losing the lease", where, ts)
             return "lost_lease"
         log.info("digest %s sent ts=%s late=%s", where, ts, job.late)
-        if not content.no_new_data:
+        if content.has_chart:
             cache.chart(content)  # start drawing now; the upload waits for it on its own thread
             cache.after(partial(self._post_chart, client, job, cache, where))
         return "sent"
@@ -232,7 +232,7 @@ class DigestRunner:
         upload is recorded, never repeated (a repeat could double the image)."""
         try:
             content = cache.content(job.product, job.week)
-            if content.no_new_data:
+            if not content.has_chart:
                 return
             png = cache.chart(content).result(timeout=CHART_TIMEOUT_SECONDS)
         except Exception:  # noqa: BLE001 - the message is out; the chart must not undo that

@@ -2,22 +2,25 @@
 figures a digest shows (``digest_content``). When runs are due is ``bot.digests.schedule``; the
 claim that makes each delivery happen once is ``bot.digests.claims``. No Slack calls here.
 
-Figures come from ``weekly_snapshots``: a product's report for a complete week is computed once
-and stored, and the week before is loaded (or computed and stored) for the change since last
-week.
+Figures come from ``weekly_snapshots``, a cache of ``compute_report`` for a complete week: each
+row carries the fingerprint of its inputs (the data for its weeks, the product's settings,
+``RULES_VERSION``) and is recomputed when they changed, so the digest always says what
+``/pmf-check`` says for the same as-of. The week before is read the same way, fresh, for the
+change since last week.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, time
+import hashlib
+import json
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.digests.codec import decode_report, encode_report
+from bot.digests.codec import decode_report, encode, encode_report
 from bot.digests.schedule import (
     DEFAULT_TIME,
     DEFAULT_TZ,
@@ -29,6 +32,7 @@ from bot.digests.schedule import (
     validate_zone,
 )
 from bot.digests.values import DeliveryInfo, DigestContent, OpenSurvey, SubscriptionInfo, WeekActivity
+from bot.domain import RULES_VERSION
 from bot.domain.types import GateReport
 from bot.domain.weeks import week_start
 from bot.errors import NotFound
@@ -46,6 +50,7 @@ from storage.models import (
     Workspace,
 )
 from storage.repositories.products import LOCAL_TEAM, ProductRef, bound_product, find_workspace, product_ref
+from storage.repositories.reports import data_fingerprint
 from storage.repositories.snapshots import get_snapshot, save_snapshot
 
 # =============================================================================== subscriptions
@@ -184,11 +189,27 @@ def week_activity(session: Session, product: ProductRef, week: int) -> WeekActiv
     return WeekActivity(int(active), int(signups), int(responses))
 
 
+def snapshot_inputs(session: Session, product: ProductRef, week: int) -> str:
+    """The fingerprint of everything the report for complete week ``week`` is computed from:
+    the data for its weeks (users, activity and answers up to its as-of), the product's settings
+    and the rules' version. A stored snapshot with another fingerprint is stale (SPEC §10)."""
+    as_of = week_start(week + 1)
+    until = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=UTC)  # as compute_report reads
+    data = data_fingerprint(session, product.id, last_week=week, until=until)
+    payload = {"rules": RULES_VERSION, "as_of": as_of.isoformat(), "settings": encode(product.settings),
+               "data": list(data)}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def snapshot_report(session: Session, product: ProductRef, week: int) -> tuple[GateReport, WeekActivity]:
-    """The report for complete week ``week`` (as of the Monday that ends it), stored once in
-    ``weekly_snapshots`` and reused by every channel, process and later week."""
+    """The report for complete week ``week`` (as of the Monday that ends it), as
+    ``compute_report`` gives it. ``weekly_snapshots`` caches it for every channel, process and
+    later week, and is recomputed when the data for its weeks, the settings or the rules changed
+    since it was stored (a snapshot is a cache, never the truth: SPEC §10)."""
+    inputs = snapshot_inputs(session, product, week)
     row = get_snapshot(session, product.id, week)
-    if row is not None and isinstance(row.report, dict) and "full" in row.report:
+    if (row is not None and isinstance(row.report, dict) and "full" in row.report
+            and row.report.get("inputs") == inputs):
         act = row.report.get("activity") or {}
         return decode_report(row.report["full"]), WeekActivity(int(act.get("active_users", 0)),
                                                                int(act.get("signups", 0)),
@@ -196,13 +217,9 @@ def snapshot_report(session: Session, product: ProductRef, week: int) -> tuple[G
     as_of = week_start(week + 1)
     report = services.compute_report(session, product, as_of)
     activity = week_activity(session, product, week)
-    payload = {"schema": 1, "json": report.to_json(), "full": encode_report(report),
+    payload = {"schema": 2, "inputs": inputs, "json": report.to_json(), "full": encode_report(report),
                "activity": dataclasses.asdict(activity)}
-    if row is None:
-        try:
-            save_snapshot(session, product.id, week, as_of, payload)
-        except IntegrityError:
-            pass  # another process stored the same week meanwhile: same data, same figures
+    save_snapshot(session, product.id, week, as_of, payload)
     return report, activity
 
 

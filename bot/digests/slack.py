@@ -37,7 +37,7 @@ def send_digest_now(ctx: AppContext, *, team_id: str, channel_id: str, product: 
         content.report, previous=content.previous, week=week,
         surveys=[digest_blocks.SurveyLine(s.channel_id, s.responses, s.closes_at, s.anonymous)
                  for s in content.open_surveys],
-        tz=product.settings.timezone, no_new_data=content.no_new_data, chart_follows=not content.no_new_data)
+        tz=product.settings.timezone, no_new_data=content.no_new_data, chart_follows=content.has_chart)
     try:
         ts = post.post(client, channel_id=channel_id, message=message,
                        meta=post.metadata(METADATA_EVENT, manual=True, product=product.slug, nonce=uuid.uuid4().hex),
@@ -47,7 +47,7 @@ def send_digest_now(ctx: AppContext, *, team_id: str, channel_id: str, product: 
                         "before trying again, so it does not appear twice.") from None
     except (SlackApiError, PermanentSlackError) as err:
         raise UserError(f"I could not post in <#{channel_id}>: {digest_blocks.error_help(error_code(err))}.") from None
-    if not content.no_new_data:
+    if content.has_chart:
         try:
             post.upload(client, channel_id=channel_id, content=renderer(content),
                         filename=digest_blocks.chart_filename(product.slug, week),

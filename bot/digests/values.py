@@ -76,6 +76,11 @@ class DigestContent:
     def no_new_data(self) -> bool:
         return self.activity.empty
 
+    @property
+    def has_chart(self) -> bool:
+        """The chart follows the digest unless the week brought nothing new or there is no data."""
+        return self.report.has_data and not self.no_new_data
+
 
 @dataclass(frozen=True)
 class DeliveryJob:

@@ -60,12 +60,12 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 
 def week_span(offsets: tuple[int, ...]) -> str:
-    """The tail offsets as "weeks 8–13" (or "week 8")."""
+    """The tail offsets as "weeks 8–13 after signup" (or "week 8 after signup")."""
     if not offsets:
         return "no weeks"
     if len(offsets) == 1:
-        return f"week {offsets[0]}"
-    return f"weeks {offsets[0]}{EN_DASH}{offsets[-1]}"
+        return f"week {offsets[0]} after signup"
+    return f"weeks {offsets[0]}{EN_DASH}{offsets[-1]} after signup"
 
 
 def day(d: date) -> str:

@@ -210,8 +210,8 @@ def _retention_steps(r: RetentionSignal, cfg: RetentionSettings) -> list[str]:
             ]
         if r.weeks_observed >= cfg.min_weeks:
             return [
-                f"Wait a few more weeks: the retention tail must follow the same {cfg.min_cohorts}+ "
-                f"cohorts with {t.count(cfg.min_users)}+ users over {cfg.tail_weeks} weeks."
+                f"Wait a few more weeks: the last {cfg.tail_weeks} weeks of retention must follow the same "
+                f"{cfg.min_cohorts}+ signup cohorts with {t.count(cfg.min_users)}+ users."
             ]
         more = cfg.min_weeks - r.weeks_observed
         return [
@@ -249,7 +249,7 @@ def _retention_steps(r: RetentionSignal, cfg: RetentionSettings) -> list[str]:
         if r.tail_slope_ci[0] <= -cfg.flat_tolerance:
             steps.append(
                 f"Retention over {span} is not yet clearly flat (slope {t.pts(r.tail_slope or 0.0)} "
-                f"pts/week, 90% CI {t.pts_range(*r.tail_slope_ci)}): a few more weeks and more "
+                f"points a week, 90% CI {t.pts_range(*r.tail_slope_ci)}): a few more weeks and more "
                 "users per cohort will narrow it."
             )
         if r.plateau_level_ci[0] < cfg.min_plateau:
@@ -263,7 +263,7 @@ def _retention_steps(r: RetentionSignal, cfg: RetentionSettings) -> list[str]:
         if r.tail_slope_ci is not None and r.tail_slope_ci[1] < -cfg.flat_tolerance:
             return [
                 f"Retention is still falling about {t.pts(-(r.tail_slope or 0.0), signed=False)} "
-                f"pts/week over {span}: find why users stop coming back after week {first}."
+                f"points a week over {span}: find why users stop coming back after week {first}."
             ]
         if r.relative_slope_ci is not None and r.relative_slope_ci[1] < -cfg.relative_tolerance:
             return [
@@ -306,7 +306,7 @@ def _organic_steps(o: OrganicSignal, cfg: OrganicSettings) -> list[str]:
         if ci is not None and ci[1] < 0:
             return [
                 f"The organic share ({t.pct(share)}) is falling about "
-                f"{t.pts(-(slope or 0.0), signed=False)} pts/week: find which organic source is "
+                f"{t.pts(-(slope or 0.0), signed=False)} points a week: find which organic source is "
                 "drying up before adding paid spend."
             ]
         return [
@@ -326,7 +326,7 @@ def _organic_steps(o: OrganicSignal, cfg: OrganicSettings) -> list[str]:
             weeks = (cfg.min_share - share) / slope
             steps.append(
                 f"The organic share ({t.pct(share)}) is under {need} but rising "
-                f"{t.pts(slope)} pts/week: at that pace it reaches {need} in about "
+                f"{t.pts(slope)} points a week: at that pace it reaches {need} in about "
                 f"{t.plural(max(1, round(weeks)), 'week')}."
             )
         if organic_shrinking(o):

@@ -279,7 +279,7 @@ def organic_signal(
             summary += f"; {t.pct(unknown_share or 0.0)} of signups had no known channel"
         if slope is not None and slope_ci is not None:
             summary += (
-                f"; share trend {t.pts(slope)} pts/week (90% CI {t.pts_range(*slope_ci)})"
+                f"; share trend {t.pts(slope)} points a week (90% CI {t.pts_range(*slope_ci)})"
             )
         if shrinking:
             summary += (

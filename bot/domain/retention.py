@@ -310,8 +310,8 @@ def plateau_test(
             )
         else:
             why = (
-                f"No {settings.tail_weeks}-week tail is followed by at least "
-                f"{settings.min_cohorts} cohorts with {t.count(settings.min_users)}+ users yet "
+                f"No stretch of {settings.tail_weeks} weeks is followed by at least "
+                f"{settings.min_cohorts} signup cohorts with {t.count(settings.min_users)}+ users yet "
                 f"({population})."
             )
         return RetentionSignal(
@@ -335,7 +335,7 @@ def plateau_test(
     tail_users = sum(c.size for c in members)
     span = t.week_span(tail)
     rests = (
-        f"the tail follows the same {t.plural(len(members), 'cohort')} "
+        f"followed through the same {t.plural(len(members), 'signup cohort')} "
         f"({t.day_range(week_start(members[0].week), week_start(members[-1].week))}, "
         f"{t.plural(tail_users, 'user')}) of {population}"
     )
@@ -346,13 +346,13 @@ def plateau_test(
         status = "borderline"
         summary = (
             f"Retention over {span} is at {t.pct(ev.level)} with a slope of {t.pts(ev.slope)} "
-            f"pts/week, but its interval could not be computed ({reason}), so it cannot pass; "
+            f"points a week, but its interval could not be computed ({reason}), so it cannot pass; "
             f"{rests}."
         )
     else:
         tol, rtol, floor = settings.flat_tolerance, settings.relative_tolerance, settings.min_plateau
         slope_txt = (
-            f"slope {t.pts(ev.slope)} pts/week ({t.pts_range(*ev.slope_ci)}), "
+            f"slope {t.pts(ev.slope)} points a week ({t.pts_range(*ev.slope_ci)}), "
             f"{rel_pct(ev.relative)} of the remaining users a week ({rel_range(ev.relative_ci)})"
         )
         level_txt = f"{t.pct(ev.level)} (90% CI {t.pct_range(*ev.level_ci)})"
@@ -373,7 +373,7 @@ def plateau_test(
             doubts = []
             if ev.slope_ci[0] <= -tol or ev.relative_ci[0] <= -rtol:
                 doubts.append(
-                    f"it may still be losing more than {t.pts(tol, signed=False)} pts or "
+                    f"it may still be losing more than {t.pts(tol, signed=False)} points or "
                     f"{t.share_setting(rtol)} of its users a week"
                 )
             if ev.level_ci[0] < floor:
@@ -387,7 +387,7 @@ def plateau_test(
             status = "borderline"
         summary = (
             f"Newer users retain less than your first ones: at week {tail[0]} the "
-            f"{t.plural(newer_users, 'newer user')} keep {t.pct(ev.drift)} of the tail cohorts' "
+            f"{t.plural(newer_users, 'newer user')} keep {t.pct(ev.drift)} of the first cohorts' "
             f"retention (at most {t.pct(ev.drift_upper)}, under {t.share_setting(settings.drift_ratio)}). "
             + summary
         )

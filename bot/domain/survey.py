@@ -331,8 +331,8 @@ def _score(counted: Sequence[SurveyResponse], settings: SurveySettings,
                     "luck now and then, so it must clear it by a wider margin"
                 )
         summary = (
-            f"{t.pct(score)} of {t.count(n)} users would be very disappointed ({t.count(very)}; "
-            f"95% CI {t.pct_range(*ci)}), {verb} the {bar} bar{why_more}{na}{who}."
+            f"{t.count(very)} of {t.plural(n, 'scored answer')} say they would be very disappointed: a score "
+            f"of {t.pct(score)} (95% CI {t.pct_range(*ci)}), {verb} the {bar} bar{why_more}{na}{who}."
         )
     return SurveySignal(
         status=status,

@@ -321,6 +321,15 @@ class GateReport:
     next_steps: tuple[str, ...] = ()
     cohort_table: CohortTable | None = field(default=None, compare=False)
 
+    @property
+    def has_data(self) -> bool:
+        """False when nothing is known for the complete weeks the report covers: no users, no
+        signups, no survey answers. Such a report is not a verdict but a "no data yet" state."""
+        users = self.retention.users > 0 or bool(self.cohort_table and self.cohort_table.cohorts)
+        signups = self.organic.weeks_observed > 0 or self.organic.signups > 0
+        answers = self.survey.counts.scored + self.survey.counts.na > 0
+        return users or signups or answers
+
     def to_json(self) -> dict[str, Any]:
         return {
             "product": self.product,

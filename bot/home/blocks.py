@@ -24,6 +24,7 @@ from bot.render.blocks import (
     _section,
     _signals,
     escape,
+    no_data_text,
     num,
     signal_line,
 )
@@ -43,8 +44,8 @@ _HOME_PRODUCT_BLOCKS = 4  # summary section, signals section, actions, divider
 
 def _home_product(report: GateReport | None, slug: str, name: str) -> list[dict[str, Any]]:
     title = f"*{escape(name)}* `{escape(slug)}`"
-    if report is None:
-        summary = _section(f"{title}\n_No report yet: import data, then run `/pmf-check`._")
+    if report is None or not report.has_data:
+        summary = _section(f"{title}\n{no_data_text(name, slug)}")
         signals = _context("Retention, organic growth and the survey show here once there is data.")
     else:
         v = report.verdict

@@ -67,8 +67,32 @@ STATUS_FOOTER = (
     ":large_yellow_circle: *borderline*: the interval straddles the bar · "
     ":x: *fail*: confidently below the bar · "
     ":hourglass_flowing_sand: *not enough data yet*. "
-    "Every value shows its sample size (n) and its confidence interval (CI)."
+    "Every value shows how many users or answers it rests on and its confidence interval (CI): "
+    "95% for shares and the survey score, 90% for retention and trends (each end of a 90% interval "
+    "is a one-sided 95% bound). A point is a percentage point."
 )
+
+# What each signal's status means for scaling, in one plain sentence (the numbers follow it).
+HEADLINE: dict[str, dict[Status, str]] = {
+    "Retention": {
+        "pass": "Users who stay keep using it: retention has stopped falling, so new users will not drain away.",
+        "borderline": "Retention may be levelling off, but not surely yet: new users could still drain away.",
+        "fail": "Users keep leaving: money spent on growth would leak out.",
+        "insufficient_data": "Too few weeks of users yet to tell whether they stay.",
+    },
+    "Organic": {
+        "pass": "Most new users find you on their own: growth does not hang on paid ads.",
+        "borderline": "About half of new users find you on their own, but not surely most yet.",
+        "fail": "Growth is mostly bought: it would stop when the ad spend stops.",
+        "insufficient_data": "Too few signups with a known channel yet to tell how people find you.",
+    },
+    "Survey": {
+        "pass": "Enough users would be very disappointed without it: people need the product.",
+        "borderline": "Users like it, but it is not yet sure that enough of them would miss it.",
+        "fail": "Too few users would miss it: the product is not a must-have yet.",
+        "insufficient_data": "Too few survey answers yet to tell whether users would miss it.",
+    },
+}
 
 # Sections a long list may fill, leaving a 50-block message room for its header and footer.
 _LIST_SECTIONS_MAX = 40
@@ -97,8 +121,8 @@ def pct_ci(ci: tuple[float, float] | None, level: int = 95) -> str:
 
 
 def pts(x: float) -> str:
-    """A change of a fraction in signed percentage points: -0.002 -> "−0.2 pts"."""
-    return f"{_signed(x * 100)} pts"
+    """A change of a fraction in signed percentage points: -0.002 -> "−0.2 points"."""
+    return f"{_signed(x * 100)} points"
 
 
 def pts_ci(ci: tuple[float, float] | None, level: int = 90) -> str:
@@ -123,24 +147,49 @@ def verdict_text(verdict: Verdict) -> str:
     return VERDICT_TEXT[verdict]
 
 
+# --------------------------------------------------------------------------- no data yet
+
+
+def no_data_text(name: str, slug: str) -> str:
+    """mrkdwn for a product with no data: "No data for Acme yet" and the two ways to get data in
+    (``name`` and ``slug`` are escaped here)."""
+    s = escape(slug)
+    return (
+        f":inbox_tray: *No data for {escape(name)} yet.* The gate reads your users' signups and weekly "
+        "activity (and survey answers); none has arrived for a complete week so far. Two ways in:\n"
+        f"• *From a file*, on the server: `pmfbot import signups FILE --product {s}` and "
+        f"`pmfbot import events FILE --product {s}`\n"
+        f"• *From your app*: `/pmf-check token {s}` gives a write key for the HTTP ingest API "
+        "(`POST /api/v1/ingest`) or the Segment-compatible API (`/v1/batch`, any Segment or RudderStack source)\n"
+        "Data from the current week counts once the week is over."
+    )
+
+
+def no_data_fallback(name: str, slug: str) -> str:
+    """The same in one plain line (notifications, search)."""
+    return (f"No data for {escape(name)} yet. Import signups and events with `pmfbot import signups|events FILE "
+            f"--product {escape(slug)}`, or send them with a write key from `/pmf-check token {escape(slug)}` "
+            "(HTTP ingest API or Segment API).")
+
+
 # --------------------------------------------------------------------------- signal lines
 
 
 def retention_value(s: RetentionSignal) -> str:
-    """The retention numbers, e.g. "plateau 31.0% (90% CI 28.9–33.1%, n=5,230 users, 14 usable
-    weeks); tail slope −0.2 pts/week (90% CI −0.6 to +0.2)"."""
-    n = f"n={num(s.users)} users, {s.weeks_observed} usable weeks"
+    """The retention numbers, e.g. "levels off at 31.0% (90% CI 28.9–33.1%, n=5,230 users, 14 weeks
+    with enough users); moving −0.2 points a week (90% CI −0.6 to +0.2)"."""
+    n = f"n={num(s.users)} users, {s.weeks_observed} weeks with enough users"
     if s.plateau_level is None:
         return f"({n})"
-    text = f"plateau {pct(s.plateau_level)} ({pct_ci(s.plateau_level_ci, PLATEAU_CI_LEVEL)}, {n})"
+    text = f"levels off at {pct(s.plateau_level)} ({pct_ci(s.plateau_level_ci, PLATEAU_CI_LEVEL)}, {n})"
     if s.tail_slope is not None:
-        text += f"; tail slope {pts(s.tail_slope)}/week ({pts_ci(s.tail_slope_ci, SLOPE_CI_LEVEL)})"
+        text += f"; moving {pts(s.tail_slope)} a week ({pts_ci(s.tail_slope_ci, SLOPE_CI_LEVEL)})"
     return text
 
 
 def organic_value(s: OrganicSignal) -> str:
     """E.g. "62.0% organic (95% CI 58.7–65.3%, n=806 classified signups, 4.0% unknown);
-    trend +1.1 pts/week (90% CI +0.2 to +2.0)"."""
+    share trend +1.1 points a week (90% CI +0.2 to +2.0)"."""
     classified = s.organic_signups + s.paid_signups
     n = f"n={num(classified)} classified signups"
     if s.unknown_share is not None:
@@ -149,16 +198,17 @@ def organic_value(s: OrganicSignal) -> str:
         return f"({n}, {s.weeks_observed} weeks of history)"
     text = f"{pct(s.organic_share)} organic ({pct_ci(s.organic_share_ci, SHARE_CI_LEVEL)}, {n})"
     if s.trend_per_week is not None:
-        text += f"; trend {pts(s.trend_per_week)}/week ({pts_ci(s.trend_ci, TREND_CI_LEVEL)})"
+        text += f"; share trend {pts(s.trend_per_week)} a week ({pts_ci(s.trend_ci, TREND_CI_LEVEL)})"
     return text
 
 
 def survey_value(s: SurveySignal) -> str:
-    """E.g. "40.0% very disappointed (95% CI 26.3–55.4%, n=40, 2 N/A)"."""
+    """E.g. "40.0% very disappointed (95% CI 26.3–55.4%; 16 of 40 scored answers, 2 N/A left out)"."""
     n = f"n={num(s.responses)}, {num(s.not_applicable)} N/A"
     if s.score is None:
         return f"({n})"
-    text = f"{pct(s.score)} very disappointed ({pct_ci(s.ci, SCORE_CI_LEVEL)}, {n})"
+    answers = f"{num(s.very_disappointed)} of {num(s.responses)} scored answers, {num(s.not_applicable)} N/A left out"
+    text = f"{pct(s.score)} very disappointed ({pct_ci(s.ci, SCORE_CI_LEVEL)}; {answers})"
     if s.more_responses_needed > 0:
         text += f"; about {num(s.more_responses_needed)} more responses would settle it"
     return text

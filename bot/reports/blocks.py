@@ -11,6 +11,7 @@ from bot.domain.types import (
 )
 from bot.render import limits
 from bot.render.blocks import (
+    HEADLINE,
     RULE,
     STATUS_EMOJI,
     STATUS_FOOTER,
@@ -28,6 +29,8 @@ from bot.render.blocks import (
     _signal_parts,
     _signals,
     escape,
+    no_data_fallback,
+    no_data_text,
     pts,
     signal_line,
 )
@@ -71,12 +74,13 @@ def _signal_sections(report: GateReport, previous: GateReport | None) -> list[di
     changes = _signal_changes(report, previous) if previous is not None else ["", "", ""]
     out = []
     for (name, signal), change in zip(_signals(report), changes, strict=True):
-        label, rest = _signal_parts(name, signal)
-        text = f"{STATUS_EMOJI[signal.status]} *{label}* {rest}"
+        # One plain sentence on what it means for scaling, then the numbers (the domain's own
+        # summary, which says them in words; the compact value line when there is none).
+        label = f"{name} · {STATUS_LABEL[signal.status]}"
+        text = f"{STATUS_EMOJI[signal.status]} *{label}* — {HEADLINE[name][signal.status]}"
+        text += f"\n{escape(signal.summary) if signal.summary else _signal_parts(name, signal)[1].lstrip('— ')}"
         if change:
             text += f"\n_Change: {change}_"
-        if signal.summary:
-            text += f"\n{escape(signal.summary)}"
         out.append(_section(text))
     return out
 
@@ -105,8 +109,8 @@ def _report_body(report: GateReport, previous: GateReport | None) -> list[dict[s
 
 def _chart_alt(report: GateReport) -> str:
     return limits.truncate(
-        f"Retention chart for {report.product_name} as of {report.as_of.isoformat()}: "
-        + signal_line("Retention", report.retention),
+        f"The three PMF signals of {report.product_name} as of {report.as_of.isoformat()}: "
+        + "; ".join(signal_line(name, s) for name, s in _signals(report)),
         limits.IMAGE_ALT_TEXT,
     )
 
@@ -119,13 +123,15 @@ def gate_report_message(
     PNG) or a context line ``chart_note`` (mrkdwn, e.g. "Chart posted in the thread"), and a
     footer explaining the statuses."""
     blocks = [_header(f"PMF Gate · {report.product_name} · {report.as_of.isoformat()}")]
+    if not report.has_data:
+        return no_data_message(report, blocks)
     blocks += _report_body(report, None)
     if image_url:
         blocks.append({
             "type": "image",
             "image_url": image_url,
             "alt_text": _chart_alt(report),
-            "title": _plain("Retention by week since signup", limits.IMAGE_TITLE),
+            "title": _plain("Retention, organic growth and the survey", limits.IMAGE_TITLE),
         })
     elif chart_note:
         blocks.append(_context(chart_note))
@@ -133,3 +139,12 @@ def gate_report_message(
     return _message(_fallback(report, "PMF Gate"), blocks)
 
 
+
+
+def no_data_message(report: GateReport, blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """A product with no data yet (``report.has_data`` false): ``blocks`` (a header), then "No data
+    for Acme yet" and the ways to get data in; no verdict, no next steps, no chart."""
+    message = _message(no_data_fallback(report.product_name, report.product),
+                       [*blocks, _section(no_data_text(report.product_name, report.product))])
+    limits.validate_message(message)
+    return message

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from bot.digests.charts import digest_chart
+from bot.domain.settings import ProductSettings
 from bot.domain.types import GateReport
-from bot.reports.charts import retention_chart
 from storage.repositories import reports as repo
 from storage.repositories.products import ProductRef
 
@@ -36,7 +37,7 @@ class _Entry:
 class ReportBundle:
     product: ProductRef
     report: GateReport
-    chart: bytes | None  # the retention chart PNG, when asked for
+    chart: bytes | None  # the three-signal chart PNG, when asked for and there is data
 
     @property
     def chart_filename(self) -> str:
@@ -44,7 +45,7 @@ class ReportBundle:
 
     @property
     def chart_title(self) -> str:
-        return f"{self.product.name} · weekly retention · {self.report.as_of.isoformat()}"
+        return f"{self.product.name} · PMF signals · {self.report.as_of.isoformat()}"
 
 
 class ReportCache:
@@ -95,14 +96,14 @@ class ReportCache:
                     self._key_locks.pop(key, None)
         return entry
 
-    def chart(self, entry: _Entry) -> bytes:
+    def chart(self, entry: _Entry, settings: ProductSettings) -> bytes:
+        """The report's chart of all three signals (the digest's chart), drawn once per entry."""
         with entry.lock:
             if entry.chart is None:
-                report = entry.report
-                assert report.cohort_table is not None
                 with self._cpu:
-                    entry.chart = retention_chart(report.cohort_table, report.retention,
-                                                  product_name=report.product_name)
+                    entry.chart = digest_chart(entry.report, min_share=settings.organic.min_share,
+                                               threshold=settings.survey.threshold,
+                                               window_weeks=settings.organic.window_weeks)
             return entry.chart
 
     def clear(self) -> None:

@@ -121,7 +121,8 @@ class PendingReport:
 
     @property
     def has_data(self) -> bool:
-        return bool(self.fingerprint[0])  # the product has users
+        # the product has users or survey answers (``data_fingerprint``: users first, answers 9th)
+        return bool(self.fingerprint[0] or self.fingerprint[8])
 
 
 def pending_report(cache: ReportCache, session: Session, product: ProductRef, now: datetime) -> PendingReport:
@@ -135,7 +136,8 @@ def fetch_report(factory: Factory, cache: ReportCache, pending: PendingReport, *
 
     key = (pending.product.id, pending.as_of, pending.product.settings, pending.fingerprint)
     entry = cache.entry(key, compute)
-    return ReportBundle(pending.product, entry.report, cache.chart(entry) if with_chart else None)
+    chart = cache.chart(entry, pending.product.settings) if with_chart and entry.report.has_data else None
+    return ReportBundle(pending.product, entry.report, chart)
 
 
 def channel_report(factory: Factory, *, cache: ReportCache, team_id: str, channel_id: str, single_workspace: bool,

@@ -50,4 +50,4 @@ def chart_to_dm(client: WebClient, sent: SentCharts, team_id: str, user_id: str,
         link = (upload.get("file") or {}).get("permalink") or \
             f"https://slack.com/app_redirect?channel={dm}&team={team_id}"
         sent.put(key, link)
-    return f":bar_chart: Retention chart: <{link}|in your DM with PMF Gate> — only you can see it."
+    return f":bar_chart: Chart: <{link}|in your DM with PMF Gate> — only you can see it."

@@ -224,8 +224,8 @@ def survey_closing(survey: SurveyInfo) -> dict[str, Any]:
 def _signal_value(s: SurveySignal) -> str:
     if s.score is None:
         return f"no scored answers yet (n=0, {num(s.not_applicable)} N/A)"
-    return (f"*{pct(s.score)}* very disappointed ({num(s.very_disappointed)} of {num(s.responses)}; "
-            f"{pct_ci(s.ci)}; n={num(s.responses)}, {num(s.not_applicable)} N/A)")
+    return (f"*{pct(s.score)}* very disappointed ({num(s.very_disappointed)} of {num(s.responses)} scored answers, "
+            f"N/A left out; {pct_ci(s.ci)}; {num(s.not_applicable)} N/A)")
 
 
 def _needed(s: SurveySignal, min_responses: int) -> str:
@@ -264,7 +264,7 @@ def results_message(r: SurveyResults) -> dict[str, Any]:
     bar = pct(r.settings.threshold, 0)
     rows = []
     for a, n in (("very", r.counts.very), ("somewhat", r.counts.somewhat), ("not", r.counts.not_), ("na", r.counts.na)):
-        share = f" ({pct(n / total)})" if total else ""
+        share = f" of {num(total)} answers ({pct(n / total)})" if total else ""
         rows.append(f"• {escape(_label(a, sv.product_name))}: *{num(n)}*{share}")  # type: ignore[arg-type]
     na_share = f"{pct(r.counts.na / total)} of {num(total)} answers" if total else "none"
     blocks: list[dict[str, Any]] = [

@@ -27,9 +27,9 @@ def register(app: App, ctx: AppContext, router: Router) -> None:
         def check() -> None:
             b = product_report(ctx.factory, cache=ctx.reports, team_id=team_id, slug=action["value"],
                                               single_workspace=ctx.single_workspace, now=ctx.now())
-            assert b.chart is not None
             dm = client.conversations_open(users=user_id)["channel"]["id"]
-            message = gate_report_message(b.report, chart_note="Retention chart below.")
+            message = gate_report_message(b.report, chart_note="The chart of all three signals is below."
+                                          if b.chart is not None else None)
             share_report(client, dm, message, b.chart, filename=b.chart_filename, title=b.chart_title)
             publish_home(ctx, client, team_id, user_id)
 

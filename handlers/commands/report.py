@@ -16,7 +16,7 @@ from handlers.commands.args import expect_no_args, usage_text
 from handlers.commands.router import CommandRequest, Router
 
 STATUS_USAGE = [("/pmf-check [status]", "The PMF gate report for this channel's product, visible only to you, "
-                 "with its retention chart (sent to your DM with PMF Gate)")]
+                 "with the chart of its three signals (sent to your DM with PMF Gate)")]
 SHARE_USAGE = [("/pmf-check share", "Post the same report and chart in this channel")]
 
 
@@ -28,17 +28,21 @@ def _bundle(req: CommandRequest) -> ReportBundle:
 def status(req: CommandRequest) -> None:
     expect_no_args(req.words, usage_text(STATUS_USAGE))
     b = _bundle(req)
-    assert b.chart is not None
-    note = chart_to_dm(
-        req.client, req.ctx.sent_charts, req.team_id, req.user_id, b.chart, filename=b.chart_filename, title=b.chart_title,
-        comment=f"Retention chart for *{blocks.escape(b.product.name)}* (your `/pmf-check` in <#{req.channel_id}>).")
+    note = None
+    if b.chart is not None:  # none without data: an empty chart says nothing the reply does not
+        note = chart_to_dm(
+            req.client, req.ctx.sent_charts, req.team_id, req.user_id, b.chart, filename=b.chart_filename,
+            title=b.chart_title,
+            comment=f"The three PMF signals of *{blocks.escape(b.product.name)}* "
+                    f"(your `/pmf-check` in <#{req.channel_id}>).")
     req.respond(**gate_report_message(b.report, chart_note=note))
 
 
 def share(req: CommandRequest) -> None:
     expect_no_args(req.words, usage_text(SHARE_USAGE))
     b = _bundle(req)
-    message = gate_report_message(b.report, chart_note=f"Shared by <@{req.user_id}> · retention chart below.")
+    note = f"Shared by <@{req.user_id}>" + (" · the chart of all three signals is below." if b.chart else ".")
+    message = gate_report_message(b.report, chart_note=note)
     share_report(req.client, req.channel_id, message, b.chart, filename=b.chart_filename, title=b.chart_title)
     req.respond(text=f":white_check_mark: Posted the report for *{blocks.escape(b.product.name)}* in <#{req.channel_id}>.")
 

@@ -125,18 +125,30 @@ def survey_responses(session: Session, product_id: int, since: datetime | None =
 
 
 # ----------------------------------------------------------------------------- fingerprint
-def data_fingerprint(session: Session, product_id: int) -> tuple[object, ...]:
+def data_fingerprint(session: Session, product_id: int, *, last_week: int | None = None,
+                     until: datetime | None = None) -> tuple[object, ...]:
     """Row counts and high-water marks of what a product's report is computed from: it changes
-    whenever an import or a survey adds or changes any of it."""
+    whenever an import or a survey adds or changes any of it.
+
+    ``last_week``/``until`` narrow it to what a report as of an earlier date reads (users whose
+    cohort week is at most ``last_week``, activity up to that week, answers before ``until``), so
+    a stored week's snapshot goes stale when data for its weeks changes, not on every import."""
+    user_filter = [ProductUser.product_id == product_id]
+    activity_filter = [ActivityWeek.product_id == product_id]
+    answer_filter = [SurveyResponse.product_id == product_id]
+    if last_week is not None:
+        user_filter.append(ProductUser.cohort_week <= last_week)
+        activity_filter.append(ActivityWeek.week <= last_week)
+    if until is not None:
+        answer_filter.append(SurveyResponse.answered_at < until)
     users = session.execute(
         select(func.count(), func.max(ProductUser.id), func.count(ProductUser.signup_week),
                func.min(ProductUser.first_week), func.max(ProductUser.first_week),
                func.count(ProductUser.channel_class))
-        .where(ProductUser.product_id == product_id)).one()
+        .where(*user_filter)).one()
     activity = session.execute(
-        select(func.count(), func.max(ActivityWeek.week)).select_from(ActivityWeek)
-        .join(ProductUser, ProductUser.id == ActivityWeek.user_id).where(ProductUser.product_id == product_id)).one()
+        select(func.count(), func.max(ActivityWeek.week)).select_from(ActivityWeek).where(*activity_filter)).one()
     answers = session.execute(
         select(func.count(), func.max(SurveyResponse.id), func.max(SurveyResponse.updated_at))
-        .where(SurveyResponse.product_id == product_id)).one()
+        .where(*answer_filter)).one()
     return tuple(users) + tuple(activity) + tuple(answers)

@@ -146,3 +146,20 @@ def test_the_installed_console_script(db_url: str, acme: str, tmp_path: Path,
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("Imported 1 of 1 events rows into acme")
     assert proc.stderr == ""  # no progress bar when stderr is not a terminal
+
+
+def test_the_demo_files_import_under_their_own_names(run, acme: str, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                     session_factory: Factory) -> None:
+    from datetime import date
+
+    from bot.demo import generate
+
+    data = generate(tmp_path / "data", date(2026, 11, 23), weeks=4)
+    assert (data.signups, data.events, data.responses) == (
+        tmp_path / "data" / "signups.csv", tmp_path / "data" / "events.csv", tmp_path / "data" / "responses.csv")
+    for kind in ("signups", "events", "responses"):  # `pmfbot import signups data/signups.csv`, and so on
+        code, out, err = run("import", kind, str(tmp_path / "data" / f"{kind}.csv"), "--product", acme)
+        assert code == 0, err
+        assert out.startswith("Imported ")
+    users, activity, answers = _counts(session_factory)
+    assert users == data.users and answers > 0 and activity > 0

@@ -57,7 +57,7 @@ def test_a_late_digest_says_when_it_was_due_in_the_subscription_zone() -> None:
 
 
 def test_a_quiet_week_is_brief_and_offers_no_chart() -> None:
-    report = make_empty_report(AS_OF)
+    report = make_report(AS_OF)
     msg = db.digest_message(report, previous=report, week=WEEK, no_new_data=True, chart_follows=False)
     limits.validate_message(msg)
     text = _all_text(msg)
@@ -131,3 +131,12 @@ def test_the_failure_notice_says_what_to_do() -> None:
     assert "could not be posted in <#G1>" in msg["text"] and "/invite @PMF Gate" in msg["text"]
     paused = db.failure_notice(product_name="Acme", channel_id="C1", error="is_archived", paused=True)
     assert "paused" in paused["text"] and "/pmf-check digest weekly <#C1>" in paused["text"]
+
+
+def test_a_product_without_data_gets_the_ways_in_instead_of_a_verdict() -> None:
+    report = make_empty_report(AS_OF)
+    msg = db.digest_message(report, previous=report, week=WEEK, no_new_data=True, chart_follows=False)
+    limits.validate_message(msg)
+    text = _all_text(msg)
+    assert "No data for" in msg["text"] and "pmfbot import signups FILE --product" in text
+    assert "Not sure yet" not in text and "No new activity" not in text and "posted right below" not in text

@@ -127,11 +127,11 @@ def test_other_warnings() -> None:
         ({"retention": "insufficient_data", "r_weeks_observed": 0, "r_users": 30},
          "Retention needs cohorts with at least 50 users (30 so far)"),
         ({"retention": "borderline", "r_tail_slope": -0.005, "r_tail_slope_ci": (-0.014, 0.004)},
-         "Retention over weeks 8\u201313 is not yet clearly flat (slope \u22120.5 pts/week, 90% CI \u22121.4 to +0.4)"),
+         "Retention over weeks 8\u201313 after signup is not yet clearly flat (slope \u22120.5 points a week, 90% CI \u22121.4 to +0.4)"),
         ({"retention": "borderline", "r_tail_slope_ci": None, "r_plateau_level_ci": None},
          "Retention has no confidence interval"),
         ({"retention": "fail", "r_tail_slope": -0.021, "r_tail_slope_ci": (-0.026, -0.016)},
-         "Retention is still falling about 2.1 pts/week over weeks 8\u201313: find why users stop coming back "
+         "Retention is still falling about 2.1 points a week over weeks 8\u201313 after signup: find why users stop coming back "
          "after week 8."),
         ({"retention": "fail", "r_plateau_level": 0.021, "r_plateau_level_ci": (0.015, 0.028)},
          "Retention levels off at 2.1%, under the 5% minimum"),
@@ -142,14 +142,14 @@ def test_other_warnings() -> None:
         ({"organic": "insufficient_data", "o_weeks_observed": 4},
          "Wait 2 more weeks of signup history (4 of 6 so far)."),
         ({"organic": "borderline", "o_organic_share": 0.42, "o_trend_per_week": 0.02, "o_trend_ci": (0.01, 0.03)},
-         "The organic share (42%) is under 50% but rising +2.0 pts/week: at that pace it reaches 50% in about "
+         "The organic share (42%) is under 50% but rising +2.0 points a week: at that pace it reaches 50% in about "
          "4 weeks."),
         ({"organic": "borderline", "o_organic_signups": 120, "o_previous_organic_signups": 240},
          "Organic signups fell to 120 in the last 4 weeks from 240 before"),
         ({"organic": "fail", "o_organic_share": 0.3, "o_trend_ci": (-0.01, 0.01)},
          "Only 30% of signups with a known channel are organic (50% needed)"),
         ({"organic": "fail", "o_trend_per_week": -0.035, "o_trend_ci": (-0.04, -0.03)},
-         "The organic share (62%) is falling about 3.5 pts/week"),
+         "The organic share (62%) is falling about 3.5 points a week"),
     ],
     ids=["survey-too-few", "survey-too-few-and-unsettled", "survey-borderline", "survey-at-the-bar", "survey-fails", "retention-young",
          "retention-too-few-users", "retention-maybe-falling", "retention-without-interval", "retention-falling",

@@ -169,7 +169,7 @@ def test_shrinking_is_a_one_sided_exact_binomial_test() -> None:
 def test_summary_of_a_passing_signal() -> None:
     s = organic_signal(noisy(1, 12, 80, 0.75), AS_OF, SETTINGS)
     assert s.summary.startswith(f"{round(100 * (s.organic_share or 0))}% of 320 signups with a known channel")
-    assert "(95% CI " in s.summary and "50% needed" in s.summary and "pts/week (90% CI " in s.summary
+    assert "(95% CI " in s.summary and "50% needed" in s.summary and "points a week (90% CI " in s.summary
     assert s.to_json()["signups"] == 320
 
 

@@ -309,8 +309,8 @@ def test_summary_reads_as_one_sentence_with_numbers() -> None:
     table, patterns = table_and_patterns(sim, SETTINGS)
     signal = plateau_test(table, patterns, SETTINGS)
     assert signal.summary.startswith("Retention flattens at 30% (90% CI ")
-    assert "over weeks 12\u201317; slope " in signal.summary
+    assert "over weeks 12\u201317 after signup; slope " in signal.summary
     assert "of the remaining users a week" in signal.summary
-    assert signal.summary.endswith("the tail follows the same 3 cohorts (4 Aug\u201318 Aug 2025, 6,000 users) "
+    assert signal.summary.endswith("followed through the same 3 signup cohorts (4 Aug\u201318 Aug 2025, 6,000 users) "
                                    "of 40,000 users in 20 cohorts.")
     assert signal.to_json()["weeks_observed"] == 20

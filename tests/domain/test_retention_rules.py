@@ -54,7 +54,7 @@ def test_the_tail_follows_one_fixed_set_of_cohorts() -> None:
     assert s.tail_offsets == (6, 7, 8, 9)
     assert s.tail_cohorts == (FIRST, FIRST + 1, FIRST + 2)
     assert s.tail_users == 3000
-    assert "the tail follows the same 3 cohorts" in s.summary and "3,000 users" in s.summary
+    assert "followed through the same 3 signup cohorts" in s.summary and "3,000 users" in s.summary
     assert s.status == "pass" and s.tail_slope == pytest.approx(0.0) and s.plateau_level == pytest.approx(0.30)
 
 
@@ -72,7 +72,7 @@ def test_cohorts_entering_the_average_do_not_bend_the_fixed_set() -> None:
     assert s.drifting and s.drift_ratio == pytest.approx(0.5)
     assert s.status == "borderline"
     assert s.summary.startswith("Newer users retain less than your first ones: at week 6 the 3,000 newer users "
-                                "keep 50% of the tail cohorts' retention")
+                                "keep 50% of the first cohorts' retention")
 
 
 @pytest.mark.parametrize(
@@ -97,17 +97,17 @@ def test_no_tail_with_enough_cohorts_is_insufficient_data() -> None:
     table, patterns = exact(history(12, FLAT))
     s = plateau_test(table, patterns, dataclasses.replace(SETTINGS, min_cohorts=9))
     assert s.status == "insufficient_data" and s.tail_offsets == ()
-    assert s.summary.startswith("No 4-week tail is followed by at least 9 cohorts with 50+ users yet")
+    assert s.summary.startswith("No stretch of 4 weeks is followed by at least 9 signup cohorts with 50+ users yet")
 
 
 @pytest.mark.parametrize(
     ("level", "loss", "expected"),
     [
-        # At a 10% level, losing 5% of the remaining users a week is only -0.5 pts/week: gentle in
+        # At a 10% level, losing 5% of the remaining users a week is only -0.5 points a week: gentle in
         # points (within flat_tolerance) but steady decay. The relative slope fails it.
         (0.10, 0.05, "fail"),
         (0.10, 0.03, "fail"),
-        (0.40, 0.03, "fail"),  # -1.2 pts/week: fails on both
+        (0.40, 0.03, "fail"),  # -1.2 points a week: fails on both
         (0.10, 0.005, "pass"),  # 0.5% a week is inside the 2% relative tolerance
     ],
     ids=["10pct-losing-5pct", "10pct-losing-3pct", "40pct-losing-3pct", "10pct-losing-half-a-pct"],

@@ -252,7 +252,7 @@ def test_signal_counts_only_the_latest_answer_in_the_window() -> None:
 def test_summary_of_a_borderline_score() -> None:
     s = survey_signal(responses(16, 14, 10), AS_OF, SETTINGS)
     assert s.summary == (
-        "40% of 40 users would be very disappointed (16; 95% CI 26\u201355%), "
+        "16 of 40 scored answers say they would be very disappointed: a score of 40% (95% CI 26\u201355%), "
         "not clearly above or below the 40% bar."
     )
     assert s.to_json()["ci"] == [0.263, 0.554]

@@ -33,7 +33,7 @@ def test_app_home_opened_publishes_verdict_signals_and_buttons(harness, fake_sla
     text = text_of(view)
     assert "Acme" in text and "Not sure yet, so not yet" in text
     assert "Retention" in text and "Organic" in text
-    assert "No report yet" in text  # the product without data
+    assert "No data for Empty yet" in text and "pmfbot import signups FILE --product empty" in text
     action_ids = {el["action_id"] for b in view["blocks"] if b["type"] == "actions" for el in b["elements"]}
     assert {"pmf.home.check", "pmf.home.survey", "pmf.home.digest"} <= action_ids
 

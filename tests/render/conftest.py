@@ -116,7 +116,7 @@ def make_report(as_of: date = AS_OF) -> GateReport:
                            "not ready: hold the ad budget until the gate says ready."),),
         next_steps=(
             "Survey: the score sits on the 40% bar; ask more active users (aim for 100 answers).",
-            "Retention: keep watching; the plateau holds over 22 usable weeks.",
+            "Retention: keep watching; the plateau holds over 22 weeks.",
         ),
         cohort_table=table,
     )
@@ -148,7 +148,7 @@ def make_insufficient_report(as_of: date = AS_OF) -> GateReport:
             status="insufficient_data", plateau_level=None, plateau_level_ci=None, tail_slope=None,
             tail_slope_ci=None, weeks_observed=3, tail_offsets=(),
             users=sum(c.size for c in table.cohorts),
-            summary="Only 3 usable weeks of retention so far; the plateau test needs 8.",
+            summary="Only 3 weeks of retention with enough users so far; the plateau test needs 8.",
         ),
         organic=OrganicSignal(
             status="insufficient_data", organic_share=None, organic_share_ci=None,

@@ -80,30 +80,43 @@ def test_gate_report_fallback_reads_alone_with_verdict_and_numbers(report: GateR
     first_line = text.splitlines()[0]
     assert "Acme Analytics" in first_line and "Not sure yet, so not yet" in first_line
     for expected in ("30.0%", "62.0% organic", "40.0% very disappointed", "95% CI 26.3–55.4%",
-                     "n=40", "n=806", "n=3,099", "2 N/A", "Paid signups grew 24%"):
+                     "16 of 40 scored answers", "n=806", "n=3,099", "2 N/A", "Paid signups grew 24%"):
         assert expected in text
     assert ":" + "warning" + ":" not in text  # no emoji codes in notifications
 
 
 def test_survey_line_matches_the_spec_example(report: GateReport) -> None:
     assert b.signal_line("Survey", report.survey) == (
-        "Survey · borderline — 40.0% very disappointed (95% CI 26.3–55.4%, n=40, 2 N/A)"
+        "Survey · borderline — 40.0% very disappointed (95% CI 26.3–55.4%; 16 of 40 scored answers, 2 N/A left out)"
     )
 
 
 def test_every_signal_line_has_n_and_an_interval(report: GateReport) -> None:
+    for _, signal in b._signals(report):
+        line = b.signal_line("x", signal)
+        assert ("n=" in line or "scored answers" in line) and "% CI " in line
+
+
+def test_each_signal_leads_with_one_plain_sentence_then_its_numbers(report: GateReport) -> None:
     sections = signal_sections(gate_report_message(report))
     assert len(sections) == 3
-    for text in sections:
-        assert "n=" in text and "% CI " in text
+    for (name, signal), text in zip(b._signals(report), sections, strict=True):
+        first, numbers = text.split("\n")[:2]
+        assert first.endswith(b.HEADLINE[name][signal.status])
+        assert numbers == signal.summary  # stated once, in words, after the sentence
+    for jargon in ("tail slope", "pts/week", "usable weeks"):
+        assert jargon not in all_text(gate_report_message(report))
 
 
 def test_each_interval_is_labelled_with_its_own_confidence_level(report: GateReport) -> None:
     text = gate_report_message(report)["text"]
-    assert "plateau 30.0% (90% CI 26.9–32.9%, n=3,099 users" in text
-    assert "tail slope −0.2 pts/week (90% CI −0.8 to +0.4)" in text
+    assert "levels off at 30.0% (90% CI 26.9–32.9%, n=3,099 users" in text
+    assert "moving −0.2 points a week (90% CI −0.8 to +0.4)" in text
     assert "62.0% organic (95% CI 58.7–65.3%" in text
-    assert "trend +1.1 pts/week (90% CI +0.2 to +2.0)" in text
+    assert "share trend +1.1 points a week (90% CI +0.2 to +2.0)" in text
+    # and the convention is stated once, in the key
+    key = gate_report_message(report)["blocks"][-1]["elements"][0]["text"]
+    assert "95% for shares and the survey score, 90% for retention and trends" in key
 
 
 @pytest.mark.parametrize(
@@ -122,21 +135,23 @@ def test_insufficient_data_renders_with_n(insufficient_report: GateReport) -> No
     message = gate_report_message(insufficient_report)
     check_message(message)
     sections = signal_sections(message)
-    assert "*Retention · not enough data yet* (n=144 users, 3 usable weeks)" in sections[0]
-    assert "*Organic · not enough data yet* (n=9 classified signups" in sections[1]
+    text = message["text"]
+    assert "Retention · not enough data yet (n=144 users, 3 weeks with enough users)" in text
+    assert "Organic · not enough data yet (n=9 classified signups" in text
     # A score that exists is still shown, with its interval, as "so far".
-    assert "so far 41.7% very disappointed (95% CI 19.3–68.0%, n=12, 1 N/A)" in sections[2]
-    assert all(":hourglass_flowing_sand:" in s for s in sections)
+    assert "so far 41.7% very disappointed (95% CI 19.3–68.0%; 5 of 12 scored answers, 1 N/A left out)" in text
+    assert all(":hourglass_flowing_sand:" in s and "Too few" in s for s in sections)
     assert "about 28 more responses would settle it" in message["text"]
 
 
-def test_empty_report_renders_and_escapes_the_product_name(empty_report: GateReport) -> None:
-    message = gate_report_message(empty_report)
+def test_empty_report_says_no_data_yet_and_escapes_the_product_name(empty_report: GateReport) -> None:
+    message = gate_report_message(empty_report, chart_note="chart below")
     check_message(message)
-    assert "Empty &amp; &lt;Co&gt; $5" in message["text"]
+    assert "No data for Empty &amp; &lt;Co&gt; $5 yet" in message["text"]
     assert "<Co>" not in message["text"]
-    assert "Retention · not enough data yet (n=0 users, 0 usable weeks)" in message["text"]
-    assert "Survey · not enough data yet (n=0, 0 N/A)" in message["text"]
+    text = all_text(message)
+    assert "pmfbot import signups FILE --product empty" in text and "/pmf-check token empty" in text
+    assert "Not sure yet" not in text and "Next steps" not in text and "chart below" not in text
 
 
 def test_image_url_adds_an_image_block_with_alt_text(report: GateReport) -> None:
@@ -145,7 +160,7 @@ def test_image_url_adds_an_image_block_with_alt_text(report: GateReport) -> None
     images = [blk for blk in message["blocks"] if blk["type"] == "image"]
     assert len(images) == 1
     assert images[0]["image_url"] == "https://files.example.com/acme.png"
-    assert "plateau 30.0%" in images[0]["alt_text"]
+    assert "levels off at 30.0%" in images[0]["alt_text"]
 
 
 def test_chart_note_becomes_a_context_line(report: GateReport) -> None:
@@ -179,8 +194,8 @@ def test_digest_shows_changes_since_last_week_and_buttons(report: GateReport, pr
     message = digest_core(report, previous=previous_report, survey_status="Survey in <#C0123ABCD>: 23 responses")
     check_message(message)
     text = all_text(message)
-    assert "+0.4 pts since last week, was borderline" in text
-    assert "+1.2 pts since last week" in text and "+2.9 pts since last week" in text
+    assert "+0.4 points since last week, was borderline" in text
+    assert "+1.2 points since last week" in text and "+2.9 points since last week" in text
     assert "Survey in <#C0123ABCD>: 23 responses" in text  # caller's mrkdwn kept as is
     buttons = [el for blk in message["blocks"] if blk["type"] == "actions" for el in blk["elements"]]
     assert [(x["text"]["text"], x["action_id"], x["value"]) for x in buttons] == [
@@ -274,8 +289,8 @@ def test_home_shows_verdict_signals_and_buttons_per_product(report: GateReport, 
     check_view(view)
     text = all_text({"blocks": view["blocks"]})
     assert "*Acme Analytics* `acme` — :warning: *Not sure yet, so not yet* · as of 2026-11-23" in text
-    assert "Survey · borderline — 40.0% very disappointed (95% CI 26.3–55.4%, n=40, 2 N/A)" in text
-    assert "No report yet" in text
+    assert "Survey · borderline — 40.0% very disappointed (95% CI 26.3–55.4%; 16 of 40 scored answers, 2 N/A left out)" in text
+    assert "No data for Blank yet" in text and "/pmf-check token blank" in text
     assert "Mondays 09:00 Europe/Berlin" in text and "23 responses" in text
     buttons = [el for blk in view["blocks"] if blk["type"] == "actions" for el in blk["elements"]]
     assert {(x["action_id"], x["value"]) for x in buttons} == {

@@ -136,6 +136,8 @@ def test_results_show_the_numbers_with_their_uncertainty() -> None:
     assert f"n={s.responses}" in text and "12 N/A" in text and "25.0% of 48 answers" in text
     assert "What this does to the gate" in text and "more responses" in text
     assert "Score by role" in text and "saves time (12 answers)" in text
+    # each percentage says what it is a share of: all answers, or the scored ones (N/A left out)
+    assert "*12* of 48 answers (25.0%)" in text and "12 of 36 scored answers, N/A left out" in text
     meta = ui.results_metadata(r)
     assert meta["event_type"] == Metadata.RESULTS and meta["event_payload"]["survey"] == s.to_json()
     assert "very 12" in ui.results_chart_alt(r)
