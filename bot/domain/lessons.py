@@ -31,8 +31,9 @@ How a phrase is found and counted:
   phrase that shares a word with a better ranked one and is contained in exactly the same answers
   (one theme said twice). Ranked by count, then by YAKE's relevance (lower score first), then
   alphabetically; the top 5 are kept.
-- *Quote*: the shortest answer containing the phrase (ties alphabetically), trimmed to about 120
-  characters at a word boundary.
+- *Quote*: the shortest answer containing the phrase that says more than the phrase alone (ties
+  alphabetically; an answer that is the phrase and stop words only, "The keyboard shortcuts!", is
+  quoted only when no other answer has it), trimmed to about 120 characters at a word boundary.
 
 Thin evidence: nothing is claimed from fewer than 5 answers in a list ("Not enough answers yet
 (n=3)"), and in an anonymous survey quotes appear only when at least 5 respondents contributed to
@@ -44,7 +45,7 @@ JSON (``Lessons.to_json``), as ``pmfbot survey lessons --json`` and ``pmfbot che
       "anonymous": false,
       "segment": {"name": "Engineer" | null, "n": 20 | null, "very_disappointed": 18 | null,
                   "score": 0.9 | null, "ci": [0.699, 0.9721] | null, "stands_out": true,
-                  "message": "Engineer love it most: ...", "segments_compared": 3,
+                  "message": "Engineer: 90% (n=20, 95% CI 70–97%) would be very disappointed, clearly above ...", "segments_compared": 3,
                   "rest": {"n", "very_disappointed", "score", "ci"} | null},
       "love": {"answers": 12, "respondents": 12, "message": "...",
                "phrases": [{"phrase": "saves hours", "count": 5, "quote": "It saves me hours ..." | null}]},
@@ -271,6 +272,7 @@ def key_phrases(
     if not answers:
         return ()
     parsed = [normalise(s) for s in answers]
+    parsed_of = dict(zip(answers, parsed, strict=True))
     counted: dict[tuple[str, ...], tuple[int, float, str, list[int]]] = {}
     for key, (h, text) in _candidates(answers).items():
         hits = [i for i, clauses in enumerate(parsed) if contains(clauses, key)]
@@ -295,8 +297,9 @@ def key_phrases(
             continue
         kept.append((n, text, key, hits))
     out: list[Phrase] = []
-    for n, text, _, hits in kept[:top]:
-        source = min((answers[i] for i in hits), key=lambda s: (len(s), s))
+    for n, text, key, hits in kept[:top]:
+        # An answer that is just the phrase adds nothing to it: quote it only when there is no other.
+        source = min((answers[i] for i in hits), key=lambda s: (parsed_of[s] == (key,), len(s), s))
         out.append(Phrase(text, n, quote(source) if with_quotes else None))
     return tuple(out)
 

@@ -170,13 +170,13 @@ def who_loves_it_most(
     stands_out = wilson(lead.very, lead.n, z)[0] > wilson(rest.very, rest.n, z)[1]
     if stands_out:
         message = (
-            f"{name} love it most: {_describe(lead)} would be very disappointed, "
-            f"against {_describe(rest)} of everyone else."
+            f"{name}: {_describe(lead)} would be very disappointed, "
+            f"clearly above everyone else at {_describe(rest)}."
         )
     else:
         of = f" of {t.count(k)} roles" if k > 1 else ""
         message = (
-            f"{none}: {name} score highest{of} at {_describe(lead)}, "
-            f"but not clearly above everyone else at {_describe(rest)}."
+            f"{none}: the highest{of} is {name} at {_describe(lead)}, "
+            f"not clearly above everyone else at {_describe(rest)}."
         )
     return SegmentFinding(name, lead, rest, stands_out, k, message)

@@ -30,12 +30,12 @@ def group(segment: str | None, very: int, somewhat: int, not_: int = 0, na: int 
         (
             "engineers_truly_stand_out",
             group("Engineer", 18, 2) + group("Designer", 3, 9, 8) + group("Founder", 2, 8, 10),
-            "Engineer", True, "Engineer love it most: 90% (n=20, 95% CI 70\u201397%)",
+            "Engineer", True, "Engineer: 90% (n=20, 95% CI 70\u201397%) would be very disappointed, clearly above",
         ),
         (
             "leader_overlaps_the_rest",
             group("Engineer", 6, 4) + group("Designer", 4, 6) + group("Founder", 3, 7),
-            "Engineer", False, "No segment stands out yet: Engineer score highest of 3 roles at 60%",
+            "Engineer", False, "No segment stands out yet: the highest of 3 roles is Engineer at 60%",
         ),
         (
             "a_perfect_tiny_segment_is_not_a_winner",  # 4 of 4 is below the minimum of 5
@@ -60,7 +60,7 @@ def group(segment: str | None, very: int, somewhat: int, not_: int = 0, na: int 
         (
             "na_answers_are_not_scored",  # 5 N/A + 4 scored: the segment has n=4 and does not qualify
             group("Engineer", 4, 0, 0, na=5) + group("Founder", 1, 9) + group("Designer", 0, 0, 6),
-            "Founder", False, "No segment stands out yet: Founder score highest of 2 roles at 10%",
+            "Founder", False, "No segment stands out yet: the highest of 2 roles is Founder at 10%",
         ),
     ],
 )
