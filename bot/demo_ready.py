@@ -5,7 +5,8 @@ scale, and why not to rewrite). Same CSV formats as ``bot.demo.generate``; seede
 What makes it pass (SPEC §5): a core of users who come back nearly every week, so the tail of
 the retention curve is flat two weeks running (not losing ≥ 2% of its users a week); 70% of
 the classified signups organic at first, rising to 84%, so the Wilson lower bound clears 50%; and about 200 survey
-answers whose score rose over the quarter to about 60%, so the interval at z = 2.7 clears 40%.
+answers whose score rose over the quarter to about 60%, so the interval at z = 2.7 clears 40%;
+engineering managers love it clearly more than everyone else (a segment that stands out).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ CHANNELS_ORGANIC = ("direct", "organic_search", "referral", "word_of_mouth", "co
 CHANNELS_PAID = ("cpc", "paid_social", "display")
 
 SEGMENTS = ("Engineering manager", "Engineer", "Product manager", "Designer", "Founder")
-SEG_LIFT = {"Engineering manager": 0.22, "Engineer": 0.0, "Product manager": -0.05, "Designer": -0.12, "Founder": 0.0}
+SEG_LIFT = {"Engineering manager": 0.28, "Engineer": 0.0, "Product manager": -0.05, "Designer": -0.2, "Founder": 0.0}
 BENEFITS = (
     "the weekly digest shows the whole team where we stand",
     "saves hours of status meetings every week",

@@ -74,7 +74,7 @@ def _panel(ax: Axes, xs: Sequence[int], reports: Sequence[GateReport], value: Va
                 ax.scatter([x for x, _ in mine], [v for _, v in mine], color=STATUS_COLOR[status],
                            marker=STATUS_MARKER[status], s=46, zorder=3, edgecolors="white", linewidths=0.6)
     if bar is not None or known:
-        ax.legend(loc="upper left", fontsize=fonts.legend, frameon=False)
+        ax.legend(loc="best", fontsize=fonts.legend, frameon=False)  # "best" is computed from the data: still deterministic
 
 
 def trajectory_chart(history: History) -> bytes:

@@ -49,6 +49,8 @@ def test_demo_writes_the_report_charts_and_block_kit(tmp_path: Path) -> None:
         lessons = json.loads((folder / "lessons.json").read_text())
         assert lessons["product"] == slug and lessons["love"]["phrases"]
     assert json.loads((out / "beacon" / "history.json").read_text())["weeks"][-1]["verdict"] == "ready"
+    segment = json.loads((out / "beacon" / "lessons.json").read_text())["segment"]
+    assert segment["stands_out"] and segment["name"] == "Engineering manager"
 
 
 def test_the_sample_is_seeded_and_realistic(tmp_path: Path) -> None:
