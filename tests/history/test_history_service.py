@@ -68,7 +68,9 @@ def test_each_week_is_the_report_computed_directly_for_that_week(session_factory
 def test_stored_snapshots_are_read_back_not_recomputed(session_factory: sessionmaker[Session]) -> None:
     pid = make_product(session_factory, users=300, through=THROUGH, weeks=12)
     product = _ref(session_factory, pid)
-    first = product_history(session_factory, product, as_of=AS_OF, weeks=4)
+    calls: list[tuple[int, int]] = []
+    first = product_history(session_factory, product, as_of=AS_OF, weeks=4, progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]  # what drives the CLI's progress bar
     with unit_of_work(session_factory) as s:
         stored = s.scalar(select(func.count()).select_from(WeeklySnapshot).where(WeeklySnapshot.product_id == pid))
     assert stored == 4
@@ -97,3 +99,10 @@ def test_the_json_has_exactly_the_keys_of_the_spec(session_factory: sessionmaker
         assert set(w["organic"]) == {"status", "organic_share", "organic_share_ci"}
         assert set(w["survey"]) == {"status", "score", "ci", "responses"}
         assert date.fromisoformat(w["as_of"]) - date.fromisoformat(w["week"]) == timedelta(days=7)
+
+
+def test_the_progress_bar_is_off_outside_a_terminal() -> None:
+    from bot.history.progress import week_bar
+
+    with week_bar(False) as progress:
+        assert progress is None
