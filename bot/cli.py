@@ -177,9 +177,59 @@ def check(product_slug: str, workspace: str | None, as_of: str | None, as_json: 
     from bot.render.text import report_text
     from bot.reports import service as services
 
-    report = services.gate_report(_factory(_settings()), product_slug=product_slug, team_id=workspace,
-                                  as_of=parse_as_of(as_of))
-    click.echo(json.dumps(report.to_json(), indent=2) if as_json else report_text(report))
+    factory = _factory(_settings())
+    report = services.gate_report(factory, product_slug=product_slug, team_id=workspace, as_of=parse_as_of(as_of))
+    if not as_json:
+        click.echo(report_text(report))
+        return
+    from bot.surveys.lessons import cli_lessons
+
+    # SPEC §10: "who loves it most" and the lessons, added beside the §4 keys (none renamed).
+    lessons = cli_lessons(factory, product_slug=product_slug, team_id=workspace, as_of=report.as_of)[2]
+    click.echo(json.dumps(report.to_json() | {"lessons": lessons.to_json()}, indent=2))
+
+
+@main.command()
+@click.option("--product", "product_slug", required=True)
+@click.option("--workspace")
+@click.option("--weeks", type=click.IntRange(1, 104), default=12, show_default=True, help="Complete weeks to show.")
+@click.option("--as-of", "as_of", help="History up to this date (YYYY-MM-DD); default today (UTC).")
+@click.option("--json", "as_json", is_flag=True, help="Print the SPEC §10 JSON.")
+@handles_errors
+def history(product_slug: str, workspace: str | None, weeks: int, as_of: str | None, as_json: bool) -> None:
+    """The gate week by week, from the stored weekly snapshots (computed where missing)."""
+    from bot.history.blocks import history_text
+    from bot.history.progress import week_bar
+    from bot.history.service import cli_history
+
+    with week_bar(sys.stderr.isatty()) as progress:
+        h = cli_history(_factory(_settings()), product_slug=product_slug, team_id=workspace, weeks=weeks,
+                        as_of=parse_as_of(as_of), progress=progress)
+    click.echo(json.dumps(h.to_json(), indent=2) if as_json else history_text(h))
+
+
+@main.group()
+def survey() -> None:
+    """What the Sean Ellis survey teaches."""
+
+
+@survey.command("lessons")
+@click.option("--product", "product_slug", required=True)
+@click.option("--workspace")
+@click.option("--as-of", "as_of", help="Answers counted as of this date (YYYY-MM-DD); default today (UTC).")
+@click.option("--json", "as_json", is_flag=True, help="Print the lessons as JSON (SPEC §10).")
+@handles_errors
+def survey_lessons(product_slug: str, workspace: str | None, as_of: str | None, as_json: bool) -> None:
+    """Who loves it most, what they love, what holds others back."""
+    from bot.render.lessons import lessons_text
+    from bot.surveys.lessons import cli_lessons
+
+    product, day, lessons = cli_lessons(_factory(_settings()), product_slug=product_slug, team_id=workspace,
+                                        as_of=parse_as_of(as_of))
+    if as_json:
+        click.echo(json.dumps({"product": product.slug, "as_of": day.isoformat()} | lessons.to_json(), indent=2))
+    else:
+        click.echo(lessons_text(lessons, product_name=product.name, as_of=day.isoformat()))
 
 
 @main.command()

@@ -1,4 +1,4 @@
-"""``pmfbot demo``: a realistic sample product, run through the whole pipeline offline.
+"""``pmfbot demo``: two realistic sample products, run through the whole pipeline offline.
 
 It writes the sample CSVs (so the import formats can be seen), imports them through the real
 import code into a fresh SQLite file, computes the gate, and writes every artefact a team
@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from bot.demo_ready import generate_ready
 from bot.digests.charts import digest_chart
-from bot.domain.themes import benefit_themes
+from bot.domain.lessons import survey_lessons
 from bot.reports.blocks import gate_report_message
 from bot.reports.charts import cohort_heatmap, organic_chart, retention_chart
 from bot.surveys.charts import survey_chart
@@ -41,6 +42,7 @@ BENEFITS = (
     "one place for the whole team",
 )
 IMPROVE = ("more integrations", "export to slides", "custom cohorts", "faster import", "daily digest option", "")
+HISTORY_WEEKS = 12  # weeks of history.json and trajectory.png
 WHO = ("seed-stage founders", "growth leads", "product managers at startups", "solo founders", "")
 
 
@@ -114,6 +116,19 @@ def generate(out: Path, as_of: date, *, weeks: int = 26, seed: int = 7) -> DemoD
     return dataclasses.replace(paths, users=n_users, event_rows=n_events, response_rows=n_resp)
 
 
+def _engine_files(factory: Any, slug: str, as_of: date) -> dict[str, bytes | dict[str, Any]]:
+    """The PMF engine's files of one product: its history (SPEC §10 JSON), the trajectory chart
+    and the survey's lessons."""
+    from bot.history.charts import trajectory_chart
+    from bot.history.service import cli_history
+    from bot.surveys.lessons import cli_lessons
+
+    history = cli_history(factory, product_slug=slug, weeks=HISTORY_WEEKS, as_of=as_of)
+    _, day, lessons = cli_lessons(factory, product_slug=slug, as_of=as_of)
+    return {"history.json": history.to_json(), "trajectory.png": trajectory_chart(history),
+            "lessons.json": {"product": slug, "as_of": day.isoformat()} | lessons.to_json()}
+
+
 def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -185,7 +200,6 @@ def run_demo(out: Path, *, echo: Callable[[str], None] = print, as_of: date | No
         product = product_service.cli_product(session, "acme", None)
         responses = survey_domain.latest_per_respondent(
             survey_responses(session, product.id), as_of, product.settings.survey.window_days)
-    very_benefits = [r.main_benefit for r in responses if r.answer == "very" and r.main_benefit]
     save("survey-results.json", {
         "survey": s.to_json(),
         "distribution": {"very": s.counts.very, "somewhat": s.counts.somewhat, "not": s.counts.not_,
@@ -193,13 +207,30 @@ def run_demo(out: Path, *, echo: Callable[[str], None] = print, as_of: date | No
         "segments": [{"segment": g.segment, "responses": g.responses, "very_disappointed": g.very_disappointed,
                       "score": g.score, "ci": list(g.ci) if g.ci else None}
                      for g in survey_domain.segment_scores(responses)],
-        "benefit_themes": [{"theme": t, "responses": n} for t, n in benefit_themes(very_benefits)],
+        "lessons": survey_lessons(responses, anonymous=False).to_json(),
     })
+    for name, payload in _engine_files(factory, "acme", as_of).items():
+        save(name, payload)
+
+    # The second sample: a product that passes all three signals, in its own folder.
+    echo("Generating a second sample product, one with product-market fit …")
+    product_service.create_product(factory, slug="beacon", name="Beacon")
+    ready = generate_ready(out / "beacon" / "data", as_of)
+    for kind, path in (("signups", ready.signups), ("events", ready.events), ("responses", ready.responses)):
+        import_csv(factory, kind=kind, path=path, product_slug="beacon", progress=False)
+    beacon = services.gate_report(factory, product_slug="beacon", as_of=as_of)
+    save("beacon/report.txt", report_text(beacon))
+    save("beacon/report.json", beacon.to_json())
+    for name, payload in _engine_files(factory, "beacon", as_of).items():
+        save(f"beacon/{name}", payload)
 
     echo("")
     echo(report_text(report))
     echo("")
+    echo(report_text(beacon))
+    echo("")
     echo(f"Wrote {len(art)} files to {out}/: " + ", ".join(sorted(art)))
-    echo(f"Sample: {data.users:,} users, {data.event_rows:,} events, {data.response_rows} survey answers; "
+    echo(f"Samples: Acme {data.users:,} users, {data.event_rows:,} events, {data.response_rows} survey answers; "
+         f"Beacon {ready.users:,} users, {ready.event_rows:,} events, {ready.response_rows} survey answers; "
          f"done in {time.perf_counter() - started:.1f} s.")
     return art

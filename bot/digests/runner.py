@@ -49,6 +49,7 @@ from bot.digests.claims import (
 from bot.digests.service import DigestContent
 from bot.digests.tick import CHART_TIMEOUT_SECONDS, CHART_UPLOAD_THREADS, ChartPool, TickStats, _TickCache
 from bot.digests.values import DeliveryJob
+from bot.domain.weeks import week_start
 from bot.errors import NotFound
 from bot.slack import post
 from bot.slack.errors import NO_ACCESS_ERRORS, classify, error_code
@@ -248,6 +249,22 @@ class DigestRunner:
             record_chart(self.ctx.factory, delivery_id=job.id, file_id=None, error=error_code(err))
             return
         record_chart(self.ctx.factory, delivery_id=job.id, file_id=file_id, error=None)
+        self._post_trajectory(client, job, cache, content, where, file_id)
+
+    def _post_trajectory(self, client: Any, job: DeliveryJob, cache: _TickCache, content: DigestContent, where: str,
+                         chart_file: str | None) -> None:
+        """The trajectory chart (the gate week by week) after the digest chart: best effort and
+        at most once, like it; a failure is recorded beside the digest chart's file."""
+        if content.history is None or not content.history.weeks:
+            return
+        try:
+            png = cache.chart(content, "trajectory").result(timeout=CHART_TIMEOUT_SECONDS)
+            post.upload(client, channel_id=job.channel_id, content=png,
+                        filename=f"pmf-trajectory-{job.product.slug}-{week_start(content.week).isoformat()}.png",
+                        title=f"{job.product.name} · PMF trajectory to {week_start(content.week + 1).isoformat()}")
+        except Exception as err:  # noqa: BLE001 - the digest and its chart are out
+            log.warning("digest %s: trajectory chart failed: %s", where, error_code(err))
+            record_chart(self.ctx.factory, delivery_id=job.id, file_id=chart_file, error=f"trajectory {error_code(err)}")
 
     # ------------------------------------------------------------------ failures
     def _after_error(self, job: DeliveryJob, client: Any, err: BaseException, clock: Callable[[], datetime],

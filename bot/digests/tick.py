@@ -4,6 +4,7 @@ queue of chart uploads that follow the posted digests."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections import Counter
@@ -16,9 +17,12 @@ from typing import Any, TypeVar
 from bot.context import AppContext
 from bot.digests import service as digests
 from bot.digests.service import DigestContent
+from bot.domain.weeks import week_start
+from bot.history.service import product_history
 from storage.repositories.products import ProductRef
 
 T = TypeVar("T")
+DIGEST_HISTORY_WEEKS = 12  # weeks on the digest's trajectory chart
 CHART_UPLOAD_THREADS = 8
 CHART_TIMEOUT_SECONDS = 300
 # =============================================================================== per-tick caches
@@ -64,6 +68,21 @@ def render_chart(content: DigestContent) -> bytes:
                         threshold=s.survey.threshold, window_weeks=s.organic.window_weeks)
 
 
+def render_trajectory(content: DigestContent) -> bytes:
+    from bot.history.charts import trajectory_chart
+
+    assert content.history is not None
+    return trajectory_chart(content.history)
+
+
+def digest_content(ctx: AppContext, product: ProductRef, week: int) -> DigestContent:
+    """The digest's figures and the history for its trajectory chart (the stored snapshots of
+    the weeks before, computed where missing: once per product, then read back)."""
+    content = digests.digest_content(ctx.factory, product=product, week=week)
+    history = product_history(ctx.factory, product, as_of=week_start(week + 1), weeks=DIGEST_HISTORY_WEEKS)
+    return dataclasses.replace(content, history=history)
+
+
 class ChartPool:
     """Where charts are drawn. They are CPU-bound matplotlib work that holds the GIL, so by
     default they go to a few worker processes (every core busy while the delivery threads wait
@@ -71,21 +90,31 @@ class ChartPool:
     thread instead. ``submit`` never blocks: a delivery thread posts the next digest while the
     chart of the last one is being drawn."""
 
-    def __init__(self, renderer: Callable[[DigestContent], bytes] | None = None, processes: int | None = None) -> None:
+    def __init__(self, renderer: Callable[[DigestContent], bytes] | None = None, processes: int | None = None,
+                 trajectory_renderer: Callable[[DigestContent], bytes] | None = None) -> None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         wanted = min(4, cores) if processes is None else processes
         self.renderer = renderer or render_chart
+        # A test's stand-in renderer draws both charts; the real digest chart comes with the real trajectory.
+        custom = renderer is not None and renderer is not render_chart
+        self.trajectory_renderer = trajectory_renderer or (renderer if custom and renderer else render_trajectory)
         self.processes = wanted if renderer is None and wanted >= 2 else 0
         self._pool: ProcessPoolExecutor | ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
     def submit(self, content: DigestContent) -> Future[bytes]:
+        return self._submit(self.renderer, content)
+
+    def submit_trajectory(self, content: DigestContent) -> Future[bytes]:
+        return self._submit(self.trajectory_renderer, content)
+
+    def _submit(self, renderer: Callable[[DigestContent], bytes], content: DigestContent) -> Future[bytes]:
         with self._lock:
             if self._pool is None:
                 # spawn: forking a process that runs threads (and holds DB connections) is unsafe.
                 self._pool = (ProcessPoolExecutor(max_workers=self.processes, mp_context=get_context("spawn"))
                               if self.processes else ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart"))
-            return self._pool.submit(self.renderer, content)
+            return self._pool.submit(renderer, content)
 
     def close(self, *, wait: bool = False) -> None:
         with self._lock:
@@ -115,7 +144,7 @@ class _TickCache:
         self.clients = _Once()
         self.contents = _Once()
         self._charts = charts
-        self._chart_futures: dict[tuple[int, int], Future[bytes]] = {}
+        self._chart_futures: dict[tuple[int, int, str], Future[bytes]] = {}
         self._lock = threading.Lock()
         self._uploads = uploads
 
@@ -123,16 +152,17 @@ class _TickCache:
         return self.clients.get(team_id, lambda: self.ctx.client_for_team(team_id))
 
     def content(self, product: ProductRef, week: int) -> DigestContent:
-        return self.contents.get((product.id, week),
-                                 lambda: digests.digest_content(self.ctx.factory, product=product, week=week))
+        return self.contents.get((product.id, week), lambda: digest_content(self.ctx, product, week))
 
-    def chart(self, content: DigestContent) -> Future[bytes]:
-        """The chart of (product, week), drawn once per tick however many channels get it."""
-        key = (content.product.id, content.week)
+    def chart(self, content: DigestContent, kind: str = "digest") -> Future[bytes]:
+        """The chart of (product, week) — ``kind`` "digest" or "trajectory" — drawn once per tick
+        however many channels get it."""
+        key = (content.product.id, content.week, kind)
         with self._lock:
             future = self._chart_futures.get(key)
             if future is None:
-                future = self._chart_futures[key] = self._charts.submit(content)
+                submit = self._charts.submit if kind == "digest" else self._charts.submit_trajectory
+                future = self._chart_futures[key] = submit(content)
             return future
 
     @property

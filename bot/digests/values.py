@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from bot.digests.schedule import Schedule, report_week
 from bot.domain.types import GateReport
+from bot.history.values import History
 from storage.repositories.products import ProductRef
 
 # =============================================================================== value types
@@ -71,6 +72,7 @@ class DigestContent:
     previous: GateReport | None
     activity: WeekActivity
     open_surveys: tuple[OpenSurvey, ...]
+    history: History | None = None  # the weeks up to ``week``, for the trajectory chart that follows
 
     @property
     def no_new_data(self) -> bool:

@@ -343,6 +343,23 @@ def _organic_steps(o: OrganicSignal, cfg: OrganicSettings) -> list[str]:
     return []
 
 
+# --------------------------------------------------------------------------- after "ready"
+# SPEC §10: once all three signals pass, the next steps turn to scaling — four dimensions, each
+# grown where the evidence says it strains — and warn against the classic post-fit mistake.
+SCALE_STEPS: tuple[str, ...] = (
+    "Harden the technology where it strains: measure what breaks or slows as usage grows "
+    "(errors, latency, on-call pages) and fix those parts first.",
+    "Broaden the product by usage data: build on what the very disappointed use and love most "
+    "(`pmfbot survey lessons`), and fix what holds the somewhat disappointed back.",
+    "Add team and process without losing speed: hire for the bottleneck, keep teams small and "
+    "owning their area, and add only the process that removes a repeated failure.",
+    "Automate operations: onboarding, billing, support answers and deploys that a person does "
+    "by hand every week are the first to automate.",
+    "Do not rewrite the product from scratch: it is what users love. Replace the parts that "
+    "strain one at a time, behind the same behaviour, while it keeps running.",
+)
+
+
 # --------------------------------------------------------------------------- the report
 
 
@@ -365,7 +382,8 @@ def evaluate(
     window's signups have no known channel), "untagged_signups" (more than 20% carry no tags),
     "custom_rule" (a manager changed the untagged-paid allowance), "survey_unweighted" (answers
     that could not be matched to users count unweighted) and "many_former_users" (more than a
-    quarter of the survey answers are N/A). Next steps cover every signal that has not passed, retention first.
+    quarter of the survey answers are N/A). Next steps cover every signal that has not passed, retention first;
+    when the verdict is ready they turn to how to scale (``SCALE_STEPS``).
     ``cohort_table`` is carried along for the charts.
     """
     verdict = _verdict(retention, organic, survey)
@@ -374,6 +392,8 @@ def evaluate(
         + _organic_steps(organic, settings.organic)
         + _survey_steps(survey, settings.survey)
     )
+    if verdict == "ready":
+        steps += list(SCALE_STEPS)
     return GateReport(
         product=product,
         product_name=product_name,

@@ -214,6 +214,7 @@ class SurveyResponse:
     segment: str | None = None
     main_benefit: str | None = None
     order: float = 0.0  # tie-break for "latest" (e.g. a timestamp); larger = later
+    improve: str | None = None  # the "how could we improve it" follow-up (the survey's lessons)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@ surveys, within the Home tab's 100 blocks."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from bot.domain.lessons import Lessons
 from bot.domain.types import (
     GateReport,
 )
@@ -28,6 +30,7 @@ from bot.render.blocks import (
     num,
     signal_line,
 )
+from bot.render.lessons import lessons_summary
 
 # --------------------------------------------------------------------------- App Home
 
@@ -42,7 +45,7 @@ _GETTING_STARTED = [
 _HOME_PRODUCT_BLOCKS = 4  # summary section, signals section, actions, divider
 
 
-def _home_product(report: GateReport | None, slug: str, name: str) -> list[dict[str, Any]]:
+def _home_product(report: GateReport | None, slug: str, name: str, lessons: Lessons | None = None) -> list[dict[str, Any]]:
     title = f"*{escape(name)}* `{escape(slug)}`"
     if report is None or not report.has_data:
         summary = _section(f"{title}\n{no_data_text(name, slug)}")
@@ -52,9 +55,12 @@ def _home_product(report: GateReport | None, slug: str, name: str) -> list[dict[
         summary = _section(
             f"{title} — {VERDICT_EMOJI[v]} *{VERDICT_TEXT[v]}* · as of {report.as_of.isoformat()}"
         )
-        signals = _section("\n".join(
-            f"{STATUS_EMOJI[s.status]} {signal_line(label, s)}" for label, s in _signals(report)
-        ))
+        lines = [f"{STATUS_EMOJI[s.status]} {signal_line(label, s)}" for label, s in _signals(report)]
+        if lessons is not None and lessons.respondents.scored:
+            # The survey's lessons in the same section (no extra block): who loves it most, what
+            # they love, what holds others back — phrases and counts, never quotes.
+            lines.append(lessons_summary(lessons))
+        signals = _section("\n".join(lines))
     actions = {
         "type": "actions",
         "elements": [
@@ -71,10 +77,12 @@ def home_view(
     *,
     subscriptions: list[str],
     open_surveys: list[str],
+    lessons: Mapping[str, Lessons] | None = None,
 ) -> dict[str, Any]:
     """The App Home tab (``views.publish``): per product (report or None, slug, name) the verdict,
     the three signals and buttons (``ACTION_HOME_*``, value = slug); then the digest
     subscriptions and open surveys, one mrkdwn line each from the caller (escape user input).
+    ``lessons`` (by slug) adds the survey's lessons under a product's signals.
     With no products it shows "Getting started"."""
     blocks: list[dict[str, Any]] = [
         _header("PMF Gate"),
@@ -96,7 +104,7 @@ def home_view(
         room = limits.MAX_BLOCKS["home"] - len(blocks) - len(tail) - 1  # 1 for "…and N more"
         fits = min(len(entries), room // _HOME_PRODUCT_BLOCKS)
         for report, slug, name in entries[:fits]:
-            blocks += _home_product(report, slug, name)
+            blocks += _home_product(report, slug, name, (lessons or {}).get(slug))
         if fits < len(entries):
             blocks.append(_context(
                 f"…and {num(len(entries) - fits)} more products. List them with `/pmf-check product`."

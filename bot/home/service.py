@@ -13,15 +13,17 @@ queries; new data shows in a report at most that many seconds after its import c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 
+from bot.domain.lessons import Lessons
 from bot.domain.types import GateReport
 from bot.products.service import slack_workspace
 from bot.reports.cache import ReportCache
-from bot.reports.service import fetch_report, list_products, pending_report
+from bot.reports.service import fetch_report, list_products, pending_report, today_in
+from bot.surveys.lessons import product_lessons
 from storage.db import Factory, unit_of_work
 from storage.models import (
     DigestSubscription,
@@ -40,10 +42,11 @@ class HomeData:
     entries: list[tuple[GateReport | None, str, str]]
     subscriptions: list[str]
     open_surveys: list[str]
+    lessons: dict[str, Lessons] = field(default_factory=dict)  # by slug: the survey's lessons
 
 
 def home_data(factory: Factory, *, cache: ReportCache, team_id: str, single_workspace: bool, now: datetime) -> HomeData:
-    """Verdict and signals of the team's products, its digest subscriptions and open surveys,
+    """Verdict and signals of the team's products (with their survey's lessons), its digest subscriptions and open surveys,
     as plain lines (channel mentions are Slack ids, product names are escaped by the renderer)."""
     with unit_of_work(factory) as s:
         ws = slack_workspace(s, team_id, single_workspace=single_workspace)
@@ -58,13 +61,15 @@ def home_data(factory: Factory, *, cache: ReportCache, team_id: str, single_work
                         f"closes {x.closes_at.date().isoformat()}" + (" · anonymous" if x.anonymous else "")
                         for x in surveys]
         pending = [pending_report(cache, s, product_ref(p, ws.team_id), now) for p in products[:HOME_MAX_PRODUCTS]]
+        lessons = {p.product.slug: product_lessons(s, p.product, today_in(p.product.settings.timezone, now))
+                   for p in pending if p.has_data}
         rest = [(p.slug, p.name) for p in products[HOME_MAX_PRODUCTS:]]
     entries: list[tuple[GateReport | None, str, str]] = []
     for p in pending:
         entries.append((fetch_report(factory, cache, p, with_chart=False).report if p.has_data else None, p.product.slug,
                         p.product.name))
     entries += [(None, slug, name) for slug, name in rest]
-    return HomeData(entries, sub_lines, survey_lines)
+    return HomeData(entries, sub_lines, survey_lines, lessons)
 
 
 def _subscription_line(sub: DigestSubscription, slug: str) -> str:

@@ -38,8 +38,9 @@ class SentCharts:
 
 
 def chart_to_dm(client: WebClient, sent: SentCharts, team_id: str, user_id: str, chart: bytes, *, filename: str,
-                title: str, comment: str) -> str:
-    """Upload a private chart into the user's DM with the app; returns a mrkdwn note linking to it."""
+                title: str, comment: str, what: str = "Retention chart") -> str:
+    """Upload a private chart into the user's DM with the app; returns a mrkdwn note linking to it
+    (``what`` names the chart in that note)."""
     key = (team_id, user_id, hashlib.sha256(chart).hexdigest())
     link = sent.get(key)
     if link is None:
@@ -50,4 +51,4 @@ def chart_to_dm(client: WebClient, sent: SentCharts, team_id: str, user_id: str,
         link = (upload.get("file") or {}).get("permalink") or \
             f"https://slack.com/app_redirect?channel={dm}&team={team_id}"
         sent.put(key, link)
-    return f":bar_chart: Chart: <{link}|in your DM with PMF Gate> — only you can see it."
+    return f":bar_chart: {what}: <{link}|in your DM with PMF Gate> — only you can see it."

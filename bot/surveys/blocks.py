@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.domain.lessons import PhraseList
 from bot.domain.survey import QUESTION, answer_label
 from bot.domain.types import ANSWERS, Answer, SurveySignal
 from bot.render import limits
@@ -237,6 +238,17 @@ def _needed(s: SurveySignal, min_responses: int) -> str:
     return "More responses alone would not settle it: the score sits right at the bar."
 
 
+def _phrases(title: str, pl: PhraseList) -> str:
+    """One list of the lessons: each key phrase with its count and quote, or why there is none."""
+    if not pl.phrases:
+        return f"*{title}:* {escape(pl.message)}"
+    lines = [f"*{title}* — {escape(pl.message)}"]
+    for p in pl.phrases:
+        said = f": \u201c{escape(p.quote)}\u201d" if p.quote else ""
+        lines.append(f"• *{escape(p.phrase)}* ({num(p.count)} answer{'s' if p.count != 1 else ''}){said}")
+    return "\n".join(lines)
+
+
 def results_metadata(r: SurveyResults) -> dict[str, Any]:
     """Machine-readable figures attached to the results post (message metadata), so scripts and
     reconciliation can find and read it without parsing text."""
@@ -257,7 +269,8 @@ def results_metadata(r: SurveyResults) -> dict[str, Any]:
 def results_message(r: SurveyResults) -> dict[str, Any]:
     """The results in the thread: distribution, score with Wilson interval and n, N/A share,
     the product's gate signal (Slack and imported answers), responses still needed, per-segment
-    scores with n, and the main-benefit themes of the very disappointed."""
+    scores with n, and the lessons: who loves it most, what the very disappointed love, what holds
+    back the somewhat disappointed who share that love."""
     sv, s, g = r.survey, r.signal, r.gate
     product = escape(sv.product_name)
     total = r.respondents
@@ -291,11 +304,9 @@ def results_message(r: SurveyResults) -> dict[str, Any]:
                          f"({num(r.hidden_respondents)} people) are not shown, to keep answers anonymous")
     if seg_lines:
         blocks.append(_section("*Score by role* (N/A excluded; n = scored answers)\n" + "\n".join(seg_lines)))
-    if r.themes:
-        themes = "\n".join(f"• {escape(t)} ({num(n)} answer{'s' if n != 1 else ''})" for t, n in r.themes)
-        blocks.append(_section("*What the very disappointed value most* (main-benefit themes)\n" + themes))
-    elif r.themes_note:
-        blocks.append(_section(f"*What the very disappointed value most:* {escape(r.themes_note)}"))
+    blocks.append(_section(f"*Who loves it most:* {escape(r.lessons.segment.message)}"))
+    blocks.append(_section(_phrases("What the very disappointed love (their main benefit)", r.lessons.love)))
+    blocks.append(_section(_phrases("What holds back the somewhat disappointed who share that love", r.lessons.hold_back)))
     blocks.append(_context(f"Score = very disappointed ÷ (very + somewhat + not); 95% Wilson interval. "
                            f"Pass when the whole interval is at or above {bar}. "
                            "If you are not sure you have product-market fit, you don't have it yet."))

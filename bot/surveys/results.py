@@ -1,5 +1,5 @@
 """Closing a survey and computing its results: the distribution, the score with its interval, the
-gate's survey status, segments and themes; which closed surveys still lack a results post."""
+gate's survey status, segments and the lessons; which closed surveys still lack a results post."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.domain import survey as domain
-from bot.domain.themes import benefit_themes
+from bot.domain.lessons import survey_lessons
 from bot.domain.types import SurveyResponse as DomainResponse
 from bot.domain.types import SurveySignal
 from bot.reports import service as services
@@ -44,7 +44,8 @@ def _gate_signal(session: Session, product: ProductRef, as_of: date) -> SurveySi
 
 def compute_results(session: Session, survey: Survey, now: datetime) -> SurveyResults:
     """The results of one survey (in the caller's session): its own score, the product's gate
-    signal, segments and benefit themes, with anonymous breakdowns under 5 people hidden."""
+    signal, segments and the lessons (who loves it most, what they love, what holds others back),
+    with anonymous breakdowns under 5 people hidden."""
     product_row = session.get(Product, survey.product_id)
     ws = session.get(Workspace, survey.workspace_id)
     assert product_row is not None and ws is not None
@@ -70,24 +71,13 @@ def compute_results(session: Session, survey: Survey, now: datetime) -> SurveyRe
         hidden_segments = len(rows) - len(shown)
         hidden_people = sum(r.respondents for r in rows if r.respondents < MIN_GROUP)
         rows = shown
-    benefits = [r.main_benefit for r in counted if r.answer == "very" and r.main_benefit and r.main_benefit.strip()]
-    themes: list[tuple[str, int]] = []
-    note: str | None = None
-    if survey.anonymous and len(benefits) < MIN_GROUP:
-        note = f"Themes are shown once at least {MIN_GROUP} very disappointed people have named a main benefit ({len(benefits)} so far)."
-    elif not benefits:
-        note = "No very disappointed respondent has named a main benefit yet."
-    else:
-        themes = benefit_themes(benefits, top=5)
-        if survey.anonymous:
-            # A word only one person used could identify them.
-            themes = [(t, n) for t, n in themes if n >= 2]
-        if not themes:
-            note = "No theme is shared by two or more answers yet."
+    # The lessons apply their own thresholds: no claim from fewer than 5 answers, and in an
+    # anonymous survey no quote unless 5 people contributed to its list.
+    lessons = survey_lessons(counted, anonymous=survey.anonymous)
     return SurveyResults(
         survey=_info(session, survey, count=len(counted)), as_of=as_of, counts=signal.counts, signal=signal, gate=gate,
         settings=settings, segments=tuple(rows), hidden_segments=hidden_segments, hidden_respondents=hidden_people,
-        themes=tuple(themes), themes_note=note,
+        lessons=lessons,
     )
 
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
+from bot.domain.lessons import Lessons
 from bot.domain.settings import SurveySettings
 from bot.domain.types import Answer, SegmentScore, SurveyCounts, SurveySignal
 
-# Breakdowns (segments, benefit themes) of anonymous surveys need at least this many people, so
+# Breakdowns (segments, the lessons' quotes) of anonymous surveys need at least this many people, so
 # that nobody's answer can be read off a small group.
 MIN_GROUP = 5
 
@@ -121,8 +122,7 @@ class SurveyResults:
     segments: tuple[SegmentRow, ...]
     hidden_segments: int  # anonymous surveys: segments with fewer than MIN_GROUP people, not shown
     hidden_respondents: int
-    themes: tuple[tuple[str, int], ...]
-    themes_note: str | None  # why no themes are shown, when none are
+    lessons: Lessons  # who loves it most, what they love, what holds back those who share it (SPEC §10)
 
     @property
     def respondents(self) -> int:

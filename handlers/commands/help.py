@@ -11,7 +11,7 @@ from handlers.commands.router import CommandRequest, Router
 
 HELP_USAGE = [("/pmf-check help", "This list")]
 # The everyday commands first; features registered later follow in registration order.
-ORDER = ("status", "share", "product", "survey", "digest", "config", "token", "help")
+ORDER = ("status", "share", "history", "product", "survey", "digest", "config", "token", "help")
 
 
 def register(app: App, ctx: AppContext, router: Router) -> None:

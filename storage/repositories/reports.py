@@ -108,7 +108,8 @@ def weekly_channels(session: Session, product_id: int, last_week: int) -> list[W
 def survey_responses(session: Session, product_id: int, since: datetime | None = None,
                      until: datetime | None = None, survey_id: int | None = None) -> list[DomainResponse]:
     q = select(SurveyResponse.respondent_key, SurveyResponse.answered_at, SurveyResponse.answer,
-               SurveyResponse.segment, SurveyResponse.main_benefit).where(SurveyResponse.product_id == product_id)
+               SurveyResponse.segment, SurveyResponse.main_benefit, SurveyResponse.improve
+               ).where(SurveyResponse.product_id == product_id)
     if since is not None:
         q = q.where(SurveyResponse.answered_at >= since)
     if until is not None:
@@ -117,8 +118,8 @@ def survey_responses(session: Session, product_id: int, since: datetime | None =
         q = q.where(SurveyResponse.survey_id == survey_id)
     return [
         DomainResponse(respondent=r, answered_at_day=at.date(), answer=a, segment=s, main_benefit=b,  # type: ignore[arg-type]
-                       order=at.timestamp())
-        for r, at, a, s, b in session.execute(q.order_by(SurveyResponse.answered_at, SurveyResponse.id))
+                       order=at.timestamp(), improve=imp)
+        for r, at, a, s, b, imp in session.execute(q.order_by(SurveyResponse.answered_at, SurveyResponse.id))
     ]
 
 

@@ -33,6 +33,24 @@ def test_demo_writes_the_report_charts_and_block_kit(tmp_path: Path) -> None:
     results = json.loads((out / "survey-results.json").read_text())
     assert sum(results["distribution"].values()) == 150
     assert (out / "pmf-demo.db").exists()
+    assert "lessons" in results and "benefit_themes" not in results
+    # The first sample is not sure yet; the second passes all three signals and reads ready,
+    # with the scaling steps instead of fixes.
+    assert report["verdict"] == "unclear"
+    ready = json.loads((out / "beacon" / "report.json").read_text())
+    assert ready["verdict"] == "ready", ready["signals"]
+    assert all(ready["signals"][s]["status"] == "pass" for s in ("retention", "organic", "survey"))
+    assert ready["next_steps"][-1].startswith("Do not rewrite the product from scratch")
+    assert "Verdict: Ready to scale" in result.stdout and "Verdict: Not sure yet, so not yet" in result.stdout
+    for folder, slug in ((out, "acme"), (out / "beacon", "beacon")):
+        history = json.loads((folder / "history.json").read_text())
+        assert history["product"] == slug and len(history["weeks"]) == 12
+        assert (folder / "trajectory.png").read_bytes().startswith(PNG)
+        lessons = json.loads((folder / "lessons.json").read_text())
+        assert lessons["product"] == slug and lessons["love"]["phrases"]
+    assert json.loads((out / "beacon" / "history.json").read_text())["weeks"][-1]["verdict"] == "ready"
+    segment = json.loads((out / "beacon" / "lessons.json").read_text())["segment"]
+    assert segment["stands_out"] and segment["name"] == "Engineering manager"
 
 
 def test_the_sample_is_seeded_and_realistic(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.domain import gate
 from bot.domain.gate import evaluate, verdict_text
 from bot.domain.settings import ProductSettings
 from bot.domain.types import (
@@ -68,7 +69,17 @@ def test_verdict(statuses: tuple[Status, Status, Status], verdict: str) -> None:
     assert r.verdict == verdict
     assert r.to_json()["verdict"] == verdict
     if verdict == "ready":
-        assert r.next_steps == () and r.warnings == ()
+        assert r.next_steps == gate.SCALE_STEPS and r.warnings == ()
+    else:
+        assert not set(r.next_steps) & set(gate.SCALE_STEPS)
+
+
+def test_ready_next_steps_name_the_four_dimensions_of_scaling_and_warn_against_a_rewrite() -> None:
+    steps = report("pass", "pass", "pass").next_steps
+    assert [s.split(":")[0] for s in steps] == [
+        "Harden the technology where it strains", "Broaden the product by usage data",
+        "Add team and process without losing speed", "Automate operations",
+        "Do not rewrite the product from scratch"]
 
 
 def test_verdict_text() -> None:

@@ -74,8 +74,8 @@ def test_a_due_digest_is_posted_once_with_metadata_text_buttons_and_one_chart(
     actions = [blk for blk in message["blocks"] if blk["type"] == "actions"][0]
     assert [e["text"]["text"] for e in actions["elements"]] == ["Run a PMF survey", "Details"]
     assert [e["action_id"] for e in actions["elements"]] == [DigestAction.SURVEY, DigestAction.DETAILS]
-    (png,) = fake_slack.uploaded_png("C1")
-    assert png.startswith(PNG_MAGIC)
+    (png, trajectory) = fake_slack.uploaded_png("C1")  # the digest chart, then the trajectory
+    assert png.startswith(PNG_MAGIC) and trajectory.startswith(PNG_MAGIC)
     assert len(posts_to(fake_slack, "C1")) == 1
     assert sub_row(session_factory, row.subscription_id).last_delivered_at is not None
 
@@ -157,7 +157,7 @@ def test_a_timeout_after_the_post_went_out_is_reconciled_and_not_posted_again(
     assert len(posts_to(fake_slack, "C1")) == 1 and len(digests_in(fake_slack, "C1")) == 1
     row = rows(session_factory)[0]
     assert row.status == "sent" and row.message_ts == digests_in(fake_slack, "C1")[0]["ts"]
-    assert len(fake_slack.uploaded_png("C1")) == 1  # the chart still follows, once
+    assert len(fake_slack.uploaded_png("C1")) == 2  # the two charts still follow, once each
 
 
 class _CrashingClient:
@@ -247,7 +247,7 @@ def test_a_public_channel_is_joined_and_a_private_one_is_reported(
     private = subscribe(session_factory, product_id=product_id, channel_id="G1", created_by="U2",
                         effective_from=SINCE)
     make_runner().tick(DUE + timedelta(seconds=5))
-    assert len(digests_in(fake_slack, "C2")) == 1 and len(fake_slack.uploaded_png("C2")) == 1
+    assert len(digests_in(fake_slack, "C2")) == 1 and len(fake_slack.uploaded_png("C2")) == 2
     assert sorted(c.params["channel"] for c in fake_slack.calls_to("conversations.join")) == ["C2", "G1"]
     assert digests_in(fake_slack, "G1") == []
     assert sub_row(session_factory, private).last_error == "not_in_channel"
@@ -277,8 +277,9 @@ def test_the_chart_is_rendered_once_for_every_channel_of_a_product(
         return PNG_MAGIC + b"chart"
 
     stats = make_runner(renderer=counting, max_workers=4).tick(DUE + timedelta(seconds=5))
-    assert stats.outcomes["sent"] == 6 and len(renders) == 1 and stats.outcomes["charts_rendered"] == 1
-    assert all(len(fake_slack.uploaded_png(ch)) == 1 for ch in channels)
+    # Each of the two charts (digest, trajectory) is drawn once for all six channels.
+    assert stats.outcomes["sent"] == 6 and len(renders) == 2 and stats.outcomes["charts_rendered"] == 2
+    assert all(len(fake_slack.uploaded_png(ch)) == 2 for ch in channels)  # digest chart and trajectory
 
 
 def test_a_week_without_new_data_gets_a_brief_digest_without_a_chart(session_factory, fake_slack, make_runner):
@@ -298,11 +299,12 @@ def test_the_real_digest_chart_is_uploaded_into_the_channel(session_factory, fak
 
     subscribe(session_factory, product_id=product_id, channel_id="C1", effective_from=SINCE)
     make_runner(renderer=render_chart).tick(DUE + timedelta(seconds=5))
-    (png,) = fake_slack.uploaded_png("C1")
+    (png, trajectory) = fake_slack.uploaded_png("C1")
     assert png.startswith(PNG_MAGIC) and len(png) > 10_000
-    (complete,) = fake_slack.calls_to("files.completeUploadExternal")
-    assert complete.params["channel_id"] == "C1"
-    assert "alt_txt" not in complete.json_param("files")[0]
+    assert trajectory.startswith(PNG_MAGIC) and len(trajectory) > 10_000 and trajectory != png
+    complete = fake_slack.calls_to("files.completeUploadExternal")
+    assert [c.params["channel_id"] for c in complete] == ["C1", "C1"]
+    assert all("alt_txt" not in c.json_param("files")[0] for c in complete)
 
 
 def test_a_subscription_turned_off_after_the_claim_is_skipped(session_factory, fake_slack, product_id, make_runner):

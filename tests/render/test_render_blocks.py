@@ -317,3 +317,22 @@ def test_action_ids_are_namespaced_constants() -> None:
         "bot.digests.ids.SURVEY": "pmf.digest.survey",
         "bot.digests.ids.DETAILS": "pmf.digest.details",
     }
+
+
+def test_home_shows_the_survey_lessons_under_the_signals_without_extra_blocks(report: GateReport) -> None:
+    from bot.domain.lessons import survey_lessons
+    from bot.domain.types import SurveyResponse
+
+    answers = [SurveyResponse(respondent=f"r{i}", answered_at_day=report.as_of, answer="very" if i % 2 else "somewhat",
+                              segment="Engineer", main_benefit=("saves hours of reporting", "saves hours", "saves hours every week",
+                                                                 "saves hours")[i % 4],
+                              improve="faster import <please>") for i in range(20)]
+    lessons = survey_lessons(answers, anonymous=False)
+    plain = home_view([(report, "acme", "Acme")], subscriptions=[], open_surveys=[])
+    view = home_view([(report, "acme", "Acme")], subscriptions=[], open_surveys=[], lessons={"acme": lessons})
+    check_view(view)
+    assert len(view["blocks"]) == len(plain["blocks"])
+    text = all_text({"blocks": view["blocks"]})
+    assert "*Who loves it most:* No segment stands out yet" in text
+    assert "*They love:* saves hours (10)" in text, text
+    assert "*Holds others back:* faster import" in text and "<please>" not in text

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.domain import survey as domain
+from bot.domain.lessons import survey_lessons
 from bot.domain.settings import SurveySettings
 from bot.domain.types import SegmentScore, SurveyResponse
 from bot.render import limits
@@ -122,7 +123,7 @@ def _results(anonymous: bool = False) -> SurveyResults:
     return SurveyResults(survey=replace(SURVEY, closed_at=AT, responses=48, anonymous=anonymous), as_of=AT.date(),
                          counts=signal.counts, signal=signal, gate=signal, settings=settings, segments=tuple(seg),
                          hidden_segments=1 if anonymous else 0, hidden_respondents=3 if anonymous else 0,
-                         themes=(("saves time", 12),), themes_note=None)
+                         lessons=survey_lessons(responses, anonymous=anonymous))
 
 
 def test_results_show_the_numbers_with_their_uncertainty() -> None:
@@ -135,7 +136,9 @@ def test_results_show_the_numbers_with_their_uncertainty() -> None:
     assert f"{s.score * 100:.1f}%" in text and f"95% CI {s.ci[0] * 100:.1f}–{s.ci[1] * 100:.1f}%" in text
     assert f"n={s.responses}" in text and "12 N/A" in text and "25.0% of 48 answers" in text
     assert "What this does to the gate" in text and "more responses" in text
-    assert "Score by role" in text and "saves time (12 answers)" in text
+    assert "Score by role" in text and "*saves time* (12 answers): \u201csaves time\u201d" in text
+    assert "Who loves it most:* No segment stands out yet" in text
+    assert "What holds back the somewhat disappointed who share that love:* Not enough answers yet (n=0)" in text
     # each percentage says what it is a share of: all answers, or the scored ones (N/A left out)
     assert "*12* of 48 answers (25.0%)" in text and "12 of 36 scored answers, N/A left out" in text
     meta = ui.results_metadata(r)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import survey as domain
+from bot.domain.lessons import survey_lessons
 from bot.errors import UserError
 from bot.products import service as product_service
 from bot.reports import service as services
@@ -300,7 +301,9 @@ def test_results_equal_the_domain_computation(factory: sessionmaker[Session], st
     report = services.gate_report(factory, product_slug="acme", team_id=TEAM, as_of=later(90).date())
     assert results.gate == report.survey
     assert [r.score for r in results.segments] == domain.segment_scores(dom, min_n=5)
-    assert results.themes[0][0] == "saves time"
+    counted = domain.latest_per_respondent(dom, later(90).date(), 90)
+    assert results.lessons == survey_lessons(counted, anonymous=False)
+    assert results.lessons.love.phrases[0].phrase == "saves time"
 
 
 def test_anonymous_results_hide_groups_under_five(factory: sessionmaker[Session], start: Start) -> None:
@@ -310,7 +313,9 @@ def test_anonymous_results_hide_groups_under_five(factory: sessionmaker[Session]
     assert results is not None
     assert all(r.respondents >= 5 for r in results.segments)
     assert results.hidden_segments == 1 and results.hidden_respondents == 2  # "Teacher"
-    assert all(n >= 2 for _, n in results.themes)
+    # The lessons never quote or claim from fewer than 5 people, and name nobody.
+    love = results.lessons.love
+    assert love.respondents >= 5 and all(p.count >= 2 for p in love.phrases)
 
 
 def test_gate_counts_slack_and_imported_answers_once_per_person(factory: sessionmaker[Session], start: Start) -> None:

@@ -1,0 +1,62 @@
+"""The gate's history as values: one ``GateReport`` per complete week, oldest first, and the
+SPEC §10 JSON of it. Pure: built by ``bot.history.service``, drawn by ``charts``, shown by
+``blocks``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.domain.types import GateReport
+from bot.domain.weeks import week_start
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(float(x), 4)
+
+
+def _ci(ci: tuple[float, float] | None) -> list[float] | None:
+    return None if ci is None else [round(float(ci[0]), 4), round(float(ci[1]), 4)]
+
+
+@dataclass(frozen=True)
+class HistoryWeek:
+    """The gate as it stood at the end of week ``week`` (a week index): its report as of the
+    Monday that ends it. ``computed`` says whether it had to be computed now (no stored snapshot)."""
+
+    week: int
+    report: GateReport
+    computed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        r = self.report
+        return {
+            "week": week_start(self.week).isoformat(),
+            "as_of": r.as_of.isoformat(),
+            "verdict": r.verdict,
+            "retention": {"status": r.retention.status, "plateau_level": _r(r.retention.plateau_level),
+                          "plateau_level_ci": _ci(r.retention.plateau_level_ci)},
+            "organic": {"status": r.organic.status, "organic_share": _r(r.organic.organic_share),
+                        "organic_share_ci": _ci(r.organic.organic_share_ci)},
+            "survey": {"status": r.survey.status, "score": _r(r.survey.score), "ci": _ci(r.survey.ci),
+                       "responses": r.survey.responses},
+        }
+
+
+@dataclass(frozen=True)
+class History:
+    """A product's gate week by week, oldest first (empty when the product has no complete week
+    of data yet)."""
+
+    product: str  # slug
+    product_name: str
+    weeks: tuple[HistoryWeek, ...]
+    threshold: float = 0.40  # the survey's bar (the product's setting), drawn on the chart
+    min_share: float = 0.5  # the organic bar
+
+    @property
+    def latest(self) -> GateReport | None:
+        return self.weeks[-1].report if self.weeks else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"product": self.product, "weeks": [w.to_json() for w in self.weeks]}

@@ -1,0 +1,48 @@
+"""The survey's lessons in words, shared by the App Home (one compact mrkdwn section) and
+``pmfbot survey lessons`` (plain text): who loves it most, what the very disappointed love, what
+holds back the somewhat disappointed who share that love. The survey results post has its own,
+longer form (``bot.surveys.blocks``)."""
+
+from __future__ import annotations
+
+from bot.domain.lessons import Lessons, PhraseList
+from bot.render.blocks import escape
+
+LOVE_TITLE = "What the very disappointed love (their main benefit)"
+HOLD_TITLE = "What holds back the somewhat disappointed who share that love"
+
+
+def _short(pl: PhraseList, top: int = 3) -> str:
+    if not pl.phrases:
+        return escape(pl.message)
+    return ", ".join(f"{escape(p.phrase)} ({p.count})" for p in pl.phrases[:top])
+
+
+def lessons_summary(lessons: Lessons) -> str:
+    """Three short mrkdwn lines (App Home): phrases with their counts, no quotes."""
+    return "\n".join([
+        f":heart: *Who loves it most:* {escape(lessons.segment.message)}",
+        f":sparkles: *They love:* {_short(lessons.love)}",
+        f":construction: *Holds others back:* {_short(lessons.hold_back)}",
+    ])
+
+
+def _list_text(title: str, pl: PhraseList) -> list[str]:
+    out = [f"{title}: {pl.message}"]
+    for p in pl.phrases:
+        said = f' — "{p.quote}"' if p.quote else ""
+        out.append(f"  • {p.phrase} ({p.count} answer{'s' if p.count != 1 else ''}){said}")
+    return out
+
+
+def lessons_text(lessons: Lessons, *, product_name: str, as_of: str) -> str:
+    """``pmfbot survey lessons`` without ``--json``."""
+    r = lessons.respondents
+    lines = [f"{product_name} · the survey's lessons as of {as_of}",
+             f"{r.total} respondents in the survey window ({r.very} very, {r.somewhat} somewhat, "
+             f"{r.not_} not disappointed, {r.na} N/A)" + (" · anonymous answers included" if lessons.anonymous else ""),
+             "", f"Who loves it most: {lessons.segment.message}", ""]
+    lines += _list_text(LOVE_TITLE, lessons.love)
+    lines.append("")
+    lines += _list_text(HOLD_TITLE, lessons.hold_back)
+    return "\n".join(lines)

@@ -1,0 +1,108 @@
+"""`pmfbot history`, `pmfbot survey lessons` and the lessons key of `pmfbot check --json`, through
+the real CLI against the test DB, on imported CSVs."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.cli import main
+
+AS_OF = date(2026, 11, 23)
+BENEFITS = ("saves hours of reporting", "saves hours every week", "the weekly digest for the team",
+            "the weekly digest keeps us honest", "saves hours on spreadsheets")
+
+
+@pytest.fixture
+def run(db_url: str, session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-def]
+    runner = CliRunner()
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        result = runner.invoke(main, list(args), env={"DATABASE_URL": db_url}, catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+
+    return invoke
+
+
+def _data(tmp: Path) -> tuple[Path, Path]:
+    events, responses = tmp / "events.csv", tmp / "responses.csv"
+    start = datetime(2026, 8, 3, tzinfo=UTC)
+    with events.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["user_id", "occurred_at"])
+        for i in range(240):
+            first = start + timedelta(days=(i * 5) % 105)
+            for k in range(0, 16, 1 + i % 3):
+                at = first + timedelta(weeks=k)
+                if at.date() < AS_OF:
+                    w.writerow([f"u{i}", at.isoformat()])
+    with responses.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["respondent_id", "answered_at", "answer", "segment", "main_benefit", "improve"])
+        for i in range(45):
+            answer = "Very disappointed" if i % 3 == 0 else "Somewhat disappointed" if i % 3 == 1 else "Not disappointed"
+            w.writerow([f"r{i}", (AS_OF - timedelta(days=1 + i % 30)).isoformat(), answer,
+                        "Engineer" if i % 2 else "Founder", BENEFITS[i % 5] if i % 3 < 2 else "",
+                        "faster import please" if i % 3 == 1 else ""])
+    return events, responses
+
+
+def _setup(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    events, responses = _data(tmp_path)
+    assert run("product", "create", "acme")[0] == 0
+    assert run("import", "events", str(events), "--product", "acme")[0] == 0
+    assert run("import", "responses", str(responses), "--product", "acme")[0] == 0
+
+
+def test_history_json_is_the_spec_shape_and_matches_check_for_each_week(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _setup(run, tmp_path)
+    code, out, err = run("history", "--product", "acme", "--weeks", "4", "--as-of", AS_OF.isoformat(), "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["product"] == "acme" and [w["week"] for w in data["weeks"]] == [
+        "2026-10-26", "2026-11-02", "2026-11-09", "2026-11-16"]
+    for w in data["weeks"]:
+        # Independent: the same week through `pmfbot check --as-of` (a fresh computation).
+        code, out, err = run("check", "--product", "acme", "--as-of", w["as_of"], "--json")
+        check = json.loads(out)
+        assert w["verdict"] == check["verdict"]
+        assert w["survey"]["responses"] == check["signals"]["survey"]["responses"]
+        assert w["survey"]["score"] == pytest.approx(check["signals"]["survey"]["score"], abs=1e-3)
+        assert w["retention"]["plateau_level"] == pytest.approx(check["signals"]["retention"]["plateau_level"],
+                                                                abs=1e-3)
+    code, text, _ = run("history", "--product", "acme", "--weeks", "2", "--as-of", AS_OF.isoformat())
+    assert code == 0 and text.startswith("acme · PMF week by week") and "week of 2026-11-16" in text
+
+
+def test_check_json_adds_the_lessons_and_survey_lessons_prints_them(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _setup(run, tmp_path)
+    code, out, err = run("check", "--product", "acme", "--as-of", AS_OF.isoformat(), "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert {"product", "as_of", "verdict", "signals", "warnings", "next_steps", "lessons"} == set(data)
+    lessons = data["lessons"]
+    assert set(lessons) == {"anonymous", "segment", "love", "hold_back", "respondents"}
+    assert lessons["respondents"]["very"] == 15 and lessons["love"]["phrases"][0]["phrase"] == "saves hours"
+    code, out, err = run("survey", "lessons", "--product", "acme", "--as-of", AS_OF.isoformat(), "--json")
+    assert code == 0, err
+    alone = json.loads(out)
+    assert alone == {"product": "acme", "as_of": AS_OF.isoformat()} | lessons
+    code, text, _ = run("survey", "lessons", "--product", "acme", "--as-of", AS_OF.isoformat())
+    assert "Who loves it most: " in text and "saves hours" in text and "faster import" in text
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("history", "--product", "nope"), "No product 'nope'"),
+    (("history", "--product", "acme", "--weeks", "0"), "--weeks"),
+    (("survey", "lessons", "--product", "nope"), "No product 'nope'"),
+])
+def test_bad_history_arguments_exit_2(run, args: tuple[str, ...], needle: str) -> None:  # type: ignore[no-untyped-def]
+    run("product", "create", "acme")
+    code, out, err = run(*args)
+    assert code == 2 and needle in err and out == ""
