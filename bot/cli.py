@@ -217,6 +217,33 @@ def token_create(product_slug: str | None, workspace: str | None) -> None:
     click.echo(f"scoped to {scope}; shown once, only its hash is stored", err=True)
 
 
+@token.command("list")
+@click.option("--workspace", help="Slack team id (default: the only workspace, or 'local').")
+@handles_errors
+def token_list(workspace: str | None) -> None:
+    """Tokens by prefix, scope, creator and last use."""
+    from bot.products.tokens import list_cli_tokens
+
+    for t in list_cli_tokens(_factory(_settings()), team_id=workspace):
+        used = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "never"
+        state = f"revoked {t.revoked_at.isoformat(timespec='seconds')}" if t.revoked_at else "live"
+        click.echo(f"{t.prefix}\t{t.scope}\tby {t.created_by or '?'}\t"
+                   f"created {t.created_at.isoformat(timespec='seconds')}\tlast used {used}\t{state}")
+
+
+@token.command("revoke")
+@click.argument("prefix")
+@click.option("--workspace", help="Slack team id (default: the only workspace, or 'local').")
+@handles_errors
+def token_revoke(prefix: str, workspace: str | None) -> None:
+    """Revoke the token whose prefix starts with PREFIX: it answers 401 at once."""
+    from bot.products.tokens import CLI_ACTOR, revoke_token
+
+    info = revoke_token(_factory(_settings()), team_id=workspace, prefix=prefix, actor=CLI_ACTOR,
+                        single_workspace=True, cli=True)
+    click.echo(f"revoked {info.prefix} ({info.scope})")
+
+
 # ----------------------------------------------------------------------------- sources
 @main.group()
 def source() -> None:

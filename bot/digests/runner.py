@@ -184,6 +184,7 @@ class DigestRunner:
                      for s in content.open_surveys],
             tz=job.schedule.timezone, late_due=job.due_at if job.late else None,
             no_new_data=content.no_new_data, chart_follows=not content.no_new_data,
+            custom_rules=content.custom_rules,
         )
         if not begin_send(f, job, now=clock()):
             return "lost_lease"

@@ -71,6 +71,7 @@ class DigestContent:
     previous: GateReport | None
     activity: WeekActivity
     open_surveys: tuple[OpenSurvey, ...]
+    custom_rules: str | None = None  # "Custom rules: …" when the product's rules are not the defaults
 
     @property
     def no_new_data(self) -> bool:

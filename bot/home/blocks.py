@@ -41,15 +41,16 @@ _GETTING_STARTED = [
 _HOME_PRODUCT_BLOCKS = 4  # summary section, signals section, actions, divider
 
 
-def _home_product(report: GateReport | None, slug: str, name: str) -> list[dict[str, Any]]:
+def _home_product(report: GateReport | None, slug: str, name: str, rules: str | None = None) -> list[dict[str, Any]]:
     title = f"*{escape(name)}* `{escape(slug)}`"
+    note = f"\n:warning: {rules}" if rules else ""
     if report is None:
-        summary = _section(f"{title}\n_No report yet: import data, then run `/pmf-check`._")
+        summary = _section(f"{title}\n_No report yet: import data, then run `/pmf-check`._{note}")
         signals = _context("Retention, organic growth and the survey show here once there is data.")
     else:
         v = report.verdict
         summary = _section(
-            f"{title} — {VERDICT_EMOJI[v]} *{VERDICT_TEXT[v]}* · as of {report.as_of.isoformat()}"
+            f"{title} — {VERDICT_EMOJI[v]} *{VERDICT_TEXT[v]}* · as of {report.as_of.isoformat()}{note}"
         )
         signals = _section("\n".join(
             f"{STATUS_EMOJI[s.status]} {signal_line(label, s)}" for label, s in _signals(report)
@@ -70,11 +71,13 @@ def home_view(
     *,
     subscriptions: list[str],
     open_surveys: list[str],
+    custom_rules: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The App Home tab (``views.publish``): per product (report or None, slug, name) the verdict,
     the three signals and buttons (``ACTION_HOME_*``, value = slug); then the digest
     subscriptions and open surveys, one mrkdwn line each from the caller (escape user input).
-    With no products it shows "Getting started"."""
+    With no products it shows "Getting started". ``custom_rules`` maps a slug to its "Custom rules:
+    …" line (mrkdwn), shown on that product's card."""
     blocks: list[dict[str, Any]] = [
         _header("PMF Gate"),
         _context(f"Product-market fit from your own data. _{RULE}_"),
@@ -95,7 +98,7 @@ def home_view(
         room = limits.MAX_BLOCKS["home"] - len(blocks) - len(tail) - 1  # 1 for "…and N more"
         fits = min(len(entries), room // _HOME_PRODUCT_BLOCKS)
         for report, slug, name in entries[:fits]:
-            blocks += _home_product(report, slug, name)
+            blocks += _home_product(report, slug, name, (custom_rules or {}).get(slug))
         if fits < len(entries):
             blocks.append(_context(
                 f"…and {num(len(entries) - fits)} more products. List them with `/pmf-check product`."

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.context import AppContext
 from bot.home.ids import Action as HomeAction
+from bot.products.managers import custom_rules
 from bot.reports.blocks import gate_report_message
 from bot.reports.service import product_report
 from bot.reports.slack import share_report
@@ -26,7 +27,8 @@ def register(app: Any, ctx: AppContext, router: Router) -> None:
                                               single_workspace=ctx.single_workspace, now=ctx.now())
             assert b.chart is not None
             dm = client.conversations_open(users=user_id)["channel"]["id"]
-            message = gate_report_message(b.report, chart_note="Retention chart below.")
+            message = gate_report_message(b.report, chart_note="Retention chart below.",
+                                          custom_rules=custom_rules(ctx.factory, product=b.product))
             share_report(client, dm, message, b.chart, filename=b.chart_filename, title=b.chart_title)
             publish_home(ctx, client, team_id, user_id)
 

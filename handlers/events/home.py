@@ -17,7 +17,8 @@ def publish_home(ctx: AppContext, client: Any, team_id: str, user_id: str) -> No
     data = slack_services.home_data(ctx.factory, cache=ctx.reports, team_id=team_id, single_workspace=ctx.single_workspace,
                                     now=ctx.now())
     client.views_publish(user_id=user_id, view=home_view(
-        data.entries, subscriptions=data.subscriptions, open_surveys=data.open_surveys))
+        data.entries, subscriptions=data.subscriptions, open_surveys=data.open_surveys,
+        custom_rules=data.custom_rules))
 
 
 def register(app: Any, ctx: AppContext, router: Router) -> None:
