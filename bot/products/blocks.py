@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -55,14 +56,31 @@ def _when(at: datetime | None) -> str:
     return at.strftime("%Y-%m-%d %H:%M UTC") if at is not None else "never"
 
 
+_USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]+$")
+
+
+def _change(kind: str, key: str, old: str | None, new: str | None) -> str:
+    """One audited change as mrkdwn: managers and channels as mentions, values escaped."""
+    if kind == "manager":
+        def people(ids: str | None) -> str:
+            mentions = [f"<@{u}>" for u in (ids or "").split() if _USER_ID.match(u)]
+            return ", ".join(mentions) or "nobody"
+        return f"managers: {people(old)} → {people(new)}"
+    if kind == "binding":
+        where = f"<#{key}>" if _CHANNEL_ID.match(key) else f"`{escape(key)}`"
+        return f"channel {where}: `{escape(old or '(none)')}` → `{escape(new or '(none)')}`"
+    if kind == "token":
+        return f"token `{escape(key)}…`: {escape(old or 'new')} → {escape(new or '')}"
+    return f"setting `{escape(key)}`: `{escape(old or '(default)')}` → `{escape(new or '(default)')}`"
+
+
 def history_message(product_slug: str, changes: Sequence[tuple[datetime, str, str, str, str | None, str | None]],
                     custom_rules: str | None) -> dict[str, Any]:
     """``config history``: (when, who, kind, key, old, new) newest first, and the custom-rules
     line when the product's rules differ from the defaults."""
     slug = escape(product_slug)
-    lines = [f"• {_when(at)} · {_who(actor)} · {kind} `{escape(key)}`: "
-             f"`{escape(old or '(default)')}` → `{escape(new or '(default)')}`"
-             for at, actor, kind, key, old, new in changes]
+    lines = [f"• {_when(at)} · {_who(actor)} · {_change(kind, key, old, new)}" for at, actor, kind, key, old, new in changes]
     blocks = _list_sections(f"Changes to `{slug}`", lines or ["_No changes recorded: every rule is the default._"])
     if custom_rules:
         blocks.append(_context(f":warning: {custom_rules}"))

@@ -32,12 +32,12 @@ def create_product(factory: Factory, *, team_id: str, channel_id: str, slug: str
         product = product_service.new_product(s, ws, slug=slug, name=name)
         access.add_manager(s, product.id, user_id, user_id)
         access.record(s, workspace_id=ws.id, product_id=product.id, actor=user_id, kind="manager", key="managers",
-                      old="(none)", new=f"<@{user_id}>")
+                      old="", new=user_id)
         bind = bound_product(s, ws.id, channel_id) is None
         if bind:
             bind_channel(s, ws.id, channel_id, product.id)
             access.record(s, workspace_id=ws.id, product_id=product.id, actor=user_id, kind="binding",
-                          key=f"<#{channel_id}>", old=None, new=product.slug)
+                          key=channel_id, old=None, new=product.slug)
         return product, bind
 
 
@@ -53,7 +53,7 @@ def use_product(factory: Factory, *, team_id: str, channel_id: str, slug: str, s
         bind_channel(s, ws.id, channel_id, product.id)
         for pid in {product.id} | ({before.id} if before is not None else set()):
             access.record(s, workspace_id=ws.id, product_id=pid, actor=user_id, kind="binding",
-                          key=f"<#{channel_id}>", old=before.slug if before is not None else None, new=product.slug)
+                          key=channel_id, old=before.slug if before is not None else None, new=product.slug)
         return product
 
 

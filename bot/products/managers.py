@@ -101,7 +101,7 @@ def remove_manager(factory: Factory, *, product: ProductRef, user_id: str, actor
 
 
 def _users(ids: list[str]) -> str:
-    return ", ".join(f"<@{u}>" for u in ids) or "(none)"
+    return " ".join(ids)  # user ids; the history shows them as mentions
 
 
 def history(factory: Factory, *, product: ProductRef, limit: int = 30) -> list[Change]:
