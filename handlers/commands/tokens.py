@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.context import AppContext
-from bot.errors import UserError
+from bot.errors import NotFound, UserError
 from bot.products import access, managers
 from bot.products import tokens as token_service
 from bot.products.blocks import tokens_message
@@ -29,8 +29,12 @@ def _create(req: CommandRequest, slug: str | None) -> None:
     ctx = req.ctx
     product: Any
     if slug:
-        product = managers.target_product(ctx.factory, team_id=req.team_id, single_workspace=ctx.single_workspace,
-                                          channel_id=req.channel_id, slug=slug)
+        try:
+            product = managers.target_product(ctx.factory, team_id=req.team_id,
+                                              single_workspace=ctx.single_workspace, channel_id=req.channel_id,
+                                              slug=slug)
+        except NotFound as err:
+            raise UserError(str(err), usage=USAGE) from None
     else:
         product = managers.bound_product_of(ctx.factory, team_id=req.team_id, channel_id=req.channel_id,
                                             single_workspace=ctx.single_workspace)

@@ -5,6 +5,8 @@ manages it; the admin look-up is cached and never delays an ack."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 
@@ -181,3 +183,44 @@ def test_the_ack_arrives_before_a_slow_admin_look_up(harness, fake_slack, seed_p
     assert len(fake_slack.calls_to("users.info", user="UADMIN")) == 1
     with unit_of_work(session_factory) as s:
         assert s.scalar(select(Product.settings)) == {"survey.threshold": 0.3}
+
+
+# ----------------------------------------------------------------------------- buttons
+MODAL_VALUES = {
+    "pmf.survey.s.channel": {"value": {"type": "conversations_select", "selected_conversation": "C9"}},
+    "pmf.survey.s.options": {"value": {"type": "checkboxes", "selected_options": []}},
+    "pmf.survey.s.days": {"value": {"type": "number_input", "value": "7"}},
+}
+
+
+def test_app_home_buttons_that_change_things_refuse_a_member(harness, fake_slack, seed_product, session_factory,
+                                                             members):
+    seed_product("T1", "acme", "Acme", data=False)
+    fake_slack.add_channel("C9", "community")
+    before = _state(session_factory)
+    assert harness.block_action("pmf.home.survey", "acme", user=MEMBER).status == 200
+    refusal = fake_slack.wait_calls("chat.postMessage", channel=MEMBER)[0]
+    assert "Only a manager of `acme` may start surveys" in refusal.params["text"]
+    assert fake_slack.calls_to("views.open") == []
+    # A forged or stale modal submission is checked too (after its ack), and starts nothing.
+    r = harness.view_submission("pmf.survey.start_modal", MODAL_VALUES, user=MEMBER,
+                                private_metadata=json.dumps({"product": "acme"}))
+    assert r.status == 200
+    harness.block_action("pmf.home.digest", "acme", user=MEMBER)
+    fake_slack.wait_for(lambda: len(fake_slack.calls_to("chat.postMessage", channel=MEMBER)) >= 3,
+                        what="three refusals")
+    texts = [c.params["text"] for c in fake_slack.calls_to("chat.postMessage", channel=MEMBER)]
+    assert any("may send the digest of `acme`" in t for t in texts)
+    assert fake_slack.calls_to("chat.postMessage", channel="C9") == []
+    assert _state(session_factory) == before
+
+
+def test_the_digests_run_a_survey_button_refuses_a_member(harness, fake_slack, seed_product, session_factory,
+                                                          members):
+    seed_product("T1", "acme", "Acme", data=False)
+    url = fake_slack.response_url("refused")
+    harness.block_action("pmf.digest.survey", "acme", user=MEMBER, channel="C1", response_url=url,
+                         container={"type": "message", "message_ts": "1700000001.000001", "channel_id": "C1"})
+    (resp,) = fake_slack.wait_response("refused")
+    assert "Only a manager of `acme` may start surveys" in text_of(resp.params)
+    assert _state(session_factory)["surveys"] == []
