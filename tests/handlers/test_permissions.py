@@ -178,6 +178,9 @@ def test_the_ack_arrives_before_a_slow_admin_look_up(harness, fake_slack, seed_p
     # The ack came back while the users.info answer was still held: no reply could exist yet,
     # because the change waits for it.
     assert r.status == 200 and "Working on" in text_of(r.ack())
+    # Nothing had been learnt from users.info when the ack was back (the cache fills only once it
+    # answers), and no reply existed yet.
+    assert harness.ctx.admins.get("T1", "UADMIN") is None
     assert fake_slack.responses(r.response_id) == []
     assert "Changed `survey.threshold`" in text_of(r.reply())
     assert len(fake_slack.calls_to("users.info", user="UADMIN")) == 1
