@@ -87,6 +87,10 @@ def test_reading_stays_open_to_everyone(harness, seed_product, members):
                        ("config history", "Changes to `acme`"), ("digest list", ""), ("help", "/pmf-check")]:
         reply = text_of(harness.pmf(text, user=MEMBER).reply())
         assert "Only" not in reply and says in reply
+    usage = text_of(harness.pmf("help", user=MEMBER).reply())
+    for line in ("/pmf-check token list", "/pmf-check token revoke PREFIX", "/pmf-check config history",
+                 "/pmf-check product managers [add|remove @user]", "/pmf-check token [PRODUCT]"):
+        assert line in usage
 
 
 def test_a_digest_in_the_invokers_own_dm_needs_no_manager(harness, fake_slack, seed_product, session_factory, members):
