@@ -11,61 +11,12 @@ import json
 import logging
 import sys
 from collections.abc import Callable
-from datetime import date
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-from bot.config import ConfigError, Settings
-from bot.errors import UserError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _fail(message: str, code: int) -> None:
-    click.echo(f"pmfbot: {message}", err=True)
-    sys.exit(code)
-
-
-def handles_errors(fn: F) -> F:
-    """Bad input and bad configuration exit 2 with their message; anything else exits 1."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (UserError, ConfigError) as err:
-            _fail(str(err), 2)
-        except click.exceptions.ClickException:
-            raise
-        except KeyboardInterrupt:
-            _fail("interrupted; nothing was committed by the interrupted step", 130)
-        except Exception as err:  # noqa: BLE001 - the one place that reports unexpected errors
-            logging.getLogger(__name__).debug("unexpected error", exc_info=True)
-            _fail(f"unexpected error: {type(err).__name__}: {err}", 1)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def parse_as_of(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UserError(f"--as-of must be a date as YYYY-MM-DD, got {value!r}") from None
-
-
-def _settings() -> Settings:
-    return Settings.from_env()
-
-
-def _factory(settings: Settings):  # type: ignore[no-untyped-def]
-    from storage.db import make_engine, make_session_factory
-
-    return make_session_factory(make_engine(settings.database_url))
+from bot.cli_common import _factory, _settings, handles_errors, parse_as_of
+from bot.cli_sources import source
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -267,103 +218,31 @@ def token_create(product_slug: str | None, workspace: str | None) -> None:
     click.echo(f"scoped to {scope}; shown once, only its hash is stored", err=True)
 
 
-# ----------------------------------------------------------------------------- sources
-@main.group()
-def source() -> None:
-    """SQL sources: signups and weekly activity pulled from your own database (docs/sql-sources.md)."""
-
-
-def _when(value: Any) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "never"
-
-
-@source.command("add")
-@click.argument("product_slug", metavar="PRODUCT")
-@click.option("--url", required=True, help="SQLAlchemy URL of the source (its password is stored encrypted).")
-@click.option("--signups-query", "signups_query", required=True, help="SQL returning user_id, signed_up_at[, channel].")
-@click.option("--events-query", "events_query", required=True, help="SQL returning user_id, occurred_at.")
-@click.option("--timeout", "timeout", type=int, default=600, show_default=True,
-              help="Statement timeout on the source, in seconds.")
+@token.command("list")
 @click.option("--workspace", help="Slack team id (default: the only workspace, or 'local').")
 @handles_errors
-def source_add(product_slug: str, url: str, signups_query: str, events_query: str, timeout: int,
-               workspace: str | None) -> None:
-    """Add (or replace) the SQL source of a product."""
-    from bot.ingest.sql_source import add_source
+def token_list(workspace: str | None) -> None:
+    """Tokens by prefix, scope, creator and last use."""
+    from bot.products.tokens import list_cli_tokens
 
-    status = add_source(_factory(_settings()), product_slug=product_slug, team_id=workspace, url=url,
-                        signups_query=signups_query, events_query=events_query, secret=_settings().secret_key,
-                        timeout_seconds=timeout)
-    click.echo(f"source of {status.product}: {status.url}; try it with `pmfbot source test {status.product}`")
+    for t in list_cli_tokens(_factory(_settings()), team_id=workspace):
+        used = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "never"
+        state = f"revoked {t.revoked_at.isoformat(timespec='seconds')}" if t.revoked_at else "live"
+        click.echo(f"{t.prefix}\t{t.scope}\tby {t.created_by or '?'}\t"
+                   f"created {t.created_at.isoformat(timespec='seconds')}\tlast used {used}\t{state}")
 
 
-@source.command("list")
+@token.command("revoke")
+@click.argument("prefix")
 @click.option("--workspace", help="Slack team id (default: the only workspace, or 'local').")
 @handles_errors
-def source_list(workspace: str | None) -> None:
-    """The SQL sources with their last sync, rows read, weeks covered and last error."""
-    from bot.domain.weeks import week_start
-    from bot.ingest.sql_source import list_sources
+def token_revoke(prefix: str, workspace: str | None) -> None:
+    """Revoke the token whose prefix starts with PREFIX: it answers 401 at once."""
+    from bot.products.tokens import CLI_ACTOR, revoke_token
 
-    sources = list_sources(_factory(_settings()), team_id=workspace)
-    if not sources:
-        click.echo("no SQL sources; add one with `pmfbot source add PRODUCT --url ...`")
-    for s in sources:
-        weeks = "-" if s.weeks_covered is None else str(s.weeks_covered)
-        if s.first_week is not None and s.last_synced_week is not None:
-            weeks += f" (weeks of {week_start(s.first_week)} .. {week_start(s.last_synced_week)})"
-        rows = "-" if s.rows_read is None else f"{s.rows_read:,}"
-        click.echo(f"{s.product}\t{s.url}\n  last sync: {_when(s.last_sync_at)}; rows read: {rows}; "
-                   f"weeks covered: {weeks}")
-        if s.last_error:
-            click.echo(f"  last error ({_when(s.last_error_at)}): {s.last_error}")
-
-
-@source.command("test")
-@click.argument("product_slug", metavar="PRODUCT")
-@click.option("--workspace", help="Slack team id (default: the only workspace, or 'local').")
-@handles_errors
-def source_test(product_slug: str, workspace: str | None) -> None:
-    """Run both queries with a limit: columns, a sample and row counts. Writes nothing."""
-    from bot.ingest.sql_source import TEST_COUNT_CAP, test_source
-
-    result = test_source(_factory(_settings()), product_slug=product_slug, team_id=workspace,
-                         secret=_settings().secret_key)
-    click.echo(f"{result.product}: {result.url} ({result.seconds:.1f} s)")
-    for kind in ("signups", "events"):
-        count = result.counts[kind]
-        shown = f"at least {count:,}" if count >= TEST_COUNT_CAP else f"{count:,}"
-        click.echo(f"{kind} query: {shown} rows; columns {', '.join(result.columns[kind])}")
-        if kind == "events" and result.samples[kind]:
-            click.echo("  sample: user_id, occurred_at, the Monday of its week (computed by the source)")
-        for row in result.samples[kind]:
-            click.echo("  " + "\t".join("" if v is None else str(v) for v in row))
-
-
-@source.command("sync")
-@click.argument("product_slug", metavar="PRODUCT")
-@click.option("--full", is_flag=True, help="Read everything again, not only the weeks since the last sync.")
-@click.option("--workspace", help="Slack team id (default: the only workspace, or 'local').")
-@handles_errors
-def source_sync(product_slug: str, full: bool, workspace: str | None) -> None:
-    """Pull the new (user, week) pairs and signups now (the clock does it daily)."""
-    from bot.ingest.sql_source import sync_source
-
-    result = sync_source(_factory(_settings()), product_slug=product_slug, team_id=workspace,
-                         secret=_settings().secret_key, full=full)
-    click.echo(result.summary())
-
-
-@source.command("remove")
-@click.argument("product_slug", metavar="PRODUCT")
-@click.option("--workspace", help="Slack team id (default: the only workspace, or 'local').")
-@handles_errors
-def source_remove(product_slug: str, workspace: str | None) -> None:
-    """Forget a product's SQL source (the data it brought stays)."""
-    from bot.ingest.sql_source import remove_source
-
-    remove_source(_factory(_settings()), product_slug=product_slug, team_id=workspace)
-    click.echo(f"removed the SQL source of {product_slug}")
+    info = revoke_token(_factory(_settings()), team_id=workspace, prefix=prefix, actor=CLI_ACTOR,
+                        single_workspace=True, cli=True)
+    click.echo(f"revoked {info.prefix} ({info.scope})")
 
 
 # ----------------------------------------------------------------------------- processes
@@ -436,3 +315,7 @@ def export_responses(product_slug: str, workspace: str | None, survey_id: int | 
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# ----------------------------------------------------------------------------- sources (bot.cli_sources)
+main.add_command(source)

@@ -1,7 +1,7 @@
 """What every Slack listener and job needs, built once by the composition root (``bot.app``):
 the settings, the session factory, the Slack clients, and the per-process state that would
 otherwise be module globals — the report cache, the private-chart memo, the deferred survey
-count refreshes, the pool that runs work after an ack — with the tuning that sizes them.
+count refreshes, the pool that runs work after an ack, who is a workspace admin — with the tuning that sizes them.
 
 Listeners get an ``AppContext`` through ``register(app, ctx, router)`` closures instead of
 globals, so tests build the real app against a test database and a fake Slack Web API, with
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.reports.cache import ReportCache
+from bot.slack.admins import AdminCache
 from bot.slack.files import SentCharts
 from bot.slack.oauth import OAuthParts
 
@@ -46,6 +47,8 @@ class Tuning:
     count_update_interval: timedelta = timedelta(seconds=5)
     # Between reminder DMs: chat.postMessage ~1/s, users.info Tier 4.
     reminder_dm_pace: float = 1.2
+    # Whether a user is a workspace admin (users.info, Tier 4) is remembered this many seconds.
+    admin_cache_ttl: float = 300.0
 
 
 class Deferred:
@@ -130,12 +133,14 @@ class AppContext:
     sent_charts: SentCharts = field(default_factory=SentCharts)
     deferred: Deferred = field(default_factory=Deferred)
     work: WorkPool = field(init=False)
+    admins: AdminCache = field(init=False)
 
     def __post_init__(self) -> None:
         t = self.tuning
         self.reports = ReportCache(size=t.report_cache_entries, parallel=t.max_parallel_reports,
                                    fingerprint_ttl=t.fingerprint_ttl)
         self.work = WorkPool(t.work_threads)
+        self.admins = AdminCache(t.admin_cache_ttl)
 
     @property
     def single_workspace(self) -> bool:

@@ -27,6 +27,7 @@ from handlers.commands import pmf_check
 from handlers.commands import products as product_commands
 from handlers.commands import report as report_commands
 from handlers.commands import survey as survey_commands
+from handlers.commands import tokens as token_commands
 from handlers.commands.router import Router
 from handlers.events import home as home_events
 from handlers.events import lifecycle as lifecycle_events
@@ -37,7 +38,8 @@ log = logging.getLogger(__name__)
 
 LISTENERS: tuple[ModuleType, ...] = (
     # /pmf-check: the command (pmf_check) and its subcommands (routed by the router).
-    pmf_check, help_command, report_commands, history_commands, product_commands, survey_commands, digest_commands,
+    pmf_check, help_command, report_commands, history_commands, product_commands, token_commands, survey_commands,
+    digest_commands,
     # Buttons: App Home, digests, surveys.
     home_actions, home_survey_actions, digest_actions, survey_actions,
     # Events: app_home_opened; app_uninstalled/tokens_revoked; message (survey thread replies).

@@ -352,3 +352,33 @@ class SqlSource(Base):
     last_signup_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# ============================================================================ who may change what (SPEC §8)
+class ProductManager(Base):
+    """A Slack user on a product's manager list (besides the workspace's admins and owners, who
+    manage every product). Whoever creates a product from Slack is added as its first one."""
+
+    __tablename__ = "product_managers"
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    added_by: Mapped[str | None] = mapped_column(String(32))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEntry(Base):
+    """One change of a setting, a channel binding, a manager list or a token: who (a Slack user
+    id, or ``cli`` for the command line), when, what (``kind`` + ``key``), old → new. Rows are
+    only ever added. ``product_id`` is None for workspace-wide changes (a workspace token)."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_workspace_at", "workspace_id", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    actor: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # setting | binding | manager | token
+    key: Mapped[str] = mapped_column(String(200))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -163,11 +163,13 @@ def digest_message(
     late_due: datetime | None = None,
     no_new_data: bool = False,
     chart_follows: bool = True,
+    custom_rules: str | None = None,
 ) -> dict[str, Any]:
     """The weekly digest post. Full: verdict, the three signals with value, interval and change
     since ``previous``, warnings, survey status, next steps, the buttons. Brief when the week
     (``week``) brought no new activity, signups or responses. ``late_due`` (the due instant)
-    adds the late notice; ``chart_follows`` says the chart is posted right after. ``week``
+    adds the late notice; ``chart_follows`` says the chart is posted right after; ``custom_rules``
+    (mrkdwn) is the product's "Custom rules: …" line, shown whenever it is given. ``week``
     defaults to the last complete week before the report's ``as_of``."""
     if week is None:
         week = last_complete_week(report.as_of)
@@ -188,6 +190,8 @@ def digest_message(
                                                 "is posted right below."))
     out_blocks = list(msg["blocks"])
     context = [f"Week of {span} · {b.escape(report.product_name)}"] + notes
+    if custom_rules:
+        context.append(f":warning: {custom_rules}")
     out_blocks.insert(1, b._context(*context))
     text = msg["text"]
     if late_due is not None:

@@ -37,6 +37,7 @@ from bot.domain.types import GateReport
 from bot.domain.weeks import week_start
 from bot.errors import NotFound
 from bot.products import service as product_service
+from bot.products.managers import custom_rules_in
 from bot.reports import service as services
 from storage.db import Factory, unit_of_work
 from storage.models import (
@@ -160,6 +161,16 @@ def product_for_channel(factory: Factory, *, team_id: str, single_workspace: boo
         return _target_product(s, ws, channel_id, invoked_in or channel_id)
 
 
+def subscribed_products(factory: Factory, *, team_id: str, single_workspace: bool, channel_id: str) -> list[ProductRef]:
+    """The products with an active digest in ``channel_id`` (whose managers may turn it off)."""
+    with unit_of_work(factory) as s:
+        ws = product_service.slack_workspace(s, team_id, single_workspace=single_workspace)
+        rows = s.scalars(select(Product).join(DigestSubscription, DigestSubscription.product_id == Product.id)
+                         .where(DigestSubscription.workspace_id == ws.id, DigestSubscription.channel_id == channel_id,
+                                DigestSubscription.active.is_(True)).order_by(Product.id)).unique().all()
+        return [product_ref(p, ws.team_id) for p in rows]
+
+
 def product_by_slug(factory: Factory, *, team_id: str, single_workspace: bool, slug: str) -> ProductRef:
     with unit_of_work(factory) as s:
         ws = product_service.slack_workspace(s, team_id, single_workspace=single_workspace)
@@ -236,4 +247,4 @@ def digest_content(factory: Factory, *, product: ProductRef, week: int) -> Diges
         report, activity = snapshot_report(s, product, week)
         previous, _ = snapshot_report(s, product, week - 1)
         return DigestContent(product=product, week=week, report=report, previous=previous, activity=activity,
-                             open_surveys=open_surveys(s, product.id))
+                             open_surveys=open_surveys(s, product.id), custom_rules=custom_rules_in(s, product))

@@ -73,6 +73,7 @@ class DigestContent:
     activity: WeekActivity
     open_surveys: tuple[OpenSurvey, ...]
     history: History | None = None  # the weeks up to ``week``, for the trajectory chart that follows
+    custom_rules: str | None = None  # "Custom rules: …" when the product's rules are not the defaults
 
     @property
     def no_new_data(self) -> bool:

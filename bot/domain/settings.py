@@ -98,6 +98,14 @@ class ProductSettings:
             out[f"channel.{name}"] = cls
         return out
 
+    def to_dict_all(self) -> dict[str, Any]:
+        """Every rule with its value (``group.name`` keys, and ``timezone``)."""
+        out: dict[str, Any] = {"timezone": self.timezone}
+        for group in ("retention", "organic", "survey"):
+            g = getattr(self, group)
+            out.update({f"{group}.{f.name}": getattr(g, f.name) for f in dataclasses.fields(g)})
+        return out
+
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> ProductSettings:
         s = cls()

@@ -45,15 +45,17 @@ _GETTING_STARTED = [
 _HOME_PRODUCT_BLOCKS = 4  # summary section, signals section, actions, divider
 
 
-def _home_product(report: GateReport | None, slug: str, name: str, lessons: Lessons | None = None) -> list[dict[str, Any]]:
+def _home_product(report: GateReport | None, slug: str, name: str, lessons: Lessons | None = None,
+                  rules: str | None = None) -> list[dict[str, Any]]:
     title = f"*{escape(name)}* `{escape(slug)}`"
+    note = f"\n:warning: {rules}" if rules else ""
     if report is None or not report.has_data:
-        summary = _section(f"{title}\n{no_data_text(name, slug)}")
+        summary = _section(f"{title}\n{no_data_text(name, slug)}{note}")
         signals = _context("Retention, organic growth and the survey show here once there is data.")
     else:
         v = report.verdict
         summary = _section(
-            f"{title} — {VERDICT_EMOJI[v]} *{VERDICT_TEXT[v]}* · as of {report.as_of.isoformat()}"
+            f"{title} — {VERDICT_EMOJI[v]} *{VERDICT_TEXT[v]}* · as of {report.as_of.isoformat()}{note}"
         )
         lines = [f"{STATUS_EMOJI[s.status]} {signal_line(label, s)}" for label, s in _signals(report)]
         if lessons is not None and lessons.respondents.scored:
@@ -78,11 +80,13 @@ def home_view(
     subscriptions: list[str],
     open_surveys: list[str],
     lessons: Mapping[str, Lessons] | None = None,
+    custom_rules: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The App Home tab (``views.publish``): per product (report or None, slug, name) the verdict,
     the three signals and buttons (``ACTION_HOME_*``, value = slug); then the digest
     subscriptions and open surveys, one mrkdwn line each from the caller (escape user input).
-    ``lessons`` (by slug) adds the survey's lessons under a product's signals.
+    ``lessons`` (by slug) adds the survey's lessons under a product's signals; ``custom_rules`` maps a
+    slug to its "Custom rules: …" line (mrkdwn), shown on that product's card.
     With no products it shows "Getting started"."""
     blocks: list[dict[str, Any]] = [
         _header("PMF Gate"),
@@ -104,7 +108,7 @@ def home_view(
         room = limits.MAX_BLOCKS["home"] - len(blocks) - len(tail) - 1  # 1 for "…and N more"
         fits = min(len(entries), room // _HOME_PRODUCT_BLOCKS)
         for report, slug, name in entries[:fits]:
-            blocks += _home_product(report, slug, name, (lessons or {}).get(slug))
+            blocks += _home_product(report, slug, name, (lessons or {}).get(slug), (custom_rules or {}).get(slug))
         if fits < len(entries):
             blocks.append(_context(
                 f"…and {num(len(entries) - fits)} more products. List them with `/pmf-check product`."

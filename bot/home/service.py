@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from bot.domain.lessons import Lessons
 from bot.domain.types import GateReport
+from bot.products.managers import custom_rules_in
 from bot.products.service import slack_workspace
 from bot.reports.cache import ReportCache
 from bot.reports.service import fetch_report, list_products, pending_report, today_in
@@ -43,6 +44,7 @@ class HomeData:
     subscriptions: list[str]
     open_surveys: list[str]
     lessons: dict[str, Lessons] = field(default_factory=dict)  # by slug: the survey's lessons
+    custom_rules: dict[str, str] = field(default_factory=dict)  # slug -> "Custom rules: …"
 
 
 def home_data(factory: Factory, *, cache: ReportCache, team_id: str, single_workspace: bool, now: datetime) -> HomeData:
@@ -60,6 +62,8 @@ def home_data(factory: Factory, *, cache: ReportCache, team_id: str, single_work
         survey_lines = [f"<#{x.channel_id}> · `{names.get(x.product_id, '?')}` · {x.response_count} responses · "
                         f"closes {x.closes_at.date().isoformat()}" + (" · anonymous" if x.anonymous else "")
                         for x in surveys]
+        rules = {p.slug: line for p in products
+                 if (line := custom_rules_in(s, product_ref(p, ws.team_id))) is not None}
         pending = [pending_report(cache, s, product_ref(p, ws.team_id), now) for p in products[:HOME_MAX_PRODUCTS]]
         lessons = {p.product.slug: product_lessons(s, p.product, today_in(p.product.settings.timezone, now))
                    for p in pending if p.has_data}
@@ -69,7 +73,7 @@ def home_data(factory: Factory, *, cache: ReportCache, team_id: str, single_work
         entries.append((fetch_report(factory, cache, p, with_chart=False).report if p.has_data else None, p.product.slug,
                         p.product.name))
     entries += [(None, slug, name) for slug, name in rest]
-    return HomeData(entries, sub_lines, survey_lines, lessons)
+    return HomeData(entries, sub_lines, survey_lines, lessons, rules)
 
 
 def _subscription_line(sub: DigestSubscription, slug: str) -> str:

@@ -15,6 +15,7 @@ from bot.domain.settings import ProductSettings, SettingError
 from bot.errors import NotFound, UserError
 from storage.db import Factory, unit_of_work
 from storage.models import Product, Workspace
+from storage.repositories import access as audit
 from storage.repositories import products as repo
 from storage.repositories.products import (
     LOCAL_TEAM,
@@ -134,13 +135,22 @@ def list_products(factory: Factory, *, team_id: str | None = None) -> list[Produ
         return [product_ref(p, ws.team_id) for p in repo.list_products(s, ws.id)]
 
 
-def update_setting(session: Session, product: ProductRef, key: str, value: str) -> ProductSettings:
+def update_setting(session: Session, product: ProductRef, key: str, value: str, *, actor: str) -> ProductSettings:
+    """Change one setting and record each key it changed in the audit (old → new)."""
     try:
         new = product.settings.with_value(key, value)
     except SettingError as err:
         raise UserError(str(err)) from None
     p = session.get(Product, product.id)
     assert p is not None
-    p.settings = new.to_dict()
+    before, after = product.settings.to_dict(), new.to_dict()
+    old_all, new_all = product.settings.to_dict_all(), new.to_dict_all()
+    for k in sorted(set(before) | set(after)):
+        old_v, new_v = before.get(k, old_all.get(k)), after.get(k, new_all.get(k))
+        if old_v != new_v:
+            audit.record(session, workspace_id=product.workspace_id, product_id=product.id, actor=actor,
+                         kind="setting", key=k, old=None if old_v is None else str(old_v),
+                         new=None if new_v is None else str(new_v))
+    p.settings = after
     session.flush()
     return new

@@ -116,13 +116,17 @@ def _chart_alt(report: GateReport) -> str:
 
 
 def gate_report_message(
-    report: GateReport, *, image_url: str | None = None, chart_note: str | None = None
+    report: GateReport, *, image_url: str | None = None, chart_note: str | None = None,
+    custom_rules: str | None = None,
 ) -> dict[str, Any]:
     """The gate report (``/pmf-check``, ``/pmf-check share``, ``pmfbot demo``): header, verdict,
     one section per signal, warnings, next steps, the chart (``image_url``, a publicly reachable
     PNG) or a context line ``chart_note`` (mrkdwn, e.g. "Chart posted in the thread"), and a
-    footer explaining the statuses."""
+    footer explaining the statuses. ``custom_rules`` (mrkdwn) is the product's one "Custom rules:
+    …" line (SPEC §8), shown under the header whenever it is given."""
     blocks = [_header(f"PMF Gate · {report.product_name} · {report.as_of.isoformat()}")]
+    if custom_rules:
+        blocks.append(_context(f":warning: {custom_rules}"))
     if not report.has_data:
         return no_data_message(report, blocks)
     blocks += _report_body(report, None)

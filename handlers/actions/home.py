@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 
 from bot.context import AppContext
 from bot.home.ids import Action as HomeAction
+from bot.products.managers import custom_rules
 from bot.reports.blocks import gate_report_message
 from bot.reports.service import product_report
 from bot.reports.slack import share_report
@@ -29,7 +30,8 @@ def register(app: App, ctx: AppContext, router: Router) -> None:
                                               single_workspace=ctx.single_workspace, now=ctx.now())
             dm = client.conversations_open(users=user_id)["channel"]["id"]
             message = gate_report_message(b.report, chart_note="The chart of all three signals is below."
-                                          if b.chart is not None else None)
+                                          if b.chart is not None else None,
+                                          custom_rules=custom_rules(ctx.factory, product=b.product))
             share_report(client, dm, message, b.chart, filename=b.chart_filename, title=b.chart_title)
             publish_home(ctx, client, team_id, user_id)
 

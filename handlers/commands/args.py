@@ -40,3 +40,15 @@ def parse_channel(word: str, *, usage: str | None = None) -> str:
 def expect_no_args(words: Sequence[str], usage: str) -> None:
     if words:
         raise UserError(f"Unexpected `{escape(' '.join(words))}`.", usage=usage)
+
+
+USER_RE = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
+
+
+def parse_user(word: str, *, usage: str | None = None) -> str:
+    """The user id in an escaped mention (``<@U0123|alice>``); UserError for anything else."""
+    m = USER_RE.match(word.strip())
+    if m:
+        return m.group(1)
+    raise UserError(f"`{escape(word)}` is not a person; mention one like `@alice` (pick them from the list).",
+                    usage=usage)

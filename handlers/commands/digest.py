@@ -3,7 +3,8 @@
 ``weekly [#channel] [mon…sun] [HH:MM] [Area/City]`` subscribes (defaults: this channel, Monday
 09:00, the invoker's Slack time zone from ``users.info``); ``off`` stops it; ``now`` posts the
 digest at once; ``list`` shows every digest with its next run in its own zone and its last
-delivery or error. Parsing errors raise ``UserError`` with the usage; nothing changes.
+delivery or error. Parsing errors raise ``UserError`` with the usage; nothing changes. All but
+``list`` are for the product's managers unless the channel is the invoker's own DM (SPEC §8).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bot.digests import service as digests
 from bot.digests.schedule import parse_channel_only, parse_weekly_args
 from bot.digests.slack import send_digest_now
 from bot.errors import UserError
+from bot.products import access, managers
 from handlers.commands.args import expect_no_args, usage_text
 from handlers.commands.router import CommandRequest, Router
 
@@ -41,22 +43,40 @@ def profile_tz(client: WebClient, user_id: str) -> str | None:
         return None
 
 
+def _require(req: CommandRequest, channel_id: str, products: list[Any]) -> None:
+    """Managers only, except for a digest in the invoker's own DM with the app (SPEC §8)."""
+    if channel_id == req.channel_id and channel_id.startswith("D"):
+        return
+    for product in products:
+        access.require_manager(req.ctx, req.client, team_id=req.team_id, user_id=req.user_id, product=product,
+                               what=f"change where the digest of `{product.slug}` goes")
+
+
+def _target(req: CommandRequest, channel_id: str) -> Any:
+    return managers.target_product(req.ctx.factory, team_id=req.team_id, single_workspace=req.ctx.single_workspace,
+                                   channel_id=channel_id, invoked_in=req.channel_id)
+
+
 def digest(req: CommandRequest) -> None:
     ctx, action, rest = req.ctx, (req.words[0].lower() if req.words else ""), req.words[1:]
     scope: dict[str, Any] = {"team_id": req.team_id, "single_workspace": ctx.single_workspace}
     if action == "weekly":
         args = parse_weekly_args(rest)
+        channel_id = args.channel_id or req.channel_id
+        _require(req, channel_id, [_target(req, channel_id)])
         tz = args.timezone or profile_tz(req.client, req.user_id)
         info = digests.subscribe(ctx.factory, **scope, invoked_in=req.channel_id, user_id=req.user_id, args=args,
                                  default_tz=tz, now=ctx.now())
         req.respond(**digest_blocks.subscribed_message(info, tz_from_profile=args.timezone is None and tz is not None))
     elif action == "off":
         channel = parse_channel_only(rest, USAGE) or req.channel_id
+        _require(req, channel, digests.subscribed_products(ctx.factory, **scope, channel_id=channel))
         subs = digests.unsubscribe(ctx.factory, **scope, channel_id=channel, user_id=req.user_id, now=ctx.now())
         req.respond(**digest_blocks.unsubscribed_message(subs))
     elif action == "now":
         channel = parse_channel_only(rest, USAGE) or req.channel_id
         product = digests.product_for_channel(ctx.factory, **scope, channel_id=channel, invoked_in=req.channel_id)
+        _require(req, channel, [product])
         send_digest_now(ctx, team_id=req.team_id, channel_id=channel, product=product, client=req.client)
         req.respond(**digest_blocks.posted_now_message(channel, product.name))
     elif action == "list":

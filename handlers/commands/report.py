@@ -6,6 +6,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.context import AppContext
+from bot.products.managers import custom_rules
 from bot.render import blocks
 from bot.reports.blocks import gate_report_message
 from bot.reports.cache import ReportBundle
@@ -25,6 +26,10 @@ def _bundle(req: CommandRequest) -> ReportBundle:
                                          single_workspace=req.ctx.single_workspace, now=req.ctx.now())
 
 
+def _rules(req: CommandRequest, b: ReportBundle) -> str | None:
+    return custom_rules(req.ctx.factory, product=b.product)
+
+
 def status(req: CommandRequest) -> None:
     expect_no_args(req.words, usage_text(STATUS_USAGE))
     b = _bundle(req)
@@ -35,14 +40,14 @@ def status(req: CommandRequest) -> None:
             title=b.chart_title,
             comment=f"The three PMF signals of *{blocks.escape(b.product.name)}* "
                     f"(your `/pmf-check` in <#{req.channel_id}>).")
-    req.respond(**gate_report_message(b.report, chart_note=note))
+    req.respond(**gate_report_message(b.report, chart_note=note, custom_rules=_rules(req, b)))
 
 
 def share(req: CommandRequest) -> None:
     expect_no_args(req.words, usage_text(SHARE_USAGE))
     b = _bundle(req)
     note = f"Shared by <@{req.user_id}>" + (" · the chart of all three signals is below." if b.chart else ".")
-    message = gate_report_message(b.report, chart_note=note)
+    message = gate_report_message(b.report, chart_note=note, custom_rules=_rules(req, b))
     share_report(req.client, req.channel_id, message, b.chart, filename=b.chart_filename, title=b.chart_title)
     req.respond(text=f":white_check_mark: Posted the report for *{blocks.escape(b.product.name)}* in <#{req.channel_id}>.")
 

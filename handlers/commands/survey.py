@@ -14,6 +14,7 @@ from slack_bolt import App
 
 from bot.context import AppContext
 from bot.errors import UserError
+from bot.products import access, managers
 from bot.surveys import blocks as ui
 from bot.surveys import service as surveys
 from bot.surveys import slack as survey_slack
@@ -70,6 +71,10 @@ def survey(req: CommandRequest) -> None:
         raise UserError("Say what to do with the survey: `start`, `status`, `remind` or `close`.", usage=USAGE)
     args = parse(action, req.words[1:])
     if action == "start":
+        target = managers.target_product(ctx.factory, team_id=req.team_id, single_workspace=ctx.single_workspace,
+                                         channel_id=args.channel_id or req.channel_id, invoked_in=req.channel_id)
+        access.require_manager(ctx, req.client, team_id=req.team_id, user_id=req.user_id, product=target,
+                               what=f"start surveys for `{target.slug}`")
         info = surveys.start_survey(ctx.factory, team_id=req.team_id, channel_id=req.channel_id,
                                     target_channel_id=args.channel_id, user_id=req.user_id, anonymous=args.anonymous,
                                     days=args.days, now=ctx.now(), single_workspace=ctx.single_workspace)
@@ -79,7 +84,12 @@ def survey(req: CommandRequest) -> None:
                                     target_channel_id=args.channel_id, single_workspace=ctx.single_workspace)
     if action == "status":
         req.respond(**ui.survey_status(info))
-    elif action == "remind":
+        return
+    product = managers.target_product(ctx.factory, team_id=req.team_id, single_workspace=ctx.single_workspace,
+                                      channel_id=info.channel_id, slug=info.product_slug)
+    access.require_manager(ctx, req.client, team_id=req.team_id, user_id=req.user_id, product=product,
+                           what=f"{action} surveys of `{product.slug}`")
+    if action == "remind":
         req.respond(**remind(ctx, req.client, info, dm=args.dm))
     else:
         results = survey_slack.close_and_post(ctx, req.client, info.id)

@@ -20,7 +20,8 @@ def publish_home(ctx: AppContext, client: WebClient, team_id: str, user_id: str)
     data = slack_services.home_data(ctx.factory, cache=ctx.reports, team_id=team_id, single_workspace=ctx.single_workspace,
                                     now=ctx.now())
     client.views_publish(user_id=user_id, view=home_view(
-        data.entries, subscriptions=data.subscriptions, open_surveys=data.open_surveys, lessons=data.lessons))
+        data.entries, subscriptions=data.subscriptions, open_surveys=data.open_surveys, lessons=data.lessons,
+        custom_rules=data.custom_rules))
 
 
 def register(app: App, ctx: AppContext, router: Router) -> None:

@@ -36,8 +36,10 @@ def fake_slack() -> Iterator[FakeSlack]:
     fake.add_channel("C1", "general", member=True)
     fake.add_channel("C2", "growth")
     fake.add_channel("G1", "secret-plans", private=True)
-    fake.add_user("U1", tz="Europe/Berlin")
-    fake.add_user("U2", tz="America/New_York")
+    # U1 and U2 are workspace admins (they may change anything, SPEC §8); tests of who may
+    # change what add ordinary members themselves.
+    fake.add_user("U1", tz="Europe/Berlin", admin=True)
+    fake.add_user("U2", tz="America/New_York", owner=True)
     yield fake
     fake.stop()
 

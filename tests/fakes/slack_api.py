@@ -126,10 +126,12 @@ class FakeSlack:
             self.channels[channel_id] = ch
             return ch
 
-    def add_user(self, user_id: str, *, tz: str = "Europe/Berlin", name: str | None = None) -> None:
+    def add_user(self, user_id: str, *, tz: str = "Europe/Berlin", name: str | None = None, admin: bool = False,
+                 owner: bool = False) -> None:
         with self._lock:
             self.users[user_id] = {"id": user_id, "name": name or user_id.lower(), "tz": tz,
-                                   "real_name": name or user_id, "is_bot": False}
+                                   "real_name": name or user_id, "is_bot": False, "is_admin": admin,
+                                   "is_owner": owner, "is_primary_owner": False}
 
     def fail(self, method: str, *, times: int = 1, status: int | None = None, error: str | None = None,
              retry_after: int | None = None, applied: bool = False) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.digests.ids import Action as DigestAction
 from bot.digests.runner import METADATA_EVENT
+from bot.products import managers
 from storage.db import unit_of_work
 from storage.models import DigestSubscription
 from tests.fakes.slack_api import PNG_MAGIC, text_of
@@ -47,7 +48,8 @@ def test_weekly_with_every_argument_in_any_order(harness, seed_product, session_
 
 
 def test_without_a_slack_time_zone_the_default_is_utc(harness, fake_slack, seed_product, session_factory):
-    seed_product("T1", "acme", data=False)
+    product = seed_product("T1", "acme", data=False)
+    managers.add_manager(session_factory, product=product, user_id="UNOBODY", actor="cli")  # a manager, no profile
     harness.pmf("digest weekly", user="UNOBODY").reply()
     assert _subs(session_factory)[0].timezone == "UTC"
 

@@ -280,8 +280,8 @@ def test_config_changes_the_channel_map(harness, seed_product, session_factory):
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("config survey.threshold", "takes nothing (show) or exactly `KEY VALUE`"),
-    ("config a b c", "takes nothing (show) or exactly `KEY VALUE`"),
+    ("config survey.threshold", "takes nothing (show), `history`, or exactly `KEY VALUE`"),
+    ("config a b c", "takes nothing (show), `history`, or exactly `KEY VALUE`"),
     ("config survey.threshold lots", "must be a number"),
     ("config survey.threshold 7", "must be between"),
     ("config nonsense 1", "Unknown setting"),
@@ -315,7 +315,7 @@ def test_token_is_shown_once_and_only_its_hash_is_stored(harness, session_factor
     ("frobnicate", "Unknown subcommand `frobnicate`"),
     ("status now", "Unexpected `now`"),
     ("share <#C2|growth>", "Unexpected"),
-    ("token please", "Unexpected `please`"),
+    ("token please", "No product 'please'"), ("token revoke", "Say which token"),
     ("help me", "Unexpected `me`"),
 ])
 def test_malformed_commands_get_what_was_wrong_and_the_usage(harness, fake_slack, text, expected):
