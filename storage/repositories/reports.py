@@ -131,12 +131,13 @@ def data_fingerprint(session: Session, product_id: int) -> tuple[object, ...]:
     users = session.execute(
         select(func.count(), func.max(ProductUser.id), func.count(ProductUser.signup_week),
                func.min(ProductUser.first_week), func.max(ProductUser.first_week),
-               func.count(ProductUser.channel_class))
+               func.count(ProductUser.channel_class), func.count(ProductUser.email_hash))
         .where(ProductUser.product_id == product_id)).one()
     activity = session.execute(
         select(func.count(), func.max(ActivityWeek.week)).select_from(ActivityWeek)
         .join(ProductUser, ProductUser.id == ActivityWeek.user_id).where(ProductUser.product_id == product_id)).one()
     answers = session.execute(
-        select(func.count(), func.max(SurveyResponse.id), func.max(SurveyResponse.updated_at))
+        select(func.count(), func.max(SurveyResponse.id), func.max(SurveyResponse.updated_at),
+               func.count(SurveyResponse.email_hash))
         .where(SurveyResponse.product_id == product_id)).one()
     return tuple(users) + tuple(activity) + tuple(answers)
