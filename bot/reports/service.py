@@ -94,8 +94,11 @@ def survey_audience(session: Session, product: ProductRef, as_of: date, since: d
         tier = activity_tier(n8)
         if tier is not None:
             by_tier[tier] += n
-    return SurveyAudience(tiers=tiers, active_by_tier=dict(by_tier),
-                          channel_members=audience_repo.channel_members(session, product.id, since, until))
+    # Channel members are the base of unmatched Slack answers only: an unmatched import has none.
+    members = None
+    if not audience_repo.imported_respondents(session, product.id, since, until) - matched.keys():
+        members = audience_repo.channel_members(session, product.id, since, until)
+    return SurveyAudience(tiers=tiers, active_by_tier=dict(by_tier), channel_members=members)
 
 
 def gate_survey(session: Session, product: ProductRef, as_of: date) -> SurveySignal:

@@ -78,7 +78,8 @@ def post_survey(ctx: AppContext, client: WebClient, survey: SurveyInfo) -> Surve
             raise UserError(f"I can't post in <#{survey.channel_id}> ({code}). Invite me with "
                             "`/invite @PMF Gate` there, then start the survey again.") from None
         raise
-    surveys.attach_message(ctx.factory, survey_id=survey.id, message_ts=ts)
+    surveys.attach_message(ctx.factory, survey_id=survey.id, message_ts=ts,
+                           channel_members=_channel_members(client, survey.channel_id))
     info = surveys.get_survey(ctx.factory, survey.id)
     assert info is not None
     try:
@@ -88,6 +89,18 @@ def post_survey(ctx: AppContext, client: WebClient, survey: SurveyInfo) -> Surve
     log.info("survey %s posted in %s (team %s, anonymous=%s)", survey.id, survey.channel_id, survey.team_id,
              survey.anonymous)
     return info
+
+
+def _channel_members(client: WebClient, channel_id: str) -> int | None:
+    """How many people the channel holds (Slack counts the bot among them, so one is taken
+    off): the base of the response rate when answers cannot be matched. None when unknown."""
+    try:
+        n = (client.conversations_info(channel=channel_id, include_num_members=True).get("channel") or {}).get(
+            "num_members")
+    except SlackApiError as err:
+        log.info("conversations.info %s: member count unknown (%s)", channel_id, error_code(err))
+        return None
+    return max(int(n) - 1, 1) if isinstance(n, int) and n > 0 else None
 
 
 # ----------------------------------------------------------------------------- answers

@@ -80,7 +80,8 @@ def active_users_by_weeks(session: Session, product_id: int, last_week: int) -> 
 
 def channel_members(session: Session, product_id: int, since: datetime, until: datetime) -> int | None:
     """People the Slack surveys with answers in [since, until) could reach: the member count of
-    each channel at its latest such survey, summed; None when no such survey or one unknown."""
+    each channel at its latest such survey, summed; None when no such survey, one unknown, or
+    fewer members than Slack respondents."""
     answered = select(SurveyResponse.survey_id).where(_window(product_id, since, until),
                                                       SurveyResponse.survey_id.is_not(None))
     rows = session.execute(
@@ -93,4 +94,15 @@ def channel_members(session: Session, product_id: int, since: datetime, until: d
         latest[channel] = members
     if not latest or any(m is None for m in latest.values()):
         return None
-    return sum(m for m in latest.values() if m is not None)
+    members = sum(m for m in latest.values() if m is not None)
+    # More people answered than the channels held (they joined after the post, or answered
+    # another survey): the member count is no base for a rate.
+    answered_by = session.scalar(select(func.count(func.distinct(SurveyResponse.respondent_key)))
+                                 .where(_window(product_id, since, until), SurveyResponse.source == "slack"))
+    return members if int(answered_by or 0) <= members else None
+
+
+def imported_respondents(session: Session, product_id: int, since: datetime, until: datetime) -> set[str]:
+    """Respondent keys of the imported answers in [since, until)."""
+    return set(session.scalars(select(SurveyResponse.respondent_key).distinct()
+                               .where(_window(product_id, since, until), SurveyResponse.source == "import")))

@@ -332,7 +332,9 @@ class FakeSlack:
                 return {"ok": False, "error": "channel_not_found"}
             return {"ok": True, "channel": {"id": ch.id, "name": ch.name, "is_private": ch.is_private,
                                             "is_member": ch.is_member, "is_im": ch.is_im, "is_channel": not ch.is_im,
-                                            "is_archived": ch.is_archived, "user": ch.user}}
+                                            "is_archived": ch.is_archived, "user": ch.user,
+                                            **({"num_members": len(self.users)}
+                                               if str(p.get("include_num_members")).lower() in ("1", "true") else {})}}
         if method == "conversations.join":
             ch = self._channel(p.get("channel", ""))
             if ch is None:
