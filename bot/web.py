@@ -123,7 +123,8 @@ class WebApp:
         from bot.ingest.payload import ingest_payload
 
         try:
-            result = ingest_payload(self.ctx.factory, workspace_id=workspace_id, payload=payload, only_product_id=scope[1])
+            result = ingest_payload(self.ctx.factory, workspace_id=workspace_id, payload=payload, only_product_id=scope[1],
+                                    secret=self.ctx.secret_key)
         except PayloadTooLarge as err:
             return self._too_large(start_response, str(err))
         except PayloadError as err:
