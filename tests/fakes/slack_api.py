@@ -126,10 +126,12 @@ class FakeSlack:
             self.channels[channel_id] = ch
             return ch
 
-    def add_user(self, user_id: str, *, tz: str = "Europe/Berlin", name: str | None = None) -> None:
+    def add_user(self, user_id: str, *, tz: str = "Europe/Berlin", name: str | None = None,
+                 email: str | None = None) -> None:
         with self._lock:
             self.users[user_id] = {"id": user_id, "name": name or user_id.lower(), "tz": tz,
-                                   "real_name": name or user_id, "is_bot": False}
+                                   "real_name": name or user_id, "is_bot": False,
+                                   **({"profile": {"email": email}} if email else {})}
 
     def fail(self, method: str, *, times: int = 1, status: int | None = None, error: str | None = None,
              retry_after: int | None = None, applied: bool = False) -> None:
