@@ -157,7 +157,9 @@ def match_respondent(ctx: AppContext, client: WebClient, survey: SurveyInfo, use
     so the report can weight their answer by how active they are. Best effort: an answer that
     cannot be matched still counts, unweighted."""
     try:
-        email = ctx.user_emails.email(client, survey.team_id, user_id)
+        # Without the rate-limit retry: a burst of answers must not sleep out users.info's
+        # Retry-After on the listener threads (see _fail_fast); a limited call leaves it unmatched.
+        email = ctx.user_emails.email(_fail_fast(client), survey.team_id, user_id)
         if email:
             store_email_hash(ctx.factory, survey_id=survey.id, user_id=user_id, email=email, secret=ctx.secret_key)
     except Exception as err:  # noqa: BLE001 - the answer is stored; only its matching is lost
