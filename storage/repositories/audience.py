@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import ActivityWeek, ProductUser, Survey, SurveyResponse
@@ -63,19 +63,20 @@ def user_activity(session: Session, product_id: int, user_ids: Collection[int],
 def active_users_by_weeks(session: Session, product_id: int, last_week: int) -> dict[int, int]:
     """Active users (Ellis: active in at least 2 weeks, one of them within the last two
     complete weeks) counted by how many of the 8 weeks ending with ``last_week`` they were
-    active in. Reads the activity of the recently active users only."""
+    active in. Reads those 8 weeks only: a user's cohort week is always one of their active
+    weeks (a signup counts as activity), so a cohort week before the 8 is the second week of a
+    user seen only once in them."""
     a = ActivityWeek
-    recent = (select(a.user_id).where(a.product_id == product_id, a.week >= last_week - 1, a.week <= last_week)
-              .distinct())
+    n8 = func.count()
     per_user = (
-        select(a.user_id, func.sum(case((a.week >= last_week - 7, 1), else_=0)).label("n8"))
-        .where(a.product_id == product_id, a.week <= last_week, a.user_id.in_(recent))
+        select(n8.label("n8"))
+        .where(a.product_id == product_id, a.week >= last_week - 7, a.week <= last_week)
         .group_by(a.user_id)
-        .having(func.count() >= 2)
+        .having(func.max(a.week) >= last_week - 1, or_(n8 >= 2, func.min(a.cohort_week) < last_week - 7))
         .subquery()
     )
     rows = session.execute(select(per_user.c.n8, func.count()).group_by(per_user.c.n8)).all()
-    return {int(n8): int(n) for n8, n in rows}
+    return {int(k): int(n) for k, n in rows}
 
 
 def channel_members(session: Session, product_id: int, since: datetime, until: datetime) -> int | None:
