@@ -104,7 +104,7 @@ def _import_command(kind: str) -> Callable[..., None]:
         settings = _settings()
         result = import_csv(
             _factory(settings), kind=kind, path=file, product_slug=product_slug, team_id=workspace,
-            skip_invalid=skip_invalid, progress=sys.stderr.isatty(),
+            skip_invalid=skip_invalid, progress=sys.stderr.isatty(), secret=settings.secret_key,
         )
         click.echo(result.summary())
 

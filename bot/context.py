@@ -25,6 +25,7 @@ from bot.reports.cache import ReportCache
 from bot.slack.admins import AdminCache
 from bot.slack.files import SentCharts
 from bot.slack.oauth import OAuthParts
+from bot.slack.users import UserEmails
 
 
 def _utcnow() -> datetime:
@@ -132,6 +133,8 @@ class AppContext:
     reports: ReportCache = field(init=False)
     sent_charts: SentCharts = field(default_factory=SentCharts)
     deferred: Deferred = field(default_factory=Deferred)
+    # users.info answers (respondents' emails, to match them to signups), per process.
+    user_emails: UserEmails = field(default_factory=UserEmails)
     work: WorkPool = field(init=False)
     admins: AdminCache = field(init=False)
 

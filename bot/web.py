@@ -123,7 +123,8 @@ class WebApp:
         from bot.ingest.payload import ingest_payload
 
         try:
-            result = ingest_payload(self.ctx.factory, workspace_id=workspace_id, payload=payload, only_product_id=scope[1])
+            result = ingest_payload(self.ctx.factory, workspace_id=workspace_id, payload=payload, only_product_id=scope[1],
+                                    secret=self.ctx.secret_key)
         except PayloadTooLarge as err:
             return self._too_large(start_response, str(err))
         except PayloadError as err:
@@ -166,7 +167,8 @@ class WebApp:
             return _json(start_response, "400 Bad Request",
                          {"success": False, "code": "invalid_request", "message": str(err),
                           "error_count": err.total, "errors": err.errors})
-        result = segment.ingest_batch(self.ctx.factory, product_id=scope, batch=batch, received_at=received_at)
+        result = segment.ingest_batch(self.ctx.factory, product_id=scope, batch=batch, received_at=received_at,
+                                      secret=self.ctx.secret_key)
         log.info("segment product_id=%s received=%d accepted=%d duplicates=%d anonymous=%d", scope,
                  result["received"], result["accepted"], result["duplicates"], result["anonymous"])
         return _json(start_response, "200 OK", {"success": True, **result})

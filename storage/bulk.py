@@ -374,6 +374,19 @@ class BulkWriter:
                                        ids.id, "s.signup_week")
         return created + filled, changed, new_weeks
 
+    def email_hashes(self, rows: Sequence[tuple[str, str]]) -> int:
+        """Set the keyed email hash of users given as (external id, hash), after their signups
+        (unknown users are skipped). Returns how many users' hash changed."""
+        if not rows:
+            return 0
+        self._stage("pmf_stage_emails", ("uid", "email_hash"), rows)
+        ne = "IS DISTINCT FROM" if self._pg else "IS NOT"
+        return self._exec(
+            "UPDATE product_users SET email_hash = e.email_hash FROM pmf_stage_emails e "
+            f"WHERE product_users.product_id = :pid AND product_users.external_id = e.uid "
+            f"AND product_users.email_hash {ne} e.email_hash"
+        )
+
     # ------------------------------------------------------------------ responses
     def responses(self, rows: Sequence[ResponseRow]) -> int:
         """Insert imported survey responses; an existing dedupe key is left as it is.

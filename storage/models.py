@@ -114,6 +114,7 @@ class ProductUser(Base):
         UniqueConstraint("product_id", "external_id"),
         Index("ix_product_users_product_signup_channel", "product_id", "signup_week", "channel_class"),
         Index("ix_product_users_product_cohort_week", "product_id", "cohort_week"),
+        Index("ix_product_users_product_email_hash", "product_id", "email_hash"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
@@ -124,6 +125,9 @@ class ProductUser(Base):
     channel_class: Mapped[str | None] = mapped_column(String(10))
     first_week: Mapped[int | None] = mapped_column(Integer)
     cohort_week: Mapped[int | None] = mapped_column(Integer)
+    # The keyed hash of the signup's email (bot.domain.matching.email_hash), never the address:
+    # what a Slack survey respondent is matched on.
+    email_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class ActivityWeek(Base):
@@ -170,6 +174,9 @@ class Survey(Base):
     count_shown: Mapped[int] = mapped_column(Integer, default=0)
     count_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     results_ts: Mapped[str | None] = mapped_column(String(32))
+    # People in the channel when the survey was posted: the base of the response rate of answers
+    # that cannot be matched to product users (None when unknown).
+    channel_members: Mapped[int | None] = mapped_column(Integer)
 
 
 class SurveyResponse(Base):
@@ -196,6 +203,9 @@ class SurveyResponse(Base):
     main_benefit: Mapped[str | None] = mapped_column(Text)
     improve: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # A named Slack respondent's email, as its keyed hash (never the address), matched against
+    # ``ProductUser.email_hash``; None for imports (matched by id) and anonymous surveys.
+    email_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class SurveyComment(Base):

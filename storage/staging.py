@@ -44,6 +44,8 @@ _STAGING: dict[str, str] = {
         "ui INTEGER PRIMARY KEY, uid VARCHAR(255) NOT NULL, signup_week INTEGER NOT NULL, "
         "signed_up_at {ts} NOT NULL, channel VARCHAR(200), channel_class VARCHAR(10)"
     ),
+    # A signups chunk's keyed email hashes (never addresses), one per user.
+    "pmf_stage_emails": "uid VARCHAR(255) PRIMARY KEY, email_hash VARCHAR(64) NOT NULL",
     "pmf_stage_ids": "ui INTEGER PRIMARY KEY, id BIGINT NOT NULL, fw INTEGER, cw INTEGER",
     "pmf_stage_new": "ui INTEGER PRIMARY KEY, id BIGINT NOT NULL, fw INTEGER, cw INTEGER",
     # Users whose cohort week changes in this chunk (see _moving).

@@ -42,7 +42,7 @@ METHOD_SCOPES = {
     "files.getUploadURLExternal": {"files:write"}, "files.completeUploadExternal": {"files:write"},
     "conversations.join": {"channels:join"}, "conversations.open": {"im:write"},
     "conversations.info": {"channels:read", "groups:read", "im:read"},
-    "conversations.history": {"channels:history", "groups:history"}, "users.info": {"users:read"},
+    "conversations.history": {"channels:history", "groups:history"}, "users.info": {"users:read", "users:read.email"},
     "views.publish": set(), "views.open": set(), "/pmf-check": {"commands"},
 }
 

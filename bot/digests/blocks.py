@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.digests.ids import Action as DigestAction
+from bot.domain.survey import who_answered
 from bot.domain.types import GateReport
 from bot.domain.weeks import last_complete_week, week_start
 from bot.render import blocks as b
@@ -210,6 +211,8 @@ def _brief(report: GateReport, previous: GateReport | None, surveys: Sequence[Su
     signals = "\n".join(f"{b.STATUS_EMOJI[s.status]} {b.signal_line(name, s)}"
                         for name, s in (("Retention", report.retention), ("Organic", report.organic),
                                         ("Survey", report.survey)))
+    if who := who_answered(report.survey):  # whose answers the survey rests on (SPEC §5)
+        signals += f"\n_Survey: {b.escape(who)}._"
     status = survey_status(surveys, tz) or "No survey running. Start one with `/pmf-check survey start`."
     blocks = [
         b._header(f"Weekly PMF digest · {report.product_name} · {report.as_of.isoformat()}"),

@@ -354,6 +354,14 @@ def _score(counted: Sequence[SurveyResponse], settings: SurveySettings,
     )
 
 
+def who_answered(signal: SurveySignal) -> str:
+    """The one plain line on whose answers a signal rests ("weighted by how active respondents
+    are; 18% of active users answered", "unweighted; response rate 12% of channel members"), as
+    every surface shows it; "" when no audience was known."""
+    return _who_answered(signal.weighted, signal.unmatched, signal.response_rate, signal.response_rate_base,
+                         signal.inactive_excluded).removeprefix("; ")
+
+
 def _who_answered(weighted: bool, unmatched: int, rate: float | None,
                   base: Literal["active_users", "channel_members"] | None, inactive: int) -> str:
     """The one plain line on whose answers the score rests, as a clause of the summary."""

@@ -23,11 +23,13 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import suppress
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.domain.matching import MIN_SECRET, email_hash
 from bot.errors import UserError
 from bot.ingest.formats import (
     _FORMATS,
@@ -109,12 +111,18 @@ def _header_index(header: Sequence[str], kind: str, path: Path) -> dict[str, int
     return index
 
 
-def _parser_for(kind: str, index: Mapping[str, int], product: ProductRef) -> RowParser:
+def _parser_for(kind: str, index: Mapping[str, int], product: ProductRef, secret: str | None = None) -> RowParser:
     s = product.settings
     if kind == "events":
         return event_parser(index, s.timezone)
     if kind == "signups":
-        return signup_parser(index, s.timezone, s.channel_map)
+        if "email" not in index:
+            return signup_parser(index, s.timezone, s.channel_map)
+        if not secret or len(secret) < MIN_SECRET:
+            # Stored unkeyed, a hash of an email can be checked against guessed addresses.
+            raise UserError("The email column is stored only as a keyed hash, which needs PMFBOT_SECRET_KEY "
+                            "(16+ characters); set it, or import the file without the email column.")
+        return signup_parser(index, s.timezone, s.channel_map, partial(email_hash, secret, product.id))
     return response_parser(index, s.timezone)
 
 
@@ -308,6 +316,7 @@ def import_csv(
     progress: bool = False,
     chunk_rows: int | None = None,
     fast_events: bool = True,
+    secret: str | None = None,
 ) -> ImportResult:
     """Import one CSV file of ``kind`` into a product, all or nothing (see the module docstring).
 
@@ -322,7 +331,8 @@ def import_csv(
     again with other values replaces them (the last row for a user in a file wins), equal values
     change nothing, and activity is never removed. Responses are keyed by respondent and
     ``answered_at`` (``import:{respondent_id}:{answered_at in UTC}``): an existing key is left
-    as it is, and a later answer by the same respondent is a new response.
+    as it is, and a later answer by the same respondent is a new response. A signups file's
+    optional ``email`` column is kept only as its keyed hash (``secret``, SPEC §5 "Who answered").
     """
     if kind not in _FORMATS:
         raise UserError(f"Unknown import kind {kind!r}: use events, signups or responses.")
@@ -347,12 +357,13 @@ def import_csv(
 
         with factory() as session, _gc_paused():
             product = products.cli_product(session, product_slug, team_id)
+            parse = _parser_for(kind, index, product, secret)
             result = ImportResult(kind=kind, product=product.slug, path=str(path))
             rejects = _Rejects(path, header, keep_rows=skip_invalid)
             bar = _progress_bar(size, path, progress)
             fast = _fast_events(kind, raw, header, index, product, chunk_rows) if fast_events else None
             writer = BulkWriter(session, product.id, sqlite_cache_kib=fast and fast.sqlite_cache_kib)
-            producer = _Producer(reader, _parser_for(kind, index, product), kind, chunk_rows or CHUNK_ROWS[kind],
+            producer = _Producer(reader, parse, kind, chunk_rows or CHUNK_ROWS[kind],
                                  rejects, skip_invalid, raw, bar, max(index.values()) + 1,
                                  threaded=_parse_in_thread(session, fast is not None), fast=fast)
             counts = _Counts()

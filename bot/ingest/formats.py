@@ -36,10 +36,14 @@ class _Format:
 _FORMATS: dict[str, _Format] = {
     "events": _Format(("user_id", "occurred_at"), "user_id,occurred_at[,event]"),
     "signups": _Format(("user_id", "signed_up_at"),
-                       "user_id,signed_up_at,channel (or utm_source,utm_medium instead of channel)"),
+                       "user_id,signed_up_at,channel (or utm_source,utm_medium instead of channel)[,email]"),
     "responses": _Format(("respondent_id", "answered_at", "answer"),
                          "respondent_id,answered_at,answer[,segment,who_benefits,main_benefit,improve]"),
 }
+
+
+# A signup row with its email's keyed hash last (signup_parser with an ``email`` column).
+SignupWithEmail = tuple[str, int, datetime, str | None, str, str | None]
 
 
 class RowError(ValueError):
@@ -213,8 +217,13 @@ def event_parser(index: Mapping[str, int], tz_name: str) -> RowParser:
     return parse
 
 
-def signup_parser(index: Mapping[str, int], tz_name: str, channel_map: Mapping[str, str]) -> RowParser:
+def signup_parser(index: Mapping[str, int], tz_name: str, channel_map: Mapping[str, str],
+                  email_key: Callable[[str], str | None] | None = None) -> RowParser:
+    """Signup rows; with an ``email`` column and ``email_key`` (the keyed hash, see
+    ``bot.domain.matching.email_hash``) each row carries the hash of its email as a sixth
+    element (None when blank): the address itself goes no further than this parser."""
     iu, it = index["user_id"], index["signed_up_at"]
+    ie = index.get("email", -1) if email_key is not None else -1
     ic, isrc, imed = index.get("channel", -1), index.get("utm_source", -1), index.get("utm_medium", -1)
     has_utm = isrc >= 0 or imed >= 0
     tz = ZoneInfo(tz_name)
@@ -240,11 +249,17 @@ def signup_parser(index: Mapping[str, int], tz_name: str, channel_map: Mapping[s
             classes[key] = hit
         return hit
 
-    def parse(row: Sequence[str]) -> SignupRow:
+    def parse(row: Sequence[str]) -> SignupRow | SignupWithEmail:
         uid = _user_id(row[iu], "user_id")
         at, week = _instant_and_week(row[it], "signed_up_at", tz)
         channel, cls = channel_of(_cell(row, ic).strip(), _cell(row, isrc), _cell(row, imed))
-        return uid, week, at, channel, cls
+        if ie < 0:
+            return uid, week, at, channel, cls
+        raw = _cell(row, ie)
+        hashed = email_key(raw) if raw.strip() and email_key is not None else None
+        if raw.strip() and hashed is None:
+            raise RowError("email", "email is not an email address (expected name@domain)")
+        return uid, week, at, channel, cls, hashed
 
     return parse
 
@@ -310,9 +325,13 @@ class _Counts:
             self.new_users += new_users
             self.inserted += new_weeks
         elif kind == "signups":
-            new, changed, _ = writer.signups(payload)
+            # Rows with a sixth element carry their email's keyed hash (signup_parser).
+            emails = [(r[0], r[5]) for r in payload if len(r) > 5 and r[5] is not None]
+            new, changed, _ = writer.signups([r[:5] if len(r) > 5 else r for r in payload])
             self.inserted += new
             self.updated += changed
+            if emails:
+                writer.email_hashes(emails)
         else:
             self.inserted += writer.responses(payload)
 

@@ -4,8 +4,10 @@ import, all or nothing, with per-item errors."""
 from __future__ import annotations
 
 from contextlib import suppress
+from functools import partial
 from typing import Any
 
+from bot.domain.matching import MIN_SECRET, email_hash
 from bot.errors import NotFound
 from bot.ingest.formats import (
     _FORMATS,
@@ -27,7 +29,7 @@ MAX_PAYLOAD_ITEMS = 10_000  # SPEC §7
 # ----------------------------------------------------------------------------- HTTP payload
 _PAYLOAD_FIELDS: dict[str, tuple[str, ...]] = {
     "events": ("user_id", "occurred_at", "event"),
-    "signups": ("user_id", "signed_up_at", "channel", "utm_source", "utm_medium"),
+    "signups": ("user_id", "signed_up_at", "channel", "utm_source", "utm_medium", "email"),
 }
 
 
@@ -45,7 +47,7 @@ def _as_cell(value: Any) -> str | None:
 
 
 def ingest_payload(factory: Factory, *, workspace_id: int, payload: Any,
-                   only_product_id: int | None = None) -> dict[str, Any]:
+                   only_product_id: int | None = None, secret: str | None = None) -> dict[str, Any]:
     """The HTTP API (SPEC §7): validate every item, then write all of it in one transaction.
 
     ``payload`` is ``{"product": SLUG, "events": [...], "signups": [...]}`` with at most
@@ -53,7 +55,9 @@ def ingest_payload(factory: Factory, *, workspace_id: int, payload: Any,
     with its path (``events[3].occurred_at``) and nothing is written; too many items raise
     ``PayloadTooLarge``. Returns ``{"product", "events": {"received", "inserted"}, "signups":
     {"received", "inserted", "updated"}}`` where events' ``inserted`` counts new user-weeks.
-    ``only_product_id``: the token is scoped to that product, and any other is refused.
+    ``only_product_id``: the token is scoped to that product, and any other is refused. A
+    signup's optional ``email`` is kept only as its keyed hash under ``secret`` (without a
+    secret it is refused).
     """
     if not isinstance(payload, dict):
         raise PayloadError([{"path": "", "message": "the body must be a JSON object"}])
@@ -91,7 +95,7 @@ def ingest_payload(factory: Factory, *, workspace_id: int, payload: Any,
         parsed: dict[str, list[Any]] = {"events": [], "signups": []}
         if product is not None:
             for kind, items in lists.items():
-                parsed[kind] = _parse_items(kind, items, product, errors)
+                parsed[kind] = _parse_items(kind, items, product, errors, secret)
         if errors:
             raise PayloadError(errors)
         assert product is not None
@@ -120,18 +124,24 @@ def ingest_payload(factory: Factory, *, workspace_id: int, payload: Any,
     }
 
 
-def _parse_items(kind: str, items: list[Any], product: ProductRef, errors: list[dict[str, str]]) -> list[Any]:
+def _parse_items(kind: str, items: list[Any], product: ProductRef, errors: list[dict[str, str]],
+                 secret: str | None = None) -> list[Any]:
     fields = _PAYLOAD_FIELDS[kind]
     index = {f: i for i, f in enumerate(fields)}
     s = product.settings
     if kind == "events":
         parsers = {"": event_parser(index, s.timezone)}
     else:
+        # Only the keyed hash of an email is kept (SPEC §5 "Who answered").
+        key = partial(email_hash, secret, product.id) if secret and len(secret) >= MIN_SECRET else None
+        if key is None and any(isinstance(i, dict) and i.get("email") for i in items):
+            errors.append({"path": "signups", "message": "email needs PMFBOT_SECRET_KEY on the server; "
+                                                         "send signups without it"})
         # An item names its channel either way; each way has its own rules (SPEC §4).
         parsers = {
             "channel": signup_parser({k: v for k, v in index.items() if not k.startswith("utm_")}, s.timezone,
-                                     s.channel_map),
-            "utm": signup_parser({k: v for k, v in index.items() if k != "channel"}, s.timezone, s.channel_map),
+                                     s.channel_map, key),
+            "utm": signup_parser({k: v for k, v in index.items() if k != "channel"}, s.timezone, s.channel_map, key),
         }
     out: list[Any] = []
     required = _FORMATS[kind].required

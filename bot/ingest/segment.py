@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.matching import MIN_SECRET, email_hash
 from bot.domain.settings import ProductSettings
 from bot.domain.weeks import week_of
 from bot.ingest.formats import MAX_YEAR, MIN_YEAR
@@ -68,6 +69,7 @@ class Message:
     at: datetime  # event time, skew-corrected, UTC
     created_at: datetime | None = None  # identify's traits.created_at / createdAt
     campaign: tuple[str, str] | None = None  # (utm source, utm medium)
+    email: str | None = None  # identify's traits.email: only ever hashed (bot.domain.matching)
 
 
 @dataclass
@@ -190,6 +192,13 @@ def _message(raw: Any, where: str, kind: str | None, sent_at: datetime | None, r
                 assert traits is not None
                 created = _created_at(traits[key], f"{path}.{key}", errors)
                 break
+    email = None
+    if typ == "identify":
+        context = raw.get("context")
+        for traits in (raw.get("traits"), context.get("traits") if isinstance(context, dict) else None):
+            if isinstance(traits, dict) and isinstance(traits.get("email"), str) and traits["email"].strip():
+                email = traits["email"]
+                break
     if user is None and anonymous is None and len(errors) == before:
         errors.append({"path": where, "message": "userId or anonymousId is required"})
     if len(errors) > before:
@@ -200,7 +209,7 @@ def _message(raw: Any, where: str, kind: str | None, sent_at: datetime | None, r
     at = _in_range(event_time(timestamp, original, own_sent or sent_at, received_at), f"{where}.timestamp", errors)
     if at is None:
         return
-    batch.messages.append(Message(typ, user, message_id, at, created, _campaign(raw.get("context"))))
+    batch.messages.append(Message(typ, user, message_id, at, created, _campaign(raw.get("context")), email))
 
 
 def parse_batch(body: Any, *, kind: str | None, received_at: datetime) -> Batch:
@@ -238,6 +247,7 @@ def parse_batch(body: Any, *, kind: str | None, received_at: datetime) -> Batch:
 class Plan:
     signups: list[SignupRow]
     pairs: set[tuple[str, int]]
+    emails: dict[str, str] = field(default_factory=dict)  # user → address of their last identify
 
 
 def _channel(campaign: tuple[str, str] | None, channel_map: Mapping[str, str]) -> tuple[str | None, str]:
@@ -266,8 +276,11 @@ def plan(messages: Iterable[Message], *, existing: Mapping[str, tuple[str | None
     first_campaign: dict[str, tuple[datetime, tuple[str, str]]] = {}
     explicit: dict[str, Message] = {}
     pairs: set[tuple[str, int]] = set()
+    emails: dict[str, str] = {}
     for m in messages:
         uid = m.user_id
+        if m.email is not None:
+            emails[uid] = m.email
         if uid not in first or m.at < first[uid]:
             first[uid] = m.at
         if m.campaign is not None and (uid not in first_campaign or m.at < first_campaign[uid][0]):
@@ -291,11 +304,12 @@ def plan(messages: Iterable[Message], *, existing: Mapping[str, tuple[str | None
             signups.append((uid, week_of(m.created_at, tz), m.created_at, *channel))
         elif uid not in existing:
             signups.append((uid, week_of(at, tz), at, *_channel(campaign, channel_map)))
-    return Plan(signups, pairs)
+    return Plan(signups, pairs, emails)
 
 
 # ----------------------------------------------------------------------------- the use case
-def ingest_batch(factory: Factory, *, product_id: int, batch: Batch, received_at: datetime) -> dict[str, Any]:
+def ingest_batch(factory: Factory, *, product_id: int, batch: Batch, received_at: datetime,
+                 secret: str | None = None) -> dict[str, Any]:
     """Write a validated batch into a product, all or nothing; returns the reply's counts.
 
     ``duplicates`` counts messages whose ``messageId`` was taken before (by an earlier request,
@@ -329,6 +343,9 @@ def ingest_batch(factory: Factory, *, product_id: int, batch: Batch, received_at
                 # Signups first, so that users created by this batch get their signup row at once.
                 new, changed, signup_weeks = writer.signups(todo.signups)
                 _, event_weeks = writer.events(todo.pairs)
+                if todo.emails and secret and len(secret) >= MIN_SECRET:  # without a key, not kept at all
+                    hashed = ((uid, email_hash(secret, product_id, e)) for uid, e in todo.emails.items())
+                    writer.email_hashes([(uid, h) for uid, h in hashed if h is not None])
                 new_weeks = signup_weeks + event_weeks
                 writer.close()
                 counts = {"new_signups": new, "changed_signups": changed, "new_user_weeks": new_weeks}

@@ -11,6 +11,7 @@ person can act on.
 from __future__ import annotations
 
 import zlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -19,8 +20,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.domain import gate, organic, retention, survey
-from bot.domain.types import CohortTable, GateReport, RetentionSignal, Status
+from bot.domain.types import (
+    ActivityTier,
+    CohortTable,
+    GateReport,
+    RetentionSignal,
+    Status,
+    SurveyAudience,
+    SurveySignal,
+)
 from bot.domain.weeks import last_complete_week
+from bot.domain.weighting import activity_tier
 from bot.products.service import (
     channel_product,
     cli_product,
@@ -30,6 +40,7 @@ from bot.products.service import (
 from bot.reports.cache import ReportBundle, ReportCache
 from storage.db import Factory, unit_of_work
 from storage.models import Workspace
+from storage.repositories import audience as audience_repo
 from storage.repositories.products import ProductRef, list_products, product_ref
 from storage.repositories.reports import cohort_activity, cohort_sizes, survey_responses, tail_patterns, weekly_channels
 
@@ -65,6 +76,49 @@ def _retention_signal(session: Session, product: ProductRef, as_of: date,
     return signal, table
 
 
+def survey_audience(session: Session, product: ProductRef, as_of: date, since: datetime,
+                    until: datetime) -> SurveyAudience:
+    """Who could have answered (SPEC §5 "Who answered"), as of ``as_of``: the activity tier of
+    each respondent of [since, until) matched to a product user (None when that user is not
+    active: active in at least 2 weeks, one within the last two complete weeks), the active
+    users per tier (weeks active of the last 8), and the Slack surveys' channel members."""
+    last = last_complete_week(as_of)
+    matched = audience_repo.matched_respondents(session, product.id, since, until)
+    activity = audience_repo.user_activity(session, product.id, set(matched.values()), last)
+    tiers: dict[str, ActivityTier | None] = {}
+    for key, uid in matched.items():
+        total, last8, recent = activity.get(uid, (0, 0, False))
+        tiers[key] = activity_tier(last8) if total >= 2 and recent else None
+    by_tier: Counter[ActivityTier] = Counter()
+    if any(t is not None for t in tiers.values()):  # only weights and the active rate need it (~1 s at 50k users)
+        for n8, n in audience_repo.active_users_by_weeks(session, product.id, last).items():
+            tier = activity_tier(n8)
+            if tier is not None:
+                by_tier[tier] += n
+    # Channel members are the base of unmatched Slack answers only: an unmatched import has none.
+    members = None
+    if not audience_repo.imported_respondents(session, product.id, since, until) - matched.keys():
+        members = audience_repo.channel_members(session, product.id, since, until)
+    return SurveyAudience(tiers=tiers, active_by_tier=dict(by_tier), channel_members=members)
+
+
+def gate_survey(session: Session, product: ProductRef, as_of: date) -> SurveySignal:
+    """The survey signal the gate uses, weighted by who answered. Last week's status, for the
+    "changed only because answers left the window" note, is recomputed as of a week earlier on
+    the same audience (cheap: one read of the answers covers both windows; and holding the
+    audience fixed is what isolates the answers' own effect). Snapshots are not used: a week
+    without a digest has none."""
+    s = product.settings.survey
+    end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    since = end - timedelta(days=s.window_days + 2 + 7)  # both windows; the domain applies each exactly
+    responses = survey_responses(session, product.id, since=since, until=end)
+    audience = survey_audience(session, product, as_of, since, end)
+    before = as_of - timedelta(days=7)
+    previous = survey.survey_signal(responses, before, s, audience=audience).status
+    return survey.survey_signal(responses, as_of, s, audience=audience, previous_status=previous,
+                                previous_as_of=before)
+
+
 def compute_report(session: Session, product: ProductRef, as_of: date) -> GateReport:
     """The gate report for one product as of a date: three signals, verdict, next steps.
 
@@ -77,9 +131,7 @@ def compute_report(session: Session, product: ProductRef, as_of: date) -> GateRe
         previous = _retention_signal(session, product, as_of - timedelta(days=7), None)[0].unconfirmed_status
     ret, table = _retention_signal(session, product, as_of, previous)
     org = organic.organic_signal(weekly_channels(session, product.id, last), as_of, s.organic)
-    end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-    since = end - timedelta(days=s.survey.window_days + 2)  # the domain applies the exact window
-    sur = survey.survey_signal(survey_responses(session, product.id, since=since, until=end), as_of, s.survey)
+    sur = gate_survey(session, product, as_of)
     return gate.evaluate(product=product.slug, product_name=product.name, as_of=as_of, retention=ret,
                          organic=org, survey=sur, settings=s, cohort_table=table)
 

@@ -47,6 +47,7 @@ BOT_SCOPES = (
     "channels:history",
     "groups:history",
     "users:read",
+    "users:read.email",  # a named survey respondent's email, hashed to match them to a signup
 )
 ENCRYPTED_PREFIX = "enc1:"
 TOKEN_FIELDS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")

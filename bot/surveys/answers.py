@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.domain import survey as domain
+from bot.domain.matching import email_hash
 from bot.domain.types import Answer
 from bot.surveys.service import (
     MAX_SEGMENT,
@@ -163,6 +164,26 @@ def delete_reply(
                                                      SurveyComment.message_ts == _comment_key(secret, survey, deleted_ts))
                          .returning(SurveyComment.id)).all()
         return ReplyOutcome("comment" if gone else "ignored", _info(s, survey))
+
+
+def store_email_hash(factory: Factory, *, survey_id: int, user_id: str, email: str, secret: str) -> bool:
+    """Keep the keyed hash of a named respondent's email on their answer, so the report can
+    match them to a signup (SPEC §5 "Who answered"); the address itself is not stored. Anonymous
+    surveys are left alone: a hash that matches a signup would tell whoever holds the key and the
+    database who answered. True when a hash was written."""
+    with unit_of_work(factory) as s:
+        survey = s.get(Survey, survey_id)
+        if survey is None or survey.anonymous:
+            return False
+        hashed = email_hash(secret, survey.product_id, email)
+        if hashed is None:
+            return False
+        row = s.scalar(select(SurveyResponse).where(SurveyResponse.product_id == survey.product_id,
+                                                    SurveyResponse.dedupe_key == _dedupe_key(survey.id, user_id)))
+        if row is None or row.email_hash == hashed:
+            return False
+        row.email_hash = hashed  # updated_at moves too, so cached reports see the match
+        return True
 
 
 # ----------------------------------------------------------------------------- follow-ups

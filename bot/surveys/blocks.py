@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.lessons import PhraseList
-from bot.domain.survey import QUESTION, answer_label
+from bot.domain.survey import QUESTION, answer_label, who_answered
 from bot.domain.types import ANSWERS, Answer, SurveySignal
 from bot.render import limits
 from bot.render.blocks import STATUS_EMOJI, STATUS_LABEL, escape, num, pct, pct_ci
@@ -229,6 +229,16 @@ def _signal_value(s: SurveySignal) -> str:
             f"N/A left out; {pct_ci(s.ci)}; {num(s.not_applicable)} N/A)")
 
 
+def _who(s: SurveySignal) -> str:
+    """Whose answers the score rests on, and a status that moved only because answers left the
+    window, each on a line of its own (SPEC §5 "Who answered")."""
+    line = who_answered(s)
+    out = f"\n_{escape(line[:1].upper() + line[1:])}._" if line else ""
+    if s.changed_by_window:
+        out += "\n_The status changed only because older answers left the window, not because of new ones._"
+    return out
+
+
 def _needed(s: SurveySignal, min_responses: int) -> str:
     if s.status in ("pass", "fail"):
         return "Settled: no more responses are needed for this signal."
@@ -285,11 +295,11 @@ def results_message(r: SurveyResults) -> dict[str, Any]:
         _section(f"*{escape(question(sv.product_name))}*\n" + "\n".join(rows)),
         _section(f"*This survey:* {_signal_value(s)} — {STATUS_EMOJI[s.status]} {STATUS_LABEL[s.status]} against "
                  f"the {bar} bar.\nN/A (no longer use {product}): {num(r.counts.na)}, {na_share}; "
-                 "they are left out of the score."),
+                 f"they are left out of the score.{_who(s)}"),
         _section(f"*What this does to the gate* (the survey signal for {product}: one latest answer per person "
                  f"from the last {r.settings.window_days} days, Slack and imported): "
                  f"{STATUS_EMOJI[g.status]} *{STATUS_LABEL[g.status]}* — {_signal_value(g)}.\n"
-                 f"{_needed(g, r.settings.min_responses)}"),
+                 f"{_needed(g, r.settings.min_responses)}{_who(g)}"),
     ]
     seg_lines = []
     for row in r.segments:

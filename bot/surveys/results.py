@@ -34,12 +34,9 @@ def _domain_responses(session: Session, survey_id: int, product_id: int) -> list
 
 
 def _gate_signal(session: Session, product: ProductRef, as_of: date) -> SurveySignal:
-    # Exactly what services.compute_report feeds the gate (same query, same domain call), without
-    # computing the retention and organic signals the results post does not show.
-    s = product.settings.survey
-    end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-    since = end - timedelta(days=s.window_days + 2)
-    return domain.survey_signal(survey_responses(session, product.id, since=since, until=end), as_of, s)
+    # Exactly what services.compute_report feeds the gate (the same use case, audience and all),
+    # without computing the retention and organic signals the results post does not show.
+    return services.gate_survey(session, product, as_of)
 
 
 def compute_results(session: Session, survey: Survey, now: datetime) -> SurveyResults:
@@ -60,7 +57,11 @@ def compute_results(session: Session, survey: Survey, now: datetime) -> SurveyRe
     own_as_of = max(as_of, *days)
     own = dataclasses.replace(settings, window_days=max(settings.window_days, (own_as_of - min(days)).days + 1))
     counted = domain.latest_per_respondent(responses, own_as_of, own.window_days)
-    signal = domain.survey_signal(counted, own_as_of, own)
+    # Weighted by who answered, as the gate is, so the post and the gate explain the same way.
+    first = datetime.combine(min(days), datetime.min.time(), tzinfo=UTC)
+    audience = services.survey_audience(session, product, own_as_of, first,
+                                        datetime.combine(own_as_of + timedelta(days=1), datetime.min.time(), tzinfo=UTC))
+    signal = domain.survey_signal(counted, own_as_of, own, audience=audience)
     gate = _gate_signal(session, product, services.today_in(product.settings.timezone, end))
 
     people = Counter((r.segment or "").strip() or "unspecified" for r in counted)

@@ -213,9 +213,12 @@ def start_survey(
     )
 
 
-def attach_message(factory: Factory, *, survey_id: int, message_ts: str) -> None:
+def attach_message(factory: Factory, *, survey_id: int, message_ts: str, channel_members: int | None = None) -> None:
+    """The posted message's ts, and how many people the channel held then (the base of the
+    response rate of answers that cannot be matched to product users; None when unknown)."""
     with unit_of_work(factory) as s:
-        s.execute(update(Survey).where(Survey.id == survey_id).values(message_ts=message_ts))
+        s.execute(update(Survey).where(Survey.id == survey_id)
+                  .values(message_ts=message_ts, channel_members=channel_members))
 
 
 def discard_survey(factory: Factory, *, survey_id: int) -> None:

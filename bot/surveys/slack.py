@@ -32,6 +32,7 @@ from bot.slack.errors import PermanentSlackError, error_code, retry_after
 from bot.slack.respond import Responder
 from bot.surveys import blocks as ui
 from bot.surveys import service as surveys
+from bot.surveys.answers import store_email_hash
 from bot.surveys.results import close_survey, set_results_ts
 from bot.surveys.values import AnswerOutcome, ReplyOutcome, SurveyInfo, SurveyResults
 
@@ -77,7 +78,8 @@ def post_survey(ctx: AppContext, client: WebClient, survey: SurveyInfo) -> Surve
             raise UserError(f"I can't post in <#{survey.channel_id}> ({code}). Invite me with "
                             "`/invite @PMF Gate` there, then start the survey again.") from None
         raise
-    surveys.attach_message(ctx.factory, survey_id=survey.id, message_ts=ts)
+    surveys.attach_message(ctx.factory, survey_id=survey.id, message_ts=ts,
+                           channel_members=_channel_members(client, survey.channel_id))
     info = surveys.get_survey(ctx.factory, survey.id)
     assert info is not None
     try:
@@ -87,6 +89,18 @@ def post_survey(ctx: AppContext, client: WebClient, survey: SurveyInfo) -> Surve
     log.info("survey %s posted in %s (team %s, anonymous=%s)", survey.id, survey.channel_id, survey.team_id,
              survey.anonymous)
     return info
+
+
+def _channel_members(client: WebClient, channel_id: str) -> int | None:
+    """How many people the channel holds (Slack counts the bot among them, so one is taken
+    off): the base of the response rate when answers cannot be matched. None when unknown."""
+    try:
+        n = (client.conversations_info(channel=channel_id, include_num_members=True).get("channel") or {}).get(
+            "num_members")
+    except SlackApiError as err:
+        log.info("conversations.info %s: member count unknown (%s)", channel_id, error_code(err))
+        return None
+    return max(int(n) - 1, 1) if isinstance(n, int) and n > 0 else None
 
 
 # ----------------------------------------------------------------------------- answers
@@ -134,6 +148,22 @@ def after_answer(ctx: AppContext, client: WebClient, outcome: AnswerOutcome | Re
         _ephemeral(client, survey, user_id, ui.survey_closed_note(survey), response_url)
     elif outcome.status == "not_respondent":
         _ephemeral(client, survey, user_id, ui.not_an_answer_hint(survey), response_url)
+    if outcome.status in ("recorded", "answer") and not survey.anonymous:
+        match_respondent(ctx, client, survey, user_id)
+
+
+def match_respondent(ctx: AppContext, client: WebClient, survey: SurveyInfo, user_id: str) -> None:
+    """Store the keyed hash of a named respondent's email (users.info, cached on the context),
+    so the report can weight their answer by how active they are. Best effort: an answer that
+    cannot be matched still counts, unweighted."""
+    try:
+        # Without the rate-limit retry: a burst of answers must not sleep out users.info's
+        # Retry-After on the listener threads (see _fail_fast); a limited call leaves it unmatched.
+        email = ctx.user_emails.email(_fail_fast(client), survey.team_id, user_id)
+        if email:
+            store_email_hash(ctx.factory, survey_id=survey.id, user_id=user_id, email=email, secret=ctx.secret_key)
+    except Exception as err:  # noqa: BLE001 - the answer is stored; only its matching is lost
+        log.warning("survey %s: respondent not matched (%s)", survey.id, type(err).__name__)
 
 
 # ----------------------------------------------------------------------------- live count

@@ -145,11 +145,12 @@ def data_fingerprint(session: Session, product_id: int, *, last_week: int | None
     users = session.execute(
         select(func.count(), func.max(ProductUser.id), func.count(ProductUser.signup_week),
                func.min(ProductUser.first_week), func.max(ProductUser.first_week),
-               func.count(ProductUser.channel_class))
+               func.count(ProductUser.channel_class), func.count(ProductUser.email_hash))
         .where(*user_filter)).one()
     activity = session.execute(
         select(func.count(), func.max(ActivityWeek.week)).select_from(ActivityWeek).where(*activity_filter)).one()
     answers = session.execute(
-        select(func.count(), func.max(SurveyResponse.id), func.max(SurveyResponse.updated_at))
+        select(func.count(), func.max(SurveyResponse.id), func.max(SurveyResponse.updated_at),
+               func.count(SurveyResponse.email_hash))
         .where(*answer_filter)).one()
     return tuple(users) + tuple(activity) + tuple(answers)

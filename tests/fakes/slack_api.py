@@ -127,11 +127,12 @@ class FakeSlack:
             return ch
 
     def add_user(self, user_id: str, *, tz: str = "Europe/Berlin", name: str | None = None, admin: bool = False,
-                 owner: bool = False) -> None:
+                 owner: bool = False, email: str | None = None) -> None:
         with self._lock:
             self.users[user_id] = {"id": user_id, "name": name or user_id.lower(), "tz": tz,
                                    "real_name": name or user_id, "is_bot": False, "is_admin": admin,
-                                   "is_owner": owner, "is_primary_owner": False}
+                                   "is_owner": owner, "is_primary_owner": False,
+                                   **({"profile": {"email": email}} if email else {})}
 
     def fail(self, method: str, *, times: int = 1, status: int | None = None, error: str | None = None,
              retry_after: int | None = None, applied: bool = False) -> None:
@@ -334,7 +335,9 @@ class FakeSlack:
                 return {"ok": False, "error": "channel_not_found"}
             return {"ok": True, "channel": {"id": ch.id, "name": ch.name, "is_private": ch.is_private,
                                             "is_member": ch.is_member, "is_im": ch.is_im, "is_channel": not ch.is_im,
-                                            "is_archived": ch.is_archived, "user": ch.user}}
+                                            "is_archived": ch.is_archived, "user": ch.user,
+                                            **({"num_members": len(self.users)}
+                                               if str(p.get("include_num_members")).lower() in ("1", "true") else {})}}
         if method == "conversations.join":
             ch = self._channel(p.get("channel", ""))
             if ch is None:

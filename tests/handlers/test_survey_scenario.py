@@ -105,8 +105,11 @@ def expected_signal(session_factory: sessionmaker[Session], survey_id: int, prod
     with session_factory() as s:
         responses = survey_responses(s, product_id, survey_id=survey_id)
     from bot.domain.settings import SurveySettings
+    from bot.domain.types import SurveyAudience
 
-    return responses, domain.survey_signal(responses, NOW.date(), SurveySettings())
+    # No signup carries an email here, so no answer is matched: all count unweighted, and the
+    # channel (fewer members in the fake than respondents) is no base for a response rate.
+    return responses, domain.survey_signal(responses, NOW.date(), SurveySettings(), audience=SurveyAudience())
 
 
 def test_a_named_survey_from_start_to_results(harness: Harness, fake_slack: FakeSlack, seed_product,  # type: ignore[no-untyped-def]

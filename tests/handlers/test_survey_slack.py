@@ -39,6 +39,7 @@ from tests.handlers.survey_helpers import (
     text_of,
     thread_reply,
 )
+from tests.surveys.helpers import scan_for
 
 
 @pytest.fixture
@@ -136,6 +137,26 @@ def test_the_live_count_is_throttled_and_ends_on_the_final_count(harness: Harnes
     with session_factory() as s:
         survey = s.get(Survey, sid)
         assert survey is not None and (survey.count_shown, survey.response_count) == (40, 40)
+
+
+def test_a_named_answer_keeps_the_respondents_email_as_its_keyed_hash(
+        harness: Harness, fake_slack: FakeSlack, started: tuple[int, str], session_factory: sessionmaker[Session]) -> None:
+    from bot.domain.matching import email_hash
+    from tests.fakes.harness import SECRET_KEY
+
+    sid, ts = started
+    fake_slack.add_user("U7", email="Seven@Example.com")
+    with session_factory() as s:
+        survey = s.get(Survey, sid)
+        assert survey is not None and survey.channel_members is not None  # counted at post time
+        expected = email_hash(SECRET_KEY, survey.product_id, "seven@example.com")
+    click(harness, ts, "U7", "very", slack_ts(10), survey_id=sid)
+    harness.wait(lambda: [r.email_hash for r in rows(session_factory)] == [expected], what="the hash stored")
+    click(harness, ts, "U7", "not", slack_ts(11), survey_id=sid)  # answering again: users.info is cached
+    harness.wait(lambda: len(ephemerals(fake_slack, "U7")) == 2, what="the second answer confirmed")
+    assert [(r.answer, r.email_hash) for r in rows(session_factory)] == [("not", expected)]
+    assert len(fake_slack.calls_to("users.info", user="U7")) == 1
+    assert not scan_for(session_factory, "xample.com")
 
 
 def test_ten_rapid_clicks_by_one_person_over_http_keep_the_last(harness: Harness, fake_slack: FakeSlack,
@@ -321,7 +342,13 @@ def test_the_export_reimports_to_the_same_survey_signal(harness: Harness, fake_s
     assert r.exit_code == 0, r.output
     r = run.invoke(main, ["check", "--product", "copy", "--workspace", "T1", "--json", "--as-of",
                           NOW.date().isoformat()], env=env)
-    assert json.loads(r.stdout)["signals"]["survey"] == own
+    copy = json.loads(r.stdout)["signals"]["survey"]
+    # The same answers, scored the same; only the response rate's base (the channel's members)
+    # stays with the Slack survey: the imported copy cannot know who could have answered.
+    rate_keys = {"response_rate", "response_rate_base", "summary"}
+    assert {k: v for k, v in copy.items() if k not in rate_keys} == {k: v for k, v in own.items() if k not in rate_keys}
+    assert copy["response_rate"] is None and copy["summary"].endswith("unweighted; response rate unknown.")
+    assert "unweighted; response rate" in own["summary"]
     r = run.invoke(main, ["export", "responses", "--product", "nope", "--workspace", "T1"], env=env)
     assert r.exit_code == 2 and "No product 'nope'" in r.stderr
 

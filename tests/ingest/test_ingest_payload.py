@@ -94,3 +94,26 @@ def test_a_workspace_only_sees_its_own_products(session_factory: Factory, produc
     with pytest.raises(PayloadError) as err:
         ingest_payload(session_factory, workspace_id=other.workspace_id, payload={"product": "acme", "events": []})
     assert err.value.errors[0]["path"] == "product"
+
+
+def test_a_signup_email_is_kept_only_as_its_keyed_hash(session_factory: Factory, product: str) -> None:
+    from bot.domain.matching import email_hash
+    from storage.models import ProductUser
+
+    secret = "payload-secret-0123456789"
+    payload: dict[str, Any] = {"product": "acme", "signups": [
+        {"user_id": "u1", "signed_up_at": "2026-03-02", "channel": "seo", "email": " Ann@Example.com"},
+        {"user_id": "u2", "signed_up_at": "2026-03-02", "utm_source": "google", "utm_medium": "cpc",
+         "email": "bo@example.com"},
+        {"user_id": "u3", "signed_up_at": "2026-03-02", "channel": "seo"}]}
+    with pytest.raises(PayloadError) as err:
+        ingest_payload(session_factory, workspace_id=_ws(session_factory), payload=payload)  # no secret
+    assert "PMFBOT_SECRET_KEY" in str(err.value.errors)
+    ingest_payload(session_factory, workspace_id=_ws(session_factory), payload=payload, secret=secret)
+    with session_factory() as s:
+        rows = dict(s.execute(select(ProductUser.external_id, ProductUser.email_hash)).all())
+        pid = s.scalars(select(ProductUser.product_id)).first()
+    assert pid is not None
+    assert rows == {"u1": email_hash(secret, pid, "ann@example.com"), "u2": email_hash(secret, pid, "bo@example.com"),
+                    "u3": None}
+    assert "example.com" not in str(snapshot(session_factory))

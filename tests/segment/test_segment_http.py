@@ -212,3 +212,26 @@ def test_a_large_batch_with_a_bad_key_gets_its_401(harness: Harness, tracked: Tr
     msgs = [_track(f"u{i}", "2026-11-17T09:00:00Z", properties={"pad": "x" * 2000}) for i in range(200)]
     r = _post(harness, tracked, {"batch": msgs}, headers=tracked.basic("pmfgate_wrong"))
     assert r.status == 401 and stored(session_factory)["users"] == 0
+
+
+def test_an_identify_email_is_kept_only_as_its_keyed_hash(harness: Harness, tracked: Tracked,
+                                                          session_factory: Factory) -> None:
+    from sqlalchemy import select
+
+    from bot.domain.matching import email_hash
+    from storage.models import ProductUser
+    from tests.fakes.harness import SECRET_KEY
+
+    body = {"batch": [
+        {"type": "identify", "userId": "u1", "timestamp": "2026-11-17T09:00:00Z", "traits": {"email": "Ann@Example.com"}},
+        {"type": "identify", "userId": "u2", "timestamp": "2026-11-17T09:00:00Z",
+         "context": {"traits": {"email": "bo@example.com"}}},  # RudderStack's place for traits
+        _track("u3", "2026-11-17T09:01:00Z"),
+    ]}
+    assert _post(harness, tracked, body).status == 200
+    with session_factory() as s:
+        rows = dict(s.execute(select(ProductUser.external_id, ProductUser.email_hash)).all())
+        pid = s.scalars(select(ProductUser.product_id)).first()
+    assert pid is not None
+    assert rows == {"u1": email_hash(SECRET_KEY, pid, "ann@example.com"),
+                    "u2": email_hash(SECRET_KEY, pid, "bo@example.com"), "u3": None}
