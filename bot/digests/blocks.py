@@ -327,8 +327,8 @@ def failure_notice(*, product_name: str, channel_id: str, error: str, paused: bo
 def usage_lines() -> list[tuple[str, str]]:
     return [
         ("/pmf-check digest weekly [#channel] [mon…sun] [HH:MM] [Area/City]",
-         "a weekly scaling-readiness digest (default: this channel, Monday 09:00, your time zone)"),
-        ("/pmf-check digest off [#channel]", "stop a channel's weekly digest"),
+         "a weekly scaling-readiness digest (also `subscribe`; default: this channel, Monday 09:00, your time zone)"),
+        ("/pmf-check digest off [#channel]", "stop a channel's weekly digest (also `unsubscribe`, `stop`)"),
         ("/pmf-check digest now [#channel]", "post the digest now"),
         ("/pmf-check digest list", "every digest, its next run and its last delivery or error"),
     ]

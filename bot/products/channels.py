@@ -3,6 +3,7 @@ binding a channel (``product use``), and showing or changing settings. No Slack 
 
 from __future__ import annotations
 
+from bot.domain.settings import SettingRow, describe
 from bot.products import service as product_service
 from bot.products.service import slack_workspace
 from storage.db import Factory, unit_of_work
@@ -41,17 +42,17 @@ def use_product(factory: Factory, *, team_id: str, channel_id: str, slug: str, s
 
 
 def product_settings(factory: Factory, *, team_id: str, channel_id: str,
-                     single_workspace: bool) -> tuple[str, list[tuple[str, str]]]:
+                     single_workspace: bool) -> tuple[str, list[SettingRow]]:
     with unit_of_work(factory) as s:
         product = product_service.channel_product(s, slack_workspace(s, team_id, single_workspace=single_workspace), channel_id)
-        return product.slug, product.settings.items()
+        return product.slug, describe(product.settings)
 
 
 def change_setting(factory: Factory, *, team_id: str, channel_id: str, key: str, value: str,
-                   single_workspace: bool) -> tuple[str, list[tuple[str, str]]]:
+                   single_workspace: bool) -> tuple[str, list[SettingRow]]:
     with unit_of_work(factory) as s:
         product = product_service.channel_product(s, slack_workspace(s, team_id, single_workspace=single_workspace), channel_id)
         new = product_service.update_setting(s, product, key, value)
-        return product.slug, new.items()
+        return product.slug, describe(new)
 
 

@@ -60,8 +60,8 @@ def config(req: CommandRequest) -> None:
         key, value = req.words
         slug, items = change_setting(ctx.factory, team_id=req.team_id, channel_id=req.channel_id,
                                                     key=key, value=value, single_workspace=ctx.single_workspace)
-        req.respond(text=f":white_check_mark: Changed `{blocks.escape(key)}` of `{slug}` to `{blocks.escape(value)}`.")
-        req.respond(**config_message(slug, items))
+        changed = f":white_check_mark: Changed `{blocks.escape(key)}` of `{slug}` to `{blocks.escape(value)}`."
+        req.respond(**config_message(slug, items, changed=changed))
     else:
         raise UserError("`/pmf-check config` takes nothing (show) or exactly `KEY VALUE` (change).",
                         usage=usage_text(CONFIG_USAGE))

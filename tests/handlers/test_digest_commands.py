@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.digests.ids import Action as DigestAction
 from bot.digests.runner import METADATA_EVENT
+from bot.render.limits import validate_message
 from storage.db import unit_of_work
 from storage.models import DigestSubscription
 from tests.fakes.slack_api import PNG_MAGIC, text_of
@@ -148,3 +149,15 @@ def test_run_a_pmf_survey_starts_one_in_the_digest_channel(harness, fake_slack, 
                          message=_digest_message())
     (again,) = fake_slack.wait_response("survey2", timeout=30)
     assert "already" in text_of(again.params).lower()
+
+
+@pytest.mark.parametrize("off_word", ["unsubscribe", "stop", "off"])
+def test_subscribe_unsubscribe_and_stop_are_what_people_type(harness, seed_product, session_factory, off_word):
+    seed_product("T1", "acme", "Acme", data=False)
+    subscribed = harness.pmf("digest subscribe <#C2|growth> wed 07:15 Asia/Tokyo").reply()
+    validate_message(subscribed)
+    assert "<#C1>" not in text_of(harness.pmf("digest list").reply())
+    assert [s.active for s in _subs(session_factory)] == [True]
+    off = text_of(harness.pmf(f"digest {off_word} <#C2|growth>").reply())
+    assert "turned off" in off and "<#C2>" in off
+    assert [s.active for s in _subs(session_factory)] == [False]

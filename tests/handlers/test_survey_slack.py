@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli import main
+from bot.render.limits import validate_message
 from bot.slack.post import POST_ATTEMPTS
 from bot.surveys.ids import Metadata
 from bot.surveys.jobs import close_due_surveys
@@ -80,6 +81,14 @@ def test_bad_survey_commands_say_what_was_wrong_and_change_nothing(harness: Harn
     assert "/pmf-check survey start [#channel] [anonymous] [days N]" in text_of(reply) or "no open" not in expected
     with session_factory() as s:
         assert s.scalars(select(Survey)).all() == []
+
+
+@pytest.mark.parametrize("word", ["results", "status"])
+def test_survey_results_is_what_people_type_for_status(harness: Harness, started: tuple[int, str], word: str) -> None:
+    reply = harness.pmf(f"survey {word}").reply()
+    assert "There is no open survey" not in text_of(reply) and "does not understand" not in text_of(reply)
+    assert text_of(reply) == text_of(harness.pmf("survey status").reply())
+    validate_message(reply)
 
 
 def test_one_open_survey_per_channel(harness: Harness, started: tuple[int, str]) -> None:
