@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from bot.config import ConfigError, Settings
-from bot.errors import UserError
+from bot.errors import SlackUnreachable, UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,6 +40,8 @@ def handles_errors(fn: F) -> F:
             _fail(str(err), 2)
         except click.exceptions.ClickException:
             raise
+        except SlackUnreachable as err:
+            _fail(str(err), 1)
         except KeyboardInterrupt:
             _fail("interrupted; nothing was committed by the interrupted step", 130)
         except Exception as err:  # noqa: BLE001 - the one place that reports unexpected errors
@@ -97,11 +99,18 @@ def db() -> None:
 @handles_errors
 def db_upgrade() -> None:
     """Run the Alembic migrations to head."""
+    from storage.db import redacted_url
     from storage.migrate import upgrade
 
     settings = _settings()
-    upgrade(settings.database_url)
-    click.echo("database is at the latest schema")
+    before, after = upgrade(settings.database_url)
+    where = redacted_url(settings.database_url)
+    if before is None:
+        click.echo(f"database created at revision {after} ({where})")
+    elif before != after:
+        click.echo(f"database upgraded from revision {before} to {after} ({where})")
+    else:
+        click.echo(f"database already at the latest revision {after}; nothing to do ({where})")
 
 
 # ----------------------------------------------------------------------------- product
