@@ -195,21 +195,30 @@ def survey_reminder(survey: SurveyInfo) -> dict[str, Any]:
 
 
 def reminder_dm(survey: SurveyInfo, permalink: str | None) -> dict[str, Any]:
-    where = f"<{permalink}|the survey in <#{survey.channel_id}>>" if permalink else f"the survey in <#{survey.channel_id}>"
+    # A mention cannot sit inside a link's label (Slack shows it raw): the link and the channel
+    # are side by side.
+    where = f"<{permalink}|the survey> in <#{survey.channel_id}>" if permalink else f"the survey in <#{survey.channel_id}>"
     text = (f"Hi! The {escape(survey.product_name)} team would love your answer to one quick question: "
-            f"*{escape(question(survey.product_name))}* It takes five seconds: answer in {where} before "
+            f"*{escape(question(survey.product_name))}* It takes five seconds: answer {where} before "
             f"{slack_date(survey.closes_at)}.")
     return _message(text, [_section(f":wave: {text}")])
 
 
-def reminder_sent(survey: SurveyInfo, dms: int | None, reason: str | None = None) -> dict[str, Any]:
-    text = f"Reminder posted in the survey's thread in <#{survey.channel_id}>."
+def reminder_sent(survey: SurveyInfo, dms: int | None, reason: str | None = None, *,
+                  in_thread: bool = True) -> dict[str, Any]:
+    parts = [f"Reminder posted in the survey's thread in <#{survey.channel_id}>."] if in_thread else []
     if dms is not None:
-        text += f" Sending a direct message to {num(dms)} channel member{'s' if dms != 1 else ''} who " \
-                "haven't answered yet, paced to Slack's limits."
+        parts.append(f"Sending a direct message to {num(dms)} member{'s' if dms != 1 else ''} of "
+                     f"<#{survey.channel_id}> who haven't answered yet, paced to Slack's limits.")
     if reason:
-        text += f" {reason}"
+        parts.append(reason)
+    text = " ".join(parts)
     return _message(text, [_section(f":bell: {text}")])
+
+
+def reminder_not_sent(survey: SurveyInfo, reason: str) -> dict[str, Any]:
+    text = f"Nothing was sent for the survey in <#{survey.channel_id}>. {reason}"
+    return _message(text, [_section(f":information_source: {text}")])
 
 
 def survey_closing(survey: SurveyInfo) -> dict[str, Any]:

@@ -26,7 +26,7 @@ SURVEY_USAGE = [
     ("/pmf-check survey status [#channel]",
      "Responses so far (also `results`; the distribution stays hidden until it closes)"),
     ("/pmf-check survey remind [#channel] [dm]",
-     "Remind in its thread; `dm` also messages members who haven't answered (named surveys)"),
+     "Remind in its thread; with `dm`, only message members who haven't answered (named surveys)"),
     ("/pmf-check survey close [#channel]", "Close it now and post the results in its thread"),
 ]
 USAGE = usage_text(SURVEY_USAGE)

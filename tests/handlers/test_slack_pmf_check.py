@@ -382,3 +382,10 @@ def test_product_use_escapes_what_was_typed(harness, seed_product):
     seed_product("T1", "acme", data=False)
     body = text_of(harness.pmf("product use <!channel>").reply())
     assert "<!channel>" not in body and "&lt;!channel&gt;" in body
+
+
+def test_the_placeholder_names_a_channel_instead_of_showing_its_id(harness, seed_product):
+    seed_product("T1", "acme", data=False)
+    ack = harness.pmf("digest list <#C2|growth>").ack()
+    assert ack["text"] == ":hourglass_flowing_sand: Working on `/pmf-check digest list #growth`…"
+    validate_message(ack)
