@@ -23,6 +23,7 @@ from bot.render import blocks as b
 from bot.render import limits
 from bot.render.blocks import STATUS_FOOTER, _button, _context, _header, _message, _section
 from bot.reports.blocks import _fallback, _report_body
+from bot.surveys.values import DEFAULT_DAYS
 
 DAY_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 DAY_LONG = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -217,9 +218,24 @@ def _brief(report: GateReport, previous: GateReport | None, surveys: Sequence[Su
     return {"text": text, "blocks": blocks}
 
 
+def survey_button(product_slug: str) -> dict[str, Any]:
+    """"Run a PMF survey" posts in the channel for everyone: Slack asks the clicker first."""
+    button = b._button("Run a PMF survey", DigestAction.SURVEY, product_slug, style="primary")
+    button["confirm"] = {
+        "title": {"type": "plain_text", "text": "Post a PMF survey here?"},
+        "text": {"type": "plain_text", "text": (
+            f"This posts the Sean Ellis question in this channel now, for everyone here to answer, with named "
+            f"answers, open for {DEFAULT_DAYS} days. To choose the channel, anonymity or length, use "
+            "/pmf-check survey start instead.")},
+        "confirm": {"type": "plain_text", "text": "Post survey"},
+        "deny": {"type": "plain_text", "text": "Cancel"},
+    }
+    return button
+
+
 def _actions(product_slug: str) -> dict[str, Any]:
     return {"type": "actions", "elements": [
-        b._button("Run a PMF survey", DigestAction.SURVEY, product_slug, style="primary"),
+        survey_button(product_slug),
         b._button("Details", DigestAction.DETAILS, product_slug),
     ]}
 
@@ -346,7 +362,7 @@ def digest_core(
     blocks.append({
         "type": "actions",
         "elements": [
-            _button("Run a PMF survey", DigestAction.SURVEY, report.product, style="primary"),
+            survey_button(report.product),
             _button("Details", DigestAction.DETAILS, report.product),
         ],
     })

@@ -15,6 +15,9 @@ from typing import Literal
 from bot.domain.settings import SurveySettings
 from bot.domain.types import Answer, SegmentScore, SurveyCounts, SurveySignal
 
+# How long a survey stays open unless its starter says otherwise (the digest's button states it).
+DEFAULT_DAYS = 14
+
 # Breakdowns (segments, benefit themes) of anonymous surveys need at least this many people, so
 # that nobody's answer can be read off a small group.
 MIN_GROUP = 5

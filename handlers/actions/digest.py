@@ -1,7 +1,7 @@
 """The weekly digest's buttons: "Run a PMF survey" starts a survey in the digest's channel,
 "Details" answers with the full gate report, visible only to whoever clicked; and the App Home
-button "Send digest now", which sends the digest to the clicker's DM with the app (a preview
-that posts nowhere public). A button in a shared message never replaces that message."""
+button "Preview digest in my DM", which sends the digest to the clicker's DM with the app (a
+preview that posts nowhere public; subscribing a channel is ``/pmf-check digest weekly``). A button in a shared message never replaces that message."""
 
 from __future__ import annotations
 

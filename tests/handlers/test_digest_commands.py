@@ -100,6 +100,20 @@ def test_now_posts_the_digest_and_its_chart_in_the_channel(harness, fake_slack, 
     assert post.params["text"].startswith("Weekly PMF digest — Acme")
     (png,) = fake_slack.uploaded_png("C1")
     assert png.startswith(PNG_MAGIC)
+    validate_message({"text": post.params["text"], "blocks": post.json_param("blocks")})
+
+
+def test_run_a_pmf_survey_asks_before_posting_in_the_channel(harness, fake_slack, seed_product):
+    seed_product("T1", "acme", "Acme")
+    harness.pmf("digest now").reply(timeout=30)
+    (post,) = fake_slack.calls_to("chat.postMessage", channel="C1")
+    buttons = {el["action_id"]: el for b in post.json_param("blocks") if b["type"] == "actions" for el in b["elements"]}
+    confirm = buttons[DigestAction.SURVEY]["confirm"]
+    assert confirm["title"]["text"] == "Post a PMF survey here?"
+    assert "in this channel now, for everyone here to answer" in confirm["text"]["text"]
+    assert "open for 14 days" in confirm["text"]["text"]
+    assert (confirm["confirm"]["text"], confirm["deny"]["text"]) == ("Post survey", "Cancel")
+    assert "confirm" not in buttons[DigestAction.DETAILS]
 
 
 def test_now_in_a_private_channel_without_the_app_says_how_to_invite_it(harness, fake_slack, seed_product):
