@@ -74,7 +74,7 @@ class NoOpenSurvey(NotFound):
 
 
 __all__ = [
-    "MIN_GROUP", "OTHER_ROLE", "ROLES", "AnswerOutcome", "FollowUp", "NoOpenSurvey", "ReplyOutcome", "SegmentRow",
+    "DEFAULT_DAYS", "MIN_GROUP", "OTHER_ROLE", "ROLES", "AnswerOutcome", "FollowUp", "NoOpenSurvey", "ReplyOutcome", "SegmentRow",
     "SurveyAlreadyOpen", "SurveyInfo", "SurveyResults",
 ]
 
