@@ -286,8 +286,8 @@ def serve(settings: Settings, load: Callable[[], WebApp], *, ready: str = "") ->
     host = os.environ.get("HOST", "").strip() or "0.0.0.0"
 
     def when_ready(_server: Any) -> None:
-        log.info("PMF Gate web ready on http://%s:%s (POST /slack/events, GET /healthz; %d workers x %d threads)%s",
-                 host, settings.port, workers, threads, f", {ready}" if ready else "")
+        log.info("PMF Gate web ready on http://%s:%s (POST /slack/events, GET /healthz; %d worker%s x %d threads)%s",
+                 host, settings.port, workers, "" if workers == 1 else "s", threads, f", {ready}" if ready else "")
     _Gunicorn({
         "bind": f"{host}:{settings.port}",
         "workers": workers,

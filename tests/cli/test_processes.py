@@ -188,6 +188,29 @@ def test_web_logs_one_ready_line_without_a_bolt_warning(db_url: str, session_fac
         _stop(proc)
     ready = [line for line in text.splitlines() if "PMF Gate web ready" in line]
     assert len(ready) == 1
-    assert f"on http://127.0.0.1:{port}" in ready[0] and "database " in ready[0]
+    assert f"on http://127.0.0.1:{port} (POST /slack/events, GET /healthz; 1 worker x 2 threads)" in ready[0]
+    assert "database " in ready[0]
     assert "single-workspace (bot token)" in ready[0]
     assert "will be unused" not in text and "Traceback" not in text
+
+
+@pytest.mark.slow
+def test_socket_logs_one_ready_line_once_connected(db_url: str, session_factory, fake_slack: FakeSlack,  # type: ignore[no-untyped-def]
+                                                   tmp_path: Path) -> None:
+    from tests.fakes.socket_mode import FakeSocketMode
+
+    endpoint = FakeSocketMode()
+    fake_slack.socket_mode_url = endpoint.url
+    log_path = tmp_path / "socket.log"
+    proc = _start(_env(db_url, fake_slack.api_url), "socket", log_path)
+    try:
+        text = _wait_for_line(proc, log_path, "PMF Gate ready")
+    finally:
+        _stop(proc)
+        endpoint.stop()
+    ready = [line for line in text.splitlines() if "ready" in line]
+    assert len(ready) == 1, text
+    assert f"connected to Slack at {fake_slack.api_url} over Socket Mode" in ready[0]
+    assert "single-workspace (bot token)" in ready[0] and "scheduler in-process" in ready[0]
+    assert endpoint.connections >= 1
+    assert "will be unused" not in text and "Traceback" not in text and "WARNING" not in text
