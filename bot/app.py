@@ -18,10 +18,12 @@ the report cache caps the CPU-bound part (statistics, charts) at ``Tuning.max_pa
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -59,6 +61,22 @@ def build_context(settings: Settings, factory: sessionmaker[Session] | None = No
                       oauth=oauth, tuning=tuning or Tuning())
 
 
+class _TokenFromEnvironment(logging.Filter):
+    """Drops one Bolt warning that is wrong for us. Bolt reads ``SLACK_BOT_TOKEN`` from the
+    environment itself whenever its ``token`` argument is None, and then warns that ``token`` is
+    unused because we also pass ``client``. We must pass ``client`` (the one WebClient factory:
+    SLACK_API_URL and our retry policy), and it carries that very token, so nothing is unused."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def _quiet_bolt_token_warning() -> None:
+    logger = logging.getLogger("slack_bolt.App")  # Bolt's framework logger when App(logger=None)
+    if not any(isinstance(f, _TokenFromEnvironment) for f in logger.filters):
+        logger.addFilter(_TokenFromEnvironment())
+
+
 def build_app(settings: Settings, factory: sessionmaker[Session] | None = None, *,
               listener_threads: int = LISTENER_THREADS, socket_mode: bool = False,
               tuning: Tuning | None = None) -> tuple[App, AppContext]:
@@ -75,6 +93,7 @@ def build_app(settings: Settings, factory: sessionmaker[Session] | None = None, 
         request_verification_enabled=not socket_mode,
         name="pmfbot",
     )
+    _quiet_bolt_token_warning()
     if ctx.oauth is not None:
         oauth = ctx.oauth
         app = App(client=oauth.client, authorize=oauth.authorize,  # type: ignore[arg-type]  # an Authorize is accepted

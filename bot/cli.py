@@ -48,11 +48,18 @@ def db() -> None:
 @handles_errors
 def db_upgrade() -> None:
     """Run the Alembic migrations to head."""
+    from storage.db import redacted_url
     from storage.migrate import upgrade
 
     settings = _settings()
-    upgrade(settings.database_url)
-    click.echo("database is at the latest schema")
+    before, after = upgrade(settings.database_url)
+    where = redacted_url(settings.database_url)
+    if before is None:
+        click.echo(f"database created at revision {after} ({where})")
+    elif before != after:
+        click.echo(f"database upgraded from revision {before} to {after} ({where})")
+    else:
+        click.echo(f"database already at the latest revision {after}; nothing to do ({where})")
 
 
 # ----------------------------------------------------------------------------- product

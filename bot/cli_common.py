@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from bot.config import ConfigError, Settings
-from bot.errors import UserError
+from bot.errors import SlackUnreachable, UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,6 +34,8 @@ def handles_errors(fn: F) -> F:
             _fail(str(err), 2)
         except click.exceptions.ClickException:
             raise
+        except SlackUnreachable as err:
+            _fail(str(err), 1)
         except KeyboardInterrupt:
             _fail("interrupted; nothing was committed by the interrupted step", 130)
         except Exception as err:  # noqa: BLE001 - the one place that reports unexpected errors

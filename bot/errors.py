@@ -18,3 +18,8 @@ class UserError(Exception):
 
 class NotFound(UserError):
     """A named thing (product, survey, subscription) does not exist in this workspace."""
+
+
+class SlackUnreachable(Exception):
+    """Slack cannot be reached, or refused the connection, at start-up; ``str(err)`` says where and
+    what to check. Not a bug (no traceback) and not bad input (exit code 1: retry later)."""

@@ -15,8 +15,11 @@ from typing import Any
 
 from bot.app import build_app, build_context
 from bot.config import ConfigError, Settings
+from bot.errors import SlackUnreachable
 from bot.scheduler import background_clock, blocking_clock
 from bot.web import WebApp, serve
+from storage.db import redacted_url
+from storage.migrate import schema_state
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +29,25 @@ def configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         force=True)
     if logging.getLogger().level > logging.DEBUG:
-        # APScheduler logs every run of every job at INFO: two lines a tick, forever.
-        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+        # APScheduler logs every run of every job at INFO (two lines a tick, forever) and each job
+        # it adds: our own ready line says which jobs run.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        # Alembic's two lines whenever the schema is checked at start-up.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def mode(settings: Settings) -> str:
+    return "multi-workspace (OAuth)" if settings.oauth_mode else "single-workspace (bot token)"
+
+
+def require_schema(settings: Settings) -> None:
+    """Refuse a database that is not at the migrations' head: every query would fail later, on
+    every request and every tick, with "no such table"."""
+    state = schema_state(settings.database_url)
+    if not state.at_head:
+        at = f"revision {state.current}" if state.current else "no schema (never upgraded)"
+        raise ConfigError(f"the database {redacted_url(settings.database_url)} has {at}, this version needs "
+                          f"revision {state.head}: run `pmfbot db upgrade` first")
 
 
 # ----------------------------------------------------------------------------- web
@@ -39,9 +59,11 @@ def build_wsgi(settings: Settings, **kwargs: Any) -> WebApp:
 
 def run_web(settings: Settings) -> None:
     """``pmfbot web``: gunicorn with ``gthread`` workers on ``HOST:PORT``."""
-    settings.require_slack()
     configure_logging(settings)
-    serve(settings, lambda: build_wsgi(settings))
+    settings.require_slack()
+    require_schema(settings)
+    serve(settings, lambda: build_wsgi(settings),
+          ready=f"database {redacted_url(settings.database_url)}, {mode(settings)}")
 
 
 # ----------------------------------------------------------------------------- Socket Mode
@@ -94,20 +116,38 @@ class Liveness:
         self._stop.set()
 
 
+def connect_socket(handler: Any, api_url: str) -> None:
+    """Open the Socket Mode connection; an unreachable Slack or a refused app token is one line
+    that says so, not a traceback or a bare ``URLError``."""
+    from slack_sdk.errors import SlackApiError
+
+    try:
+        handler.connect()
+    except SlackApiError as err:
+        code = err.response.get("error") if err.response is not None else None
+        raise SlackUnreachable(f"Slack at {api_url} refused to open a Socket Mode connection ({code}): check "
+                               "SLACK_APP_TOKEN (an xapp- token with connections:write)") from err
+    except OSError as err:  # URLError, refused connections, timeouts, DNS failures
+        reason = getattr(err, "reason", None) or err
+        raise SlackUnreachable(f"cannot reach Slack at {api_url} ({reason})") from err
+
+
 def run_socket(settings: Settings) -> None:
     """``pmfbot socket``: Socket Mode (no public URL needed), a liveness check and the scheduler."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     configure_logging(settings)
     settings.require_slack(socket=True)
+    require_schema(settings)
     app, ctx = build_app(settings, socket_mode=True)
     # Bolt's handler connects with app.client, which already points at SLACK_API_URL.
     handler = SocketModeHandler(app, settings.slack_app_token)
+    connect_socket(handler, settings.slack_api_url)
     clock = background_clock(ctx)
-    handler.connect()
     liveness = Liveness(handler.client)
     liveness.start()
-    log.info("PMF Gate is connected over Socket Mode")
+    log.info("PMF Gate ready: connected to Slack at %s over Socket Mode, database %s, %s, scheduler in-process (%s)",
+             settings.slack_api_url, redacted_url(settings.database_url), mode(settings), clock.describe())
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
@@ -133,6 +173,7 @@ def run_clock(settings: Settings) -> None:
     only the context (its Slack clients are exactly the app's), never a Bolt app."""
     configure_logging(settings)
     _require_clock_settings(settings)
+    require_schema(settings)
     ctx = build_context(settings)
     clock = blocking_clock(ctx)
 
@@ -142,7 +183,8 @@ def run_clock(settings: Settings) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("PMF Gate clock started: %s", clock.describe())
+    log.info("PMF Gate clock ready: database %s, %s, Slack at %s, jobs: %s", redacted_url(settings.database_url),
+             mode(settings), settings.slack_api_url, clock.describe())
     try:
         clock.scheduler.start()
     finally:

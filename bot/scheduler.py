@@ -86,7 +86,7 @@ def background_clock(ctx: AppContext) -> Clock:
     """``pmfbot socket``: the declared jobs on a daemon thread of the Socket Mode process."""
     clock = Clock(BackgroundScheduler(timezone=UTC, executors=_executors(), daemon=True), ctx)
     clock.scheduler.start()
-    log.info("scheduler started in-process: %s", clock.describe())
+    log.debug("scheduler started in-process: %s", clock.describe())  # the ready line says it
     return clock
 
 

@@ -280,12 +280,16 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return self._load()
 
 
-def serve(settings: Settings, load: Callable[[], WebApp]) -> None:
-    """gunicorn with ``gthread`` workers on ``HOST:PORT``; ``load`` builds a worker's app."""
+def serve(settings: Settings, load: Callable[[], WebApp], *, ready: str = "") -> None:
+    """gunicorn with ``gthread`` workers on ``HOST:PORT``; ``load`` builds a worker's app.
+    Once gunicorn listens, one INFO line says where, with ``ready`` (database, mode) after it."""
     workers = _env_int("WEB_CONCURRENCY", WORKERS, 1, 64)
     threads = _env_int("WEB_THREADS", THREADS, 1, 256)
     host = os.environ.get("HOST", "").strip() or "0.0.0.0"
-    log.info("serving on %s:%s with %d workers x %d threads", host, settings.port, workers, threads)
+
+    def when_ready(_server: Any) -> None:
+        log.info("PMF Gate web ready on http://%s:%s (POST /slack/events, GET /healthz; %d worker%s x %d threads)%s",
+                 host, settings.port, workers, "" if workers == 1 else "s", threads, f", {ready}" if ready else "")
     _Gunicorn({
         "bind": f"{host}:{settings.port}",
         "workers": workers,
@@ -298,4 +302,5 @@ def serve(settings: Settings, load: Callable[[], WebApp]) -> None:
         "accesslog": None,
         "errorlog": "-",
         "proc_name": "pmfbot-web",
+        "when_ready": when_ready,
     }, load).run()

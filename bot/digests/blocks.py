@@ -24,6 +24,7 @@ from bot.render import blocks as b
 from bot.render import limits
 from bot.render.blocks import STATUS_FOOTER, _button, _context, _header, _message, _section
 from bot.reports.blocks import _fallback, _report_body
+from bot.surveys.values import DEFAULT_DAYS
 
 DAY_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 DAY_LONG = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -240,9 +241,24 @@ def _no_data(report: GateReport, surveys: Sequence[SurveyLine], tz: str) -> dict
             "blocks": blocks}
 
 
+def survey_button(product_slug: str) -> dict[str, Any]:
+    """"Run a PMF survey" posts in the channel for everyone: Slack asks the clicker first."""
+    button = b._button("Run a PMF survey", DigestAction.SURVEY, product_slug, style="primary")
+    button["confirm"] = {
+        "title": {"type": "plain_text", "text": "Post a PMF survey here?"},
+        "text": {"type": "plain_text", "text": (
+            f"This posts the Sean Ellis question in this channel now, for everyone here to answer, with named "
+            f"answers, open for {DEFAULT_DAYS} days. To choose the channel, anonymity or length, use "
+            "/pmf-check survey start instead.")},
+        "confirm": {"type": "plain_text", "text": "Post survey"},
+        "deny": {"type": "plain_text", "text": "Cancel"},
+    }
+    return button
+
+
 def _actions(product_slug: str) -> dict[str, Any]:
     return {"type": "actions", "elements": [
-        b._button("Run a PMF survey", DigestAction.SURVEY, product_slug, style="primary"),
+        survey_button(product_slug),
         b._button("Details", DigestAction.DETAILS, product_slug),
     ]}
 
@@ -350,8 +366,8 @@ def failure_notice(*, product_name: str, channel_id: str, error: str, paused: bo
 def usage_lines() -> list[tuple[str, str]]:
     return [
         ("/pmf-check digest weekly [#channel] [mon…sun] [HH:MM] [Area/City]",
-         "a weekly scaling-readiness digest (default: this channel, Monday 09:00, your time zone)"),
-        ("/pmf-check digest off [#channel]", "stop a channel's weekly digest"),
+         "a weekly scaling-readiness digest (also `subscribe`; default: this channel, Monday 09:00, your time zone)"),
+        ("/pmf-check digest off [#channel]", "stop a channel's weekly digest (also `unsubscribe`, `stop`)"),
         ("/pmf-check digest now [#channel]", "post the digest now"),
         ("/pmf-check digest list", "every digest, its next run and its last delivery or error"),
     ]
@@ -369,7 +385,7 @@ def digest_core(
     blocks.append({
         "type": "actions",
         "elements": [
-            _button("Run a PMF survey", DigestAction.SURVEY, report.product, style="primary"),
+            survey_button(report.product),
             _button("Details", DigestAction.DETAILS, report.product),
         ],
     })

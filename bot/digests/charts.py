@@ -52,8 +52,7 @@ def digest_chart(
     against its threshold, and the verdict with each signal's status and change since
     ``previous``. Pass the product's ``min_share``/``threshold``/``window_weeks`` settings."""
     fonts = _DIGEST
-    subtitle = f"as of {report.as_of.isoformat()} · {_RULE}"
-    fig, body = _figure(DIGEST_SIZE, report.product_name, "weekly PMF digest", subtitle, fonts)
+    fig, body = _figure(DIGEST_SIZE, report.product_name, "weekly PMF digest", digest_subtitle(report), fonts)
     grid = body.add_gridspec(2, 2)
     verdict_ax = body.add_subplot(grid[0, 0])
     ret_ax = body.add_subplot(grid[0, 1])
@@ -83,6 +82,10 @@ def digest_chart(
         _draw_score(gauge_ax, s.score, s.ci, threshold, s.responses, fonts, previous=before,
                     compact=True, status=s.status)
     return _png(fig)
+
+
+def digest_subtitle(report: GateReport) -> str:
+    return f"as of {report.as_of.isoformat()} · {_RULE}"
 
 
 # --------------------------------------------------------------------------- verdict panel

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain.suggest import did_you_mean
 from bot.domain.types import ChannelClass
 
 # Channel names are normalised (lower case, spaces/dashes -> "_") before lookup.
@@ -141,11 +142,15 @@ class ProductSettings:
             return dataclasses.replace(self, channel_overrides=rest + ((name, cast(ChannelClass, cls_)),))
         group, _, name = key.partition(".")
         if group not in ("retention", "organic", "survey") or not name:
-            raise SettingError(f"Unknown setting `{key}`. Known settings: {', '.join(k for k, _ in self.items())}, channel.NAME.")
+            hint = did_you_mean(key, known_keys())
+            raise SettingError(f"Unknown setting `{key}`.{hint} Known settings: "
+                               f"{', '.join(k for k, _ in self.items())}, channel.NAME.")
         g = getattr(self, group)
         fields = {f.name: f for f in dataclasses.fields(g)}
         if name not in fields:
-            raise SettingError(f"Unknown setting `{key}`. {group} settings: {', '.join(f'{group}.{n}' for n in fields)}.")
+            hint = did_you_mean(key, known_keys())
+            raise SettingError(f"Unknown setting `{key}`.{hint} {group} settings: "
+                               f"{', '.join(f'{group}.{n}' for n in fields)}.")
         current = getattr(g, name)
         value: int | float
         try:
@@ -198,3 +203,62 @@ def validate_timezone(name: str) -> str:
 
 def normalise_channel(name: str) -> str:
     return "_".join(name.strip().lower().replace("-", " ").replace("_", " ").split())
+
+
+# What each setting means and its unit, for ``config`` listings (SPEC §5). Defaults come from the
+# dataclasses above, so they cannot drift from what the gate uses.
+DESCRIPTIONS: dict[str, tuple[str, str]] = {
+    "timezone": ("weeks start Monday 00:00 in this zone", "IANA zone"),
+    "retention.min_weeks": ("fewest usable weeks of retention before a verdict", "weeks"),
+    "retention.tail_weeks": ("weeks at the end of the curve that must be flat", "weeks"),
+    "retention.min_users": ("fewest users a retention point must rest on", "users"),
+    "retention.min_cohorts": ("fewest signup cohorts the flat tail must rest on", "cohorts"),
+    "retention.flat_tolerance": ("how much the tail may fall and still count as flat", "share per week"),
+    "retention.relative_tolerance": ("the same, as a share of the remaining users", "share per week"),
+    "retention.min_plateau": ("lowest retention level that counts as a plateau", "share of users"),
+    "retention.drift_ratio": ("newer cohorts retaining below this ratio of older ones hold the signal back",
+                              "ratio"),
+    "retention.confirm_weeks": ("weeks in a row a plateau must hold to pass (1 turns this off)", "weeks"),
+    "organic.window_weeks": ("recent weeks the organic share is measured over", "weeks"),
+    "organic.trend_weeks": ("weeks the organic trend is measured over", "weeks"),
+    "organic.min_signups": ("fewest classified signups in the window before a verdict", "signups"),
+    "organic.min_share": ("organic share of signups needed to pass", "share of signups"),
+    "organic.untagged_paid_allowance": ("untagged signups counted as paid, per tagged paid signup",
+                                        "ratio"),
+    "survey.threshold": ("share answering \"very disappointed\" needed to pass", "share of answers"),
+    "survey.min_responses": ("fewest answers before the survey signal decides", "answers"),
+    "survey.window_days": ("answers older than this are not counted", "days"),
+    "survey.pass_z": ("how sure the score must be above the threshold to pass", "z-score"),
+}
+CHANNEL_DESCRIPTION = ("how signups from channel NAME count", "organic, paid, direct or unknown")
+
+
+@dataclass(frozen=True)
+class SettingRow:
+    """One line of a ``config`` listing."""
+
+    key: str
+    value: str
+    default: str
+    meaning: str
+    unit: str
+
+
+def describe(settings: ProductSettings) -> list[SettingRow]:
+    """Every setting with its value, default, meaning and unit (channel overrides last)."""
+    defaults = dict(ProductSettings().items())
+    rows = []
+    for key, value in settings.items():
+        if key.startswith("channel."):
+            name = key[len("channel."):]
+            default = DEFAULT_CHANNEL_MAP.get(name, "unknown")
+            meaning, unit = CHANNEL_DESCRIPTION
+            rows.append(SettingRow(key, value, default, meaning.replace("NAME", name), unit))
+        else:
+            meaning, unit = DESCRIPTIONS[key]
+            rows.append(SettingRow(key, value, defaults[key], meaning, unit))
+    return rows
+
+
+def known_keys() -> list[str]:
+    return [k for k, _ in ProductSettings().items()]

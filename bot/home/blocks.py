@@ -68,7 +68,8 @@ def _home_product(report: GateReport | None, slug: str, name: str, lessons: Less
         "elements": [
             _button("Run check", HomeAction.CHECK, slug, style="primary"),
             _button("Start survey", HomeAction.SURVEY, slug),
-            _button("Send digest now", HomeAction.DIGEST, slug),
+            # It sends this week's digest to the clicker's DM: a private preview, never a channel post.
+            _button("Preview digest in my DM", HomeAction.DIGEST, slug),
         ],
     }
     return [summary, signals, actions, _divider()]

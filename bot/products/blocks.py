@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.domain.settings import SettingRow
+from bot.render import limits
 from bot.render.blocks import _context, _list_sections, _message, _section, escape
 
 
@@ -36,14 +38,23 @@ def product_list_message(products: list[tuple[str, str, bool]]) -> dict[str, Any
     return _message(fallback, blocks)
 
 
-def config_message(product_slug: str, items: list[tuple[str, str]]) -> dict[str, Any]:
-    """A product's settings as (key, value) pairs, with how to change one."""
+def config_message(product_slug: str, rows: Sequence[SettingRow], *, changed: str | None = None) -> dict[str, Any]:
+    """A product's settings, each with its value, unit, default and meaning, and how to change
+    one. ``changed`` (mrkdwn) leads the message when it answers a change, so a change gets one
+    reply that shows the result in context."""
     slug = escape(product_slug)
-    lines = [f"`{escape(key)}` = `{escape(value)}`" for key, value in items]
-    blocks = _list_sections(f"Settings for `{slug}`", lines or ["_No settings._"])
-    blocks.append(_context("Change one: `/pmf-check config KEY VALUE`, e.g. `/pmf-check config survey.threshold 0.4`"))
-    fallback = f"Settings for {slug}: " + ", ".join(f"{escape(k)}={escape(v)}" for k, v in items)
-    return _message(fallback, blocks)
+    lines = [
+        f"• `{escape(r.key)}` = *{escape(r.value)}* ({escape(r.unit)}; default {escape(r.default)})"
+        + (" — changed" if r.value != r.default else "") + f"\n      _{escape(r.meaning)}_"
+        for r in rows
+    ]
+    blocks = [_section(changed)] if changed else []
+    blocks += _list_sections(f"Settings for `{slug}`", lines or ["_No settings._"])
+    blocks.append(_context("Change one: `/pmf-check config KEY VALUE`, e.g. `/pmf-check config survey.threshold 0.4`; "
+                           "`channel.NAME organic|paid|direct|unknown` classifies a signup channel"))
+    listing = ", ".join(f"{escape(r.key)}={escape(r.value)}" for r in rows)
+    fallback = (f"{changed} " if changed else "") + f"Settings for {slug}: {listing}"
+    return _message(limits.truncate(fallback, limits.FALLBACK_TEXT), blocks)
 
 
 

@@ -12,6 +12,7 @@ import re
 from sqlalchemy.orm import Session
 
 from bot.domain.settings import ProductSettings, SettingError
+from bot.domain.suggest import did_you_mean
 from bot.errors import NotFound, UserError
 from storage.db import Factory, unit_of_work
 from storage.models import Product, Workspace
@@ -85,19 +86,26 @@ def new_product(session: Session, ws: Workspace, *, slug: str, name: str | None 
     return product_ref(p, ws.team_id)
 
 
-def load_product(session: Session, ws: Workspace, slug: str) -> ProductRef:
+def load_product(session: Session, ws: Workspace, slug: str, *, cli: bool = False) -> ProductRef:
+    """The product ``slug`` of ``ws``; else a NotFound naming the closest slug and how to create
+    it (with ``/pmf-check`` from Slack, with ``pmfbot`` from the command line)."""
     p = find_product(session, ws.id, slug.strip().lower())
     if p is None:
-        known = ", ".join(x.slug for x in repo.list_products(session, ws.id)) or "none yet"
-        raise NotFound(f"No product {slug!r} in this workspace (known: {known}). "
-                       f"Create it with `pmfbot product create {slug}`.")
+        slugs = [x.slug for x in repo.list_products(session, ws.id)]
+        known = ", ".join(f"`{x}`" for x in slugs) or "none yet"
+        # Slack shows this as mrkdwn: the typed slug must not become a mention or break the code span.
+        shown = slug.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
+        named = repr(slug) if cli else f"`{shown}`"
+        create = f"pmfbot product create {slug}" if cli else f"/pmf-check product create {shown}"
+        raise NotFound(f"No product {named} in this workspace.{did_you_mean(slug, slugs)} Known: {known}. "
+                       f"Create it with `{create}`.")
     return product_ref(p, ws.team_id)
 
 
 def cli_product(session: Session, slug: str, team_id: str | None) -> ProductRef:
     if not team_id and not all_workspaces(session):
         raise NotFound(f"No product {slug!r} in this database yet. Create it with `pmfbot product create {slug}`.")
-    return load_product(session, cli_workspace(session, team_id), slug)
+    return load_product(session, cli_workspace(session, team_id), slug, cli=True)
 
 
 def channel_product(session: Session, ws: Workspace, channel_id: str) -> ProductRef:

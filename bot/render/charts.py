@@ -81,7 +81,8 @@ _DIGEST = _Fonts(title=20, subtitle=13.5, label=12.5, tick=11.5, annot=12.5, leg
 
 # --------------------------------------------------------------------------- figure plumbing
 
-_RULE = "if you are not sure you have product-market fit, you don't"
+# The whole sentence: cut after "you don't" it reads as a sentence that was cut off.
+_RULE = "if you are not sure you have product-market fit, you don't have it yet"
 
 
 def _safe(text: str) -> str:

@@ -196,21 +196,30 @@ def survey_reminder(survey: SurveyInfo) -> dict[str, Any]:
 
 
 def reminder_dm(survey: SurveyInfo, permalink: str | None) -> dict[str, Any]:
-    where = f"<{permalink}|the survey in <#{survey.channel_id}>>" if permalink else f"the survey in <#{survey.channel_id}>"
+    # A mention cannot sit inside a link's label (Slack shows it raw): the link and the channel
+    # are side by side.
+    where = f"<{permalink}|the survey> in <#{survey.channel_id}>" if permalink else f"the survey in <#{survey.channel_id}>"
     text = (f"Hi! The {escape(survey.product_name)} team would love your answer to one quick question: "
-            f"*{escape(question(survey.product_name))}* It takes five seconds: answer in {where} before "
+            f"*{escape(question(survey.product_name))}* It takes five seconds: answer {where} before "
             f"{slack_date(survey.closes_at)}.")
     return _message(text, [_section(f":wave: {text}")])
 
 
-def reminder_sent(survey: SurveyInfo, dms: int | None, reason: str | None = None) -> dict[str, Any]:
-    text = f"Reminder posted in the survey's thread in <#{survey.channel_id}>."
+def reminder_sent(survey: SurveyInfo, dms: int | None, reason: str | None = None, *,
+                  in_thread: bool = True) -> dict[str, Any]:
+    parts = [f"Reminder posted in the survey's thread in <#{survey.channel_id}>."] if in_thread else []
     if dms is not None:
-        text += f" Sending a direct message to {num(dms)} channel member{'s' if dms != 1 else ''} who " \
-                "haven't answered yet, paced to Slack's limits."
+        parts.append(f"Sending a direct message to {num(dms)} member{'s' if dms != 1 else ''} of "
+                     f"<#{survey.channel_id}> who haven't answered yet, paced to Slack's limits.")
     if reason:
-        text += f" {reason}"
+        parts.append(reason)
+    text = " ".join(parts)
     return _message(text, [_section(f":bell: {text}")])
+
+
+def reminder_not_sent(survey: SurveyInfo, reason: str) -> dict[str, Any]:
+    text = f"Nothing was sent for the survey in <#{survey.channel_id}>. {reason}"
+    return _message(text, [_section(f":information_source: {text}")])
 
 
 def survey_closing(survey: SurveyInfo) -> dict[str, Any]:
@@ -290,11 +299,13 @@ def results_message(r: SurveyResults) -> dict[str, Any]:
         share = f" of {num(total)} answers ({pct(n / total)})" if total else ""
         rows.append(f"• {escape(_label(a, sv.product_name))}: *{num(n)}*{share}")  # type: ignore[arg-type]
     na_share = f"{pct(r.counts.na / total)} of {num(total)} answers" if total else "none"
+    own_status = (f"too few answers to decide on their own ({num(r.settings.min_responses)} needed)"
+                  if s.status == "insufficient_data" else f"{STATUS_LABEL[s.status]} against the {bar} bar")
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": _plain(f"Survey results: {sv.product_name}", limits.HEADER_TEXT)},
         _section(f"*{escape(question(sv.product_name))}*\n" + "\n".join(rows)),
-        _section(f"*This survey:* {_signal_value(s)} — {STATUS_EMOJI[s.status]} {STATUS_LABEL[s.status]} against "
-                 f"the {bar} bar.\nN/A (no longer use {product}): {num(r.counts.na)}, {na_share}; "
+        _section(f"*This survey:* {_signal_value(s)} — {STATUS_EMOJI[s.status]} {own_status}."
+                 f"\nN/A (no longer use {product}): {num(r.counts.na)}, {na_share}; "
                  f"they are left out of the score.{_who(s)}"),
         _section(f"*What this does to the gate* (the survey signal for {product}: one latest answer per person "
                  f"from the last {r.settings.window_days} days, Slack and imported): "
@@ -310,8 +321,13 @@ def results_message(r: SurveyResults) -> dict[str, Any]:
         else:
             seg_lines.append(f"• {label}: *{pct(sc.score)}* very disappointed ({pct_ci(sc.ci)}, n={num(sc.responses)})")
     if r.hidden_segments:
-        seg_lines.append(f"• {num(r.hidden_segments)} more segment(s) with fewer than {MIN_GROUP} people each "
-                         f"({num(r.hidden_respondents)} people) are not shown, to keep answers anonymous")
+        people = f"{num(r.hidden_respondents)} {'person' if r.hidden_respondents == 1 else 'people'}"
+        if r.hidden_segments == 1:
+            seg_lines.append(f"• 1 more role, with fewer than {MIN_GROUP} people ({people}), is not shown, "
+                             "to keep answers anonymous")
+        else:
+            seg_lines.append(f"• {num(r.hidden_segments)} more roles, each with fewer than {MIN_GROUP} people "
+                             f"({people} in all), are not shown, to keep answers anonymous")
     if seg_lines:
         blocks.append(_section("*Score by role* (N/A excluded; n = scored answers)\n" + "\n".join(seg_lines)))
     blocks.append(_section(f"*Who loves it most:* {escape(r.lessons.segment.message)}"))
@@ -321,9 +337,12 @@ def results_message(r: SurveyResults) -> dict[str, Any]:
                            f"Pass when the whole interval is at or above {bar}. "
                            "If you are not sure you have product-market fit, you don't have it yet."))
     score = f"{pct(s.score)} very disappointed" if s.score is not None else "no scored answers"
-    text = (f"Survey results for {sv.product_name}: {score} (n={s.responses}, {s.counts.na} N/A). "
+    # The gate's status is the product's survey signal (every answer in the window, Slack and
+    # imported), not this survey's: say whose it is and on how many answers it rests.
+    text = (f"Survey results for {sv.product_name}: {score} (n={s.responses}, {s.counts.na} N/A), {own_status}. "
             f"Very {r.counts.very}, somewhat {r.counts.somewhat}, not {r.counts.not_}, N/A {r.counts.na}. "
-            f"Gate survey signal: {STATUS_LABEL[g.status]}.")
+            f"The gate's survey signal for {sv.product_name} (all answers of the last {r.settings.window_days} "
+            f"days, Slack and imported, n={g.responses}): {STATUS_LABEL[g.status]}.")
     return _message(text, blocks)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.render.blocks import escape
+from bot.render.plain import field_error
 from bot.surveys.blocks import FOLLOWUP_TEXT_MAX, _context, _plain, _section
 from bot.surveys.ids import Action, Block, Callback
 from bot.surveys.values import OTHER_ROLE, ROLES, FollowUp, SurveyInfo
@@ -101,8 +102,14 @@ def followup_from_state(values: Mapping[str, Mapping[str, Mapping[str, Any]]]) -
 
 
 def followup_errors(message: str) -> dict[str, str]:
-    """``response_action: errors`` payload for a submission that cannot be saved."""
-    return {Block.WHO: message}
+    """``response_action: errors`` payload for a submission that cannot be saved (plain text
+    there: no mrkdwn, whole sentences)."""
+    return {Block.WHO: field_error(message)}
+
+
+def start_survey_errors(message: str) -> dict[str, str]:
+    """``response_action: errors`` for the start modal; the field names the chosen channel."""
+    return {Block.START_CHANNEL: field_error(message, unnamed_channel="this channel")}
 
 
 # --------------------------------------------------------------------------- start from the Home tab

@@ -50,22 +50,26 @@ def remind(
     ctx: AppContext, client: WebClient, survey: SurveyInfo, *, dm: bool, bot_user_id: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
-    """Post a reminder in the survey's thread (also shown in the channel) and, for a named
-    survey when asked, DM the channel's members who have not answered, paced under Slack's
-    limits on a background thread, at most one round a day. Returns the reply for the invoker."""
+    """Without ``dm``: post a reminder in the survey's thread (also shown in the channel). With
+    ``dm``, for a named survey: only DM the channel's members who have not answered, paced under
+    Slack's limits on a background thread, at most one round a day — the usual order is
+    ``remind`` then ``remind dm``, and the channel must not get the same reminder twice. Returns
+    the reply for the invoker."""
     if not survey.message_ts:
         raise UserError("The survey message was never posted; close it and start again.")
-    client.chat_postMessage(channel=survey.channel_id, thread_ts=survey.message_ts, reply_broadcast=True,
-                            **ui.survey_reminder(survey))
     if not dm:
-        return ui.reminder_sent(survey, None, "Add `dm` (`/pmf-check survey remind dm`) to also message "
-                                "members who haven't answered." if not survey.anonymous else None)
+        client.chat_postMessage(channel=survey.channel_id, thread_ts=survey.message_ts, reply_broadcast=True,
+                                **ui.survey_reminder(survey))
+        return ui.reminder_sent(survey, None, "Add `dm` (`/pmf-check survey remind dm`) to message "
+                                "members who haven't answered as well." if not survey.anonymous else None)
     if survey.anonymous:
-        return ui.reminder_sent(survey, None, "No direct messages: in an anonymous survey nobody, PMF Gate "
-                                "included, may know who has not answered.")
+        return ui.reminder_not_sent(survey, "No direct messages: in an anonymous survey nobody, PMF Gate "
+                                    "included, may know who has not answered. `/pmf-check survey remind` "
+                                    "reminds everyone in its thread.")
     if not surveys.claim_reminder(ctx.factory, team_id=survey.team_id, survey_id=survey.id,
                                   day=ctx.now().date()):
-        return ui.reminder_sent(survey, None, "Direct messages already went out today; they are sent at most once a day.")
+        return ui.reminder_not_sent(survey, "Direct messages already went out today; they are sent at most "
+                                    "once a day.")
     members = [m for m in _members(client, survey.channel_id) if m != bot_user_id]
     todo = surveys.non_respondents(ctx.factory, survey_id=survey.id, member_ids=members)[:MAX_REMINDER_DMS]
     try:
@@ -88,6 +92,6 @@ def remind(
         log.info("survey %s: %s reminder DMs sent (team %s)", survey.id, sent, survey.team_id)
 
     threading.Thread(target=send, name=f"survey-{survey.id}-reminders", daemon=True).start()
-    return ui.reminder_sent(survey, len(todo))
+    return ui.reminder_sent(survey, len(todo), in_thread=False)
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from bot.errors import NotFound, UserError
 from bot.products import service as product_service
 from bot.surveys.values import (
+    DEFAULT_DAYS,
     MIN_GROUP,
     OTHER_ROLE,
     ROLES,
@@ -50,7 +51,6 @@ from storage.repositories.products import bound_product, product_ref
 log = logging.getLogger(__name__)
 
 
-DEFAULT_DAYS = 14
 MAX_DAYS = 90
 MAX_TEXT = 3000  # free text kept per answer field or comment
 MAX_SEGMENT = 200
@@ -72,7 +72,7 @@ class NoOpenSurvey(NotFound):
 
 
 __all__ = [
-    "MIN_GROUP", "OTHER_ROLE", "ROLES", "AnswerOutcome", "FollowUp", "NoOpenSurvey", "ReplyOutcome", "SegmentRow",
+    "DEFAULT_DAYS", "MIN_GROUP", "OTHER_ROLE", "ROLES", "AnswerOutcome", "FollowUp", "NoOpenSurvey", "ReplyOutcome", "SegmentRow",
     "SurveyAlreadyOpen", "SurveyInfo", "SurveyResults",
 ]
 

@@ -16,6 +16,9 @@ from bot.domain.lessons import Lessons
 from bot.domain.settings import SurveySettings
 from bot.domain.types import Answer, SegmentScore, SurveyCounts, SurveySignal
 
+# How long a survey stays open unless its starter says otherwise (the digest's button states it).
+DEFAULT_DAYS = 14
+
 # Breakdowns (segments, the lessons' quotes) of anonymous surveys need at least this many people, so
 # that nobody's answer can be read off a small group.
 MIN_GROUP = 5

@@ -1,8 +1,8 @@
 """The weekly digest's buttons: "Run a PMF survey" starts a survey in the digest's channel,
 "Details" answers with the full gate report, visible only to whoever clicked; and the App Home
-button "Send digest now", which sends the digest to the clicker's DM with the app (a preview
-that posts nowhere public). A button in a shared message never replaces that message. The survey
-and "Send digest now" buttons are for the product's managers (SPEC §8), checked after the ack."""
+button "Preview digest in my DM", which sends the digest to the clicker's DM with the app (a
+preview that posts nowhere public; subscribing a channel is ``/pmf-check digest weekly``). A button in a shared message never replaces that message. The survey
+and the preview buttons are for the product's managers (SPEC §8), checked after the ack."""
 
 from __future__ import annotations
 

@@ -18,8 +18,8 @@ from bot.products import access, managers
 from bot.surveys import blocks as ui
 from bot.surveys import service as surveys
 from bot.surveys import slack as survey_slack
-from bot.surveys.ids import Block, Callback
-from bot.surveys.modals import start_survey_from_state, start_survey_modal
+from bot.surveys.ids import Callback
+from bot.surveys.modals import start_survey_errors, start_survey_from_state, start_survey_modal
 from handlers.commands.router import Router
 from handlers.errors import reported
 
@@ -62,7 +62,7 @@ def register(app: App, ctx: AppContext, router: Router) -> None:
     def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         slug, channel, anonymous, days = start_survey_from_state(view)
         if not slug or not channel or days is None:
-            ack(response_action="errors", errors={Block.START_CHANNEL: "Choose a channel and a number of days."})
+            ack(response_action="errors", errors=start_survey_errors("Choose a channel and a number of days."))
             return
         team_id, user_id = body["team"]["id"], body["user"]["id"]
         if not (ctx.admins.get(team_id, user_id) or _listed(team_id, user_id, slug)):
@@ -77,8 +77,14 @@ def register(app: App, ctx: AppContext, router: Router) -> None:
             info = surveys.start_survey(ctx.factory, team_id=team_id, channel_id=channel, target_channel_id=channel,
                                         user_id=user_id, anonymous=anonymous, days=days, now=ctx.now(),
                                         single_workspace=ctx.single_workspace, product_slug=slug)
+        except surveys.SurveyAlreadyOpen as err:
+            n = err.survey.responses
+            ack(response_action="errors", errors=start_survey_errors(
+                f"This channel already has an open {err.survey.product_name} survey ({n} response"
+                f"{'' if n == 1 else 's'} so far). Close it first with /pmf-check survey close there."))
+            return
         except UserError as err:
-            ack(response_action="errors", errors={Block.START_CHANNEL: str(err)[:150]})
+            ack(response_action="errors", errors=start_survey_errors(str(err)))
             return
         ack()
         with reported(body, client):

@@ -20,8 +20,10 @@ from bot.digests import blocks as digest_blocks
 from bot.digests import service as digests
 from bot.digests.schedule import parse_channel_only, parse_weekly_args
 from bot.digests.slack import send_digest_now
+from bot.domain.suggest import did_you_mean
 from bot.errors import UserError
 from bot.products import access, managers
+from bot.render.blocks import escape
 from handlers.commands.args import expect_no_args, usage_text
 from handlers.commands.router import CommandRequest, Router
 
@@ -57,8 +59,15 @@ def _target(req: CommandRequest, channel_id: str) -> Any:
                                    channel_id=channel_id, invoked_in=req.channel_id)
 
 
+ACTIONS = ("weekly", "off", "now", "list")
+# What people type for an action, beside its own name.
+ACTION_ALIASES = {"subscribe": "weekly", "sub": "weekly", "on": "weekly", "unsubscribe": "off", "unsub": "off",
+                  "stop": "off", "cancel": "off", "send": "now", "ls": "list"}
+
+
 def digest(req: CommandRequest) -> None:
-    ctx, action, rest = req.ctx, (req.words[0].lower() if req.words else ""), req.words[1:]
+    word = req.words[0].lower() if req.words else ""
+    ctx, action, rest = req.ctx, ACTION_ALIASES.get(word, word), req.words[1:]
     scope: dict[str, Any] = {"team_id": req.team_id, "single_workspace": ctx.single_workspace}
     if action == "weekly":
         args = parse_weekly_args(rest)
@@ -84,7 +93,9 @@ def digest(req: CommandRequest) -> None:
         req.respond(**digest_blocks.subscriptions_message(digests.list_subscriptions(ctx.factory, **scope,
                                                                                      now=ctx.now())))
     else:
-        raise UserError("Say what to do with the digest: `weekly`, `off`, `now` or `list`.", usage=USAGE)
+        hint = did_you_mean(word, [*ACTIONS, *(a for a in ACTION_ALIASES if len(a) > 2)]) if word else ""
+        what = f"`/pmf-check digest` does not understand `{escape(word)}`.{hint} " if word else ""
+        raise UserError(f"{what}Say what to do with the digest: `weekly`, `off`, `now` or `list`.", usage=USAGE)
 
 
 def register(app: App, ctx: AppContext, router: Router) -> None:

@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from bot.context import AppContext
 from bot.errors import UserError
 from bot.render import blocks
+from bot.render.plain import channel_names
 from bot.slack.respond import Responder
 from handlers import background
 from handlers.commands.router import CommandRequest, Router
@@ -34,7 +35,9 @@ def register(app: App, ctx: AppContext, router: Router) -> None:
         except UserError as err:
             ack(response_type="ephemeral", **blocks.error_message(str(err), err.usage))
             return
-        ack(response_type="ephemeral", text=PLACEHOLDER.format(text=blocks.escape(text or "status")))
+        # Inside the code span a channel mention would show as its raw id: show its name.
+        shown = blocks.escape(channel_names(text or "status", unnamed="#channel"))
+        ack(response_type="ephemeral", text=PLACEHOLDER.format(text=shown))
         req = CommandRequest(
             ctx=ctx, team_id=command["team_id"], channel_id=command["channel_id"],
             channel_name=command.get("channel_name"), user_id=command["user_id"], text=text, words=words,

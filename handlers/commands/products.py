@@ -115,8 +115,8 @@ def config(req: CommandRequest) -> None:
         p = _channel_product(req)
         _require(req, p, f"change the settings of `{p.slug}`")
         slug, items = change_setting(ctx.factory, product=p, key=key, value=value, user_id=req.user_id)
-        req.respond(text=f":white_check_mark: Changed `{blocks.escape(key)}` of `{slug}` to `{blocks.escape(value)}`.")
-        req.respond(**config_message(slug, items))
+        changed = f":white_check_mark: Changed `{blocks.escape(key)}` of `{slug}` to `{blocks.escape(value)}`."
+        req.respond(**config_message(slug, items, changed=changed))
     else:
         raise UserError("`/pmf-check config` takes nothing (show), `history`, or exactly `KEY VALUE` (change).",
                         usage=usage_text(CONFIG_USAGE))

@@ -15,7 +15,9 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.context import AppContext
+from bot.domain.suggest import did_you_mean
 from bot.errors import UserError
+from bot.render.blocks import escape
 
 
 @dataclass
@@ -66,5 +68,7 @@ class Router:
         sub = self.subcommands.get(name)
         if sub is None:
             known = ", ".join(sorted(self.subcommands))
-            raise UserError(f"Unknown subcommand `{words[0]}`. Try one of: {known}.", usage="/pmf-check help")
+            hint = did_you_mean(name, [*self.subcommands, *(a for a in self.aliases if len(a) > 2)])
+            raise UserError(f"Unknown subcommand `{escape(words[0])}`.{hint} Try one of: {known}.",
+                            usage="/pmf-check help")
         return sub, words[1:]

@@ -13,6 +13,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.context import AppContext
+from bot.domain.suggest import did_you_mean
 from bot.errors import UserError
 from bot.products import access, managers
 from bot.surveys import blocks as ui
@@ -25,9 +26,10 @@ from handlers.commands.router import CommandRequest, Router
 SURVEY_USAGE = [
     ("/pmf-check survey start [#channel] [anonymous] [days N]",
      "Post a PMF survey (default: this channel, 14 days, named answers)"),
-    ("/pmf-check survey status [#channel]", "Responses so far (the distribution stays hidden until it closes)"),
+    ("/pmf-check survey status [#channel]",
+     "Responses so far (also `results`; the distribution stays hidden until it closes)"),
     ("/pmf-check survey remind [#channel] [dm]",
-     "Remind in its thread; `dm` also messages members who haven't answered (named surveys)"),
+     "Remind in its thread; with `dm`, only message members who haven't answered (named surveys)"),
     ("/pmf-check survey close [#channel]", "Close it now and post the results in its thread"),
 ]
 USAGE = usage_text(SURVEY_USAGE)
@@ -64,11 +66,21 @@ def parse(action: str, words: list[str]) -> Args:
     return Args(**out)
 
 
+ACTIONS = ("start", "status", "remind", "close")
+# What people type for an action, beside its own name.
+ACTION_ALIASES = {"results": "status", "result": "status", "post": "start", "run": "start", "end": "close",
+                  "stop": "close", "reminder": "remind"}
+
+
 def survey(req: CommandRequest) -> None:
     ctx = req.ctx
-    action = req.words[0].lower() if req.words else ""
-    if action not in ("start", "status", "remind", "close"):
-        raise UserError("Say what to do with the survey: `start`, `status`, `remind` or `close`.", usage=USAGE)
+    word = req.words[0].lower() if req.words else ""
+    action = ACTION_ALIASES.get(word, word)
+    if action not in ACTIONS:
+        hint = did_you_mean(word, [*ACTIONS, *ACTION_ALIASES]) if word else ""
+        what = f"`/pmf-check survey` does not understand `{ui.escape(word)}`.{hint} " if word else ""
+        raise UserError(f"{what}Say what to do with the survey: `start`, `status`, `remind` or `close`.",
+                        usage=USAGE)
     args = parse(action, req.words[1:])
     if action == "start":
         target = managers.target_product(ctx.factory, team_id=req.team_id, single_workspace=ctx.single_workspace,

@@ -86,6 +86,7 @@ class FakeSlack:
         self.team_id = "T1"
         self.bot_user_id = "UBOT"
         self.bot_id = "BBOT"
+        self.socket_mode_url: str | None = None  # what apps.connections.open hands out, when set
         # OAuth: what oauth.v2.access answers (code exchange and token refresh).
         self.oauth_installs: dict[str, dict[str, Any]] = {}
         self._faults: dict[str, list[Fault]] = {}
@@ -406,6 +407,8 @@ class FakeSlack:
         if method == "oauth.v2.access":
             return self._oauth_access(p)
         if method == "apps.connections.open":
+            if self.socket_mode_url:  # tests/fakes/socket_mode.py
+                return {"ok": True, "url": self.socket_mode_url}
             return {"ok": False, "error": "not_allowed_token_type"}
         return {"ok": False, "error": "unknown_method"}
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bot.digests.ids import Action as DigestAction
 from bot.digests.runner import METADATA_EVENT
 from bot.products import managers
+from bot.render.limits import validate_message
 from storage.db import unit_of_work
 from storage.models import DigestSubscription
 from tests.fakes.slack_api import PNG_MAGIC, text_of
@@ -101,6 +102,20 @@ def test_now_posts_the_digest_and_its_chart_in_the_channel(harness, fake_slack, 
     assert post.params["text"].startswith("Weekly PMF digest — Acme")
     (png,) = fake_slack.uploaded_png("C1")
     assert png.startswith(PNG_MAGIC)
+    validate_message({"text": post.params["text"], "blocks": post.json_param("blocks")})
+
+
+def test_run_a_pmf_survey_asks_before_posting_in_the_channel(harness, fake_slack, seed_product):
+    seed_product("T1", "acme", "Acme")
+    harness.pmf("digest now").reply(timeout=30)
+    (post,) = fake_slack.calls_to("chat.postMessage", channel="C1")
+    buttons = {el["action_id"]: el for b in post.json_param("blocks") if b["type"] == "actions" for el in b["elements"]}
+    confirm = buttons[DigestAction.SURVEY]["confirm"]
+    assert confirm["title"]["text"] == "Post a PMF survey here?"
+    assert "in this channel now, for everyone here to answer" in confirm["text"]["text"]
+    assert "open for 14 days" in confirm["text"]["text"]
+    assert (confirm["confirm"]["text"], confirm["deny"]["text"]) == ("Post survey", "Cancel")
+    assert "confirm" not in buttons[DigestAction.DETAILS]
 
 
 def test_now_in_a_private_channel_without_the_app_says_how_to_invite_it(harness, fake_slack, seed_product):
@@ -150,3 +165,15 @@ def test_run_a_pmf_survey_starts_one_in_the_digest_channel(harness, fake_slack, 
                          message=_digest_message())
     (again,) = fake_slack.wait_response("survey2", timeout=30)
     assert "already" in text_of(again.params).lower()
+
+
+@pytest.mark.parametrize("off_word", ["unsubscribe", "stop", "off"])
+def test_subscribe_unsubscribe_and_stop_are_what_people_type(harness, seed_product, session_factory, off_word):
+    seed_product("T1", "acme", "Acme", data=False)
+    subscribed = harness.pmf("digest subscribe <#C2|growth> wed 07:15 Asia/Tokyo").reply()
+    validate_message(subscribed)
+    assert "<#C1>" not in text_of(harness.pmf("digest list").reply())
+    assert [s.active for s in _subs(session_factory)] == [True]
+    off = text_of(harness.pmf(f"digest {off_word} <#C2|growth>").reply())
+    assert "turned off" in off and "<#C2>" in off
+    assert [s.active for s in _subs(session_factory)] == [False]

@@ -52,7 +52,10 @@ def test_a_second_survey_in_that_channel_is_refused_inside_the_modal(harness, fa
     r = harness.view_submission("pmf.survey.start_modal", VALUES, private_metadata=meta)
     answer = r.json()
     assert answer["response_action"] == "errors"
-    assert "already has an open" in answer["errors"]["pmf.survey.s.channel"]
+    error = answer["errors"]["pmf.survey.s.channel"]
+    assert error == ("This channel already has an open Acme survey (0 responses so far). "
+                     "Close it first with /pmf-check survey close there.")
+    assert len(error) <= 150
     with session_factory() as s:
         assert len(s.scalars(select(Survey)).all()) == 1
 
@@ -62,6 +65,9 @@ def test_an_unknown_product_is_refused_inside_the_modal(harness, seed_product, s
     r = harness.view_submission("pmf.survey.start_modal", VALUES, private_metadata=json.dumps({"product": "secret"}))
     answer = r.json()
     assert answer["response_action"] == "errors"
-    assert "No product 'secret'" in answer["errors"]["pmf.survey.s.channel"]
+    error = answer["errors"]["pmf.survey.s.channel"]
+    assert error.startswith("No product secret in this workspace.")
+    # Plain text in a modal: no mrkdwn, no mentions, and whole sentences within 150 characters.
+    assert "`" not in error and "<#" not in error and len(error) <= 150 and error.endswith(".")
     with session_factory() as s:
         assert s.scalars(select(Survey)).all() == []

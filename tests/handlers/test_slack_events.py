@@ -7,6 +7,7 @@ import time
 
 from sqlalchemy import func, select
 
+from bot.render.limits import validate_view
 from bot.slack.installations import slack_bots, slack_installations
 from storage.models import ChannelBinding, IngestToken, Product, ProductUser, SlackEventReceipt, Workspace
 from tests.fakes.slack_api import PNG_MAGIC, text_of
@@ -36,6 +37,21 @@ def test_app_home_opened_publishes_verdict_signals_and_buttons(harness, fake_sla
     assert "No data for Empty yet" in text and "pmfbot import signups FILE --product empty" in text
     action_ids = {el["action_id"] for b in view["blocks"] if b["type"] == "actions" for el in b["elements"]}
     assert {"pmf.home.check", "pmf.home.survey", "pmf.home.digest"} <= action_ids
+
+
+def test_the_home_digest_button_says_it_previews_in_your_dm_and_does_just_that(harness, fake_slack, seed_product):
+    seed_product("T1", "acme", "Acme")
+    harness.event(_home_opened())
+    view = fake_slack.wait_calls("views.publish")[0].json_param("view")
+    validate_view(view)
+    labels = {el["action_id"]: el["text"]["text"] for b in view["blocks"] if b["type"] == "actions"
+              for el in b["elements"]}
+    assert labels["pmf.home.digest"] == "Preview digest in my DM"
+    assert "Send digest now" not in text_of(view)
+    harness.block_action("pmf.home.digest", "acme")
+    (post,) = fake_slack.wait_calls("chat.postMessage", channel="DU1", timeout=30)
+    assert post.params["text"].startswith("Weekly PMF digest — Acme")
+    assert fake_slack.calls_to("chat.postMessage", channel="C1") == []
 
 
 def test_app_home_without_products_shows_getting_started(harness, fake_slack):
@@ -80,7 +96,7 @@ def test_home_check_button_for_another_workspaces_product_reveals_nothing(harnes
     harness.block_action("pmf.home.check", "secret", team="T1")
     dm = fake_slack.wait_calls("chat.postMessage")[0]  # the error, told in the user's DM
     assert dm.params["channel"] == "U1"
-    assert "No product 'secret'" in dm.params["text"]
+    assert "No product `secret`" in dm.params["text"]
     assert "Secret" not in dm.params["text"]
     assert fake_slack.uploaded_png("DU1") == []
 

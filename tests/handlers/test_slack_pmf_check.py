@@ -234,7 +234,7 @@ def test_product_use_binds_this_channel(harness, session_factory, seed_product):
     ("product frobnicate", "takes `create SLUG [NAME]`"),
     ("product list extra", "takes `create SLUG [NAME]`"),
     ("product create Not_A_Slug!", "not a valid product slug"),
-    ("product use nope", "No product 'nope'"),
+    ("product use nope", "No product `nope`"),
 ])
 def test_malformed_product_commands_change_nothing_and_show_usage(harness, session_factory, text, expected):
     reply = harness.pmf(text).reply()
@@ -265,16 +265,19 @@ def test_config_shows_every_setting(harness, seed_product):
 def test_config_key_value_changes_the_setting(harness, seed_product, session_factory):
     seed_product("T1", "acme", data=False)
     r = harness.pmf("config survey.threshold 0.35")
-    first, second = r.replies(2)
-    assert "Changed `survey.threshold`" in first.params["text"]
-    assert "0.35" in text_of(second.params)
+    reply = r.reply()
+    assert "Changed `survey.threshold`" in reply["text"]
+    assert "`survey.threshold` = *0.35* (share of answers; default 0.4) — changed" in text_of(reply)
+    validate_message(reply)
+    harness.ctx.work.drain()
+    assert len(harness.fake.responses(r.response_id)) == 1  # one answer, not a confirmation and a listing
     with session_factory() as s:
         assert s.scalar(select(Product.settings))["survey.threshold"] == 0.35
 
 
 def test_config_changes_the_channel_map(harness, seed_product, session_factory):
     seed_product("T1", "acme", data=False)
-    harness.pmf("config channel.newsletter paid").replies(2)
+    harness.pmf("config channel.newsletter paid").reply()
     with session_factory() as s:
         assert s.scalar(select(Product.settings))["channel.newsletter"] == "paid"
 
@@ -285,6 +288,7 @@ def test_config_changes_the_channel_map(harness, seed_product, session_factory):
     ("config survey.threshold lots", "must be a number"),
     ("config survey.threshold 7", "must be between"),
     ("config nonsense 1", "Unknown setting"),
+    ("config survey.treshold 0.3", "Unknown setting `survey.treshold`. Did you mean `survey.threshold`?"),
     ("config timezone Mars/Olympus", "not an IANA time zone"),
 ])
 def test_malformed_config_changes_nothing(harness, seed_product, session_factory, text, expected):
@@ -315,7 +319,7 @@ def test_token_is_shown_once_and_only_its_hash_is_stored(harness, session_factor
     ("frobnicate", "Unknown subcommand `frobnicate`"),
     ("status now", "Unexpected `now`"),
     ("share <#C2|growth>", "Unexpected"),
-    ("token please", "No product 'please'"), ("token revoke", "Say which token"),
+    ("token please", "No product `please`"), ("token revoke", "Say which token"),
     ("help me", "Unexpected `me`"),
 ])
 def test_malformed_commands_get_what_was_wrong_and_the_usage(harness, fake_slack, text, expected):
@@ -335,3 +339,53 @@ def test_unbalanced_quotes_are_still_parsed(harness, session_factory):
     harness.pmf("product create acme Bob's app").reply()
     with session_factory() as s:
         assert s.scalar(select(Product.name)) == "Bob's app"
+
+
+# ----------------------------------------------------------------------------- forgiving words
+@pytest.mark.parametrize("text, expected", [
+    ("stauts", "Unknown subcommand `stauts`. Did you mean `status`?"),
+    ("sruvey start", "Did you mean `survey`?"),
+    ("confg", "Did you mean `config`?"),
+])
+def test_a_subcommand_typo_is_answered_in_the_ack_with_a_did_you_mean(harness, text, expected):
+    ack = harness.pmf(text).ack()
+    assert expected in text_of(ack)
+    validate_message(ack)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("survey stat", "does not understand `stat`. Did you mean `start`?"),
+    ("digest weelky", "does not understand `weelky`. Did you mean `weekly`?"),
+])
+def test_an_action_typo_gets_a_did_you_mean(harness, seed_product, text, expected):
+    seed_product("T1", "acme", data=False)
+    reply = harness.pmf(text).reply()
+    assert expected in text_of(reply)
+    validate_message(reply)
+
+
+def test_an_unrelated_word_gets_no_guess(harness):
+    body = text_of(harness.pmf("xylophone").ack())
+    assert "Unknown subcommand `xylophone`." in body and "Did you mean" not in body
+
+
+def test_product_use_of_an_unknown_slug_suggests_the_close_one_and_the_slack_command(harness, seed_product):
+    seed_product("T1", "acme", data=False)
+    reply = harness.pmf("product use acme2").reply()
+    body = text_of(reply)
+    assert "No product `acme2` in this workspace. Did you mean `acme`?" in body
+    assert "`/pmf-check product create acme2`" in body and "pmfbot" not in body
+    validate_message(reply)
+
+
+def test_product_use_escapes_what_was_typed(harness, seed_product):
+    seed_product("T1", "acme", data=False)
+    body = text_of(harness.pmf("product use <!channel>").reply())
+    assert "<!channel>" not in body and "&lt;!channel&gt;" in body
+
+
+def test_the_placeholder_names_a_channel_instead_of_showing_its_id(harness, seed_product):
+    seed_product("T1", "acme", data=False)
+    ack = harness.pmf("digest list <#C2|growth>").ack()
+    assert ack["text"] == ":hourglass_flowing_sand: Working on `/pmf-check digest list #growth`…"
+    validate_message(ack)

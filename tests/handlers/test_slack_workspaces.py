@@ -40,7 +40,7 @@ def test_a_workspace_cannot_see_another_workspaces_products(any_harness, seed_pr
     seed_product("T1", "acme", "Acme")
     assert "No product is tracked" in _text(any_harness.pmf("", team="T2").reply())
     assert "No products yet" in _text(any_harness.pmf("product", team="T2").reply())
-    assert "No product 'acme'" in _text(any_harness.pmf("product use acme", team="T2").reply())
+    assert "No product `acme`" in _text(any_harness.pmf("product use acme", team="T2").reply())
     assert "Acme" in any_harness.pmf("", team="T1").reply()["text"]
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli import main
+from bot.render.limits import validate_message
 from bot.slack.post import POST_ATTEMPTS
 from bot.surveys.ids import Metadata
 from bot.surveys.jobs import close_due_surveys
@@ -81,6 +82,14 @@ def test_bad_survey_commands_say_what_was_wrong_and_change_nothing(harness: Harn
     assert "/pmf-check survey start [#channel] [anonymous] [days N]" in text_of(reply) or "no open" not in expected
     with session_factory() as s:
         assert s.scalars(select(Survey)).all() == []
+
+
+@pytest.mark.parametrize("word", ["results", "status"])
+def test_survey_results_is_what_people_type_for_status(harness: Harness, started: tuple[int, str], word: str) -> None:
+    reply = harness.pmf(f"survey {word}").reply()
+    assert "There is no open survey" not in text_of(reply) and "does not understand" not in text_of(reply)
+    assert text_of(reply) == text_of(harness.pmf("survey status").reply())
+    validate_message(reply)
 
 
 def test_one_open_survey_per_channel(harness: Harness, started: tuple[int, str]) -> None:
@@ -268,13 +277,21 @@ def test_reminders_in_the_thread_and_by_dm_to_members_who_have_not_answered(
     assert "Reminder posted" in text_of(reply) and "remind dm" in text_of(reply)
     reminder = fake_slack.calls_to("chat.postMessage", thread_ts=ts)[-1]
     assert reminder.params.get("reply_broadcast") in (True, "true", "1") and "1 response so far" in text_of(reminder.params)
+    in_thread = len(fake_slack.calls_to("chat.postMessage", thread_ts=ts))
     reply = harness.pmf("survey remind dm").reply()
-    assert "direct message to 3 channel members" in text_of(reply)  # U2, U3, UAPP; U1 answered
+    assert "direct message to 3 members of" in text_of(reply)  # U2, U3, UAPP; U1 answered
+    assert "Reminder posted" not in text_of(reply)
+    validate_message(reply)
     harness.wait(lambda: fake_slack.calls_to("chat.postMessage", channel="U3"), what="the DM to U3")
     harness.wait(lambda: fake_slack.calls_to("chat.postMessage", channel="U2"), what="the DM to U2")
     assert not fake_slack.calls_to("chat.postMessage", channel="U1")  # answered already
     assert not fake_slack.calls_to("chat.postMessage", channel="UAPP")  # a bot
     assert "once a day" in text_of(harness.pmf("survey remind dm").reply())
+    # `remind dm` after `remind` only messages people: the thread and channel get one reminder.
+    assert len(fake_slack.calls_to("chat.postMessage", thread_ts=ts)) == in_thread
+    dm = fake_slack.calls_to("chat.postMessage", channel="U3")[0].params
+    validate_message(dm)
+    assert "|the survey> in <#C" in dm["text"] and "|the survey in <#" not in dm["text"]
 
 
 def test_anonymous_surveys_never_dm_non_respondents(harness: Harness, fake_slack: FakeSlack, acme) -> None:  # type: ignore[no-untyped-def]

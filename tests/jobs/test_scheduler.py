@@ -76,5 +76,5 @@ def test_pmfbot_clock_runs_delivers_and_stops_on_sigterm(db_url, session_factory
         log.seek(0)
         output = log.read()
     assert code == 0, output
-    assert "clock started" in output and "stopping the clock" in output
+    assert "clock ready" in output and "stopping the clock" in output
     assert "xoxb" not in output  # never log tokens

@@ -13,6 +13,7 @@ from slack_sdk.models.views import View
 
 from bot.digests.blocks import digest_core
 from bot.digests.ids import Action as DigestAction
+from bot.domain.settings import ProductSettings, describe
 from bot.domain.types import GateReport, Warning_
 from bot.home.blocks import home_view
 from bot.home.ids import Action as HomeAction
@@ -254,13 +255,25 @@ def test_product_list_empty_and_huge() -> None:
     check_message(huge)
 
 
-def test_config_lists_keys_and_how_to_change_one() -> None:
-    message = config_message("acme", [("survey.threshold", "0.4"), ("timezone", "Europe/Berlin")])
+def test_config_lists_each_setting_with_its_meaning_unit_and_default() -> None:
+    settings = ProductSettings().with_value("survey.threshold", "0.5").with_value("channel.podcast", "paid")
+    message = config_message("acme", describe(settings))
     check_message(message)
-    assert "`survey.threshold` = `0.4`" in all_text(message)
-    assert "config KEY VALUE" in all_text(message)
-    assert "survey.threshold=0.4" in message["text"]
+    text = all_text(message)
+    assert "`survey.threshold` = *0.5* (share of answers; default 0.4) — changed" in text
+    assert "very disappointed" in text
+    assert "`retention.min_weeks` = *8* (weeks; default 8)" in text
+    assert "`channel.podcast` = *paid* (organic, paid, direct or unknown; default organic) — changed" in text
+    assert "config KEY VALUE" in text
+    assert "survey.threshold=0.5" in message["text"]
     check_message(config_message("acme", []))
+
+
+def test_a_config_change_is_one_message_that_leads_with_the_change() -> None:
+    message = config_message("acme", describe(ProductSettings()), changed="Changed `timezone` of `acme`.")
+    check_message(message)
+    assert message["blocks"][0]["text"]["text"] == "Changed `timezone` of `acme`."
+    assert message["text"].startswith("Changed `timezone` of `acme`.")
 
 
 # --------------------------------------------------------------------------- App Home

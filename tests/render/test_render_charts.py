@@ -205,3 +205,14 @@ def test_render_check_writes_every_chart_for_review(
         (CHECK_DIR / f"{case}-{name}.png").write_bytes(data)
     (CHECK_DIR / "acme-digest-vs-last-week.png").write_bytes(digest_chart(report, previous=previous_report))
     assert len(list(CHECK_DIR.glob("*.png"))) >= len(rendered) + 1
+
+
+def test_the_digest_subtitle_is_a_whole_sentence_drawn_whole(report) -> None:  # type: ignore[no-untyped-def]
+    from bot.digests.charts import digest_subtitle
+    from bot.render.charts import _DIGEST, DIGEST_SIZE, _figure
+
+    subtitle = digest_subtitle(report)
+    assert subtitle.endswith("you don't have it yet")
+    fig, _ = _figure(DIGEST_SIZE, "A product with a rather long name indeed", "weekly PMF digest", subtitle, _DIGEST)
+    drawn = [t.get_text() for sub in fig.subfigs for t in sub.texts]
+    assert subtitle in drawn  # not shortened with "…"

@@ -148,7 +148,29 @@ def test_results_show_the_numbers_with_their_uncertainty() -> None:
 
 def test_anonymous_results_say_what_they_hide() -> None:
     text = _all_text(ui.results_message(_results(anonymous=True)))
-    assert "1 more segment(s) with fewer than 5 people" in text
+    assert "1 more role, with fewer than 5 people (3 people), is not shown" in text
+    two = _all_text(ui.results_message(replace(_results(anonymous=True), hidden_segments=2, hidden_respondents=1)))
+    assert "2 more roles, each with fewer than 5 people (1 person in all), are not shown" in two
+    assert "segment(s)" not in two and "(1 people)" not in two
+
+
+def test_a_two_answer_survey_does_not_read_as_passing_the_gate() -> None:
+    """The gate's survey signal may pass on imported answers; the post must say whose status it
+    is and on how many answers it rests, and that this survey alone decides nothing."""
+    settings = SurveySettings()
+    two = [SurveyResponse(f"r{i}", date(2026, 11, 20), "very") for i in range(2)]
+    many = [SurveyResponse(f"i{i}", date(2026, 11, 20), "very" if i % 3 else "somewhat") for i in range(300)]
+    own = domain.survey_signal(two, date(2026, 11, 23), settings)
+    gate = domain.survey_signal(many + two, date(2026, 11, 23), settings)
+    assert own.status == "insufficient_data" and gate.status == "pass"
+    r = replace(_results(), signal=own, counts=own.counts, gate=gate, segments=())
+    msg = ui.results_message(r)
+    limits.validate_message(msg)
+    assert "(n=2, 0 N/A), too few answers to decide on their own (40 needed)." in msg["text"]
+    assert "Gate survey signal: pass" not in msg["text"]
+    assert ("The gate's survey signal for Acme (all answers of the last 90 days, Slack and imported, n=302): "
+            in msg["text"])
+    assert "too few answers to decide on their own" in _all_text(msg["blocks"])
 
 
 def test_hidden_segment_scores_show_only_n() -> None:
