@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Settings
 from bot.context import AppContext, Tuning
 from bot.slack.client import make_client
+from bot.slack.identity import BotIdentity
 from bot.slack.oauth import OAuthParts
 from handlers.registry import register_all
 from storage.db import make_engine, make_session_factory
@@ -82,9 +83,11 @@ def build_app(settings: Settings, factory: sessionmaker[Session] | None = None, 
                   installation_store=oauth.installation_store,
                   oauth_settings=oauth.oauth_settings, installation_store_bot_only=True, **common)
     else:
-        # auth.test runs on the first request instead of at start-up, so a web process boots
-        # (and /healthz answers) even while Slack is unreachable.
-        app = App(client=make_client(settings, settings.slack_bot_token), token_verification_enabled=False,
-                  **common)
+        # auth.test never runs before an ack (nor at start-up, so a web process boots and
+        # /healthz answers while Slack is unreachable): BotIdentity answers Bolt's authorize at
+        # once and learns the bot's ids in the background, caching a failure for a minute.
+        client = make_client(settings, settings.slack_bot_token)
+        ctx.bot_identity = BotIdentity(client)
+        app = App(client=client, authorize=ctx.bot_identity.authorize_function(), **common)
     register_all(app, ctx)
     return app, ctx

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Settings
 from bot.reports.cache import ReportCache
 from bot.slack.files import SentCharts
+from bot.slack.identity import BotIdentity
 from bot.slack.oauth import OAuthParts
 
 
@@ -116,6 +117,8 @@ class AppContext:
     now: Callable[[], datetime] = field(default=_utcnow)
     # Multi-workspace mode's stores and authorize (None with a single bot token).
     oauth: OAuthParts | None = None
+    # Single-workspace mode's authorize: the bot's own ids, learnt after the ack (bot.app).
+    bot_identity: BotIdentity | None = None
     tuning: Tuning = field(default_factory=Tuning)
     reports: ReportCache = field(init=False)
     sent_charts: SentCharts = field(default_factory=SentCharts)
