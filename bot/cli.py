@@ -362,6 +362,8 @@ def export_responses(product_slug: str, workspace: str | None, survey_id: int | 
     answers carry their keyed hash, never a Slack id."""
     from bot.surveys.export import export_responses as rows
 
+    if out is not None and not out.resolve().parent.is_dir():
+        raise UserError(f"--out {out}: the folder {out.resolve().parent} does not exist; create it first")
     lines = rows(_factory(_settings()), product_slug=product_slug, team_id=workspace, survey_id=survey_id)
     first = next(lines)  # resolves the product and survey before anything is written
     if out is None:

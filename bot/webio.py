@@ -38,7 +38,7 @@ def read_body(environ: dict[str, Any], limit: int) -> tuple[bytes, Problem | Non
         if length > limit:
             return b"", ("413 Payload Too Large", f"body of {length:,} bytes; at most {limit:,}")
         raw = stream.read(length) if length else b""
-    elif environ.get("wsgi.input_terminated") or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+    elif environ.get("wsgi.input_terminated"):  # chunked, de-chunked by the server (gunicorn)
         raw = _read_upto(stream, limit + 1)
     else:
         raw = b""
