@@ -131,6 +131,16 @@ def retry_on_conflict(work: Callable[[], T], *, attempts: int = CONFLICT_ATTEMPT
     raise AssertionError("unreachable")
 
 
+def begin_write(session: Session) -> None:
+    """SQLite: take the database's write lock now (``BEGIN IMMEDIATE``, which waits up to the busy
+    timeout) rather than at the first write. A transaction that read first and then writes cannot
+    wait for another writer (SQLite answers "database is locked" at once to avoid a deadlock), so
+    parallel imports would fail instead of queueing. PostgreSQL: nothing to do."""
+    raw = session.connection().connection.driver_connection
+    if session.get_bind().dialect.name == "sqlite" and raw is not None and not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
+
+
 def is_postgres(engine_or_session: Engine | Session) -> bool:
     bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
     return bind.dialect.name == "postgresql"

@@ -19,7 +19,7 @@ from bot.ingest.formats import (
 )
 from bot.products import service as products
 from storage.bulk import BulkWriter
-from storage.db import Factory, retry_on_conflict
+from storage.db import Factory, begin_write, retry_on_conflict
 from storage.models import Workspace
 from storage.repositories.products import ProductRef
 
@@ -118,6 +118,7 @@ def _ingest_once(factory: Factory, *, workspace_id: int, payload: Any,
             raise PayloadError(errors)
         assert product is not None
         counts = {"signups": _Counts(), "events": _Counts()}
+        begin_write(session)
         writer = BulkWriter(session, product.id)
         try:
             writer.lock_users(row[0] for kind in ("signups", "events") for row in parsed[kind])
