@@ -124,6 +124,8 @@ class AppContext:
     sent_charts: SentCharts = field(default_factory=SentCharts)
     deferred: Deferred = field(default_factory=Deferred)
     work: WorkPool = field(init=False)
+    # When this process last looked for work lost with another process (handlers.background).
+    lost_work_checked: float = field(default=float("-inf"))
 
     def __post_init__(self) -> None:
         t = self.tuning

@@ -17,6 +17,7 @@ from bot.app import build_app, build_context
 from bot.config import ConfigError, Settings
 from bot.scheduler import background_clock, blocking_clock
 from bot.web import WebApp, serve
+from handlers.background import recover_lost
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ def configure_logging(settings: Settings) -> None:
 def build_wsgi(settings: Settings, **kwargs: Any) -> WebApp:
     """The production WSGI app (one per gunicorn worker, built after the fork)."""
     app, ctx = build_app(settings, **kwargs)
+    ctx.work.submit(lambda: recover_lost(ctx))  # work a previous process acked and never finished
     return WebApp(app, ctx)
 
 

@@ -351,3 +351,19 @@ class SqlSource(Base):
     last_signup_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PendingWork(Base):
+    """Work promised by an ack ("Working on…") and not finished yet: removed when it ends, so a
+    row that outlives its process (killed after the ack) is found and its placeholder replaced
+    through ``response_url`` with "this did not finish" (``bot.workspaces.pending``). ``owner``
+    is ``host:pid`` of the process doing it. The response URL is a capability Slack hands out for
+    30 minutes; it is stored only while the work runs."""
+
+    __tablename__ = "pending_work"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    response_url: Mapped[str] = mapped_column(String(500))
+    what: Mapped[str] = mapped_column(String(200))
+    owner: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -31,11 +31,13 @@ def register(app: Any, ctx: AppContext, router: Router) -> None:
         except UserError as err:
             ack(response_type="ephemeral", **blocks.error_message(str(err), err.usage))
             return
-        ack(response_type="ephemeral", text=PLACEHOLDER.format(text=blocks.escape(text or "status")))
+        shown = blocks.escape(text or "status")
+        ack(response_type="ephemeral", text=PLACEHOLDER.format(text=shown))
         req = CommandRequest(
             ctx=ctx, team_id=command["team_id"], channel_id=command["channel_id"],
             channel_name=command.get("channel_name"), user_id=command["user_id"], text=text, words=words,
             respond=Responder(command.get("response_url"), replace_first=True), client=client,
             response_url=command.get("response_url"), trigger_id=command.get("trigger_id"),
         )
-        background.submit(ctx, lambda: sub.handler(req), body=command, client=client)
+        background.submit(ctx, lambda: sub.handler(req), body=command, client=client,
+                          placeholder=f"/pmf-check {shown}")

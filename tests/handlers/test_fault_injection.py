@@ -212,14 +212,18 @@ def _as_team(h: Harness, body_fn: Any, *args: Any, team: str, **kwargs: Any) -> 
         h.post_signed = original  # type: ignore[method-assign]
 
 
+def _wait_unavailable(fake: FakeSlack) -> None:
+    fake.wait_for(lambda: [c for c in fake.responses() if "not available" in str(c.params.get("text"))],
+                  what="the polite 'not available' note")
+
+
 def test_another_workspaces_survey_id_is_refused_and_nothing_is_written(
         harness: Harness, fake_slack: FakeSlack, started: tuple[int, str],
         session_factory: sessionmaker[Session]) -> None:
     survey_id, ts = started
     r = _as_team(harness, click, ts, "U2", "very", "1763899300.000100", survey_id=survey_id, team="T2")
     assert r.status == 200
-    reply = fake_slack.wait_calls("response")[-1].params
-    assert "not available" in reply["text"]
+    _wait_unavailable(fake_slack)
     r = _as_team(harness, tell_us_more, "U2", survey_id, team="T2")
     assert r.status == 200
     assert fake_slack.calls_to("views.open") == []
@@ -237,7 +241,7 @@ def test_a_huge_or_non_integer_survey_id_gets_a_polite_note(harness: Harness, fa
               payload_override={"actions": [{"type": "button", "action_id": "pmf.survey.answer.very",
                                              "block_id": "b", "value": value, "action_ts": "1763899300.1"}]})
     assert r.status == 200
-    assert "not available" in fake_slack.wait_calls("response")[-1].params["text"]
+    _wait_unavailable(fake_slack)
     r = submit_modal(harness, "U2", 0, {})
     assert r.status == 200 and r.json()["response_action"] == "errors"
     assert _responses(session_factory) == 0
@@ -279,3 +283,27 @@ def test_export_into_a_missing_folder_exits_2_with_a_clear_message(db_url: str, 
     assert result.exit_code == 2
     assert "does not exist" in result.stderr and not target.parent.exists()
 
+
+
+# ----------------------------------------------------------------------------- work lost after the ack
+def test_work_lost_with_its_process_gets_its_placeholder_replaced(harness: Harness, fake_slack: FakeSlack,
+                                                                  seed_product: Any,
+                                                                  session_factory: sessionmaker[Session]) -> None:
+    import socket
+    import subprocess
+
+    from storage.models import PendingWork
+
+    seed_product("T1", "acme", data=False)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])  # a worker that was killed after its ack
+    dead.wait()
+    lost_url = fake_slack.response_url("lost")
+    with session_factory.begin() as s:
+        s.add(PendingWork(id=uuid.uuid4().hex, team_id="T1", response_url=lost_url, what="/pmf-check status",
+                          owner=f"{socket.gethostname()}:{dead.pid}", started_at=harness.ctx.now()))
+    harness.pmf("status").reply()  # the next request looks for lost work
+    replaced = fake_slack.wait_response("lost")[0].params
+    assert "did not finish" in replaced["text"] and replaced.get("replace_original") is True
+    harness.ctx.work.drain()
+    with session_factory() as s:
+        assert s.scalars(select(PendingWork)).all() == []  # and the finished command left no record
