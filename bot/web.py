@@ -1,10 +1,12 @@
 """The HTTP side (SPEC §7): one WSGI app, served by gunicorn for ``pmfbot web``.
 
-Routes: ``POST /slack/events`` (commands, interactivity, events — Bolt verifies the signature),
+Routes: ``POST /slack/events`` (commands, interactivity, events — ``bot.webio.slack_gate`` refuses
+oversized bodies, malformed or bad signatures and unusable payloads before Bolt, which verifies again),
 ``GET /slack/install`` and ``GET /slack/oauth_redirect`` (multi-workspace OAuth), ``GET /healthz``
 (200 ``{"ok": true}`` only when the database answers, else 503) and ``POST /api/v1/ingest``
 (bearer ingest token → ``bot.ingest.payload.ingest_payload``: 200 with counts, 400 with per-item
-errors and nothing written, 401, 413 over 10,000 items or ``MAX_BODY_BYTES``), and the
+errors and nothing written, 401, 413 over 10,000 items or ``MAX_BODY_BYTES``, 503 with
+``Retry-After`` when the database is down or a lock conflict persists; always JSON), and the
 Segment-compatible tracking API ``POST /v1/batch|track|identify|page|screen`` (SPEC §9: HTTP
 Basic with a product's write key, gzip bodies, Segment's 500 KB limit → ``bot.ingest.segment``).
 
@@ -95,7 +97,13 @@ class WebApp:
             if method != "POST":
                 return _segment_error(start_response, "405 Method Not Allowed", "method_not_allowed", "use POST",
                                       [("Allow", "POST")])
-            return self.segment(environ, start_response, SEGMENT_PATHS[path])
+            try:
+                return self.segment(environ, start_response, SEGMENT_PATHS[path])
+            except (DBAPIError, SQLAlchemyTimeoutError) as err:
+                log.warning("segment: database unavailable or busy: %s", type(err).__name__)
+                return _segment_error(start_response, "503 Service Unavailable", "unavailable",
+                                      "the database is unavailable or busy; retry later",
+                                      [("Retry-After", str(RETRY_AFTER_S))])
         return _json(start_response, "404 Not Found", {"ok": False, "error": "not found"})
 
     def ingest(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

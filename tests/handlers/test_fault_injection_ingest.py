@@ -143,3 +143,13 @@ def test_ten_parallel_ingests_of_overlapping_users_all_succeed_and_store_each_on
     # Every user is in some request. Each user once; each user-week once (the signup week, which
     # the first event shares, and the week after).
     assert _counts(session_factory) == (len(users), len(users), len(users) * 2)
+
+
+def test_the_tracking_api_while_the_database_is_down_is_a_json_503(harness: Harness, token: str,
+                                                                   dead_database: None) -> None:
+    import base64
+
+    auth = base64.b64encode(b"some-write-key:").decode()
+    r = harness.request("POST", "/v1/track", json.dumps({"userId": "u1", "event": "open"}).encode(),
+                        {"Content-Type": "application/json", "Authorization": f"Basic {auth}"})
+    assert r.status == 503 and r.json()["success"] is False and int(r.headers["Retry-After"]) > 0
