@@ -149,7 +149,7 @@ def test_the_tracking_api_while_the_database_is_down_is_a_json_503(harness: Harn
                                                                    dead_database: None) -> None:
     import base64
 
-    auth = base64.b64encode(b"some-write-key:").decode()
+    auth = base64.b64encode(f"{token}:".encode()).decode()
     r = harness.request("POST", "/v1/track", json.dumps({"userId": "u1", "event": "open"}).encode(),
                         {"Content-Type": "application/json", "Authorization": f"Basic {auth}"})
     assert r.status == 503 and r.json()["success"] is False and int(r.headers["Retry-After"]) > 0
