@@ -23,13 +23,14 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
-from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.context import AppContext, TrackingExecutor, Tuning
 from bot.slack.client import make_client
+from bot.slack.identity import BotIdentity
 from bot.slack.oauth import OAuthParts
 from handlers.registry import register_all
 from storage.db import make_engine, make_session_factory
@@ -64,11 +65,12 @@ def build_context(settings: Settings, factory: sessionmaker[Session] | None = No
 class _TokenFromEnvironment(logging.Filter):
     """Drops one Bolt warning that is wrong for us. Bolt reads ``SLACK_BOT_TOKEN`` from the
     environment itself whenever its ``token`` argument is None, and then warns that ``token`` is
-    unused because we also pass ``client``. We must pass ``client`` (the one WebClient factory:
-    SLACK_API_URL and our retry policy), and it carries that very token, so nothing is unused."""
+    unused because we also pass ``client``, or ignored because we also pass ``authorize`` (in
+    single-workspace mode ``bot.slack.identity`` authorizes without delaying the ack). We must pass
+    both, and they carry that very token, so nothing is unused or ignored."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+        return record.getMessage() not in (warning_client_prioritized_and_token_skipped(), warning_token_skipped())
 
 
 def _quiet_bolt_token_warning() -> None:
@@ -100,9 +102,11 @@ def build_app(settings: Settings, factory: sessionmaker[Session] | None = None, 
                   installation_store=oauth.installation_store,
                   oauth_settings=oauth.oauth_settings, installation_store_bot_only=True, **common)
     else:
-        # auth.test runs on the first request instead of at start-up, so a web process boots
-        # (and /healthz answers) even while Slack is unreachable.
-        app = App(client=make_client(settings, settings.slack_bot_token), token_verification_enabled=False,
-                  **common)
+        # auth.test never runs before an ack (nor at start-up, so a web process boots and
+        # /healthz answers while Slack is unreachable): BotIdentity answers Bolt's authorize at
+        # once and learns the bot's ids in the background, caching a failure for a minute.
+        client = make_client(settings, settings.slack_bot_token)
+        ctx.bot_identity = BotIdentity(client)
+        app = App(client=client, authorize=ctx.bot_identity.authorize_function(), **common)
     register_all(app, ctx)
     return app, ctx

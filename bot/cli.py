@@ -17,6 +17,7 @@ import click
 
 from bot.cli_common import _factory, _settings, handles_errors, parse_as_of
 from bot.cli_sources import source
+from bot.errors import UserError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -298,6 +299,8 @@ def export_responses(product_slug: str, workspace: str | None, survey_id: int | 
     answers carry their keyed hash, never a Slack id."""
     from bot.surveys.export import export_responses as rows
 
+    if out is not None and not out.resolve().parent.is_dir():
+        raise UserError(f"--out {out}: the folder {out.resolve().parent} does not exist; create it first")
     lines = rows(_factory(_settings()), product_slug=product_slug, team_id=workspace, survey_id=survey_id)
     first = next(lines)  # resolves the product and survey before anything is written
     if out is None:

@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.reports.cache import ReportCache
 from bot.slack.admins import AdminCache
 from bot.slack.files import SentCharts
+from bot.slack.identity import BotIdentity
 from bot.slack.oauth import OAuthParts
 from bot.slack.users import UserEmails
 
@@ -129,6 +130,8 @@ class AppContext:
     now: Callable[[], datetime] = field(default=_utcnow)
     # Multi-workspace mode's stores and authorize (None with a single bot token).
     oauth: OAuthParts | None = None
+    # Single-workspace mode's authorize: the bot's own ids, learnt after the ack (bot.app).
+    bot_identity: BotIdentity | None = None
     tuning: Tuning = field(default_factory=Tuning)
     reports: ReportCache = field(init=False)
     sent_charts: SentCharts = field(default_factory=SentCharts)
@@ -137,6 +140,8 @@ class AppContext:
     user_emails: UserEmails = field(default_factory=UserEmails)
     work: WorkPool = field(init=False)
     admins: AdminCache = field(init=False)
+    # When this process last looked for work lost with another process (handlers.background).
+    lost_work_checked: float = field(default=float("-inf"))
 
     def __post_init__(self) -> None:
         t = self.tuning

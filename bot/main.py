@@ -18,6 +18,7 @@ from bot.config import ConfigError, Settings
 from bot.errors import SlackUnreachable
 from bot.scheduler import background_clock, blocking_clock
 from bot.web import WebApp, serve
+from handlers.background import recover_lost
 from storage.db import redacted_url
 from storage.migrate import schema_state
 
@@ -54,6 +55,7 @@ def require_schema(settings: Settings) -> None:
 def build_wsgi(settings: Settings, **kwargs: Any) -> WebApp:
     """The production WSGI app (one per gunicorn worker, built after the fork)."""
     app, ctx = build_app(settings, **kwargs)
+    ctx.work.submit(lambda: recover_lost(ctx))  # work a previous process acked and never finished
     return WebApp(app, ctx)
 
 

@@ -1,10 +1,12 @@
 """The HTTP side (SPEC §7): one WSGI app, served by gunicorn for ``pmfbot web``.
 
-Routes: ``POST /slack/events`` (commands, interactivity, events — Bolt verifies the signature),
+Routes: ``POST /slack/events`` (commands, interactivity, events — ``bot.webio.slack_gate`` refuses
+oversized bodies, malformed or bad signatures and unusable payloads before Bolt, which verifies again),
 ``GET /slack/install`` and ``GET /slack/oauth_redirect`` (multi-workspace OAuth), ``GET /healthz``
 (200 ``{"ok": true}`` only when the database answers, else 503) and ``POST /api/v1/ingest``
 (bearer ingest token → ``bot.ingest.payload.ingest_payload``: 200 with counts, 400 with per-item
-errors and nothing written, 401, 413 over 10,000 items or ``MAX_BODY_BYTES``), and the
+errors and nothing written, 401, 413 over 10,000 items or ``MAX_BODY_BYTES``, 503 with
+``Retry-After`` when the database is down or a lock conflict persists; always JSON), and the
 Segment-compatible tracking API ``POST /v1/batch|track|identify|page|screen`` (SPEC §9: HTTP
 Basic with a product's write key, gzip bodies, Segment's 500 KB limit → ``bot.ingest.segment``).
 
@@ -28,16 +30,20 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from bot.config import ConfigError, Settings
 from bot.context import AppContext
 from bot.products.tokens import token_scope
+from bot.webio import read_body, slack_gate
 from bot.workspaces.service import database_ok
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 5 * 1024 * 1024  # 10,000 items of ~300 bytes of JSON, with room to spare
 MAX_ITEMS = 10_000
+RETRY_AFTER_S = 5  # a 503 from ingest: the database was unavailable or a lock conflict persisted
 WORKERS = 2
 THREADS = 16
 SLACK_PATHS = ("/slack/events", "/slack/install", "/slack/oauth_redirect")
@@ -72,6 +78,10 @@ class WebApp:
             if path != "/slack/events" and self.app.oauth_flow is None:
                 return _json(start_response, "404 Not Found",
                              {"ok": False, "error": "single-workspace mode: installs use SLACK_BOT_TOKEN, not OAuth"})
+            if path == "/slack/events" and method == "POST":
+                refused = slack_gate(environ, start_response, self.ctx.settings.slack_signing_secret or "")
+                if refused is not None:
+                    return refused
             return self.slack(environ, start_response)
         if path == "/healthz" and method in ("GET", "HEAD"):
             if database_ok(self.ctx.factory):
@@ -87,10 +97,27 @@ class WebApp:
             if method != "POST":
                 return _segment_error(start_response, "405 Method Not Allowed", "method_not_allowed", "use POST",
                                       [("Allow", "POST")])
-            return self.segment(environ, start_response, SEGMENT_PATHS[path])
+            try:
+                return self.segment(environ, start_response, SEGMENT_PATHS[path])
+            except (DBAPIError, SQLAlchemyTimeoutError) as err:
+                log.warning("segment: database unavailable or busy: %s", type(err).__name__)
+                return _segment_error(start_response, "503 Service Unavailable", "unavailable",
+                                      "the database is unavailable or busy; retry later",
+                                      [("Retry-After", str(RETRY_AFTER_S))])
         return _json(start_response, "404 Not Found", {"ok": False, "error": "not found"})
 
     def ingest(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """JSON always: 200, 400 with per-item errors, 401, 413, 503 with ``Retry-After`` when the
+        database is unavailable or a lock conflict outlasts the retries."""
+        try:
+            return self._ingest(environ, start_response)
+        except (DBAPIError, SQLAlchemyTimeoutError) as err:
+            log.warning("ingest: database unavailable or busy: %s", type(err).__name__)
+            return _json(start_response, "503 Service Unavailable",
+                         {"ok": False, "error": "the database is unavailable or busy; nothing was written, "
+                                                "try again shortly"}, [("Retry-After", str(RETRY_AFTER_S))])
+
+    def _ingest(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         auth = environ.get("HTTP_AUTHORIZATION", "")
         scheme, _, token = auth.partition(" ")
         scope = None
@@ -101,20 +128,17 @@ class WebApp:
                          {"ok": False, "error": "missing or invalid ingest token (create one with /pmf-check token)"},
                          [("WWW-Authenticate", 'Bearer realm="pmf-gate"')])
         workspace_id = scope[0]
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > MAX_BODY_BYTES:
-            return self._too_large(start_response, f"body of {length:,} bytes; at most {MAX_BODY_BYTES:,}")
-        raw = environ["wsgi.input"].read(min(length, MAX_BODY_BYTES + 1)) if length else b""
-        if len(raw) > MAX_BODY_BYTES:
-            return self._too_large(start_response, f"body over {MAX_BODY_BYTES:,} bytes")
+        raw, problem = read_body(environ, MAX_BODY_BYTES)
+        if problem is not None:
+            if problem[0].startswith("413"):
+                return self._too_large(start_response, problem[1])
+            return _json(start_response, problem[0], {"ok": False, "errors": [{"path": "", "message": problem[1]}]})
         try:
             payload = json.loads(raw or b"null")
-        except ValueError as err:
+        except (ValueError, RecursionError) as err:
+            why = "nests too deeply" if isinstance(err, RecursionError) else f"is not valid JSON: {err}"
             return _json(start_response, "400 Bad Request",
-                         {"ok": False, "errors": [{"path": "", "message": f"the body is not valid JSON: {err}"}]})
+                         {"ok": False, "errors": [{"path": "", "message": f"the body {why}"}]})
         items = sum(len(payload.get(k) or []) for k in ("events", "signups")
                     if isinstance(payload, dict) and isinstance(payload.get(k), list))
         if items > MAX_ITEMS:

@@ -7,6 +7,9 @@ same reference instead of silence. Where the reply goes: the ``response_url`` wh
 (commands, message buttons), else a DM for interactions from the Home tab or a modal, else the
 Home tab itself for ``app_home_opened``. Reporting never raises: a failed reply is logged.
 
+Only a verified request is acted on (``verified``): Bolt also calls this handler when its own
+signature check raises, with a body anyone could have written.
+
 Work done after ``ack()`` should go through ``handlers.background.submit`` (or at least run
 inside ``with reported(body, client):``). Bolt's thread runner, when a listener raises after it
 acked, resets the ack it has not sent yet: Slack then gets no answer for 3 s. ``reported``
@@ -30,6 +33,7 @@ from slack_sdk.errors import SlackApiError
 from bot.context import AppContext
 from bot.errors import UserError
 from bot.render import blocks
+from bot.slack import guard
 from bot.slack.respond import Responder
 from handlers.commands.router import Router
 
@@ -38,7 +42,13 @@ log = logging.getLogger(__name__)
 
 def register(app: App, ctx: AppContext, router: Router) -> None:
     @app.error
-    def on_error(error: Exception, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    def on_error(error: Exception, body: dict[str, Any], client: WebClient, context: BoltContext, request: Any) -> None:
+        if not verified(request, ctx.settings.slack_signing_secret or ""):
+            # Bolt calls this handler for errors raised before or inside its signature check too:
+            # nothing an unverified body names (response_url, user, team) may be acted on or trusted
+            # in the logs (bot.webio refuses such requests first; this is the second line).
+            log.debug("error on an unverified request, not acted on: %s", type(error).__name__)
+            return
         tell_user(error, body or {}, client)
         ack = getattr(context, "ack", None)
         if ack is not None and ack.response is not None:
@@ -46,6 +56,20 @@ def register(app: App, ctx: AppContext, router: Router) -> None:
 
 
 ACK_GRACE_SECONDS = 0.2
+
+
+def verified(request: Any, secret: str) -> bool:
+    """Whether Bolt's ``request`` is one Slack signed (Socket Mode's come over Slack's own
+    authenticated connection). Checked again here because Bolt runs the error handler even when
+    its own check raised."""
+    if request is None:
+        return False
+    if getattr(request, "mode", "") == "socket_mode":
+        return True
+    headers = getattr(request, "headers", None) or {}
+    return guard.is_verified(secret, getattr(request, "raw_body", "") or "",
+                             guard.header(headers, "X-Slack-Request-Timestamp"),
+                             guard.header(headers, "X-Slack-Signature"))
 
 
 @contextmanager

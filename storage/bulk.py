@@ -215,6 +215,19 @@ class BulkWriter:
     def _ts(self, value: datetime) -> Any:
         return value if self._pg else sqlite_datetime(value)
 
+    # ------------------------------------------------------------------ locks
+    def lock_users(self, external_ids: Iterable[str]) -> None:
+        """PostgreSQL: before any write, take a transaction-level lock per user of this product,
+        in one global order (the lock key's), so concurrent imports of overlapping users queue
+        instead of deadlocking on rows they would otherwise lock in different orders (the planner
+        decides the order an ``UPDATE ... FROM`` visits rows). SQLite has one writer anyway."""
+        if not self._pg:
+            return
+        uids = sorted(set(external_ids))
+        if uids:
+            self._exec("SELECT count(pg_advisory_xact_lock(CAST(:pid AS integer), k)) FROM (SELECT DISTINCT hashtext(u) AS k "
+                       "FROM unnest(CAST(:uids AS text[])) AS u ORDER BY k) AS keys", uids=uids)
+
     # ------------------------------------------------------------------ events
     def events(self, pairs: Collection[tuple[str, int]] | EventPairs) -> tuple[int, int]:
         """Ensure each user exists with ``first_week`` = min(existing, new) and record the
@@ -346,7 +359,10 @@ class BulkWriter:
         events who gets a signup counts as a new signup; re-importing equal values changes nothing."""
         if not rows:
             return 0, 0, 0
-        staged = [(i, uid, week, self._ts(at), ch, cls) for i, (uid, week, at, ch, cls) in enumerate(rows)]
+        # In external id order (``ui`` follows it): every writer creates and updates users in one
+        # global order, so two imports of overlapping users wait for each other, never deadlock.
+        ordered = sorted(rows, key=lambda r: r[0])
+        staged = [(i, uid, week, self._ts(at), ch, cls) for i, (uid, week, at, ch, cls) in enumerate(ordered)]
         self._stage("pmf_stage_signups", ("ui", "uid", "signup_week", "signed_up_at", "channel", "channel_class"),
                     staged)
         created, ids = self._upsert_users(

@@ -10,10 +10,12 @@ middleware.
 from __future__ import annotations
 
 import os
+import random
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from sqlalchemy import Engine, MetaData, create_engine, event, make_url, text
@@ -21,6 +23,7 @@ from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Named constraints make every later migration able to alter them, on SQLite too (batch mode).
@@ -102,6 +105,49 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# PostgreSQL: deadlock_detected, serialization_failure. SQLite: another writer held the lock
+# past the busy timeout, or a read snapshot went stale before its first write.
+CONFLICT_SQLSTATES = ("40P01", "40001")
+CONFLICT_ATTEMPTS = 3
+T = TypeVar("T")
+
+
+def is_conflict(error: BaseException) -> bool:
+    """A lock conflict that the same unit of work may succeed at when run again."""
+    if not isinstance(error, DBAPIError):
+        return False
+    orig = error.orig
+    if getattr(orig, "sqlstate", None) in CONFLICT_SQLSTATES or getattr(orig, "pgcode", None) in CONFLICT_SQLSTATES:
+        return True
+    return type(orig).__name__ == "OperationalError" and "database is locked" in str(orig)
+
+
+def retry_on_conflict(work: Callable[[], T], *, attempts: int = CONFLICT_ATTEMPTS,
+                         pause: float = 0.05) -> T:
+    """Run ``work`` (a whole unit of work: it opens, commits and closes its own session) again
+    after a deadlock or serialization failure, up to ``attempts`` times in all, with a short
+    jittered pause so the transactions that collided do not collide again. Any other error, and
+    the last conflict, is raised."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except DBAPIError as err:
+            if attempt == attempts or not is_conflict(err):
+                raise
+            time.sleep(pause * attempt * (0.5 + random.random()))  # noqa: S311 - jitter, not secrecy
+    raise AssertionError("unreachable")
+
+
+def begin_write(session: Session) -> None:
+    """SQLite: take the database's write lock now (``BEGIN IMMEDIATE``, which waits up to the busy
+    timeout) rather than at the first write. A transaction that read first and then writes cannot
+    wait for another writer (SQLite answers "database is locked" at once to avoid a deadlock), so
+    parallel imports would fail instead of queueing. PostgreSQL: nothing to do."""
+    raw = session.connection().connection.driver_connection
+    if session.get_bind().dialect.name == "sqlite" and raw is not None and not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
 
 
 def is_postgres(engine_or_session: Engine | Session) -> bool:

@@ -21,7 +21,7 @@ from bot.ingest.formats import (
 )
 from bot.products import service as products
 from storage.bulk import BulkWriter
-from storage.db import Factory
+from storage.db import Factory, begin_write, retry_on_conflict
 from storage.models import Workspace
 from storage.repositories.products import ProductRef
 
@@ -33,12 +33,23 @@ _PAYLOAD_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _text_problem(value: str) -> str | None:
+    """Why a string cannot be stored as text (PostgreSQL refuses both), or None."""
+    if "\x00" in value:
+        return "contains a NUL byte"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a lone surrogate (not valid Unicode)"
+    return None
+
+
 def _as_cell(value: Any) -> str | None:
     """A JSON value as the CSV cell it stands for; None when it cannot be one."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return None if _text_problem(value) else value
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -48,6 +59,14 @@ def _as_cell(value: Any) -> str | None:
 
 def ingest_payload(factory: Factory, *, workspace_id: int, payload: Any,
                    only_product_id: int | None = None, secret: str | None = None) -> dict[str, Any]:
+    """``_ingest_once`` (below), run again after a deadlock or serialization failure (a bounded
+    number of times: ``storage.db.retry_on_conflict``); a conflict that persists is raised."""
+    return retry_on_conflict(lambda: _ingest_once(factory, workspace_id=workspace_id, payload=payload,
+                                                  only_product_id=only_product_id, secret=secret))
+
+
+def _ingest_once(factory: Factory, *, workspace_id: int, payload: Any,
+                 only_product_id: int | None = None, secret: str | None = None) -> dict[str, Any]:
     """The HTTP API (SPEC §7): validate every item, then write all of it in one transaction.
 
     ``payload`` is ``{"product": SLUG, "events": [...], "signups": [...]}`` with at most
@@ -65,6 +84,9 @@ def ingest_payload(factory: Factory, *, workspace_id: int, payload: Any,
     slug = payload.get("product")
     if not isinstance(slug, str) or not slug.strip():
         errors.append({"path": "product", "message": "product (the product's slug) is required"})
+    elif (problem := _text_problem(slug)) is not None:
+        errors.append({"path": "product", "message": f"product {problem}"})
+        slug = None
     unknown = sorted(k for k in payload if k not in ("product", "events", "signups"))
     for key in unknown:
         errors.append({"path": key, "message": "unknown key; expected product, events and signups"})
@@ -100,8 +122,10 @@ def ingest_payload(factory: Factory, *, workspace_id: int, payload: Any,
             raise PayloadError(errors)
         assert product is not None
         counts = {"signups": _Counts(), "events": _Counts()}
+        begin_write(session)
         writer = BulkWriter(session, product.id)
         try:
+            writer.lock_users(row[0] for kind in ("signups", "events") for row in parsed[kind])
             # Signups first, so that users created by this request get their signup row at once.
             for kind in ("signups", "events"):
                 chunk = _Chunk(kind)
@@ -155,7 +179,9 @@ def _parse_items(kind: str, items: list[Any], product: ProductRef, errors: list[
         for f in fields:
             cell = _as_cell(item.get(f))
             if cell is None:
-                errors.append({"path": f"{where}.{f}", "message": f"{f} must be a string"})
+                raw = item.get(f)
+                problem = _text_problem(raw) if isinstance(raw, str) else None
+                errors.append({"path": f"{where}.{f}", "message": f"{f} {problem}" if problem else f"{f} must be a string"})
                 ok = False
                 cell = ""
             row.append(cell)

@@ -5,6 +5,7 @@ keyed hash of the respondent. No Slack imports here."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -31,16 +32,25 @@ from bot.surveys.values import (
     SurveyInfo,
 )
 from storage.db import dialect_insert, unit_of_work
-from storage.models import Survey, SurveyComment, SurveyResponse
+from storage.models import Survey, SurveyComment, SurveyResponse, Workspace
 from storage.receipts import claim_event
 
 # ----------------------------------------------------------------------------- answers
 
 
-def _lock_survey(session: Session, survey_id: int) -> Survey | None:
+def _in_team(stmt: Any, team_id: str | None) -> Any:
+    """Only a survey of the requesting workspace (``team_id``; None: a trusted caller such as
+    the CLI): a signed payload from one workspace can never name another's survey."""
+    if team_id is None:
+        return stmt
+    return stmt.join(Workspace, Workspace.id == Survey.workspace_id).where(Workspace.team_id == team_id)
+
+
+def _lock_survey(session: Session, survey_id: int, team_id: str | None = None) -> Survey | None:
     # FOR SHARE: many answers proceed together, but a close (FOR UPDATE) waits for them and
     # they wait for it, so the results contain exactly the answers accepted before the close.
-    return session.scalar(select(Survey).where(Survey.id == survey_id).with_for_update(read=True))
+    stmt = _in_team(select(Survey).where(Survey.id == survey_id), team_id)
+    return session.scalar(stmt.with_for_update(read=True, of=Survey))
 
 
 def _upsert_answer(session: Session, survey: Survey, key: str, answer: Answer, answered_at: datetime,
@@ -78,12 +88,13 @@ class _Rollback(Exception):
 
 def record_answer(
     factory: Factory, *, survey_id: int, channel_id: str | None, user_id: str, answer: Answer,
-    answered_at: datetime, secret: str, now: datetime,
+    answered_at: datetime, secret: str, now: datetime, team_id: str | None = None,
 ) -> AnswerOutcome:
-    """A button click: record ``user_id``'s answer (``answered_at`` = the click's action_ts)."""
+    """A button click: record ``user_id``'s answer (``answered_at`` = the click's action_ts).
+    A survey of another workspace than ``team_id`` is ``not_found``."""
     try:
         with unit_of_work(factory) as s:
-            survey = _lock_survey(s, survey_id)
+            survey = _lock_survey(s, survey_id, team_id)
             if survey is None or (channel_id and survey.channel_id != channel_id):
                 return AnswerOutcome("not_found")
             if _is_closed(survey, now):
@@ -196,10 +207,12 @@ def _response_row(session: Session, survey: Survey, user_id: str, secret: str) -
                                                        SurveyResponse.dedupe_key == _dedupe_key(survey.id, key)))
 
 
-def followup_form(factory: Factory, *, survey_id: int, user_id: str, secret: str) -> tuple[SurveyInfo, FollowUp] | None:
-    """The survey and what the user already told us, to pre-fill the "Tell us more" modal."""
+def followup_form(factory: Factory, *, survey_id: int, user_id: str, secret: str,
+                  team_id: str | None = None) -> tuple[SurveyInfo, FollowUp] | None:
+    """The survey and what the user already told us, to pre-fill the "Tell us more" modal
+    (None for an unknown survey or one of another workspace than ``team_id``)."""
     with unit_of_work(factory) as s:
-        survey = s.get(Survey, survey_id)
+        survey = s.scalar(_in_team(select(Survey).where(Survey.id == survey_id), team_id))
         if survey is None:
             return None
         row = _response_row(s, survey, user_id, secret)
@@ -209,10 +222,12 @@ def followup_form(factory: Factory, *, survey_id: int, user_id: str, secret: str
 
 def save_followup(
     factory: Factory, *, survey_id: int, user_id: str, secret: str, followup: FollowUp, now: datetime,
+    team_id: str | None = None,
 ) -> tuple[FollowUpStatus, SurveyInfo | None]:
-    """Store the modal's answers on the user's response (blank fields clear what was there)."""
+    """Store the modal's answers on the user's response (blank fields clear what was there).
+    A survey of another workspace than ``team_id`` is ``not_found``."""
     with unit_of_work(factory) as s:
-        survey = _lock_survey(s, survey_id)
+        survey = _lock_survey(s, survey_id, team_id)
         if survey is None:
             return "not_found", None
         if _is_closed(survey, now):

@@ -50,3 +50,20 @@ def answer_from_action_id(action_id: str) -> Answer | None:
         return None
     tail = action_id[len(Action.ANSWER_PREFIX):]
     return tail if tail in ANSWERS else None  # type: ignore[return-value]
+
+
+MAX_SURVEY_ID = 2**31 - 1  # the column is a 32-bit integer on PostgreSQL
+
+
+def survey_id_from(value: object) -> int | None:
+    """The survey id a button value or modal metadata carries, or None when it cannot be one
+    (not a whole number, or out of the column's range): such a payload is refused politely."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        number = int(value)
+    else:
+        return None
+    return number if 0 < number <= MAX_SURVEY_ID else None

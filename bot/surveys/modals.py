@@ -10,7 +10,7 @@ from typing import Any
 from bot.render.blocks import escape
 from bot.render.plain import field_error
 from bot.surveys.blocks import FOLLOWUP_TEXT_MAX, _context, _plain, _section
-from bot.surveys.ids import Action, Block, Callback
+from bot.surveys.ids import Action, Block, Callback, survey_id_from
 from bot.surveys.values import OTHER_ROLE, ROLES, FollowUp, SurveyInfo
 
 # --------------------------------------------------------------------------- the modal
@@ -79,7 +79,7 @@ def followup_survey_id(private_metadata: str) -> int | None:
         value = json.loads(private_metadata or "{}").get("survey_id")
     except (ValueError, AttributeError):
         return None
-    return value if isinstance(value, int) else None
+    return survey_id_from(value)
 
 
 def followup_from_state(values: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> FollowUp:

@@ -44,4 +44,5 @@ def register(app: App, ctx: AppContext, router: Router) -> None:
             respond=Responder(command.get("response_url"), replace_first=True), client=client,
             response_url=command.get("response_url"), trigger_id=command.get("trigger_id"),
         )
-        background.submit(ctx, lambda: sub.handler(req), body=command, client=client)
+        background.submit(ctx, lambda: sub.handler(req), body=command, client=client,
+                          placeholder=f"/pmf-check {shown}")
