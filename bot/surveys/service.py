@@ -54,9 +54,6 @@ log = logging.getLogger(__name__)
 MAX_DAYS = 90
 MAX_TEXT = 3000  # free text kept per answer field or comment
 MAX_SEGMENT = 200
-# A survey row without a posted message older than this was left by a crash between "claim the
-# channel" and "post the message"; a new start may replace it.
-ABANDONED_AFTER = timedelta(minutes=2)
 
 
 class SurveyAlreadyOpen(UserError):
@@ -182,11 +179,6 @@ def start_survey(
             product = product_service.channel_product(s, ws, channel_id)
         key = _open_key(product.id, target)
         existing = s.scalar(select(Survey).where(Survey.open_key == key))
-        if existing is not None and existing.message_ts is None and existing.opened_at < now - ABANDONED_AFTER:
-            log.warning("replacing abandoned survey %s (never posted) in %s", existing.id, target)
-            s.delete(existing)
-            s.flush()
-            existing = None
         if existing is None:
             survey = Survey(
                 workspace_id=ws.id, product_id=product.id, channel_id=target, anonymous=anonymous,
@@ -205,6 +197,17 @@ def start_survey(
                 if existing is None:
                     raise
         info = _info(s, existing)
+    if info.message_ts is None:
+        # Its post may have reached Slack without our learning it (a timeout after the request went
+        # out): the message may be in the channel and answered, so it is never deleted or replaced
+        # here; a person who can see the channel decides.
+        raise SurveyAlreadyOpen(
+            f"<#{target}> has a {info.product_name} survey whose post Slack never confirmed "
+            f"({info.responses} response{'' if info.responses == 1 else 's'} so far). If its message is in the "
+            "channel, it works as usual; if not, close it with `/pmf-check survey close` there, then start again. "
+            "Nothing was deleted.",
+            info,
+        )
     raise SurveyAlreadyOpen(
         f"<#{target}> already has an open {info.product_name} survey ({info.responses} "
         f"response{'' if info.responses == 1 else 's'} so far). "

@@ -69,19 +69,22 @@ def test_surveys_run_in_channels_not_dms(factory: sessionmaker[Session]) -> None
                              anonymous=False, days=14, now=T0, single_workspace=True)
 
 
-def test_a_survey_never_posted_frees_the_channel(factory: sessionmaker[Session]) -> None:
+def test_a_discarded_survey_frees_the_channel_and_an_unconfirmed_one_is_kept(factory: sessionmaker[Session]) -> None:
     info = surveys.start_survey(factory, team_id=TEAM, channel_id=CHANNEL, target_channel_id=None, user_id="U1",
                                 anonymous=False, days=14, now=T0, single_workspace=True)
     surveys.discard_survey(factory, survey_id=info.id)
     again = surveys.start_survey(factory, team_id=TEAM, channel_id=CHANNEL, target_channel_id=None, user_id="U1",
                                  anonymous=False, days=14, now=T0, single_workspace=True)
-    # And one left behind by a crash is replaced once it is clearly abandoned.
-    third = surveys.start_survey(factory, team_id=TEAM, channel_id=CHANNEL, target_channel_id=None, user_id="U1",
-                                 anonymous=False, days=14, now=later(10), single_workspace=True)
+    # One whose post Slack never confirmed (it may be in the channel, answered) is never replaced:
+    # the start is refused, saying how to close it, and nothing is deleted.
+    with pytest.raises(surveys.SurveyAlreadyOpen, match="never confirmed") as err:
+        surveys.start_survey(factory, team_id=TEAM, channel_id=CHANNEL, target_channel_id=None, user_id="U1",
+                             anonymous=False, days=14, now=later(10), single_workspace=True)
+    assert "/pmf-check survey close" in str(err.value) and "Nothing was deleted" in str(err.value)
     with factory() as s:
         rows = s.execute(text("select id, opened_at from surveys")).all()
     assert again.opened_at == T0  # the discarded survey left the channel free for a new one
-    assert [r.id for r in rows] == [third.id] and third.opened_at == later(10)  # the abandoned one was replaced
+    assert [r.id for r in rows] == [again.id]  # and the unconfirmed one is still there
 
 
 def test_status_finds_the_product_survey_started_for_another_channel(factory: sessionmaker[Session]) -> None:
