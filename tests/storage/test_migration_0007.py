@@ -3,30 +3,14 @@ index and the channel member count go and come back."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 
-from storage.db import make_engine, scratch_schema
+from storage.db import make_engine
 from storage.migrate import alembic_config, upgrade
-
-
-@pytest.fixture
-def fresh_url(tmp_path: Path) -> Iterator[str]:
-    base = os.environ.get("TEST_DATABASE_URL", "").strip()
-    if not base or base.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    url, drop = scratch_schema(base, prefix="mig7")
-    try:
-        yield url
-    finally:
-        drop()
 
 
 def _columns(eng, table: str) -> set[str]:  # type: ignore[no-untyped-def]

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -13,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
-from storage.db import Base, make_engine, scratch_schema
+from storage.db import Base, make_engine
 from storage.migrate import alembic_config, upgrade
 
 
@@ -30,18 +27,6 @@ def test_every_model_table_exists(engine: Engine) -> None:
     assert not missing
 
 
-@pytest.fixture
-def fresh_url(tmp_path: Path) -> Iterator[str]:
-    """An empty database of the engine under test, apart from the session's one."""
-    base = os.environ.get("TEST_DATABASE_URL", "").strip()
-    if not base or base.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    url, drop = scratch_schema(base, prefix="mig")
-    try:
-        yield url
-    finally:
-        drop()
 
 
 @pytest.mark.db
