@@ -166,12 +166,14 @@ def digest_message(
     no_new_data: bool = False,
     chart_follows: bool = True,
     custom_rules: str | None = None,
+    source_problem: str | None = None,
 ) -> dict[str, Any]:
     """The weekly digest post. Full: verdict, the three signals with value, interval and change
     since ``previous``, warnings, survey status, next steps, the buttons. Brief when the week
     (``week``) brought no new activity, signups or responses. ``late_due`` (the due instant)
     adds the late notice; ``chart_follows`` says the chart is posted right after; ``custom_rules``
-    (mrkdwn) is the product's "Custom rules: …" line, shown whenever it is given. ``week``
+    (mrkdwn) is the product's "Custom rules: …" line, shown whenever it is given; ``source_problem``
+    (mrkdwn) names a SQL source whose last sync failed. ``week``
     defaults to the last complete week before the report's ``as_of``."""
     if week is None:
         week = last_complete_week(report.as_of)
@@ -194,6 +196,8 @@ def digest_message(
     context = [f"Week of {span} · {b.escape(report.product_name)}"] + notes
     if custom_rules:
         context.append(f":warning: {custom_rules}")
+    if source_problem:
+        context.append(f":warning: {source_problem}")
     out_blocks.insert(1, b._context(*context))
     text = msg["text"]
     if late_due is not None:

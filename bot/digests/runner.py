@@ -185,7 +185,7 @@ class DigestRunner:
                      for s in content.open_surveys],
             tz=job.schedule.timezone, late_due=job.due_at if job.late else None,
             no_new_data=content.no_new_data, chart_follows=content.has_chart,
-            custom_rules=content.custom_rules,
+            custom_rules=content.custom_rules, source_problem=content.source_problem,
         )
         if not begin_send(f, job, now=clock()):
             return "lost_lease"

@@ -36,6 +36,7 @@ from bot.domain import RULES_VERSION
 from bot.domain.types import GateReport
 from bot.domain.weeks import week_start
 from bot.errors import NotFound
+from bot.ingest.source_status import source_problem
 from bot.products import service as product_service
 from bot.products.managers import custom_rules_in
 from bot.reports import service as services
@@ -247,4 +248,5 @@ def digest_content(factory: Factory, *, product: ProductRef, week: int) -> Diges
         report, activity = snapshot_report(s, product, week)
         previous, _ = snapshot_report(s, product, week - 1)
         return DigestContent(product=product, week=week, report=report, previous=previous, activity=activity,
-                             open_surveys=open_surveys(s, product.id), custom_rules=custom_rules_in(s, product))
+                             open_surveys=open_surveys(s, product.id), custom_rules=custom_rules_in(s, product),
+                             source_problem=source_problem(s, product.id))

@@ -38,7 +38,7 @@ def send_digest_now(ctx: AppContext, *, team_id: str, channel_id: str, product: 
         surveys=[digest_blocks.SurveyLine(s.channel_id, s.responses, s.closes_at, s.anonymous)
                  for s in content.open_surveys],
         tz=product.settings.timezone, no_new_data=content.no_new_data, chart_follows=content.has_chart,
-        custom_rules=content.custom_rules)
+        custom_rules=content.custom_rules, source_problem=content.source_problem)
     try:
         ts = post.post(client, channel_id=channel_id, message=message,
                        meta=post.metadata(METADATA_EVENT, manual=True, product=product.slug, nonce=uuid.uuid4().hex),

@@ -74,6 +74,7 @@ class DigestContent:
     open_surveys: tuple[OpenSurvey, ...]
     history: History | None = None  # the weeks up to ``week``, for the trajectory chart that follows
     custom_rules: str | None = None  # "Custom rules: …" when the product's rules are not the defaults
+    source_problem: str | None = None  # why the product's SQL source failed its last sync, if it did
 
     @property
     def no_new_data(self) -> bool:

@@ -3,7 +3,7 @@ surveys, within the Home tab's 100 blocks."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.domain.lessons import Lessons
@@ -82,12 +82,14 @@ def home_view(
     open_surveys: list[str],
     lessons: Mapping[str, Lessons] | None = None,
     custom_rules: dict[str, str] | None = None,
+    sources: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The App Home tab (``views.publish``): per product (report or None, slug, name) the verdict,
     the three signals and buttons (``ACTION_HOME_*``, value = slug); then the digest
     subscriptions and open surveys, one mrkdwn line each from the caller (escape user input).
     ``lessons`` (by slug) adds the survey's lessons under a product's signals; ``custom_rules`` maps a
     slug to its "Custom rules: …" line (mrkdwn), shown on that product's card.
+    ``sources``: one mrkdwn line per SQL source (its last sync, or why it failed), shown when there are any.
     With no products it shows "Getting started"."""
     blocks: list[dict[str, Any]] = [
         _header("PMF Gate"),
@@ -100,6 +102,8 @@ def home_view(
     tail += _list_sections("Open surveys", [f"• {s}" for s in open_surveys] or [
         "_None. Start one with `/pmf-check survey start`._"
     ], max_sections=3)
+    if sources:
+        tail += _list_sections("SQL sources", [f"• {s}" for s in sources], max_sections=2)
     tail.append(_context(STATUS_FOOTER))
 
     if not entries:

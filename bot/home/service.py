@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from bot.domain.lessons import Lessons
 from bot.domain.types import GateReport
+from bot.ingest.source_status import workspace_source_lines
 from bot.products.managers import custom_rules_in
 from bot.products.service import slack_workspace
 from bot.reports.cache import ReportCache
@@ -45,6 +46,7 @@ class HomeData:
     open_surveys: list[str]
     lessons: dict[str, Lessons] = field(default_factory=dict)  # by slug: the survey's lessons
     custom_rules: dict[str, str] = field(default_factory=dict)  # slug -> "Custom rules: …"
+    sources: list[str] = field(default_factory=list)  # one line per SQL source: last sync or last error
 
 
 def home_data(factory: Factory, *, cache: ReportCache, team_id: str, single_workspace: bool, now: datetime) -> HomeData:
@@ -68,12 +70,13 @@ def home_data(factory: Factory, *, cache: ReportCache, team_id: str, single_work
         lessons = {p.product.slug: product_lessons(s, p.product, today_in(p.product.settings.timezone, now))
                    for p in pending if p.has_data}
         rest = [(p.slug, p.name) for p in products[HOME_MAX_PRODUCTS:]]
+        sources = workspace_source_lines(s, ws.id)
     entries: list[tuple[GateReport | None, str, str]] = []
     for p in pending:
         entries.append((fetch_report(factory, cache, p, with_chart=False).report if p.has_data else None, p.product.slug,
                         p.product.name))
     entries += [(None, slug, name) for slug, name in rest]
-    return HomeData(entries, sub_lines, survey_lines, lessons, rules)
+    return HomeData(entries, sub_lines, survey_lines, lessons, rules, sources)
 
 
 def _subscription_line(sub: DigestSubscription, slug: str) -> str:

@@ -21,7 +21,7 @@ def publish_home(ctx: AppContext, client: WebClient, team_id: str, user_id: str)
                                     now=ctx.now())
     client.views_publish(user_id=user_id, view=home_view(
         data.entries, subscriptions=data.subscriptions, open_surveys=data.open_surveys, lessons=data.lessons,
-        custom_rules=data.custom_rules))
+        custom_rules=data.custom_rules, sources=data.sources))
 
 
 def register(app: App, ctx: AppContext, router: Router) -> None:
