@@ -80,7 +80,8 @@ def _panel(ax: Axes, xs: Sequence[int], reports: Sequence[GateReport], value: Va
 def trajectory_chart(history: History) -> bytes:
     """The history as one PNG. Point shapes: ● pass (green), ◆ borderline (orange), ✕ fail
     (vermillion), grey ● not enough data; the shaded band is each week's interval (95% for the
-    score and the share, 90% for the plateau level, as the reports state them)."""
+    score and the share, 90% for the plateau level, as the reports state them); a dashed line
+    marks a week in which the product's gate rules changed (from the audit)."""
     fonts = _SINGLE
     last = history.latest
     subtitle = (f"week by week to {last.as_of.isoformat()} · ● pass ◆ borderline ✕ fail" if last is not None
@@ -101,6 +102,16 @@ def trajectory_chart(history: History) -> bytes:
     _panel(axes[2], xs, reports, _organic, title="Organic share of signups", colour=GREEN,
            bar=history.min_share, bar_label=f"{history.min_share:.0%} bar", fonts=fonts,
            ci_level=SHARE_CI_LEVEL)
+    position = {w.week: i for i, w in enumerate(history.weeks)}
+    for n, (week, what) in enumerate(history.rule_changes):
+        x = position.get(week)
+        if x is None:
+            continue
+        for ax in axes:
+            ax.axvline(x, color=GREY, linestyle="--", linewidth=1.2, zorder=1)
+        axes[0].annotate(f"rules changed: {what}", (x, 1.0), xycoords=("data", "axes fraction"),
+                         xytext=(3, -12 - 11 * (n % 3)), textcoords="offset points", fontsize=fonts.legend,
+                         color=GREY)
     step = max(1, len(xs) // 8)
     ticks = xs[::step]
     axes[2].set_xticks(ticks, [week_start(history.weeks[i].week).strftime("%d %b") for i in ticks])

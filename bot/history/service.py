@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from bot.digests.service import snapshot_report
-from bot.domain.weeks import last_complete_week
+from bot.domain.weeks import last_complete_week, week_of
 from bot.history.values import History, HistoryWeek
 from bot.products.service import channel_product, cli_product, slack_workspace
 from bot.reports.service import today_in
 from storage.db import Factory, unit_of_work
+from storage.repositories.access import history as audit_history
 from storage.repositories.history import first_cohort_week, stored_weeks
 from storage.repositories.products import ProductRef
 
@@ -40,6 +42,20 @@ def history_weeks(session: Session, product: ProductRef, *, last_week: int, week
     return list(range(max(first, last_week - weeks + 1), last_week + 1))
 
 
+def rule_changes(session: Session, product: ProductRef, first: int, last: int) -> tuple[tuple[int, str], ...]:
+    """The product's rule changes (settings, from the audit) in weeks ``first``..``last``, oldest
+    first, each as (week index in the product's zone, "key: old → new")."""
+    tz = ZoneInfo(product.settings.timezone)
+    out = []
+    for entry in audit_history(session, product.workspace_id, product.id, limit=200):
+        if entry.kind != "setting" or entry.product_id != product.id:
+            continue
+        week = week_of(entry.at, tz)
+        if first <= week <= last:
+            out.append((week, f"{entry.key}: {entry.old_value or 'default'} → {entry.new_value or 'default'}"))
+    return tuple(sorted(out))
+
+
 def product_history(factory: Factory, product: ProductRef, *, as_of: date, weeks: int = DEFAULT_WEEKS,
                     progress: Progress | None = None) -> History:
     """The product's gate over the last ``weeks`` complete weeks as of ``as_of``, oldest first."""
@@ -48,6 +64,7 @@ def product_history(factory: Factory, product: ProductRef, *, as_of: date, weeks
     with unit_of_work(factory) as s:
         indexes = history_weeks(s, product, last_week=last, weeks=weeks)
         stored = stored_weeks(s, product.id, indexes[0], indexes[-1]) if indexes else set()
+        changes = rule_changes(s, product, indexes[0], indexes[-1]) if indexes else ()
     rows: list[HistoryWeek] = []
     for done, week in enumerate(indexes, start=1):
         with unit_of_work(factory) as s:
@@ -56,7 +73,8 @@ def product_history(factory: Factory, product: ProductRef, *, as_of: date, weeks
         if progress is not None:
             progress(done, len(indexes))
     return History(product=product.slug, product_name=product.name, weeks=tuple(rows),
-                   threshold=product.settings.survey.threshold, min_share=product.settings.organic.min_share)
+                   threshold=product.settings.survey.threshold, min_share=product.settings.organic.min_share,
+                   rule_changes=changes)
 
 
 def cli_history(factory: Factory, *, product_slug: str, team_id: str | None = None, weeks: int = DEFAULT_WEEKS,

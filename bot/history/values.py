@@ -53,10 +53,13 @@ class History:
     weeks: tuple[HistoryWeek, ...]
     threshold: float = 0.40  # the survey's bar (the product's setting), drawn on the chart
     min_share: float = 0.5  # the organic bar
+    # Changes of the product's gate rules (from the audit) in the weeks shown: (week index, what).
+    rule_changes: tuple[tuple[int, str], ...] = ()
 
     @property
     def latest(self) -> GateReport | None:
         return self.weeks[-1].report if self.weeks else None
 
     def to_json(self) -> dict[str, Any]:
-        return {"product": self.product, "weeks": [w.to_json() for w in self.weeks]}
+        return {"product": self.product, "weeks": [w.to_json() for w in self.weeks],
+                "rule_changes": [{"week": week_start(w).isoformat(), "change": what} for w, what in self.rule_changes]}

@@ -86,13 +86,13 @@ def test_the_history_starts_at_the_first_cohort_and_is_empty_without_data(
     assert len(h.weeks) == 5 and h.weeks[0].week == week_of_date(THROUGH) - 4
     empty = create_product(session_factory, slug="empty", name="Empty", team_id=TEAM)
     assert product_history(session_factory, empty, as_of=AS_OF).to_json() == {
-        "product": "empty", "weeks": []}
+        "product": "empty", "weeks": [], "rule_changes": []}
 
 
 def test_the_json_has_exactly_the_keys_of_the_spec(session_factory: sessionmaker[Session]) -> None:
     pid = make_product(session_factory, users=300, through=THROUGH, weeks=10)
     js = product_history(session_factory, _ref(session_factory, pid), as_of=AS_OF, weeks=3).to_json()
-    assert set(js) == {"product", "weeks"} and len(js["weeks"]) == 3
+    assert set(js) == {"product", "weeks", "rule_changes"} and len(js["weeks"]) == 3
     for w in js["weeks"]:
         assert set(w) == {"week", "as_of", "verdict", "retention", "organic", "survey"}
         assert set(w["retention"]) == {"status", "plateau_level", "plateau_level_ci"}
@@ -106,3 +106,26 @@ def test_the_progress_bar_is_off_outside_a_terminal() -> None:
 
     with week_bar(False) as progress:
         assert progress is None
+
+
+def test_a_rule_change_in_the_weeks_shown_is_marked_on_the_trajectory(session_factory: sessionmaker[Session]) -> None:
+    """A setting changed (from the audit) in a week shown: listed in the JSON with its week, and
+    drawn on the chart (the bytes differ from the same history without it); one outside the
+    weeks shown, or of another product, is not."""
+    from dataclasses import replace
+
+    from bot.history.charts import trajectory_chart
+    from storage.models import AuditEntry
+
+    pid = make_product(session_factory, users=300, through=THROUGH, weeks=10)
+    product = _ref(session_factory, pid)
+    changed_on = datetime(2026, 3, 11, 15, 0, tzinfo=UTC)  # in the week of 9 Mar
+    with unit_of_work(session_factory) as s:
+        s.add(AuditEntry(workspace_id=product.workspace_id, product_id=pid, actor="U1", kind="setting",
+                         key="survey.threshold", old_value=None, new_value="0.3", at=changed_on))
+        s.add(AuditEntry(workspace_id=product.workspace_id, product_id=pid, actor="U1", kind="setting",
+                         key="organic.min_share", old_value=None, new_value="0.4", at=datetime(2025, 1, 6, tzinfo=UTC)))
+    h = product_history(session_factory, product, as_of=AS_OF, weeks=4)
+    assert h.rule_changes == ((week_of_date(date(2026, 3, 11)), "survey.threshold: default → 0.3"),)
+    assert h.to_json()["rule_changes"] == [{"week": "2026-03-09", "change": "survey.threshold: default → 0.3"}]
+    assert trajectory_chart(h) != trajectory_chart(replace(h, rule_changes=()))
