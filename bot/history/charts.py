@@ -109,10 +109,11 @@ def trajectory_chart(history: History) -> bytes:
             continue
         for ax in axes:
             ax.axvline(x, color=GREY, linestyle="--", linewidth=1.2, zorder=1)
+        right = x > len(xs) / 2  # the label runs towards the middle, never off the chart
         axes[0].annotate(f"rules changed: {what}", (x, 1.0), xycoords=("data", "axes fraction"),
-                         xytext=(3, -12 - 11 * (n % 3)), textcoords="offset points", fontsize=fonts.legend,
-                         color=GREY)
-    step = max(1, len(xs) // 8)
+                         xytext=(-3 if right else 3, -12 - 11 * (n % 3)), textcoords="offset points",
+                         ha="right" if right else "left", fontsize=fonts.legend, color=GREY)
+    step = max(1, -(-len(xs) // 6))  # at most six dates: a label a week would overlap
     ticks = xs[::step]
     axes[2].set_xticks(ticks, [week_start(history.weeks[i].week).strftime("%d %b") for i in ticks])
     axes[2].set_xlabel("week starting", fontsize=fonts.label)
