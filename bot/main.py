@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
+
 from bot.app import build_app, build_context
 from bot.config import ConfigError, Settings
 from bot.errors import SlackUnreachable
@@ -44,7 +46,12 @@ def mode(settings: Settings) -> str:
 def require_schema(settings: Settings) -> None:
     """Refuse a database that is not at the migrations' head: every query would fail later, on
     every request and every tick, with "no such table"."""
-    state = schema_state(settings.database_url)
+    try:
+        state = schema_state(settings.database_url)
+    except OperationalError as err:
+        reason = str(err.orig).strip().splitlines()[0] if err.orig is not None else type(err).__name__
+        raise ConfigError(f"cannot reach the database at {redacted_url(settings.database_url)} ({reason}): "
+                          "check DATABASE_URL and that the server is running") from None
     if not state.at_head:
         at = f"revision {state.current}" if state.current else "no schema (never upgraded)"
         raise ConfigError(f"the database {redacted_url(settings.database_url)} has {at}, this version needs "

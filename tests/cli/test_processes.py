@@ -101,6 +101,16 @@ def test_a_process_refuses_a_database_behind_the_code(tmp_path: Path, fake_slack
     assert code == 2 and f"has revision 0004, this version needs revision {HEAD}: run `pmfbot db upgrade`" in err
 
 
+@pytest.mark.parametrize("command", ["web", "socket", "clock"])
+def test_a_database_server_that_is_down_is_named_not_an_unexpected_error(fake_slack: FakeSlack, command: str) -> None:
+    # A PostgreSQL URL on a closed loopback port: the connection is refused at once.
+    url = f"postgresql://pmf:secret@127.0.0.1:{_free_port()}/pmf"
+    code, _, err = _invoke(_env(url, fake_slack.api_url), command)
+    assert code == 2 and "unexpected error" not in err
+    assert "cannot reach the database at postgresql+psycopg://pmf:***@127.0.0.1" in err and "secret" not in err
+    assert fake_slack.calls == []
+
+
 def test_socket_says_it_cannot_reach_slack(db_url: str, session_factory) -> None:  # type: ignore[no-untyped-def]
     closed = f"http://127.0.0.1:{_free_port()}/api/"
     code, _, err = _invoke(_env(db_url, closed), "socket")
