@@ -89,3 +89,9 @@ def open_surveys(session: Session, *, product_id: int) -> Sequence[Survey]:
     """The product's surveys not yet closed, by deadline."""
     return session.scalars(select(Survey).where(Survey.product_id == product_id, Survey.closed_at.is_(None))
                            .order_by(Survey.closes_at)).all()
+
+
+def workspace_subscription_rows(session: Session, *, workspace_id: int) -> Sequence[DigestSubscription]:
+    """Every digest subscription of the workspace, by id."""
+    return session.scalars(select(DigestSubscription).where(DigestSubscription.workspace_id == workspace_id)
+                           .order_by(DigestSubscription.id)).all()

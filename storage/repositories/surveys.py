@@ -226,3 +226,9 @@ def unposted_results_ids(session: Session, *, now: datetime, grace: timedelta, h
     return list(session.scalars(select(Survey.id).where(
         Survey.closed_at.is_not(None), Survey.results_ts.is_(None), Survey.message_ts.is_not(None),
         Survey.closed_at <= now - grace, Survey.closed_at > now - horizon)))
+
+
+def open_surveys_of_workspace(session: Session, *, workspace_id: int) -> Sequence[Survey]:
+    """The workspace's surveys not yet closed, by id."""
+    return session.scalars(select(Survey).where(Survey.workspace_id == workspace_id, Survey.closed_at.is_(None))
+                           .order_by(Survey.id)).all()
