@@ -13,19 +13,11 @@ from datetime import datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfoNotFoundError
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import aliased
-
 from bot.digests.schedule import Schedule, latest_due
 from bot.digests.service import Factory, _schedule
 from bot.digests.values import DeliveryJob, FailureOutcome, PlanResult
-from storage.db import dialect_insert, is_postgres, unit_of_work
-from storage.models import (
-    DigestDelivery,
-    DigestSubscription,
-    Product,
-    Workspace,
-)
+from storage.db import unit_of_work
+from storage.repositories import digest_deliveries as delivery_repo
 from storage.repositories.products import product_ref
 
 # A run claimed this long after it was due says so ("This digest is late").
@@ -42,7 +34,7 @@ RETRY_BACKOFF: tuple[timedelta, ...] = tuple(timedelta(seconds=s) for s in (30, 
 PAUSE_AFTER_FAILED_WEEKS = 3
 
 Status = Literal["claimed", "sending", "sent", "failed", "skipped"]
-OPEN_STATUSES: tuple[str, ...] = ("claimed", "sending")
+OPEN_STATUSES: tuple[str, ...] = delivery_repo.OPEN_STATUSES
 
 # =============================================================================== claiming
 
@@ -55,9 +47,7 @@ def plan_due(factory: Factory, *, now: datetime, chunk: int = 500) -> PlanResult
     are ignored. Claimed rows are immediately available (``lease_until = now``) to
     ``claim_next`` in any process."""
     with unit_of_work(factory) as s:
-        subs = s.execute(select(DigestSubscription.id, DigestSubscription.weekday, DigestSubscription.local_time,
-                                DigestSubscription.timezone, DigestSubscription.effective_from)
-                         .where(DigestSubscription.active.is_(True))).all()
+        subs = delivery_repo.active_schedules(s)
         candidates: list[dict[str, Any]] = []
         for sub_id, weekday, local_time, tz, effective_from in subs:
             try:
@@ -79,16 +69,11 @@ def plan_due(factory: Factory, *, now: datetime, chunk: int = 500) -> PlanResult
             return PlanResult(0, 0)
         # Most ticks find every due row already there: skip them before writing.
         oldest = min(c["period"] for c in candidates)
-        existing = {tuple(r) for r in s.execute(select(DigestDelivery.subscription_id, DigestDelivery.period)
-                                 .where(DigestDelivery.period >= oldest)).all()}
+        existing = delivery_repo.delivery_keys_since(s, period=oldest)
         fresh = [c for c in candidates if (c["subscription_id"], c["period"]) not in existing]
         claimed = skipped = 0
         for i in range(0, len(fresh), chunk):
-            stmt = (dialect_insert(s, DigestDelivery).values(fresh[i:i + chunk])
-                    .on_conflict_do_nothing(index_elements=["subscription_id", "period"])
-                    # RETURNING, not rowcount: psycopg's rowcount is unreliable with ON CONFLICT.
-                    .returning(DigestDelivery.status))
-            for (status,) in s.execute(stmt):
+            for status in delivery_repo.insert_deliveries(s, fresh[i:i + chunk]):
                 if status == "skipped":
                     skipped += 1
                 else:
@@ -100,44 +85,13 @@ def claim_next(factory: Factory, *, now: datetime, worker: str, limit: int = 1) 
     """Take the lease of up to ``limit`` unfinished deliveries whose lease has run out (new
     claims, backed-off retries, and the work of a process that crashed), oldest due first."""
     with unit_of_work(factory) as s:
-        d = aliased(DigestDelivery)
-        pick = (select(d.id).where(d.status.in_(OPEN_STATUSES), d.lease_until <= now)
-                .order_by(d.due_at, d.id).limit(limit))
-        if is_postgres(s):
-            # Lock the picked rows first; concurrent claimers skip them instead of queueing. (A
-            # ``WHERE id IN (… FOR UPDATE SKIP LOCKED LIMIT n)`` may be re-run per row by the
-            # planner and claim far more than n rows.)
-            ids = list(s.scalars(pick.with_for_update(skip_locked=True)))
-            if not ids:
-                return []
-            target: Any = DigestDelivery.id.in_(ids)
-        else:
-            # SQLite runs one writer at a time: a single UPDATE picks and claims atomically.
-            target = DigestDelivery.id.in_(pick.scalar_subquery())
-        stmt = (update(DigestDelivery)
-                .where(target, DigestDelivery.status.in_(OPEN_STATUSES), DigestDelivery.lease_until <= now)
-                .values(claimed_by=worker, lease_until=now + LEASE)
-                .returning(DigestDelivery.id)
-                .execution_options(synchronize_session=False))
-        return sorted(int(i) for (i,) in s.execute(stmt))
-
-
-def _fenced(job_id: int, worker: str) -> Any:
-    """WHERE clause of every write a lease holder makes: still mine, still unfinished."""
-    return (DigestDelivery.id == job_id, DigestDelivery.claimed_by == worker,
-            DigestDelivery.status.in_(OPEN_STATUSES))
+        return delivery_repo.claim_deliveries(s, now=now, worker=worker, limit=limit, lease_until=now + LEASE)
 
 
 def load_job(factory: Factory, *, delivery_id: int, worker: str) -> DeliveryJob | None:
     """The delivery with its subscription and product, if ``worker`` still holds it."""
     with unit_of_work(factory) as s:
-        row = s.execute(
-            select(DigestDelivery, DigestSubscription, Product, Workspace.team_id)
-            .join(DigestSubscription, DigestSubscription.id == DigestDelivery.subscription_id)
-            .join(Product, Product.id == DigestSubscription.product_id)
-            .join(Workspace, Workspace.id == DigestSubscription.workspace_id)
-            .where(*_fenced(delivery_id, worker))
-        ).first()
+        row = delivery_repo.fenced_job(s, delivery_id=delivery_id, worker=worker)
         if row is None:
             return None
         d, sub, p, team_id = row
@@ -153,31 +107,23 @@ def begin_send(factory: Factory, job: DeliveryJob, *, now: datetime) -> bool:
     """Just before posting: ``sending`` (from now on the post may be in Slack), one more
     attempt, a fresh lease. False if the lease was lost (another process took over)."""
     with unit_of_work(factory) as s:
-        res = s.execute(update(DigestDelivery).where(*_fenced(job.id, job.worker))
-                        .values(status="sending", attempts=DigestDelivery.attempts + 1, lease_until=now + LEASE)
-                        .returning(DigestDelivery.id).execution_options(synchronize_session=False))
-        return res.first() is not None
+        return delivery_repo.begin_send(s, delivery_id=job.id, worker=job.worker, lease_until=now + LEASE)
 
 
 def renew_lease(factory: Factory, job: DeliveryJob, *, now: datetime) -> bool:
     with unit_of_work(factory) as s:
-        res = s.execute(update(DigestDelivery).where(*_fenced(job.id, job.worker))
-                        .values(lease_until=now + LEASE)
-                        .returning(DigestDelivery.id).execution_options(synchronize_session=False))
-        return res.first() is not None
+        return delivery_repo.update_fenced(s, delivery_id=job.id, worker=job.worker,
+                                           values={"lease_until": now + LEASE})
 
 
 def record_sent(factory: Factory, job: DeliveryJob, *, message_ts: str, now: datetime) -> bool:
     """The digest is in the channel: the week is done, the subscription is healthy again."""
     with unit_of_work(factory) as s:
-        res = s.execute(update(DigestDelivery).where(*_fenced(job.id, job.worker))
-                        .values(status="sent", message_ts=message_ts, sent_at=now, lease_until=None, error=None)
-                        .returning(DigestDelivery.id).execution_options(synchronize_session=False))
-        if res.first() is None:
+        if not delivery_repo.update_fenced(s, delivery_id=job.id, worker=job.worker,
+                                           values={"status": "sent", "message_ts": message_ts, "sent_at": now,
+                                                   "lease_until": None, "error": None}):
             return False
-        s.execute(update(DigestSubscription).where(DigestSubscription.id == job.subscription_id)
-                  .values(last_delivered_at=now, consecutive_failures=0, last_error=None, last_error_at=None,
-                          error_notified=False))
+        delivery_repo.mark_subscription_delivered(s, subscription_id=job.subscription_id, now=now)
         return True
 
 
@@ -187,8 +133,7 @@ def record_chart(factory: Factory, *, delivery_id: int, file_id: str | None, err
         values: dict[str, Any] = {"file_id": file_id}
         if error:
             values["error"] = f"chart: {error}"[:200]
-        s.execute(update(DigestDelivery).where(DigestDelivery.id == delivery_id).values(**values)
-                  .execution_options(synchronize_session=False))
+        delivery_repo.set_delivery_values(s, delivery_id=delivery_id, values=values)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -207,11 +152,10 @@ def record_retry(factory: Factory, job: DeliveryJob, *, now: datetime, error: st
     if retry_after:
         wait = max(wait, timedelta(seconds=retry_after))
     with unit_of_work(factory) as s:
-        res = s.execute(update(DigestDelivery).where(*_fenced(job.id, job.worker))
-                        .values(status="sending" if ambiguous else "claimed", lease_until=now + wait,
-                                error=error[:200], attempts=job.attempts)
-                        .returning(DigestDelivery.id).execution_options(synchronize_session=False))
-        return res.first() is not None
+        return delivery_repo.update_fenced(s, delivery_id=job.id, worker=job.worker,
+                                           values={"status": "sending" if ambiguous else "claimed",
+                                                   "lease_until": now + wait, "error": error[:200],
+                                                   "attempts": job.attempts})
 
 
 def attempts_exhausted(job: DeliveryJob, *, now: datetime, attempts: int | None = None) -> bool:
@@ -223,10 +167,8 @@ def attempts_exhausted(job: DeliveryJob, *, now: datetime, attempts: int | None 
 def record_skipped(factory: Factory, job: DeliveryJob, *, reason: str) -> bool:
     """Not sent and never will be (subscription off, or too late): not a failure."""
     with unit_of_work(factory) as s:
-        res = s.execute(update(DigestDelivery).where(*_fenced(job.id, job.worker))
-                        .values(status="skipped", lease_until=None, error=reason[:200])
-                        .returning(DigestDelivery.id).execution_options(synchronize_session=False))
-        return res.first() is not None
+        return delivery_repo.update_fenced(s, delivery_id=job.id, worker=job.worker,
+                                           values={"status": "skipped", "lease_until": None, "error": reason[:200]})
 
 
 def record_failure(factory: Factory, job: DeliveryJob, *, now: datetime, error: str,
@@ -236,12 +178,10 @@ def record_failure(factory: Factory, job: DeliveryJob, *, now: datetime, error: 
     ``PAUSE_AFTER_FAILED_WEEKS`` weeks in a row, and say whom to tell (once per run of failures).
     None when the lease was lost."""
     with unit_of_work(factory) as s:
-        res = s.execute(update(DigestDelivery).where(*_fenced(job.id, job.worker))
-                        .values(status="failed", lease_until=None, error=error[:200])
-                        .returning(DigestDelivery.id).execution_options(synchronize_session=False))
-        if res.first() is None:
+        if not delivery_repo.update_fenced(s, delivery_id=job.id, worker=job.worker,
+                                           values={"status": "failed", "lease_until": None, "error": error[:200]}):
             return None
-        sub = s.get(DigestSubscription, job.subscription_id, with_for_update=is_postgres(s))
+        sub = delivery_repo.lock_subscription(s, job.subscription_id)
         assert sub is not None
         sub.consecutive_failures += 1
         sub.last_error, sub.last_error_at = error[:200], now

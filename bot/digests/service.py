@@ -17,7 +17,6 @@ import json
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.digests.codec import decode_report, encode, encode_report
@@ -42,15 +41,11 @@ from bot.products.managers import custom_rules_in
 from bot.reports import service as services
 from storage.db import Factory, unit_of_work
 from storage.models import (
-    ActivityWeek,
-    DigestDelivery,
     DigestSubscription,
     Product,
-    ProductUser,
-    Survey,
-    SurveyResponse,
     Workspace,
 )
+from storage.repositories import digests as digest_repo
 from storage.repositories.products import LOCAL_TEAM, ProductRef, bound_product, find_workspace, product_ref
 from storage.repositories.reports import data_fingerprint
 from storage.repositories.snapshots import get_snapshot, save_snapshot
@@ -64,8 +59,7 @@ def _schedule(sub: DigestSubscription) -> Schedule:
 
 
 def _last_delivery(session: Session, sub_id: int) -> DeliveryInfo | None:
-    row = session.scalar(select(DigestDelivery).where(DigestDelivery.subscription_id == sub_id)
-                         .order_by(DigestDelivery.period.desc()).limit(1))
+    row = digest_repo.last_delivery(session, sub_id)
     if row is None:
         return None
     return DeliveryInfo(row.period, row.due_at, row.status, row.late, row.sent_at, row.error)
@@ -104,8 +98,7 @@ def subscribe(factory: Factory, *, team_id: str, single_workspace: bool, invoked
     with unit_of_work(factory) as s:
         ws = product_service.slack_workspace(s, team_id, single_workspace=single_workspace)
         product = _target_product(s, ws, channel_id, invoked_in)
-        sub = s.scalar(select(DigestSubscription).where(DigestSubscription.product_id == product.id,
-                                                        DigestSubscription.channel_id == channel_id))
+        sub = digest_repo.find_subscription(s, product_id=product.id, channel_id=channel_id)
         if sub is None:
             sub = DigestSubscription(workspace_id=ws.id, product_id=product.id, channel_id=channel_id,
                                      created_at=now, consecutive_failures=0, error_notified=False)
@@ -127,9 +120,7 @@ def unsubscribe(factory: Factory, *, team_id: str, single_workspace: bool, chann
     off and on again within a week cannot send that week's digest twice."""
     with unit_of_work(factory) as s:
         ws = product_service.slack_workspace(s, team_id, single_workspace=single_workspace)
-        rows = s.execute(select(DigestSubscription, Product).join(Product, Product.id == DigestSubscription.product_id)
-                         .where(DigestSubscription.workspace_id == ws.id, DigestSubscription.channel_id == channel_id,
-                                DigestSubscription.active.is_(True))).all()
+        rows = digest_repo.active_subscriptions_in_channel(s, workspace_id=ws.id, channel_id=channel_id)
         if not rows:
             raise NotFound(f"<#{channel_id}> has no weekly digest. Subscribe with `/pmf-check digest weekly <#{channel_id}>`.",
                            usage=WEEKLY_USAGE)
@@ -148,9 +139,7 @@ def list_subscriptions(factory: Factory, *, team_id: str, single_workspace: bool
             ws = find_workspace(s, LOCAL_TEAM)
         if ws is None:
             return []
-        rows = s.execute(select(DigestSubscription, Product).join(Product, Product.id == DigestSubscription.product_id)
-                         .where(DigestSubscription.workspace_id == ws.id)
-                         .order_by(Product.slug, DigestSubscription.channel_id)).all()
+        rows = digest_repo.workspace_subscriptions(s, workspace_id=ws.id)
         return [_info(s, sub, p, now) for sub, p in rows
                 if sub.active or not (sub.paused_reason or "").startswith("turned off")]
 
@@ -166,9 +155,7 @@ def subscribed_products(factory: Factory, *, team_id: str, single_workspace: boo
     """The products with an active digest in ``channel_id`` (whose managers may turn it off)."""
     with unit_of_work(factory) as s:
         ws = product_service.slack_workspace(s, team_id, single_workspace=single_workspace)
-        rows = s.scalars(select(Product).join(DigestSubscription, DigestSubscription.product_id == Product.id)
-                         .where(DigestSubscription.workspace_id == ws.id, DigestSubscription.channel_id == channel_id,
-                                DigestSubscription.active.is_(True)).order_by(Product.id)).unique().all()
+        rows = digest_repo.subscribed_products(s, workspace_id=ws.id, channel_id=channel_id)
         return [product_ref(p, ws.team_id) for p in rows]
 
 
@@ -189,15 +176,10 @@ def _week_bounds(product: ProductRef, week: int) -> tuple[datetime, datetime]:
 
 
 def week_activity(session: Session, product: ProductRef, week: int) -> WeekActivity:
-    active = session.scalar(select(func.count()).select_from(ActivityWeek)
-                            .join(ProductUser, ProductUser.id == ActivityWeek.user_id)
-                            .where(ProductUser.product_id == product.id, ActivityWeek.week == week)) or 0
-    signups = session.scalar(select(func.count()).select_from(ProductUser)
-                             .where(ProductUser.product_id == product.id, ProductUser.signup_week == week)) or 0
+    active = digest_repo.count_active_users(session, product_id=product.id, week=week)
+    signups = digest_repo.count_signups(session, product_id=product.id, week=week)
     start, end = _week_bounds(product, week)
-    responses = session.scalar(select(func.count()).select_from(SurveyResponse)
-                               .where(SurveyResponse.product_id == product.id, SurveyResponse.answered_at >= start,
-                                      SurveyResponse.answered_at < end)) or 0
+    responses = digest_repo.count_answers_between(session, product_id=product.id, start=start, end=end)
     return WeekActivity(int(active), int(signups), int(responses))
 
 
@@ -236,8 +218,7 @@ def snapshot_report(session: Session, product: ProductRef, week: int) -> tuple[G
 
 
 def open_surveys(session: Session, product_id: int) -> tuple[OpenSurvey, ...]:
-    rows = session.scalars(select(Survey).where(Survey.product_id == product_id, Survey.closed_at.is_(None))
-                           .order_by(Survey.closes_at)).all()
+    rows = digest_repo.open_surveys(session, product_id=product_id)
     return tuple(OpenSurvey(r.channel_id, r.response_count, r.closes_at, r.anonymous) for r in rows)
 
 

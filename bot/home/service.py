@@ -16,8 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-
 from bot.domain.lessons import Lessons
 from bot.domain.types import GateReport
 from bot.ingest.source_status import workspace_source_lines
@@ -27,10 +25,9 @@ from bot.reports.cache import ReportCache
 from bot.reports.service import fetch_report, list_products, pending_report, today_in
 from bot.surveys.lessons import product_lessons
 from storage.db import Factory, unit_of_work
-from storage.models import (
-    DigestSubscription,
-    Survey,
-)
+from storage.models import DigestSubscription
+from storage.repositories import digests as digest_repo
+from storage.repositories import surveys as survey_repo
 from storage.repositories.products import product_ref
 
 HOME_MAX_PRODUCTS = 20
@@ -56,10 +53,8 @@ def home_data(factory: Factory, *, cache: ReportCache, team_id: str, single_work
         ws = slack_workspace(s, team_id, single_workspace=single_workspace)
         products = list(list_products(s, ws.id))
         names = {p.id: p.slug for p in products}
-        subs = s.scalars(select(DigestSubscription).where(DigestSubscription.workspace_id == ws.id)
-                         .order_by(DigestSubscription.id)).all()
-        surveys = s.scalars(select(Survey).where(Survey.workspace_id == ws.id, Survey.closed_at.is_(None))
-                            .order_by(Survey.id)).all()
+        subs = digest_repo.workspace_subscription_rows(s, workspace_id=ws.id)
+        surveys = survey_repo.open_surveys_of_workspace(s, workspace_id=ws.id)
         sub_lines = [_subscription_line(x, names.get(x.product_id, "?")) for x in subs]
         survey_lines = [f"<#{x.channel_id}> · `{names.get(x.product_id, '?')}` · {x.response_count} responses · "
                         f"closes {x.closes_at.date().isoformat()}" + (" · anonymous" if x.anonymous else "")

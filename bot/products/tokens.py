@@ -10,15 +10,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.errors import NotFound, UserError
 from bot.products.service import cli_product, cli_workspace, slack_workspace
 from storage.db import Factory, unit_of_work
-from storage.models import IngestToken, Product
+from storage.models import IngestToken
 from storage.repositories import access
-from storage.repositories.products import ProductRef
+from storage.repositories.products import ProductRef, product_slugs
 
 TOKEN_PREFIX = "pmfgate_"
 CLI_ACTOR = "cli"
@@ -77,7 +76,7 @@ def create_cli_token(factory: Factory, *, team_id: str | None, product_slug: str
 
 
 def _infos(session: Session, workspace_id: int) -> list[TokenInfo]:
-    slugs = dict(session.execute(select(Product.id, Product.slug).where(Product.workspace_id == workspace_id)).all())
+    slugs = product_slugs(session, workspace_id)
     return [TokenInfo(t.prefix, f"product {slugs.get(t.product_id, '?')}" if t.product_id else "workspace",
                       t.product_id, t.created_by, t.created_at, t.last_used_at, t.revoked_at)
             for t in access.tokens(session, workspace_id)]
@@ -139,8 +138,7 @@ def token_scope(factory: Factory, token: str) -> tuple[int, int | None] | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     with unit_of_work(factory) as s:
-        row = s.scalar(select(IngestToken).where(IngestToken.token_hash == _token_hash(token),
-                                                 IngestToken.revoked_at.is_(None)))
+        row = access.live_token_by_hash(s, _token_hash(token))
         if row is None:
             return None
         row.last_used_at = datetime.now(UTC)

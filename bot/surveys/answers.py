@@ -5,9 +5,7 @@ keyed hash of the respondent. No Slack imports here."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.domain import survey as domain
@@ -31,45 +29,27 @@ from bot.surveys.values import (
     ReplyOutcome,
     SurveyInfo,
 )
-from storage.db import dialect_insert, unit_of_work
-from storage.models import Survey, SurveyComment, SurveyResponse, Workspace
+from storage.db import unit_of_work
+from storage.models import Survey, SurveyResponse
 from storage.receipts import claim_event
+from storage.repositories import surveys as survey_repo
 
 # ----------------------------------------------------------------------------- answers
 
 
-def _in_team(stmt: Any, team_id: str | None) -> Any:
-    """Only a survey of the requesting workspace (``team_id``; None: a trusted caller such as
-    the CLI): a signed payload from one workspace can never name another's survey."""
-    if team_id is None:
-        return stmt
-    return stmt.join(Workspace, Workspace.id == Survey.workspace_id).where(Workspace.team_id == team_id)
-
-
 def _lock_survey(session: Session, survey_id: int, team_id: str | None = None) -> Survey | None:
-    # FOR SHARE: many answers proceed together, but a close (FOR UPDATE) waits for them and
-    # they wait for it, so the results contain exactly the answers accepted before the close.
-    stmt = _in_team(select(Survey).where(Survey.id == survey_id), team_id)
-    return session.scalar(stmt.with_for_update(read=True, of=Survey))
+    # Only a survey of the requesting workspace (``team_id``; None: a trusted caller such as the
+    # CLI), under FOR SHARE: many answers proceed together, but a close (FOR UPDATE) waits for
+    # them and they wait for it, so the results contain exactly the answers accepted before it.
+    return survey_repo.lock_survey(session, survey_id, team_id)
 
 
 def _upsert_answer(session: Session, survey: Survey, key: str, answer: Answer, answered_at: datetime,
                    now: datetime) -> bool:
     """Insert or replace the respondent's answer; False when a same-or-newer answer is already
     stored (a duplicate delivery, or an older click that arrived late)."""
-    insert = dialect_insert(session, SurveyResponse).values(
-        product_id=survey.product_id, survey_id=survey.id, dedupe_key=_dedupe_key(survey.id, key),
-        respondent_key=key, source="slack", answered_at=answered_at, answer=answer, updated_at=now,
-    )
-    stmt = insert.on_conflict_do_update(
-        index_elements=["product_id", "dedupe_key"],
-        set_={"answer": insert.excluded.answer, "answered_at": insert.excluded.answered_at,
-              "updated_at": insert.excluded.updated_at},
-        # Strictly newer only: a redelivered click (same action_ts) changes nothing, an older
-        # click processed after a newer one cannot overwrite it.
-        where=SurveyResponse.answered_at < insert.excluded.answered_at,
-    ).returning(SurveyResponse.id)
-    return session.execute(stmt).first() is not None
+    return survey_repo.upsert_answer(session, survey=survey, dedupe_key=_dedupe_key(survey.id, key),
+                                     respondent_key=key, answer=answer, answered_at=answered_at, now=now)
 
 
 def _still_open(session: Session, survey: Survey, now: datetime) -> bool:
@@ -120,7 +100,7 @@ def record_reply(
     claimed in the same transaction, so a redelivery does nothing."""
     try:
         with unit_of_work(factory) as s:
-            found = s.scalar(select(Survey.id).where(Survey.channel_id == channel_id, Survey.message_ts == thread_ts))
+            found = survey_repo.survey_id_by_thread(s, channel_id=channel_id, thread_ts=thread_ts)
             if found is None:
                 return ReplyOutcome("not_survey")
             survey = _lock_survey(s, found)
@@ -137,18 +117,15 @@ def record_reply(
                 if not _still_open(s, survey, now):
                     raise _Rollback(ReplyOutcome("closed", _info(s, survey), answer))
                 return ReplyOutcome("answer" if changed else "ignored", _info(s, survey), answer)
-            response_id = s.scalar(select(SurveyResponse.id).where(
-                SurveyResponse.product_id == survey.product_id,
-                SurveyResponse.dedupe_key == _dedupe_key(survey.id, key)))
+            response_id = survey_repo.response_id_by_key(s, product_id=survey.product_id,
+                                                         dedupe_key=_dedupe_key(survey.id, key))
             if response_id is None:
                 return ReplyOutcome("not_respondent", _info(s, survey))
             body = _clean(text)
             if body is None:
                 return ReplyOutcome("ignored", _info(s, survey))
-            stmt = dialect_insert(s, SurveyComment).values(response_id=response_id, message_ts=_comment_key(secret, survey, ts),
-                                                text=body, created_at=now)
-            s.execute(stmt.on_conflict_do_update(index_elements=["response_id", "message_ts"],
-                                                 set_={"text": stmt.excluded.text}))
+            survey_repo.upsert_comment(s, response_id=response_id, message_ts=_comment_key(secret, survey, ts),
+                                       text=body, created_at=now)
             if not _still_open(s, survey, now):
                 raise _Rollback(ReplyOutcome("closed", _info(s, survey)))
             return ReplyOutcome("comment", _info(s, survey))
@@ -165,15 +142,12 @@ def delete_reply(
     author took their words back). An answer stays: answers change by answering again, and a
     deleted "1" is no evidence of a different feeling."""
     with unit_of_work(factory) as s:
-        survey = s.scalar(select(Survey).where(Survey.channel_id == channel_id, Survey.message_ts == thread_ts))
+        survey = survey_repo.survey_by_thread(s, channel_id=channel_id, thread_ts=thread_ts)
         if survey is None:
             return ReplyOutcome("not_survey")
         if event_id and not claim_event(s, team_id, event_id):
             return ReplyOutcome("duplicate", _info(s, survey))
-        ids = select(SurveyResponse.id).where(SurveyResponse.survey_id == survey.id)
-        gone = s.execute(delete(SurveyComment).where(SurveyComment.response_id.in_(ids),
-                                                     SurveyComment.message_ts == _comment_key(secret, survey, deleted_ts))
-                         .returning(SurveyComment.id)).all()
+        gone = survey_repo.delete_comment(s, survey_id=survey.id, message_ts=_comment_key(secret, survey, deleted_ts))
         return ReplyOutcome("comment" if gone else "ignored", _info(s, survey))
 
 
@@ -189,8 +163,7 @@ def store_email_hash(factory: Factory, *, survey_id: int, user_id: str, email: s
         hashed = email_hash(secret, survey.product_id, email)
         if hashed is None:
             return False
-        row = s.scalar(select(SurveyResponse).where(SurveyResponse.product_id == survey.product_id,
-                                                    SurveyResponse.dedupe_key == _dedupe_key(survey.id, user_id)))
+        row = survey_repo.response_by_key(s, product_id=survey.product_id, dedupe_key=_dedupe_key(survey.id, user_id))
         if row is None or row.email_hash == hashed:
             return False
         row.email_hash = hashed  # updated_at moves too, so cached reports see the match
@@ -203,8 +176,7 @@ def store_email_hash(factory: Factory, *, survey_id: int, user_id: str, email: s
 def _response_row(session: Session, survey: Survey, user_id: str, secret: str) -> SurveyResponse | None:
     key = respondent_key(secret, workspace_id=survey.workspace_id, product_id=survey.product_id,
                          user_id=user_id, anonymous=survey.anonymous)
-    return session.scalar(select(SurveyResponse).where(SurveyResponse.product_id == survey.product_id,
-                                                       SurveyResponse.dedupe_key == _dedupe_key(survey.id, key)))
+    return survey_repo.response_by_key(session, product_id=survey.product_id, dedupe_key=_dedupe_key(survey.id, key))
 
 
 def followup_form(factory: Factory, *, survey_id: int, user_id: str, secret: str,
@@ -212,7 +184,7 @@ def followup_form(factory: Factory, *, survey_id: int, user_id: str, secret: str
     """The survey and what the user already told us, to pre-fill the "Tell us more" modal
     (None for an unknown survey or one of another workspace than ``team_id``)."""
     with unit_of_work(factory) as s:
-        survey = s.scalar(_in_team(select(Survey).where(Survey.id == survey_id), team_id))
+        survey = survey_repo.survey_in_team(s, survey_id=survey_id, team_id=team_id)
         if survey is None:
             return None
         row = _response_row(s, survey, user_id, secret)

@@ -7,13 +7,11 @@ import csv
 import io
 from collections.abc import Iterator
 
-from sqlalchemy import select
-
 from bot.domain import survey as domain
 from bot.errors import NotFound
 from bot.products import service as product_service
 from storage.db import Factory, unit_of_work
-from storage.models import Survey, SurveyResponse
+from storage.repositories import surveys as survey_repo
 
 # ----------------------------------------------------------------------------- export
 
@@ -29,8 +27,8 @@ def export_responses(factory: Factory, *, product_slug: str, team_id: str | None
     in id order, in pages."""
     with unit_of_work(factory) as s:
         product = product_service.cli_product(s, product_slug, team_id)
-        if survey_id is not None and s.scalar(select(Survey.id).where(Survey.id == survey_id,
-                                                                      Survey.product_id == product.id)) is None:
+        if survey_id is not None and survey_repo.survey_id_of_product(s, survey_id=survey_id,
+                                                                      product_id=product.id) is None:
             raise NotFound(f"No survey {survey_id} for product {product.slug!r}.")
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
@@ -38,10 +36,7 @@ def export_responses(factory: Factory, *, product_slug: str, team_id: str | None
         yield buf.getvalue()
         last = 0
         while True:
-            q = select(SurveyResponse).where(SurveyResponse.product_id == product.id, SurveyResponse.id > last)
-            if survey_id is not None:
-                q = q.where(SurveyResponse.survey_id == survey_id)
-            page = s.scalars(q.order_by(SurveyResponse.id).limit(1000)).all()
+            page = survey_repo.response_page(s, product_id=product.id, survey_id=survey_id, after_id=last)
             if not page:
                 return
             for r in page:

@@ -7,7 +7,6 @@ import dataclasses
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.domain import survey as domain
@@ -23,6 +22,7 @@ from bot.surveys.values import (
 )
 from storage.db import unit_of_work
 from storage.models import Product, Survey, Workspace
+from storage.repositories import surveys as survey_repo
 from storage.repositories.products import ProductRef, product_ref
 from storage.repositories.reports import survey_responses
 
@@ -89,14 +89,12 @@ def close_survey(factory: Factory, *, survey_id: int, now: datetime) -> SurveyRe
         # PostgreSQL: FOR UPDATE waits for answers in flight (they hold FOR SHARE) and blocks new
         # ones until we commit. Both engines: the conditional UPDATE lets exactly one closer win,
         # and on SQLite it takes the write lock before we read the answers.
-        survey = s.scalar(select(Survey).where(Survey.id == survey_id).with_for_update())
+        survey = survey_repo.lock_survey_for_close(s, survey_id)
         if survey is None or survey.closed_at is not None:
             return None
         # The deadline, when the scheduler runs late: answers after it were refused anyway.
         closed_at = min(now, survey.closes_at)
-        won = s.execute(update(Survey).where(Survey.id == survey_id, Survey.closed_at.is_(None))
-                        .values(closed_at=closed_at, open_key=None).returning(Survey.id)).first()
-        if won is None:
+        if not survey_repo.mark_closed(s, survey_id=survey_id, closed_at=closed_at):
             return None
         s.refresh(survey)
         results = compute_results(s, survey, now)
@@ -116,14 +114,13 @@ def results_for(factory: Factory, *, survey_id: int, now: datetime) -> SurveyRes
 
 def set_results_ts(factory: Factory, *, survey_id: int, ts: str) -> None:
     with unit_of_work(factory) as s:
-        s.execute(update(Survey).where(Survey.id == survey_id).values(results_ts=ts))
+        survey_repo.set_results_ts(s, survey_id=survey_id, ts=ts)
 
 
 def due_surveys(factory: Factory, *, now: datetime) -> list[int]:
     """Open surveys whose deadline has passed."""
     with unit_of_work(factory) as s:
-        return list(s.scalars(select(Survey.id).where(Survey.closed_at.is_(None), Survey.closes_at <= now)
-                              .order_by(Survey.closes_at)))
+        return survey_repo.due_survey_ids(s, now=now)
 
 
 def unposted_results(factory: Factory, *, now: datetime, grace: timedelta, horizon: timedelta) -> list[int]:
@@ -131,8 +128,6 @@ def unposted_results(factory: Factory, *, now: datetime, grace: timedelta, horiz
     close): closed more than ``grace`` ago, so an in-flight close is left alone, and less than
     ``horizon`` ago, so a survey whose channel is gone is not retried forever."""
     with unit_of_work(factory) as s:
-        return list(s.scalars(select(Survey.id).where(
-            Survey.closed_at.is_not(None), Survey.results_ts.is_(None), Survey.message_ts.is_not(None),
-            Survey.closed_at <= now - grace, Survey.closed_at > now - horizon)))
+        return survey_repo.unposted_results_ids(s, now=now, grace=grace, horizon=horizon)
 
 

@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,8 +43,9 @@ from bot.surveys.values import (
     SurveyResults,
 )
 from storage.db import Factory, unit_of_work
-from storage.models import Product, Survey, SurveyResponse, Workspace
+from storage.models import Product, Survey, Workspace
 from storage.receipts import claim_event
+from storage.repositories import surveys as survey_repo
 from storage.repositories.products import bound_product, product_ref
 
 log = logging.getLogger(__name__)
@@ -123,8 +123,7 @@ def _clean(text: str | None, limit: int = MAX_TEXT) -> str | None:
 
 
 def _count(session: Session, survey_id: int) -> int:
-    return int(session.scalar(select(func.count()).select_from(SurveyResponse)
-                              .where(SurveyResponse.survey_id == survey_id)) or 0)
+    return survey_repo.count_responses(session, survey_id)
 
 
 def _info(session: Session, survey: Survey, *, count: int | None = None) -> SurveyInfo:
@@ -178,7 +177,7 @@ def start_survey(
         else:
             product = product_service.channel_product(s, ws, channel_id)
         key = _open_key(product.id, target)
-        existing = s.scalar(select(Survey).where(Survey.open_key == key))
+        existing = survey_repo.open_survey_by_key(s, key)
         if existing is None:
             survey = Survey(
                 workspace_id=ws.id, product_id=product.id, channel_id=target, anonymous=anonymous,
@@ -193,7 +192,7 @@ def start_survey(
                 return _info(s, survey, count=0)
             except IntegrityError:
                 # Another start won the race for this channel between our check and our insert.
-                existing = s.scalar(select(Survey).where(Survey.open_key == key))
+                existing = survey_repo.open_survey_by_key(s, key)
                 if existing is None:
                     raise
         info = _info(s, existing)
@@ -220,14 +219,13 @@ def attach_message(factory: Factory, *, survey_id: int, message_ts: str, channel
     """The posted message's ts, and how many people the channel held then (the base of the
     response rate of answers that cannot be matched to product users; None when unknown)."""
     with unit_of_work(factory) as s:
-        s.execute(update(Survey).where(Survey.id == survey_id)
-                  .values(message_ts=message_ts, channel_members=channel_members))
+        survey_repo.set_message(s, survey_id=survey_id, message_ts=message_ts, channel_members=channel_members)
 
 
 def discard_survey(factory: Factory, *, survey_id: int) -> None:
     """Forget a survey whose message could not be posted, so the channel is free again."""
     with unit_of_work(factory) as s:
-        s.execute(delete(Survey).where(Survey.id == survey_id, Survey.message_ts.is_(None)))
+        survey_repo.delete_unposted_survey(s, survey_id=survey_id)
 
 
 def get_survey(factory: Factory, survey_id: int) -> SurveyInfo | None:
@@ -245,16 +243,14 @@ def find_open_survey(
     with unit_of_work(factory) as s:
         ws = product_service.slack_workspace(s, team_id, single_workspace=single_workspace)
         where = target_channel_id or channel_id
-        found = s.scalars(select(Survey).where(Survey.workspace_id == ws.id, Survey.channel_id == where,
-                                               Survey.open_key.is_not(None)).order_by(Survey.id)).all()
+        found = survey_repo.open_surveys_in_channel(s, workspace_id=ws.id, channel_id=where)
         if not found and target_channel_id is None:
             try:
                 product = product_service.channel_product(s, ws, channel_id)
             except UserError:
                 product = None
             if product is not None:
-                found = s.scalars(select(Survey).where(Survey.product_id == product.id,
-                                                       Survey.open_key.is_not(None))).all()
+                found = survey_repo.open_surveys_of_product(s, product_id=product.id)
                 if len(found) > 1:
                     chans = ", ".join(f"<#{x.channel_id}>" for x in found)
                     raise UserError(f"{product.name} has open surveys in {chans}: name one, "
@@ -288,18 +284,11 @@ def claim_count_update(factory: Factory, *, survey_id: int, now: datetime, inter
     records the count that will be shown."""
     with unit_of_work(factory) as s:
         count = _count(s, survey_id)
-        claimed = s.execute(
-            update(Survey)
-            .where(Survey.id == survey_id, Survey.closed_at.is_(None), Survey.message_ts.is_not(None),
-                   Survey.count_shown != count,
-                   or_(Survey.count_updated_at.is_(None), Survey.count_updated_at <= now - interval))
-            .values(count_shown=count, response_count=count, count_updated_at=now)
-            .returning(Survey.id)
-        ).first()
+        claimed = survey_repo.claim_count_update(s, survey_id=survey_id, count=count, now=now, interval=interval)
         survey = s.get(Survey, survey_id)
         if survey is None:
             return CountClaim(None)
-        if claimed is not None:
+        if claimed:
             s.refresh(survey)
             return CountClaim(_info(s, survey, count=count))
         if survey.closed_at is not None or survey.message_ts is None or survey.count_shown == count:
@@ -312,22 +301,14 @@ def count_update_failed(factory: Factory, *, survey_id: int) -> None:
     """The chat.update did not go through: mark the shown count unknown, so the clock's sweep
     (``stale_count_surveys``) retries it."""
     with unit_of_work(factory) as s:
-        s.execute(update(Survey).where(Survey.id == survey_id).values(count_shown=-1))
+        survey_repo.mark_count_unknown(s, survey_id=survey_id)
 
 
 def stale_count_surveys(factory: Factory, *, now: datetime, interval: timedelta) -> list[int]:
     """Open surveys whose message shows a count other than the stored one (a trailing update
     lost to a restart, or a failed chat.update)."""
     with unit_of_work(factory) as s:
-        counts = (select(SurveyResponse.survey_id, func.count().label("n"))
-                  .group_by(SurveyResponse.survey_id).subquery())
-        rows = s.execute(
-            select(Survey.id).outerjoin(counts, counts.c.survey_id == Survey.id)
-            .where(Survey.closed_at.is_(None), Survey.message_ts.is_not(None),
-                   Survey.count_shown != func.coalesce(counts.c.n, 0),
-                   or_(Survey.count_updated_at.is_(None), Survey.count_updated_at <= now - interval))
-        ).all()
-        return [r[0] for r in rows]
+        return survey_repo.stale_count_survey_ids(s, now=now, interval=interval)
 
 
 # ----------------------------------------------------------------------------- reminders
@@ -340,7 +321,7 @@ def non_respondents(factory: Factory, *, survey_id: int, member_ids: Sequence[st
         survey = s.get(Survey, survey_id)
         if survey is None or survey.anonymous:
             return []
-        answered = set(s.scalars(select(SurveyResponse.respondent_key).where(SurveyResponse.survey_id == survey_id)))
+        answered = survey_repo.respondent_keys(s, survey_id=survey_id)
         return [m for m in member_ids if m not in answered]
 
 

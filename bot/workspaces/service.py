@@ -4,14 +4,10 @@ behind ``/healthz``. No Slack imports here."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, text
-
 from bot.slack.installations import slack_bots, slack_installations
 from storage.db import Factory, unit_of_work
-from storage.models import (
-    Workspace,
-)
 from storage.receipts import claim_event as _claim_event
+from storage.repositories import workspaces as workspace_repo
 
 
 # ----------------------------------------------------------------------------- events and lifecycle
@@ -28,9 +24,9 @@ def forget_workspace(factory: Factory, *, team_id: str, event_id: str | None) ->
     with unit_of_work(factory) as s:
         if event_id and not _claim_event(s, team_id, event_id):
             return False
-        s.execute(delete(slack_bots).where(slack_bots.c.team_id == team_id))
-        s.execute(delete(slack_installations).where(slack_installations.c.team_id == team_id))
-        s.execute(delete(Workspace).where(Workspace.team_id == team_id))
+        workspace_repo.delete_team_rows(s, slack_bots, team_id=team_id)
+        workspace_repo.delete_team_rows(s, slack_installations, team_id=team_id)
+        workspace_repo.delete_workspace(s, team_id=team_id)
         return True
 
 
@@ -39,8 +35,7 @@ def forget_user_tokens(factory: Factory, *, team_id: str, user_ids: list[str], e
     with unit_of_work(factory) as s:
         if event_id and not _claim_event(s, team_id, event_id):
             return False
-        s.execute(delete(slack_installations).where(slack_installations.c.team_id == team_id,
-                                                    slack_installations.c.user_id.in_(user_ids)))
+        workspace_repo.delete_team_rows(s, slack_installations, team_id=team_id, user_ids=user_ids)
         return True
 
 
@@ -48,7 +43,7 @@ def database_ok(factory: Factory) -> bool:
     """``/healthz``: the database answers a trivial query."""
     try:
         with factory() as s:
-            s.execute(text("SELECT 1"))
+            workspace_repo.ping(s)
         return True
     except Exception:  # noqa: BLE001 - any failure means "not healthy"; the caller reports it
         return False

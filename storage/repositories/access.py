@@ -74,3 +74,9 @@ def tokens(session: Session, workspace_id: int) -> Sequence[IngestToken]:
 def tokens_by_prefix(session: Session, workspace_id: int, prefix: str) -> Sequence[IngestToken]:
     return session.scalars(select(IngestToken).where(IngestToken.workspace_id == workspace_id,
                                                      IngestToken.prefix.startswith(prefix, autoescape=True))).all()
+
+
+def live_token_by_hash(session: Session, token_hash: str) -> IngestToken | None:
+    """The unrevoked ingest token with this hash, if any."""
+    return session.scalar(select(IngestToken).where(IngestToken.token_hash == token_hash,
+                                                    IngestToken.revoked_at.is_(None)))

@@ -93,3 +93,9 @@ def bind_channel(session: Session, workspace_id: int, channel_id: str, product_i
     session.flush()
 
 
+
+
+def product_slugs(session: Session, workspace_id: int) -> dict[int, str]:
+    """The workspace's product slugs by product id."""
+    return {pid: slug for pid, slug in session.execute(select(Product.id, Product.slug)
+                                                       .where(Product.workspace_id == workspace_id)).all()}

@@ -1,0 +1,119 @@
+"""Digest delivery queries: the SQL behind ``bot.digests.claims`` (the claim rows of
+``digest_deliveries``, their leases and the fenced writes of a lease holder). Each function
+takes the caller's session; the use cases own the unit of work and the rules, and these never
+commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.orm import Session, aliased
+
+from storage.db import dialect_insert, is_postgres
+from storage.models import DigestDelivery, DigestSubscription, Product, Workspace
+
+# Deliveries still being worked on (a lease holder may write them).
+OPEN_STATUSES: tuple[str, ...] = ("claimed", "sending")
+
+
+def active_schedules(session: Session) -> Sequence[Row[int, int, str, str, datetime]]:
+    """(id, weekday, local_time, timezone, effective_from) of every active subscription."""
+    return session.execute(select(DigestSubscription.id, DigestSubscription.weekday, DigestSubscription.local_time,
+                                  DigestSubscription.timezone, DigestSubscription.effective_from)
+                           .where(DigestSubscription.active.is_(True))).all()
+
+
+def delivery_keys_since(session: Session, *, period: Any) -> set[tuple[Any, ...]]:
+    """The (subscription_id, period) of every delivery from ``period`` on."""
+    return {tuple(r) for r in session.execute(select(DigestDelivery.subscription_id, DigestDelivery.period)
+                                              .where(DigestDelivery.period >= period)).all()}
+
+
+def insert_deliveries(session: Session, rows: list[dict[str, Any]]) -> list[str]:
+    """Insert the delivery rows that do not exist yet (``ON CONFLICT DO NOTHING``); the status of
+    each row inserted."""
+    stmt = (dialect_insert(session, DigestDelivery).values(rows)
+            .on_conflict_do_nothing(index_elements=["subscription_id", "period"])
+            # RETURNING, not rowcount: psycopg's rowcount is unreliable with ON CONFLICT.
+            .returning(DigestDelivery.status))
+    return [status for (status,) in session.execute(stmt)]
+
+
+def claim_deliveries(session: Session, *, now: datetime, worker: str, limit: int, lease_until: datetime) -> list[int]:
+    """Lease up to ``limit`` unfinished deliveries whose lease has run out, oldest due first;
+    their ids, sorted."""
+    d = aliased(DigestDelivery)
+    pick = (select(d.id).where(d.status.in_(OPEN_STATUSES), d.lease_until <= now)
+            .order_by(d.due_at, d.id).limit(limit))
+    if is_postgres(session):
+        # Lock the picked rows first; concurrent claimers skip them instead of queueing. (A
+        # ``WHERE id IN (… FOR UPDATE SKIP LOCKED LIMIT n)`` may be re-run per row by the
+        # planner and claim far more than n rows.)
+        ids = list(session.scalars(pick.with_for_update(skip_locked=True)))
+        if not ids:
+            return []
+        target: Any = DigestDelivery.id.in_(ids)
+    else:
+        # SQLite runs one writer at a time: a single UPDATE picks and claims atomically.
+        target = DigestDelivery.id.in_(pick.scalar_subquery())
+    stmt = (update(DigestDelivery)
+            .where(target, DigestDelivery.status.in_(OPEN_STATUSES), DigestDelivery.lease_until <= now)
+            .values(claimed_by=worker, lease_until=lease_until)
+            .returning(DigestDelivery.id)
+            .execution_options(synchronize_session=False))
+    return sorted(int(i) for (i,) in session.execute(stmt))
+
+
+def _fenced(job_id: int, worker: str) -> Any:
+    """WHERE clause of every write a lease holder makes: still mine, still unfinished."""
+    return (DigestDelivery.id == job_id, DigestDelivery.claimed_by == worker,
+            DigestDelivery.status.in_(OPEN_STATUSES))
+
+
+def fenced_job(session: Session, *, delivery_id: int,
+               worker: str) -> Row[DigestDelivery, DigestSubscription, Product, str] | None:
+    """(delivery, subscription, product, team_id) if ``worker`` still holds the delivery."""
+    return session.execute(
+        select(DigestDelivery, DigestSubscription, Product, Workspace.team_id)
+        .join(DigestSubscription, DigestSubscription.id == DigestDelivery.subscription_id)
+        .join(Product, Product.id == DigestSubscription.product_id)
+        .join(Workspace, Workspace.id == DigestSubscription.workspace_id)
+        .where(*_fenced(delivery_id, worker))
+    ).first()
+
+
+def update_fenced(session: Session, *, delivery_id: int, worker: str, values: dict[str, Any]) -> bool:
+    """Write ``values`` on the delivery if ``worker`` still holds it; False when it does not."""
+    res = session.execute(update(DigestDelivery).where(*_fenced(delivery_id, worker))
+                          .values(**values)
+                          .returning(DigestDelivery.id).execution_options(synchronize_session=False))
+    return res.first() is not None
+
+
+def begin_send(session: Session, *, delivery_id: int, worker: str, lease_until: datetime) -> bool:
+    """Mark the held delivery ``sending`` with one more attempt and a new lease; False if not held."""
+    return update_fenced(session, delivery_id=delivery_id, worker=worker,
+                         values={"status": "sending", "attempts": DigestDelivery.attempts + 1,
+                                 "lease_until": lease_until})
+
+
+def mark_subscription_delivered(session: Session, *, subscription_id: int, now: datetime) -> None:
+    """The subscription delivered at ``now``: its failure streak and error are cleared."""
+    session.execute(update(DigestSubscription).where(DigestSubscription.id == subscription_id)
+                    .values(last_delivered_at=now, consecutive_failures=0, last_error=None, last_error_at=None,
+                            error_notified=False))
+
+
+def set_delivery_values(session: Session, *, delivery_id: int, values: dict[str, Any]) -> None:
+    """Write ``values`` on the delivery, unfenced (the chart's outcome)."""
+    session.execute(update(DigestDelivery).where(DigestDelivery.id == delivery_id).values(**values)
+                    .execution_options(synchronize_session=False))
+
+
+def lock_subscription(session: Session, subscription_id: int) -> DigestSubscription | None:
+    """The subscription row, ``FOR UPDATE`` on PostgreSQL."""
+    return session.get(DigestSubscription, subscription_id, with_for_update=is_postgres(session))
