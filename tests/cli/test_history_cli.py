@@ -9,25 +9,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from sqlalchemy.orm import Session, sessionmaker
-
-from bot.cli import main
 
 AS_OF = date(2026, 11, 23)
 BENEFITS = ("saves hours of reporting", "saves hours every week", "the weekly digest for the team",
             "the weekly digest keeps us honest", "saves hours on spreadsheets")
 
 
-@pytest.fixture
-def run(db_url: str, session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        result = runner.invoke(main, list(args), env={"DATABASE_URL": db_url}, catch_exceptions=False)
-        return result.exit_code, result.stdout, result.stderr
-
-    return invoke
 
 
 def _data(tmp: Path) -> tuple[Path, Path]:

@@ -10,23 +10,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from sqlalchemy.orm import Session, sessionmaker
-
-from bot.cli import main
 
 AS_OF = date(2026, 11, 23)  # a Monday: the week of Nov 16 is the last complete one
 
 
-@pytest.fixture
-def run(db_url: str, session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        result = runner.invoke(main, list(args), env={"DATABASE_URL": db_url}, catch_exceptions=False)
-        return result.exit_code, result.stdout, result.stderr
-
-    return invoke
 
 
 def _write_events(path: Path, seed: int = 3) -> list[tuple[str, datetime]]:
