@@ -129,6 +129,7 @@ def connect_socket(handler: Any, api_url: str) -> None:
     """Open the Socket Mode connection; an unreachable Slack or a refused app token is one line
     that says so, not a traceback or a bare ``URLError``."""
     from slack_sdk.errors import SlackApiError
+    from websockets.exceptions import WebSocketException
 
     try:
         handler.connect()
@@ -139,18 +140,20 @@ def connect_socket(handler: Any, api_url: str) -> None:
     except OSError as err:  # URLError, refused connections, timeouts, DNS failures
         reason = getattr(err, "reason", None) or err
         raise SlackUnreachable(f"cannot reach Slack at {api_url} ({reason})") from err
+    except WebSocketException as err:  # the URL Slack handed out did not become a websocket
+        raise SlackUnreachable(f"Slack at {api_url} handed out a Socket Mode URL that did not open ({err})") from err
 
 
 def run_socket(settings: Settings) -> None:
     """``pmfbot socket``: Socket Mode (no public URL needed), a liveness check and the scheduler."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from bot.slack.socket_mode import SocketModeHandler
 
     configure_logging(settings)
     settings.require_slack(socket=True)
     require_schema(settings)
     app, ctx = build_app(settings, socket_mode=True)
     # Bolt's handler connects with app.client, which already points at SLACK_API_URL.
-    handler = SocketModeHandler(app, settings.slack_app_token)
+    handler = SocketModeHandler(app, settings.slack_app_token or "")  # require_slack(socket=True) checked it
     connect_socket(handler, settings.slack_api_url)
     clock = background_clock(ctx)
     liveness = Liveness(handler.client)

@@ -127,6 +127,16 @@ def test_socket_says_when_slack_refuses_the_app_token(db_url: str, session_facto
     assert "SLACK_APP_TOKEN" in err
 
 
+def test_socket_says_when_the_websocket_does_not_open(db_url: str, session_factory,  # type: ignore[no-untyped-def]
+                                                     fake_slack: FakeSlack) -> None:
+    # apps.connections.open hands out a URL whose server answers plain HTTP (404), not a websocket.
+    fake_slack.socket_mode_url = fake_slack.api_url.replace("http://", "ws://") + "nowhere"
+    code, _, err = _invoke(_env(db_url, fake_slack.api_url), "socket")
+    assert code == 1
+    assert f"Slack at {fake_slack.api_url} handed out a Socket Mode URL that did not open" in err
+    assert "Traceback" not in err and "unexpected error" not in err
+
+
 @pytest.mark.parametrize("socket_mode", [False, True])
 def test_no_bolt_warning_about_token_on_a_normal_start(db_url: str, session_factory, fake_slack: FakeSlack,  # type: ignore[no-untyped-def]
                                                        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
