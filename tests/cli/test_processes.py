@@ -64,6 +64,11 @@ def test_db_upgrade_says_what_it_did(tmp_path: Path) -> None:
     assert code == 0 and out.startswith(f"database already at the latest revision {HEAD}; nothing to do")
 
 
+def test_the_readme_shows_the_current_revision() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert f"database created at revision {HEAD}" in readme and f"needs revision {HEAD}" in readme
+
+
 def test_db_upgrade_from_an_older_revision_names_both(tmp_path: Path) -> None:
     from storage.migrate import upgrade
 
