@@ -32,7 +32,6 @@ import argparse
 import multiprocessing as mp
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -52,6 +51,7 @@ if str(ROOT) not in sys.path:
 
 from bot.products.channels import use_product  # noqa: E402
 from tests.fakes.harness import BOT_TOKEN, SECRET_KEY, SIGNING_SECRET, sign  # noqa: E402
+from tests.fakes.processes import free_port  # noqa: E402
 from tests.fakes.slack_api import PNG_MAGIC, FakeSlack  # noqa: E402
 
 TEAM = "TBENCH"
@@ -135,12 +135,6 @@ def bind_channels(url: str, products: int) -> list[str]:
         use_product(factory, team_id=TEAM, channel_id=channel, slug=slug, single_workspace=True)
         channels.append(channel)
     return channels
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_web(db_url: str, fake: RemoteFake, port: int, workers: int, threads: int, log: Path) -> subprocess.Popen:

@@ -23,7 +23,6 @@ import hashlib
 import hmac
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,19 +41,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.fakes.slack_api import FakeSlack  # noqa: E402 - after the path set-up
+from tests.fakes.processes import free_port  # noqa: E402 - after the path set-up
+from tests.fakes.slack_api import FakeSlack  # noqa: E402
 
 SIGNING_SECRET = "bench-signing-secret"
 TEAM = "T1"
 CHANNEL = "C0BENCH01"
 ACK_LIMIT_S = 3.0
 PMFBOT = [sys.executable, "-m", "bot.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _signed(body: bytes, content_type: str) -> dict[str, str]:
@@ -128,7 +122,7 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     fake.add_channel(CHANNEL, "bench", member=True)
     with tempfile.TemporaryDirectory(prefix="survey-burst-") as tmp:
         db = Database(kind, args.pg_url, Path(tmp))
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, "DATABASE_URL": db.url, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_API_URL": fake.api_url,
                "SLACK_SIGNING_SECRET": SIGNING_SECRET, "PMFBOT_SECRET_KEY": "bench-secret-key-0123456789",
                "PORT": str(port), "HOST": "127.0.0.1", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}

@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,7 @@ if str(ROOT) not in sys.path:
 
 from bot.render.limits import validate_message, validate_view  # noqa: E402
 from tests.fakes.harness import BOT_TOKEN, SECRET_KEY, SIGNING_SECRET, sign  # noqa: E402
+from tests.fakes.processes import free_port  # noqa: E402
 from tests.fakes.slack_api import FakeSlack, text_of  # noqa: E402
 from tests.fakes.socket_mode import FakeSocketMode  # noqa: E402
 
@@ -191,15 +191,9 @@ def walk(fake: FakeSlack, transport: Transport) -> None:
     print(f"App Home (event acked in {ms(acked)}): {' / '.join(home[:3])}")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def try_http(folder: str) -> None:
     fake = fresh_fake()
-    port = _free_port()
+    port = free_port()
     try:
         with pmfbot(folder, fake, "web", PORT=str(port), HOST="127.0.0.1"):
             walk(fake, Http(fake, port))

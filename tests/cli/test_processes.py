@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +18,7 @@ from bot.app import build_app
 from bot.cli import main
 from storage.migrate import head_revision
 from tests.fakes.harness import BOT_TOKEN, SECRET_KEY, SIGNING_SECRET, make_settings
+from tests.fakes.processes import free_port, stop_process_group
 from tests.fakes.slack_api import FakeSlack
 
 HEAD = head_revision()  # the latest migration: these messages name it
@@ -36,12 +35,6 @@ def _keep_pytest_logging() -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env(db_url: str, api_url: str, **extra: str) -> dict[str, str]:
@@ -109,7 +102,7 @@ def test_a_process_refuses_a_database_behind_the_code(tmp_path: Path, fake_slack
 @pytest.mark.parametrize("command", ["web", "socket", "clock"])
 def test_a_database_server_that_is_down_is_named_not_an_unexpected_error(fake_slack: FakeSlack, command: str) -> None:
     # A PostgreSQL URL on a closed loopback port: the connection is refused at once.
-    url = f"postgresql://pmf:secret@127.0.0.1:{_free_port()}/pmf"
+    url = f"postgresql://pmf:secret@127.0.0.1:{free_port()}/pmf"
     code, _, err = _invoke(_env(url, fake_slack.api_url), command)
     assert code == 2 and "unexpected error" not in err
     assert "cannot reach the database at postgresql+psycopg://pmf:***@127.0.0.1" in err and "secret" not in err
@@ -117,7 +110,7 @@ def test_a_database_server_that_is_down_is_named_not_an_unexpected_error(fake_sl
 
 
 def test_socket_says_it_cannot_reach_slack(db_url: str, session_factory) -> None:  # type: ignore[no-untyped-def]
-    closed = f"http://127.0.0.1:{_free_port()}/api/"
+    closed = f"http://127.0.0.1:{free_port()}/api/"
     code, _, err = _invoke(_env(db_url, closed), "socket")
     assert code == 1
     assert f"pmfbot: cannot reach Slack at {closed}" in err
@@ -172,15 +165,6 @@ def _wait_for_line(proc: subprocess.Popen[bytes], log_path: Path, marker: str) -
     return text
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 @pytest.mark.slow
 def test_clock_logs_one_ready_line(db_url: str, session_factory, fake_slack: FakeSlack,  # type: ignore[no-untyped-def]
                                    tmp_path: Path) -> None:
@@ -189,7 +173,7 @@ def test_clock_logs_one_ready_line(db_url: str, session_factory, fake_slack: Fak
     try:
         text = _wait_for_line(proc, log_path, "PMF Gate clock ready")
     finally:
-        _stop(proc)
+        stop_process_group(proc)
     ready = [line for line in text.splitlines() if "ready" in line]
     assert len(ready) == 1 and " INFO bot.main: PMF Gate clock ready: database " in ready[0]
     assert "single-workspace (bot token)" in ready[0] and fake_slack.api_url in ready[0]
@@ -200,7 +184,7 @@ def test_clock_logs_one_ready_line(db_url: str, session_factory, fake_slack: Fak
 @pytest.mark.slow
 def test_web_logs_one_ready_line_without_a_bolt_warning(db_url: str, session_factory,  # type: ignore[no-untyped-def]
                                                        fake_slack: FakeSlack, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "web.log"
     env = _env(db_url, fake_slack.api_url, PORT=str(port), HOST="127.0.0.1", WEB_CONCURRENCY="1", WEB_THREADS="2")
     proc = _start(env, "web", log_path)
@@ -213,7 +197,7 @@ def test_web_logs_one_ready_line_without_a_bolt_warning(db_url: str, session_fac
             assert r.status == 200
         text = log_path.read_text()
     finally:
-        _stop(proc)
+        stop_process_group(proc)
     ready = [line for line in text.splitlines() if "PMF Gate web ready" in line]
     assert len(ready) == 1
     assert f"on http://127.0.0.1:{port} (POST /slack/events, GET /healthz; 1 worker x 2 threads)" in ready[0]
@@ -234,7 +218,7 @@ def test_socket_logs_one_ready_line_once_connected(db_url: str, session_factory,
     try:
         text = _wait_for_line(proc, log_path, "PMF Gate ready")
     finally:
-        _stop(proc)
+        stop_process_group(proc)
         endpoint.stop()
     ready = [line for line in text.splitlines() if "ready" in line]
     assert len(ready) == 1, text

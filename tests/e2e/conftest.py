@@ -4,8 +4,6 @@ the e2e tests' one way to start it."""
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,20 +15,15 @@ from urllib.request import urlopen
 import pytest
 
 from tests.fakes.harness import BOT_TOKEN, SECRET_KEY, SIGNING_SECRET
+from tests.fakes.processes import free_port, stop_process_group
 from tests.fakes.slack_api import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def web_process(db_url: str, fake_slack: FakeSlack, session_factory, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
            "SLACK_API_URL": fake_slack.api_url, "PMFBOT_SECRET_KEY": SECRET_KEY, "PORT": str(port),
            "HOST": "127.0.0.1", "WEB_CONCURRENCY": "1", "WEB_THREADS": "4", "LOG_LEVEL": "WARNING"}
@@ -55,9 +48,5 @@ def web_process(db_url: str, fake_slack: FakeSlack, session_factory, tmp_path: P
             time.sleep(0.1)
         yield url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_process_group(proc, timeout=20)
         log.close()
