@@ -152,7 +152,8 @@ def run_socket(settings: Settings) -> None:
     settings.require_slack(socket=True)
     require_schema(settings)
     app, ctx = build_app(settings, socket_mode=True)
-    # Bolt's handler connects with app.client, which already points at SLACK_API_URL.
+    # Our Socket Mode handler (bot/slack/socket_mode.py) asks app.client, which points at SLACK_API_URL,
+    # for each connection's URL.
     handler = SocketModeHandler(app, settings.slack_app_token or "")  # require_slack(socket=True) checked it
     connect_socket(handler, settings.slack_api_url)
     clock = background_clock(ctx)
