@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from bot.domain.default_rules import custom_settings
+from bot.domain.default_rules import custom_settings, show
 from bot.domain.settings import ProductSettings
 from bot.domain.types import CustomSetting
 
@@ -20,7 +20,7 @@ _PERCENT = {"survey.threshold": "survey bar", "organic.min_share": "organic bar"
 def _show(key: str, value: object) -> str:
     if key in _PERCENT and isinstance(value, float):
         return f"{value * 100:.0f}%" if key != "organic.untagged_paid_allowance" else f"{value:g}"
-    return str(value)
+    return show(value)
 
 
 def set_by(actor: str | None, at: datetime | None, *, mention: bool = True) -> str:
