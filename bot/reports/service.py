@@ -16,12 +16,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from bot.domain import default_rules, gate, organic, retention, survey
 from bot.domain.types import (
+    TIERS,
     ActivityTier,
     CohortTable,
     DefaultRulesGate,
@@ -79,6 +81,12 @@ def _retention_signal(session: Session, product: ProductRef, as_of: date,
     return signal, table
 
 
+def active_tier(weeks_active: int, weeks_active_of_last_8: int, recent: bool) -> ActivityTier | None:
+    """A user's activity tier when they are active (Ellis: active in at least 2 weeks, one of
+    them within the last two complete weeks), else None."""
+    return activity_tier(weeks_active_of_last_8) if weeks_active >= 2 and recent else None
+
+
 def survey_audience(session: Session, product: ProductRef, as_of: date, since: datetime,
                     until: datetime) -> SurveyAudience:
     """Who could have answered (SPEC §5 "Who answered"), as of ``as_of``: the activity tier of
@@ -90,8 +98,10 @@ def survey_audience(session: Session, product: ProductRef, as_of: date, since: d
     activity = audience_repo.user_activity(session, product.id, set(matched.values()), last)
     tiers: dict[str, ActivityTier | None] = {}
     for key, uid in matched.items():
-        total, last8, recent = activity.get(uid, (0, 0, False))
-        tiers[key] = activity_tier(last8) if total >= 2 and recent else None
+        tiers[key] = active_tier(*activity.get(uid, (0, 0, False)))
+    # Anonymous Slack answers were matched when given and kept only the tier and the active flag.
+    for key, (tier, active) in audience_repo.anonymous_tiers(session, product.id, since, until).items():
+        tiers[key] = cast(ActivityTier, tier) if active and tier in TIERS else None
     by_tier: Counter[ActivityTier] = Counter()
     if any(t is not None for t in tiers.values()):  # only weights and the active rate need it (~1 s at 50k users)
         for n8, n in audience_repo.active_users_by_weeks(session, product.id, last).items():
