@@ -15,7 +15,15 @@ from bot.domain.settings import DEFAULT_CHANNEL_MAP, ProductSettings
 from bot.domain.types import CustomSetting, DefaultRulesGate, GateReport, Status, Verdict
 
 SIGNALS: tuple[str, ...] = ("retention", "organic", "survey")
-NOT_RULES = frozenset({"timezone"})  # where weeks start: the same under the defaults
+# Settings that state facts about the product rather than bend a rule: kept as they are when the
+# gate is recomputed with the defaults, and never listed as custom rules. The time zone decides
+# where weeks start. (Answers a manager gives about the data itself — how a source is classified,
+# whether referrals are rewarded — belong here too, by key prefix.)
+NOT_RULES: tuple[str, ...] = ("timezone",)
+
+
+def is_rule(key: str) -> bool:
+    return not any(key == p or key.startswith(p + ".") for p in NOT_RULES)
 _STATUS_WORDS: dict[Status, str] = {"pass": "pass", "borderline": "borderline", "fail": "fail",
                                     "insufficient_data": "not enough data"}
 
@@ -25,7 +33,7 @@ def custom_settings(settings: ProductSettings) -> tuple[CustomSetting, ...]:
     defaults = ProductSettings().to_dict_all()
     out = []
     for key, value in settings.to_dict().items():
-        if key in NOT_RULES:
+        if not is_rule(key):
             continue
         if key.startswith("channel."):
             default = DEFAULT_CHANNEL_MAP.get(key[len("channel."):])
@@ -36,8 +44,9 @@ def custom_settings(settings: ProductSettings) -> tuple[CustomSetting, ...]:
 
 
 def default_settings(settings: ProductSettings) -> ProductSettings:
-    """The settings the gate is recomputed with: every default, the product's own time zone."""
-    return ProductSettings(timezone=settings.timezone)
+    """The settings the gate is recomputed with: every rule at its default, the facts (``NOT_RULES``:
+    the time zone) as the product has them."""
+    return ProductSettings.from_dict({k: v for k, v in settings.to_dict().items() if not is_rule(k)})
 
 
 def signal_of(key: str) -> frozenset[str]:
