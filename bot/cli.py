@@ -137,15 +137,16 @@ def check(product_slug: str, workspace: str | None, as_of: str | None, as_json: 
     from bot.reports import service as services
 
     factory = _factory(_settings())
-    report = services.gate_report(factory, product_slug=product_slug, team_id=workspace, as_of=parse_as_of(as_of))
+    checked = services.gate_check(factory, product_slug=product_slug, team_id=workspace, as_of=parse_as_of(as_of))
+    report = checked.report
     if not as_json:
-        click.echo(report_text(report))
+        click.echo(report_text(report, checked.changes))
         return
     from bot.surveys.lessons import cli_lessons
 
     # SPEC §10: "who loves it most" and the lessons, added beside the §4 keys (none renamed).
     lessons = cli_lessons(factory, product_slug=product_slug, team_id=workspace, as_of=report.as_of)[2]
-    click.echo(json.dumps(report.to_json() | {"lessons": lessons.to_json()}, indent=2))
+    click.echo(json.dumps(report.to_json(checked.set_by) | {"lessons": lessons.to_json()}, indent=2))
 
 
 @main.command()

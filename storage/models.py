@@ -206,6 +206,11 @@ class SurveyResponse(Base):
     # A named Slack respondent's email, as its keyed hash (never the address), matched against
     # ``ProductUser.email_hash``; None for imports (matched by id) and anonymous surveys.
     email_hash: Mapped[str | None] = mapped_column(String(64))
+    # An anonymous Slack answer's respondent, matched at answer time and kept only as their
+    # activity tier (light/regular/heavy, or None when not active) and whether they were active
+    # (SPEC §5 "Who answered"); both None when unmatched, and for named and imported answers.
+    respondent_tier: Mapped[str | None] = mapped_column(String(10))
+    respondent_active: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class SurveyComment(Base):

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.digests.ids import Action as DigestAction
+from bot.domain.default_rules import default_rules_line
 from bot.domain.survey import who_answered
 from bot.domain.types import GateReport
 from bot.domain.weeks import last_complete_week, week_start
@@ -213,6 +214,8 @@ def _brief(report: GateReport, previous: GateReport | None, surveys: Sequence[Su
     verdict = f"{b.VERDICT_EMOJI[v]} *{b.VERDICT_TEXT[v]}*"
     if previous is not None and previous.verdict != v:
         verdict += f"  (last week: {b.VERDICT_TEXT[previous.verdict]})"
+    if (both := default_rules_line(report)) is not None:  # custom rules never hide (SPEC §5)
+        verdict += f"\n:warning: {b.escape(both)}"
     signals = "\n".join(f"{b.STATUS_EMOJI[s.status]} {b.signal_line(name, s)}"
                         for name, s in (("Retention", report.retention), ("Organic", report.organic),
                                         ("Survey", report.survey)))
@@ -228,6 +231,8 @@ def _brief(report: GateReport, previous: GateReport | None, surveys: Sequence[Su
     ]
     text = (f"Weekly PMF digest — {b.escape(report.product_name)}, as of {report.as_of.isoformat()}: "
             f"{b.VERDICT_TEXT[v]}. No new data this week; figures unchanged.")
+    if both := default_rules_line(report):
+        text += f"\n{b.escape(both)}"
     return {"text": text, "blocks": blocks}
 
 

@@ -310,6 +310,32 @@ class Warning_:
 
 
 @dataclass(frozen=True)
+class CustomSetting:
+    """A product setting that differs from its default (SPEC §8 "Custom rules"): ``default`` is
+    None for a channel name the default map does not know."""
+
+    key: str
+    value: str | int | float
+    default: str | int | float | None
+
+
+@dataclass(frozen=True)
+class DefaultRulesGate:
+    """The gate computed again with the default settings, beside a product's custom rules (SPEC §5
+    "Custom rules never hide"): its verdict, each signal's status under the defaults, and the
+    settings that differ. Carried on the report, so it is cached and stored with it."""
+
+    verdict: Verdict
+    retention: Status
+    organic: Status
+    survey: Status
+    custom: tuple[CustomSetting, ...] = ()
+
+    def statuses(self) -> dict[str, Status]:
+        return {"retention": self.retention, "organic": self.organic, "survey": self.survey}
+
+
+@dataclass(frozen=True)
 class GateReport:
     product: str
     product_name: str
@@ -321,6 +347,17 @@ class GateReport:
     warnings: tuple[Warning_, ...] = ()
     next_steps: tuple[str, ...] = ()
     cohort_table: CohortTable | None = field(default=None, compare=False)
+    # The gate under the default settings; None when every rule is the default.
+    default_rules: DefaultRulesGate | None = None
+
+    @property
+    def default_rules_verdict(self) -> Verdict | None:
+        return self.default_rules.verdict if self.default_rules is not None else None
+
+    @property
+    def verdict_differs_by_rules(self) -> bool:
+        """True when the product's custom rules give another verdict than the defaults would."""
+        return self.default_rules is not None and self.default_rules.verdict != self.verdict
 
     @property
     def has_data(self) -> bool:
@@ -331,11 +368,21 @@ class GateReport:
         answers = self.survey.counts.scored + self.survey.counts.na > 0
         return users or signups or answers
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, set_by: dict[str, tuple[str | None, str | None]] | None = None) -> dict[str, Any]:
+        """SPEC §4. ``default_rules_verdict`` is the verdict under the default settings (null when
+        every rule is the default); ``custom_rules`` lists the settings that differ, with who set
+        each and when (ISO) from ``set_by`` (key -> (actor, at)) when given."""
+        d = self.default_rules
+        who = set_by or {}
         return {
             "product": self.product,
             "as_of": self.as_of.isoformat(),
             "verdict": self.verdict,
+            "default_rules_verdict": d.verdict if d is not None else None,
+            "default_rules_signals": d.statuses() if d is not None else None,
+            "custom_rules": [{"key": c.key, "value": c.value, "default": c.default,
+                              "set_by": who.get(c.key, (None, None))[0], "set_at": who.get(c.key, (None, None))[1]}
+                             for c in (d.custom if d is not None else ())],
             "signals": {
                 "retention": self.retention.to_json(),
                 "organic": self.organic.to_json(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain.default_rules import default_rules_short, show
 from bot.domain.weeks import week_start
 from bot.history.values import History, HistoryWeek
 from bot.render.blocks import (
@@ -45,10 +46,35 @@ def week_parts(w: HistoryWeek) -> tuple[str, str, str, str]:
     return (f"week of {week_start(w.week).isoformat()}", ret, org, sur)
 
 
+def _defaults_note(w: HistoryWeek) -> str:
+    note = default_rules_short(w.report)
+    return f" ({note})" if note else ""
+
+
+def rules_summary(h: History) -> str | None:
+    """Under custom rules, one plain line: which rules every week was computed with, in how many
+    weeks the default rules read otherwise, and the next step (None when every rule is the default)."""
+    if not h.custom_rules:
+        return None
+    rules = ", ".join(f"{c.key} {show(c.value)} (default {show(c.default)})" for c in h.custom_rules)
+    differ = (f"with the default rules the verdict reads otherwise in {h.weeks_differing} of {len(h.weeks)} "
+              "weeks (marked)" if h.weeks_differing else "the default rules give the same verdict every week")
+    return (f"Every week is computed with your custom rules ({rules}); {differ}. "
+            "See who set them with `/pmf-check config history`.")
+
+
+def _changes(h: History) -> list[str]:
+    last = h.weeks[-1].week if h.weeks else None
+    return [f"Rules changed in the week of {week_start(week).isoformat()}: {what}"
+            + (" (after the weeks shown: every week here is computed with the new rules)"
+               if last is not None and week > last else "")
+            for week, what in h.rule_changes]
+
+
 def _line(w: HistoryWeek) -> str:
     r = w.report
     when, ret, org, sur = week_parts(w)
-    return (f"{VERDICT_EMOJI[r.verdict]} *{when}* · {VERDICT_TEXT[r.verdict]}\n"
+    return (f"{VERDICT_EMOJI[r.verdict]} *{when}* · {VERDICT_TEXT[r.verdict]}{escape(_defaults_note(w))}\n"
             f"   {STATUS_EMOJI[r.retention.status]} {ret} · {STATUS_EMOJI[r.organic.status]} {org} · "
             f"{STATUS_EMOJI[r.survey.status]} {sur}")
 
@@ -70,6 +96,10 @@ def history_message(h: History, *, chart_note: str | None = None) -> dict[str, A
     fit), the status key and where the trajectory chart is."""
     blocks: list[dict[str, Any]] = [_header(f"{h.product_name} · PMF week by week")]
     blocks.append(_context(escape(_summary(h))))
+    if (rules := rules_summary(h)) is not None:
+        blocks.append(_context(":warning: " + escape(rules)))
+    if changes := _changes(h):
+        blocks.append(_context(*[escape(c) for c in changes[-5:]]))
     lines = [_line(w) for w in reversed(h.weeks)][:MAX_LINES]
     if lines:
         blocks += _list_sections("", lines)
@@ -81,11 +111,15 @@ def history_message(h: History, *, chart_note: str | None = None) -> dict[str, A
 
 def history_text(h: History) -> str:
     """``pmfbot history`` without ``--json``: one line per week, oldest first."""
-    out = [f"{h.product_name} · PMF week by week", _summary(h), ""]
+    out = [f"{h.product_name} · PMF week by week", _summary(h)]
+    if (rules := rules_summary(h)) is not None:
+        out.append(rules)
+    out += _changes(h)
+    out.append("")
     for w in h.weeks:
         r = w.report
         when, ret, org, sur = week_parts(w)
-        out.append(f"{when}  {VERDICT_TEXT[r.verdict]}")
+        out.append(f"{when}  {VERDICT_TEXT[r.verdict]}{_defaults_note(w)}")
         out.append(f"    retention {STATUS_LABEL[r.retention.status]}: {ret}")
         out.append(f"    organic   {STATUS_LABEL[r.organic.status]}: {org}")
         out.append(f"    survey    {STATUS_LABEL[r.survey.status]}: {sur}")

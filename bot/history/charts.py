@@ -86,6 +86,8 @@ def trajectory_chart(history: History) -> bytes:
     last = history.latest
     subtitle = (f"week by week to {last.as_of.isoformat()} · ● pass ◆ borderline ✕ fail" if last is not None
                 else f"no complete week yet · {_RULE}")
+    if history.weeks_differing:
+        subtitle += f" · {history.weeks_differing} week(s) read otherwise under the default rules"
     fig, body = _figure(TRAJECTORY_SIZE, history.product_name, "PMF trajectory", subtitle, fonts)
     if not history.weeks:
         _no_data(body.add_subplot(1, 1, 1), "No history yet",
@@ -103,16 +105,22 @@ def trajectory_chart(history: History) -> bytes:
            bar=history.min_share, bar_label=f"{history.min_share:.0%} bar", fonts=fonts,
            ci_level=SHARE_CI_LEVEL)
     position = {w.week: i for i, w in enumerate(history.weeks)}
+    last_week = history.weeks[-1].week
     for n, (week, what) in enumerate(history.rule_changes):
-        x = position.get(week)
+        # A change after the last week shown (every week is computed with today's rules) is
+        # marked at the right edge, half a week on.
+        x: float | None = position.get(week) if week <= last_week else len(xs) - 0.5
         if x is None:
             continue
         for ax in axes:
             ax.axvline(x, color=GREY, linestyle="--", linewidth=1.2, zorder=1)
+        label = "rules changed" if week <= last_week else "rules changed since"
         right = x > len(xs) / 2  # the label runs towards the middle, never off the chart
-        axes[0].annotate(f"rules changed: {what}", (x, 1.0), xycoords=("data", "axes fraction"),
+        axes[0].annotate(f"{label}: {what}", (x, 1.0), xycoords=("data", "axes fraction"),
                          xytext=(-3 if right else 3, -12 - 11 * (n % 3)), textcoords="offset points",
                          ha="right" if right else "left", fontsize=fonts.legend, color=GREY)
+    if any(week > last_week for week, _ in history.rule_changes):
+        axes[2].set_xlim(-0.5, len(xs) - 0.3)
     step = max(1, -(-len(xs) // 6))  # at most six dates: a label a week would overlap
     ticks = xs[::step]
     axes[2].set_xticks(ticks, [week_start(history.weeks[i].week).strftime("%d %b") for i in ticks])

@@ -42,16 +42,18 @@ def history_weeks(session: Session, product: ProductRef, *, last_week: int, week
     return list(range(max(first, last_week - weeks + 1), last_week + 1))
 
 
-def rule_changes(session: Session, product: ProductRef, first: int, last: int) -> tuple[tuple[int, str], ...]:
-    """The product's rule changes (settings, from the audit) in weeks ``first``..``last``, oldest
-    first, each as (week index in the product's zone, "key: old → new")."""
+def rule_changes(session: Session, product: ProductRef, first: int) -> tuple[tuple[int, str], ...]:
+    """The product's rule changes (settings, from the audit) from week ``first`` on, oldest
+    first, each as (week index in the product's zone, "key: old → new"). Changes after the last
+    week shown are kept too: every week shown is computed with today's rules, so a change made
+    since is disclosed (the chart marks it at its right edge)."""
     tz = ZoneInfo(product.settings.timezone)
     out = []
     for entry in audit_history(session, product.workspace_id, product.id, limit=200):
         if entry.kind != "setting" or entry.product_id != product.id:
             continue
         week = week_of(entry.at, tz)
-        if first <= week <= last:
+        if first <= week:
             out.append((week, f"{entry.key}: {entry.old_value or 'default'} → {entry.new_value or 'default'}"))
     return tuple(sorted(out))
 
@@ -64,7 +66,7 @@ def product_history(factory: Factory, product: ProductRef, *, as_of: date, weeks
     with unit_of_work(factory) as s:
         indexes = history_weeks(s, product, last_week=last, weeks=weeks)
         stored = stored_weeks(s, product.id, indexes[0], indexes[-1]) if indexes else set()
-        changes = rule_changes(s, product, indexes[0], indexes[-1]) if indexes else ()
+        changes = rule_changes(s, product, indexes[0]) if indexes else ()
     rows: list[HistoryWeek] = []
     for done, week in enumerate(indexes, start=1):
         with unit_of_work(factory) as s:

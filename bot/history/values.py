@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.domain.types import GateReport
+from bot.domain.types import CustomSetting, GateReport
 from bot.domain.weeks import week_start
 
 
@@ -30,10 +30,13 @@ class HistoryWeek:
 
     def to_json(self) -> dict[str, Any]:
         r = self.report
+        # The verdict under the default rules, in the weeks where custom rules give another one.
+        differs = {"default_rules_verdict": r.default_rules_verdict} if r.verdict_differs_by_rules else {}
         return {
             "week": week_start(self.week).isoformat(),
             "as_of": r.as_of.isoformat(),
             "verdict": r.verdict,
+            **differs,
             "retention": {"status": r.retention.status, "plateau_level": _r(r.retention.plateau_level),
                           "plateau_level_ci": _ci(r.retention.plateau_level_ci)},
             "organic": {"status": r.organic.status, "organic_share": _r(r.organic.organic_share),
@@ -60,6 +63,18 @@ class History:
     def latest(self) -> GateReport | None:
         return self.weeks[-1].report if self.weeks else None
 
+    @property
+    def custom_rules(self) -> tuple[CustomSetting, ...]:
+        """The custom settings every week shown was computed with (the product's current ones)."""
+        latest = self.latest
+        return latest.default_rules.custom if latest is not None and latest.default_rules is not None else ()
+
+    @property
+    def weeks_differing(self) -> int:
+        """Weeks whose verdict under the default rules is another."""
+        return sum(1 for w in self.weeks if w.report.verdict_differs_by_rules)
+
     def to_json(self) -> dict[str, Any]:
         return {"product": self.product, "weeks": [w.to_json() for w in self.weeks],
-                "rule_changes": [{"week": week_start(w).isoformat(), "change": what} for w, what in self.rule_changes]}
+                "rule_changes": [{"week": week_start(w).isoformat(), "change": what} for w, what in self.rule_changes],
+                "custom_rules": [{"key": c.key, "value": c.value, "default": c.default} for c in self.custom_rules]}

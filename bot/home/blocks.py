@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.domain.default_rules import default_rules_line
 from bot.domain.lessons import Lessons
 from bot.domain.types import (
     GateReport,
@@ -54,8 +55,10 @@ def _home_product(report: GateReport | None, slug: str, name: str, lessons: Less
         signals = _context("Retention, organic growth and the survey show here once there is data.")
     else:
         v = report.verdict
+        both = default_rules_line(report)  # custom rules never hide (SPEC §5)
         summary = _section(
-            f"{title} — {VERDICT_EMOJI[v]} *{VERDICT_TEXT[v]}* · as of {report.as_of.isoformat()}{note}"
+            f"{title} — {VERDICT_EMOJI[v]} *{VERDICT_TEXT[v]}* · as of {report.as_of.isoformat()}"
+            + (f"\n:warning: {escape(both)}" if both else "") + note
         )
         lines = [f"{STATUS_EMOJI[s.status]} {signal_line(label, s)}" for label, s in _signals(report)]
         if lessons is not None and lessons.respondents.scored:

@@ -121,5 +121,9 @@ def custom_rules(factory: Factory, *, product: ProductRef) -> str | None:
 def custom_rules_in(session: Session, product: ProductRef) -> str | None:
     if not product.settings.to_dict():
         return None
-    changes = {k: (e.actor, e.at) for k, e in repo.last_setting_changes(session, product.id).items()}
-    return custom_rules_line(product.settings, changes)
+    return custom_rules_line(product.settings, setting_changes(session, product))
+
+
+def setting_changes(session: Session, product: ProductRef) -> dict[str, tuple[str, datetime]]:
+    """The latest change of each setting key of a product: key -> (actor, when)."""
+    return {k: (e.actor, e.at) for k, e in repo.last_setting_changes(session, product.id).items()}

@@ -6,11 +6,15 @@ reads the same as the Slack message, numbers always with their n and interval.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
+from bot.domain.default_rules import default_rules_line, same_verdict_note
 from bot.domain.gate import verdict_text
 from bot.domain.types import CohortTable, GateReport
 from bot.domain.weeks import week_start
+from bot.products.rules import custom_rules_text
 
 STATUS_MARK = {"pass": "PASS", "borderline": "BORDERLINE", "fail": "FAIL", "insufficient_data": "NOT ENOUGH DATA"}
 
@@ -41,11 +45,28 @@ def cohorts_text(table: CohortTable, max_offsets: int = 12) -> str:
     return "\n".join(lines)
 
 
-def report_text(report: GateReport) -> str:
+def rules_lines(report: GateReport, changes: Mapping[str, tuple[str, datetime]] | None = None) -> list[str]:
+    """Under custom rules (SPEC §5 "Custom rules never hide"), in plain text: both verdicts
+    when they differ, with the way back to the defaults, and the "Custom rules: …" line with who
+    set each rule and when; nothing when every rule is the default."""
+    d = report.default_rules
+    if d is None:
+        return []
+    both = default_rules_line(report)
+    rules = custom_rules_text(d.custom, changes or {}, mention=False)
+    if rules and both is None:
+        rules += ". " + (same_verdict_note(report) or "")
+    return [line for line in (both, rules) if line]
+
+
+def report_text(report: GateReport, changes: Mapping[str, tuple[str, datetime]] | None = None) -> str:
+    """``pmfbot check``; ``changes`` (setting key -> (actor, when), from the audit) names who set
+    each custom rule."""
     r, o, s = report.retention, report.organic, report.survey
     lines = [
         f"PMF Gate — {report.product_name} as of {report.as_of.isoformat()}",
         f"Verdict: {verdict_text(report.verdict)}",
+        *rules_lines(report, changes),
         "",
         f"  Retention plateau   [{STATUS_MARK[r.status]}] {r.summary}",
         f"  Organic growth      [{STATUS_MARK[o.status]}] {o.summary}",

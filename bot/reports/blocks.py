@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain.default_rules import default_rules_line
 from bot.domain.types import (
     GateReport,
     Status,
@@ -43,6 +44,8 @@ def _verdict_section(report: GateReport, previous: GateReport | None = None) -> 
     text = f"{VERDICT_EMOJI[v]} *{VERDICT_TEXT[v]}*"
     if previous is not None and previous.verdict != v:
         text += f"  (last week: {VERDICT_TEXT[previous.verdict]})"
+    if (both := default_rules_line(report)) is not None:  # custom rules never hide (SPEC §5)
+        text += f"\n:warning: {escape(both)}"
     return _section(f"{text}\n{VERDICT_MEANING[v]}\n_{RULE}_")
 
 
@@ -88,6 +91,8 @@ def _signal_sections(report: GateReport, previous: GateReport | None) -> list[di
 def _fallback(report: GateReport, title: str, previous: GateReport | None = None) -> str:
     name = escape(report.product_name)
     lines = [f"{title} — {name}, as of {report.as_of.isoformat()}: {VERDICT_TEXT[report.verdict]}. {RULE}"]
+    if (both := default_rules_line(report)) is not None:
+        lines.append(escape(both))
     changes = _signal_changes(report, previous) if previous is not None else ["", "", ""]
     for (label, signal), change in zip(_signals(report), changes, strict=True):
         lines.append(signal_line(label, signal) + (f" ({change})" if change else ""))

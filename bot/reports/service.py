@@ -10,19 +10,23 @@ person can act on.
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot.domain import gate, organic, retention, survey
+from bot.domain import default_rules, gate, organic, retention, survey
 from bot.domain.types import (
+    TIERS,
     ActivityTier,
     CohortTable,
+    DefaultRulesGate,
     GateReport,
     RetentionSignal,
     Status,
@@ -31,6 +35,7 @@ from bot.domain.types import (
 )
 from bot.domain.weeks import last_complete_week
 from bot.domain.weighting import activity_tier
+from bot.products.managers import setting_changes
 from bot.products.service import (
     channel_product,
     cli_product,
@@ -76,6 +81,12 @@ def _retention_signal(session: Session, product: ProductRef, as_of: date,
     return signal, table
 
 
+def active_tier(weeks_active: int, weeks_active_of_last_8: int, recent: bool) -> ActivityTier | None:
+    """A user's activity tier when they are active (Ellis: active in at least 2 weeks, one of
+    them within the last two complete weeks), else None."""
+    return activity_tier(weeks_active_of_last_8) if weeks_active >= 2 and recent else None
+
+
 def survey_audience(session: Session, product: ProductRef, as_of: date, since: datetime,
                     until: datetime) -> SurveyAudience:
     """Who could have answered (SPEC §5 "Who answered"), as of ``as_of``: the activity tier of
@@ -87,8 +98,10 @@ def survey_audience(session: Session, product: ProductRef, as_of: date, since: d
     activity = audience_repo.user_activity(session, product.id, set(matched.values()), last)
     tiers: dict[str, ActivityTier | None] = {}
     for key, uid in matched.items():
-        total, last8, recent = activity.get(uid, (0, 0, False))
-        tiers[key] = activity_tier(last8) if total >= 2 and recent else None
+        tiers[key] = active_tier(*activity.get(uid, (0, 0, False)))
+    # Anonymous Slack answers were matched when given and kept only the tier and the active flag.
+    for key, (tier, active) in audience_repo.anonymous_tiers(session, product.id, since, until).items():
+        tiers[key] = cast(ActivityTier, tier) if active and tier in TIERS else None
     by_tier: Counter[ActivityTier] = Counter()
     if any(t is not None for t in tiers.values()):  # only weights and the active rate need it (~1 s at 50k users)
         for n8, n in audience_repo.active_users_by_weeks(session, product.id, last).items():
@@ -119,21 +132,46 @@ def gate_survey(session: Session, product: ProductRef, as_of: date) -> SurveySig
                                 previous_as_of=before)
 
 
-def compute_report(session: Session, product: ProductRef, as_of: date) -> GateReport:
-    """The gate report for one product as of a date: three signals, verdict, next steps.
+def _retention_confirmed(session: Session, product: ProductRef, as_of: date) -> tuple[RetentionSignal, CohortTable]:
+    """Retention as of ``as_of``; a pass must also have held at the previous week's check
+    (``confirm_weeks``), so it is computed as of a week earlier too and that status passed in."""
+    previous: Status | None = None
+    if product.settings.retention.confirm_weeks > 1:
+        previous = _retention_signal(session, product, as_of - timedelta(days=7), None)[0].unconfirmed_status
+    return _retention_signal(session, product, as_of, previous)
 
-    A retention pass must also have held at the previous week's check (``confirm_weeks``), so
-    retention is computed as of a week earlier too, and that check's own verdict is passed in."""
+
+def _default_rules(session: Session, product: ProductRef, as_of: date, report: GateReport) -> DefaultRulesGate | None:
+    """The gate under the default settings (SPEC §5 "Custom rules never hide"), None when every
+    rule is the default. Only the signals a custom setting can move are recomputed."""
+    custom = default_rules.custom_settings(product.settings)
+    if not custom:
+        return None
+    affected = default_rules.affected_signals(custom)
+    base = dataclasses.replace(product, settings=default_rules.default_settings(product.settings))
+    s = base.settings
+    ret = _retention_confirmed(session, base, as_of)[0] if "retention" in affected else report.retention
+    org = (organic.organic_signal(weekly_channels(session, base.id, last_complete_week(as_of)), as_of, s.organic)
+           if "organic" in affected else report.organic)
+    sur = gate_survey(session, base, as_of) if "survey" in affected else report.survey
+    verdict = gate.evaluate(product=base.slug, product_name=base.name, as_of=as_of, retention=ret, organic=org,
+                            survey=sur, settings=s).verdict
+    return default_rules.outcome(verdict, ret.status, org.status, sur.status, custom)
+
+
+def compute_report(session: Session, product: ProductRef, as_of: date) -> GateReport:
+    """The gate report for one product as of a date: three signals, verdict, next steps — and,
+    when any rule is custom, the gate under the default rules beside it (``default_rules``), so
+    every cache and snapshot of the report carries both."""
     s = product.settings
     last = last_complete_week(as_of)
-    previous: Status | None = None
-    if s.retention.confirm_weeks > 1:
-        previous = _retention_signal(session, product, as_of - timedelta(days=7), None)[0].unconfirmed_status
-    ret, table = _retention_signal(session, product, as_of, previous)
+    ret, table = _retention_confirmed(session, product, as_of)
     org = organic.organic_signal(weekly_channels(session, product.id, last), as_of, s.organic)
     sur = gate_survey(session, product, as_of)
-    return gate.evaluate(product=product.slug, product_name=product.name, as_of=as_of, retention=ret,
-                         organic=org, survey=sur, settings=s, cohort_table=table)
+    report = gate.evaluate(product=product.slug, product_name=product.name, as_of=as_of, retention=ret,
+                           organic=org, survey=sur, settings=s, cohort_table=table)
+    defaults = _default_rules(session, product, as_of, report)
+    return dataclasses.replace(report, default_rules=defaults) if defaults is not None else report
 
 
 def gate_report(factory: Factory, *, product_slug: str, team_id: str | None = None,
@@ -141,6 +179,28 @@ def gate_report(factory: Factory, *, product_slug: str, team_id: str | None = No
     with unit_of_work(factory) as s:
         product = cli_product(s, product_slug, team_id)
         return compute_report(s, product, as_of or today_in(product.settings.timezone))
+
+
+@dataclass(frozen=True)
+class Check:
+    """``pmfbot check``: the report, and the latest change (actor, when) of each custom setting
+    from the audit, so the text and the JSON say who set which rule and when."""
+
+    report: GateReport
+    changes: dict[str, tuple[str, datetime]]
+
+    @property
+    def set_by(self) -> dict[str, tuple[str | None, str | None]]:
+        """For ``GateReport.to_json``: key -> (actor, ISO time); the command line is "cli"."""
+        return {k: (actor, at.isoformat()) for k, (actor, at) in self.changes.items()}
+
+
+def gate_check(factory: Factory, *, product_slug: str, team_id: str | None = None,
+               as_of: date | None = None) -> Check:
+    with unit_of_work(factory) as s:
+        product = cli_product(s, product_slug, team_id)
+        report = compute_report(s, product, as_of or today_in(product.settings.timezone))
+        return Check(report, setting_changes(s, product) if report.default_rules is not None else {})
 
 
 def cohort_table(factory: Factory, *, product_slug: str, team_id: str | None = None,

@@ -10,7 +10,10 @@ from sqlalchemy.orm import Session
 
 from bot.domain import survey as domain
 from bot.domain.matching import email_hash
+from bot.domain.settings import ProductSettings
 from bot.domain.types import Answer
+from bot.domain.weeks import last_complete_week
+from bot.reports.service import active_tier, today_in
 from bot.surveys.service import (
     MAX_SEGMENT,
     Factory,
@@ -30,8 +33,9 @@ from bot.surveys.values import (
     SurveyInfo,
 )
 from storage.db import unit_of_work
-from storage.models import Survey, SurveyResponse
+from storage.models import Product, Survey, SurveyResponse
 from storage.receipts import claim_event
+from storage.repositories import audience as audience_repo
 from storage.repositories import surveys as survey_repo
 
 # ----------------------------------------------------------------------------- answers
@@ -167,6 +171,34 @@ def store_email_hash(factory: Factory, *, survey_id: int, user_id: str, email: s
         if row is None or row.email_hash == hashed:
             return False
         row.email_hash = hashed  # updated_at moves too, so cached reports see the match
+        return True
+
+
+def store_anonymous_tier(factory: Factory, *, survey_id: int, user_id: str, email: str, secret: str,
+                         now: datetime) -> bool:
+    """Match an anonymous respondent to a signup now, at answer time, by the keyed hash of their
+    email, and keep on their answer only that user's activity tier and whether they are active
+    (SPEC §5 "Who answered"): never the email, its hash or the user. So the answer is weighted
+    like a named one, and nothing can later tie it to a person. True when a match was stored."""
+    with unit_of_work(factory) as s:
+        survey = s.get(Survey, survey_id)
+        if survey is None or not survey.anonymous:
+            return False
+        hashed = email_hash(secret, survey.product_id, email)
+        row = _response_row(s, survey, user_id, secret)
+        if hashed is None or row is None:
+            return False
+        uid = audience_repo.user_by_email_hash(s, survey.product_id, hashed)
+        if uid is None:
+            return False
+        product = s.get(Product, survey.product_id)
+        assert product is not None
+        last = last_complete_week(today_in(ProductSettings.from_dict(product.settings).timezone, now))
+        total, last8, recent = audience_repo.user_activity(s, survey.product_id, {uid}, last).get(uid, (0, 0, False))
+        tier = active_tier(total, last8, recent)
+        if (row.respondent_tier, row.respondent_active) == (tier, tier is not None):
+            return False
+        row.respondent_tier, row.respondent_active = tier, tier is not None  # updated_at moves: caches see it
         return True
 
 

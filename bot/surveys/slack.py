@@ -32,7 +32,7 @@ from bot.slack.errors import PermanentSlackError, error_code, retry_after
 from bot.slack.respond import Responder
 from bot.surveys import blocks as ui
 from bot.surveys import service as surveys
-from bot.surveys.answers import store_email_hash
+from bot.surveys.answers import store_anonymous_tier, store_email_hash
 from bot.surveys.results import close_survey, set_results_ts
 from bot.surveys.values import AnswerOutcome, ReplyOutcome, SurveyInfo, SurveyResults
 
@@ -148,19 +148,23 @@ def after_answer(ctx: AppContext, client: WebClient, outcome: AnswerOutcome | Re
         _ephemeral(client, survey, user_id, ui.survey_closed_note(survey), response_url)
     elif outcome.status == "not_respondent":
         _ephemeral(client, survey, user_id, ui.not_an_answer_hint(survey), response_url)
-    if outcome.status in ("recorded", "answer") and not survey.anonymous:
+    if outcome.status in ("recorded", "answer"):
         match_respondent(ctx, client, survey, user_id)
 
 
 def match_respondent(ctx: AppContext, client: WebClient, survey: SurveyInfo, user_id: str) -> None:
-    """Store the keyed hash of a named respondent's email (users.info, cached on the context),
-    so the report can weight their answer by how active they are. Best effort: an answer that
-    cannot be matched still counts, unweighted."""
+    """Match a respondent (their email from users.info, cached on the context) so the report can
+    weight their answer by how active they are: a named respondent's answer keeps the keyed hash
+    of their email; an anonymous one only the matched user's activity tier, found now. Best
+    effort: an answer that cannot be matched still counts, unweighted."""
     try:
         # Without the rate-limit retry: a burst of answers must not sleep out users.info's
         # Retry-After on the listener threads (see _fail_fast); a limited call leaves it unmatched.
         email = ctx.user_emails.email(_fail_fast(client), survey.team_id, user_id)
-        if email:
+        if email and survey.anonymous:
+            store_anonymous_tier(ctx.factory, survey_id=survey.id, user_id=user_id, email=email,
+                                 secret=ctx.secret_key, now=ctx.now())
+        elif email:
             store_email_hash(ctx.factory, survey_id=survey.id, user_id=user_id, email=email, secret=ctx.secret_key)
     except Exception as err:  # noqa: BLE001 - the answer is stored; only its matching is lost
         log.warning("survey %s: respondent not matched (%s)", survey.id, type(err).__name__)

@@ -107,3 +107,21 @@ def imported_respondents(session: Session, product_id: int, since: datetime, unt
     """Respondent keys of the imported answers in [since, until)."""
     return set(session.scalars(select(SurveyResponse.respondent_key).distinct()
                                .where(_window(product_id, since, until), SurveyResponse.source == "import")))
+
+
+def user_by_email_hash(session: Session, product_id: int, hashed: str) -> int | None:
+    """The product user with this email hash (of several, the oldest, as ``matched_respondents``)."""
+    u = ProductUser
+    uid = session.scalar(select(func.min(u.id)).where(u.product_id == product_id, u.email_hash == hashed))
+    return None if uid is None else int(uid)
+
+
+def anonymous_tiers(session: Session, product_id: int, since: datetime,
+                    until: datetime) -> dict[str, tuple[str | None, bool]]:
+    """Respondent key → (activity tier, active) of the anonymous Slack answers in [since, until)
+    matched at answer time (SPEC §5 "Who answered"); unmatched ones are absent."""
+    r = SurveyResponse
+    rows = session.execute(select(r.respondent_key, r.respondent_tier, r.respondent_active)
+                           .where(_window(product_id, since, until), r.source == "slack",
+                                  r.respondent_active.is_not(None))).all()
+    return {key: (tier, bool(active)) for key, tier, active in rows}

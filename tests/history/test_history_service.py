@@ -86,13 +86,13 @@ def test_the_history_starts_at_the_first_cohort_and_is_empty_without_data(
     assert len(h.weeks) == 5 and h.weeks[0].week == week_of_date(THROUGH) - 4
     empty = create_product(session_factory, slug="empty", name="Empty", team_id=TEAM)
     assert product_history(session_factory, empty, as_of=AS_OF).to_json() == {
-        "product": "empty", "weeks": [], "rule_changes": []}
+        "product": "empty", "weeks": [], "rule_changes": [], "custom_rules": []}
 
 
 def test_the_json_has_exactly_the_keys_of_the_spec(session_factory: sessionmaker[Session]) -> None:
     pid = make_product(session_factory, users=300, through=THROUGH, weeks=10)
     js = product_history(session_factory, _ref(session_factory, pid), as_of=AS_OF, weeks=3).to_json()
-    assert set(js) == {"product", "weeks", "rule_changes"} and len(js["weeks"]) == 3
+    assert set(js) == {"product", "weeks", "rule_changes", "custom_rules"} and len(js["weeks"]) == 3
     for w in js["weeks"]:
         assert set(w) == {"week", "as_of", "verdict", "retention", "organic", "survey"}
         assert set(w["retention"]) == {"status", "plateau_level", "plateau_level_ci"}
