@@ -143,18 +143,21 @@ def _window(rows: Sequence[_Week]) -> _Week:
     return out
 
 
-def _share(rows: Sequence[_Week], allowance: float, z: float) -> tuple[float | None, float, float | None, int, float]:
-    """(share, organic, lower bound, classified, dispersion) of these weeks: the allowance split
-    over the weeks together, the dispersion of the weekly shares (each week split on its own)."""
+def _share(rows: Sequence[_Week], allowance: float, z: float, phi: float) -> tuple[float | None, float | None, int]:
+    """(share, lower bound, classified) of these weeks, the allowance split over them together
+    and the interval's variance times the dispersion ``phi``."""
     w = _window(rows)
     organic, _paid, _moved = _split(w.organic, w.paid, w.direct, allowance)
     classified = w.organic + w.paid + w.direct
     if not classified:
-        return None, organic, None, 0, 1.0
-    weekly = [(_split(r.organic, r.paid, r.direct, allowance)[0], r.organic + r.paid + r.direct) for r in rows]
-    phi = dispersion([k for k, _ in weekly], [n for _, n in weekly])
+        return None, None, 0
     share = organic / classified
-    return share, organic, wilson_dispersed(share, classified, phi, z)[0], classified, phi
+    return share, wilson_dispersed(share, classified, phi, z)[0], classified
+
+
+def _dispersion(rows: Sequence[_Week], allowance: float) -> float:
+    weekly = [(_split(r.organic, r.paid, r.direct, allowance)[0], r.organic + r.paid + r.direct) for r in rows]
+    return dispersion([k for k, _ in weekly], [n for _, n in weekly], linear=True)
 
 
 def classify_hint(pending: Sequence[tuple[str, int]]) -> str:
@@ -183,7 +186,10 @@ def organic_signal(
 
     - organic_share = organic / (organic + paid + untagged) over the last ``window_weeks``, with a
       Wilson interval whose variance is multiplied by the dispersion of the weekly shares
-      (Pearson chi-square / df, at least 1), and its one-sided 95% lower bound.
+      (Pearson chi-square / df around their trend line over the ``trend_weeks``, at least 1: over
+      the window's 4 weeks alone, 3 df, the estimate was too noisy and a varying true 50% mix
+      passed 6-7% of simulated runs; tests/domain/calibration_organic.py), and its one-sided 95%
+      lower bound.
     - trend_per_week = OLS slope of the weekly share over ``trend_weeks`` (90% t-interval).
     - shrinking: a quasi-Poisson regression of weekly organic signups on the week over
       ``trend_weeks`` finds them falling (one-sided p < 0.05).
@@ -217,19 +223,21 @@ def organic_signal(
     untagged, unknown = win.direct, win.unknown
     classified = win.organic + win.paid + win.direct
     signups = classified + unknown
-    share, _o, lower, _n, phi = _share(current, allowance, Z_ONE_SIDED_95)
+    phi = _dispersion(rows(max(lcw - max(settings.trend_weeks, n_win) + 1, first), lcw), allowance)
+    share, lower, _n = _share(current, allowance, Z_ONE_SIDED_95, phi)
     share_ci = wilson_dispersed(share, classified, phi, Z95) if share is not None else None
     unknown_share = unknown / signups if signups else None
     untagged_share = untagged / signups if signups else None
     pending = tuple(sorted(((k, n) for k, n in win.pending.items() if n > 0), key=lambda kv: (-kv[1], kv[0])))
     pending_n = sum(n for _k, n in pending)
 
-    # The same share with the window's biggest week left out (a viral week must not carry it).
+    # The same share with the window's biggest week left out (a viral week must not carry it),
+    # with the same dispersion.
     without_share = without_lower = None
     if n_win > 1 and win.total:
         biggest = max(range(n_win), key=lambda i: (current[i].total, i))
-        without_share, _o2, without_lower, _n2, _phi2 = _share(
-            [r for i, r in enumerate(current) if i != biggest], allowance, Z_ONE_SIDED_95)
+        without_share, without_lower, _n2 = _share(
+            [r for i, r in enumerate(current) if i != biggest], allowance, Z_ONE_SIDED_95, phi)
     # And with every unclassified source counted as paid: passing must not hang on them.
     worst_lower = (wilson_dispersed(organic_f / (classified + pending_n), classified + pending_n, phi,
                                     Z_ONE_SIDED_95)[0] if classified else None)

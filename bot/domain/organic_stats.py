@@ -1,7 +1,8 @@
 """The statistics of the organic signal (SPEC §5), each checked against statsmodels in the tests:
 
 - ``dispersion``: how much more the weekly organic shares vary than binomial sampling allows
-  (Pearson chi-square over the weeks / df, floored at 1);
+  (Pearson chi-square over the weeks / df, floored at 1; the signal measures it over the trend
+  weeks around the share's trend line, see bot/domain/organic.py);
 - ``wilson_dispersed``: the Wilson interval with its variance multiplied by that dispersion
   (the effective number of signups is n / dispersion);
 - ``quasi_poisson_trend``: the log-linear trend of weekly organic signups, a Poisson regression
@@ -21,21 +22,31 @@ from scipy import stats
 from bot.domain.survey import _wilson_p
 
 
-def dispersion(successes: Sequence[float], totals: Sequence[float]) -> float:
-    """Pearson chi-square / df of the weekly shares around the pooled share, at least 1.
+def dispersion(successes: Sequence[float], totals: Sequence[float], *, linear: bool = False) -> float:
+    """Pearson chi-square / df of the weekly shares, at least 1: around the pooled share (df = weeks
+    - 1), or with ``linear`` around the n-weighted least-squares line through the weekly shares
+    (df = weeks - 2), so a share that moves steadily is not read as one that jumps about.
 
-    Weeks without signups are left out; with fewer than two weeks, or a pooled share of 0 or 1,
-    there is nothing to measure and the dispersion is 1."""
-    pairs = [(float(k), float(n)) for k, n in zip(successes, totals, strict=True) if n > 0]
-    if len(pairs) < 2:
+    Weeks without signups are left out; with too few weeks, or a pooled share of 0 or 1, there is
+    nothing to measure and the dispersion is 1."""
+    pairs = [(float(k), float(n), i) for i, (k, n) in enumerate(zip(successes, totals, strict=True)) if n > 0]
+    params = 2 if linear else 1
+    if len(pairs) <= params:
         return 1.0
     k = np.array([p[0] for p in pairs])
     n = np.array([p[1] for p in pairs])
-    p = float(k.sum() / n.sum())
-    if p <= 0.0 or p >= 1.0:
+    pooled = float(k.sum() / n.sum())
+    if pooled <= 0.0 or pooled >= 1.0:
         return 1.0
+    if linear:
+        x = np.array([p[2] for p in pairs], dtype=np.float64)
+        xc = x - float((n * x).sum() / n.sum())
+        slope = float((n * xc * (k / n)).sum() / (n * xc * xc).sum())
+        p = np.clip(pooled + slope * xc, 1e-3, 1 - 1e-3)
+    else:
+        p = np.full(len(pairs), pooled)
     chi2 = float((((k - n * p) ** 2) / (n * p * (1.0 - p))).sum())
-    return max(1.0, chi2 / (len(pairs) - 1))
+    return max(1.0, chi2 / (len(pairs) - params))
 
 
 def wilson_dispersed(share: float, n: float, phi: float, z: float) -> tuple[float, float]:

@@ -10,8 +10,6 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from scipy.stats import chi2_contingency
-
 from bot.domain.organic import classify_channel, classify_utm, organic_signal, paid_growth
 from bot.domain.settings import DEFAULT_CHANNEL_MAP, OrganicSettings
 from bot.domain.survey import wilson
@@ -95,11 +93,14 @@ def noisy(seed: int, weeks: int, signups: int, share: Sequence[float] | np.ndarr
     return weeks_of(list(organic), list(signups - organic))
 
 
-def wilson_widened(window: Sequence[WeekChannels], organic: int, paid: int) -> tuple[float, float]:
-    """The Wilson interval with n divided by the dispersion: scipy's Pearson chi-square of the
-    weeks x (organic, paid) table over its degrees of freedom, at least 1."""
-    rows = [(w.organic, w.paid) for w in window if w.organic + w.paid]
-    phi = max(1.0, chi2_contingency(np.array(rows), correction=False).statistic / (len(rows) - 1))
+def wilson_widened(weeks: Sequence[WeekChannels], organic: int, paid: int) -> tuple[float, float]:
+    """The Wilson interval with n divided by the dispersion: the Pearson chi-square of the last 12
+    weekly shares around their n-weighted least-squares line (numpy's polyfit), over weeks - 2,
+    at least 1."""
+    rows = [(w.week, w.organic, w.organic + w.paid) for w in weeks[-12:] if w.organic + w.paid]
+    x, k, n_w = (np.array(c, dtype=float) for c in zip(*rows, strict=True))
+    line = np.polyval(np.polyfit(x, k / n_w, 1, w=np.sqrt(n_w)), x)
+    phi = max(1.0, float(((k - n_w * line) ** 2 / (n_w * line * (1 - line))).sum()) / (len(rows) - 2))
     n = organic + paid
     # Wilson at n / phi: the same interval as k successes of n with the variance times phi.
     z, p, m = 1.959963984540054, organic / n, n / phi
@@ -128,7 +129,7 @@ def test_organic_scenarios(weeks: list[WeekChannels], expected: str) -> None:
     organic, paid = sum(w.organic for w in window), sum(w.paid for w in window)
     assert (s.organic_signups, s.paid_signups, s.signups) == (organic, paid, sum(w.total for w in window))
     assert s.organic_share == pytest.approx(organic / (organic + paid))
-    assert s.organic_share_ci == pytest.approx(wilson_widened(window, organic, paid))
+    assert s.organic_share_ci == pytest.approx(wilson_widened(weeks, organic, paid))
     assert s.weeks_observed == len(weeks)
     assert [w for w, _ in s.weekly_shares] == [w.week for w in weeks[-12:]]
 
