@@ -193,11 +193,11 @@ class ProductSettings:
         if key != CLASSIFY:
             words = [key[len(CLASSIFY) + 1:], *words]
         usage = f"Use `{CLASSIFY} SOURCE organic|paid`, e.g. `{CLASSIFY} partner paid`."
-        if len(words) != 2:
+        if len(words) < 2:
             raise SettingError(f"Name one source and how it counts. {usage}")
-        name, cls_ = normalise_channel(words[0]), words[1].lower()
+        name, cls_ = normalise_channel(" ".join(words[:-1])), words[-1].lower()
         if cls_ not in ("organic", "paid"):
-            raise SettingError(f"A source counts as organic or paid (got `{words[1]}`). {usage}")
+            raise SettingError(f"A source counts as organic or paid (got `{words[-1]}`). {usage}")
         if name == "referral":
             raise SettingError("Referrals are classified by `organic.referrals_rewarded yes|no` "
                                "(rewarded referrals count as paid).")
