@@ -130,7 +130,8 @@ def compute_report(session: Session, product: ProductRef, as_of: date) -> GateRe
     if s.retention.confirm_weeks > 1:
         previous = _retention_signal(session, product, as_of - timedelta(days=7), None)[0].unconfirmed_status
     ret, table = _retention_signal(session, product, as_of, previous)
-    org = organic.organic_signal(weekly_channels(session, product.id, last), as_of, s.organic)
+    org = organic.organic_signal(weekly_channels(session, product.id, last), as_of, s.organic,
+                                 sources=dict(s.source_classes))
     sur = gate_survey(session, product, as_of)
     return gate.evaluate(product=product.slug, product_name=product.name, as_of=as_of, retention=ret,
                          organic=org, survey=sur, settings=s, cohort_table=table)

@@ -12,7 +12,6 @@ import statsmodels.api as sm
 
 from bot.domain.organic import classify_channel, classify_utm, organic_signal, paid_growth
 from bot.domain.settings import DEFAULT_CHANNEL_MAP, OrganicSettings
-from bot.domain.survey import wilson
 from bot.domain.types import WeekChannels
 from bot.domain.weeks import week_start
 
