@@ -143,7 +143,7 @@ def test_a_created_at_without_campaign_keeps_the_stored_channel() -> None:
     p = plan(msgs, existing={"u": ("google / cpc", "paid")}, settings=ProductSettings())
     assert p.signups == [("u", W, _at("2026-03-02T00:00:00Z"), "google / cpc", "paid", None)]
     untagged = plan(msgs, existing={}, settings=ProductSettings())
-    assert untagged.signups[0][3:] == (None, "direct")  # direct (untagged) traffic, as the CSV import classes it
+    assert untagged.signups[0][3:] == (None, "direct", None)  # direct (untagged) traffic, as the CSV import classes it
 
 
 @pytest.mark.parametrize(("tz", "at", "week"), [
