@@ -163,7 +163,8 @@ def _dispersion(rows: Sequence[_Week], allowance: float) -> float:
 def classify_hint(pending: Sequence[tuple[str, int]]) -> str:
     listed = ", ".join(f"{k} ({t.count(n)})" for k, n in pending[:3])
     more = f" and {t.plural(len(pending) - 3, 'more')}" if len(pending) > 3 else ""
-    return (f"{t.plural(len(pending), 'source')} need classifying: {listed}{more} — "
+    verb = "needs" if len(pending) == 1 else "need"
+    return (f"{t.plural(len(pending), 'source')} {verb} classifying: {listed}{more} — "
             f"`/pmf-check config organic.classify {pending[0][0]} organic|paid`")
 
 

@@ -12,7 +12,10 @@ CLI_ACTOR = "cli"
 # Rules read as a percentage and the names people know them by.
 _PERCENT = {"survey.threshold": "survey bar", "organic.min_share": "organic bar",
             "organic.untagged_paid_allowance": "untagged paid allowance"}
-_NOT_RULES = {"timezone"}
+# Answers about the product's data, not rules: the time zone, whether referrals are rewarded and
+# how an ambiguous source counts (``organic.classify.NAME``) are facts a manager tells the gate.
+_NOT_RULES = {"timezone", "organic.referrals_rewarded"}
+_NOT_RULE_PREFIXES = ("organic.classify.",)
 
 
 def _show(key: str, value: object) -> str:
@@ -28,7 +31,7 @@ def custom_rules_line(settings: ProductSettings, changes: dict[str, tuple[str, d
     defaults = ProductSettings().to_dict_all()
     parts = []
     for key, value in settings.to_dict().items():
-        if key in _NOT_RULES:
+        if key in _NOT_RULES or key.startswith(_NOT_RULE_PREFIXES):
             continue
         name = _PERCENT.get(key, key)
         default = defaults.get(key)
