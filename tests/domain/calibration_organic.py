@@ -90,6 +90,13 @@ class Mix:
 
 
 def draw_weeks(rng: np.random.Generator, volumes: np.ndarray, shares: np.ndarray, mix: Mix) -> list[WeekChannels]:
+    return [week_row(LAST - len(volumes) + 1 + i, counts)
+            for i, counts in enumerate(draw_profiles(rng, volumes, shares, mix))]
+
+
+def draw_profiles(rng: np.random.Generator, volumes: np.ndarray, shares: np.ndarray, mix: Mix
+                  ) -> list[dict[Profile, int]]:
+    """Per week, how many signups arrived with each tag profile."""
     out = []
     o_prof, o_w = list(mix.organic), np.array(list(mix.organic.values()), dtype=float)
     p_prof, p_w = list(mix.paid), np.array(list(mix.paid.values()), dtype=float)
@@ -101,7 +108,7 @@ def draw_weeks(rng: np.random.Generator, volumes: np.ndarray, shares: np.ndarray
             counts[prof] = counts.get(prof, 0) + int(k)
         for prof, k in zip(p_prof, rng.multinomial(n - n_unknown - n_org, p_w / p_w.sum()), strict=True):
             counts[prof] = counts.get(prof, 0) + int(k)
-        out.append(week_row(LAST - len(volumes) + 1 + i, counts))
+        out.append(counts)
     return out
 
 
