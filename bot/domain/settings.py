@@ -307,7 +307,8 @@ def describe(settings: ProductSettings) -> list[SettingRow]:
                                    "organic or paid"))
         else:
             meaning, unit = DESCRIPTIONS[key]
-            rows.append(SettingRow(key, value, defaults[key], meaning, unit))
+            # An unanswered question (organic.referrals_rewarded) reads as such, not as blank.
+            rows.append(SettingRow(key, value or "not answered", defaults[key] or "not answered", meaning, unit))
     return rows
 
 

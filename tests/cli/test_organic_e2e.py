@@ -79,4 +79,4 @@ def test_pmfbot_config_classifies_an_ambiguous_source(run) -> None:
     code, _out, err = run("config", "--product", "acme", "organic.classify", "tiktok", "paid")
     assert code == 2 and "not an ambiguous source" in err
     code, out, _err = run("config", "--product", "acme")
-    assert code == 0 and "organic.referrals_rewarded = -" in out
+    assert code == 0 and "organic.referrals_rewarded = not answered" in out
