@@ -122,8 +122,8 @@ def config(req: CommandRequest) -> None:
         changed = f":white_check_mark: Changed `{blocks.escape(key)}` of `{slug}` to `{blocks.escape(value)}`."
         req.respond(**config_message(slug, items, changed=changed))
     else:
-        raise UserError("`/pmf-check config` takes nothing (show), `history`, exactly `KEY VALUE` (change), or "
-                        f"`{CLASSIFY} SOURCE organic|paid`.",
+        raise UserError("`/pmf-check config` takes nothing (show), `history`, or exactly `KEY VALUE` (change; "
+                        f"`{CLASSIFY} SOURCE organic|paid` takes a source and a class).",
                         usage=usage_text(CONFIG_USAGE))
 
 

@@ -155,7 +155,8 @@ def data_fingerprint(session: Session, product_id: int, *, last_week: int | None
     users = session.execute(
         select(func.count(), func.max(ProductUser.id), func.count(ProductUser.signup_week),
                func.min(ProductUser.first_week), func.max(ProductUser.first_week),
-               func.count(ProductUser.channel_class), func.count(ProductUser.email_hash))
+               func.count(ProductUser.channel_class), func.count(ProductUser.email_hash),
+               func.count(ProductUser.channel_key))
         .where(*user_filter)).one()
     activity = session.execute(
         select(func.count(), func.max(ActivityWeek.week)).select_from(ActivityWeek).where(*activity_filter)).one()
