@@ -8,12 +8,16 @@ import pytest
 
 from .calibration_organic import SCENARIOS, Scenario, by_name, meets, pass_rate
 
-REPS = {"<=5%": 400, ">=80%": 1000}
+REPS = {"<=5%": 400, ">=80%": 600}
+# Its true rate is about 81%: enough replicates that the estimate's own noise (about 1 point) is
+# not what decides the test.
+CLOSE_TO_TARGET = {"power: the same, every paid link tagged": 1500}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name.split(",")[0] for s in SCENARIOS])
 def test_organic_scenario_meets_its_target(scenario: Scenario) -> None:
-    hits, reps = pass_rate(scenario, REPS[scenario.target], seed=1800)
+    reps = next((n for part, n in CLOSE_TO_TARGET.items() if scenario.name.startswith(part)), REPS[scenario.target])
+    hits, reps = pass_rate(scenario, reps, seed=1800)
     assert meets(scenario.target, hits / reps), f"{hits}/{reps} passed ({scenario.target} wanted)"
 
 
