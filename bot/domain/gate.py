@@ -13,15 +13,8 @@ from __future__ import annotations
 from datetime import date
 
 from bot.domain import _text as t
-from bot.domain.organic import (
-    MAX_UNKNOWN_SHARE,
-    MIN_HISTORY_WEEKS,
-    REFERRAL_HINT,
-    UNTAGGED_HINT,
-    classify_hint,
-    organic_shrinking,
-    paid_growth,
-)
+from bot.domain.organic import MAX_UNKNOWN_SHARE, MIN_HISTORY_WEEKS, organic_shrinking, paid_growth
+from bot.domain.organic_questions import organic_answers
 from bot.domain.retention import rel_range
 from bot.domain.settings import (
     OrganicSettings,
@@ -286,25 +279,11 @@ def _retention_steps(r: RetentionSignal, cfg: RetentionSettings) -> list[str]:
     return []
 
 
-def _organic_answers(o: OrganicSignal) -> list[str]:
-    """One plain line each for what a manager must answer or fix before organic can pass."""
-    steps = []
-    if o.unclassified_sources:
-        steps.append(classify_hint(o.unclassified_sources) + " (until then they count as unknown).")
-    if o.referral_question:
-        share = o.referral_signups / o.signups if o.signups else 0.0
-        steps.append(f"{t.pct(share)} of signups came from referrals: {REFERRAL_HINT}.")
-    if o.untagged_majority:
-        steps.append(f"{UNTAGGED_HINT[0].upper()}{UNTAGGED_HINT[1:]}: tag every paid link (UTM tags) and "
-                     "import landing URLs (`landing_url`), so organic can pass.")
-    return steps
-
-
 def _organic_steps(o: OrganicSignal, cfg: OrganicSettings) -> list[str]:
     classified = o.organic_signups + o.paid_signups
     span = f"the last {t.plural(cfg.window_weeks, 'week')}"
     need = t.share_setting(cfg.min_share)
-    answers = _organic_answers(o) if o.status != "pass" else []
+    answers = organic_answers(o) if o.status != "pass" else []
     if o.status == "insufficient_data":
         steps = answers
         if o.unknown_share is not None and o.unknown_share > MAX_UNKNOWN_SHARE:

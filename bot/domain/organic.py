@@ -20,6 +20,7 @@ from scipy import stats
 
 from bot.domain import _text as t
 from bot.domain.channels import CLICK_PREFIX, REFERRAL_KEY, classify_signup
+from bot.domain.organic_questions import REFERRAL_HINT, UNTAGGED_HINT, classify_hint
 from bot.domain.organic_stats import dispersion, quasi_poisson_trend, wilson_dispersed
 from bot.domain.settings import OrganicSettings
 from bot.domain.survey import Z95
@@ -158,19 +159,6 @@ def _share(rows: Sequence[_Week], allowance: float, z: float, phi: float) -> tup
 def _dispersion(rows: Sequence[_Week], allowance: float) -> float:
     weekly = [(_split(r.organic, r.paid, r.direct, allowance)[0], r.organic + r.paid + r.direct) for r in rows]
     return dispersion([k for k, _ in weekly], [n for _, n in weekly], linear=True)
-
-
-def classify_hint(pending: Sequence[tuple[str, int]]) -> str:
-    listed = ", ".join(f"{k} ({t.count(n)})" for k, n in pending[:3])
-    more = f" and {t.plural(len(pending) - 3, 'more')}" if len(pending) > 3 else ""
-    verb = "needs" if len(pending) == 1 else "need"
-    return (f"{t.plural(len(pending), 'source')} {verb} classifying: {listed}{more} — "
-            f"`/pmf-check config organic.classify {pending[0][0]} organic|paid`")
-
-
-REFERRAL_HINT = ("are signups from referrals rewarded (credit, discounts, cash)? Answer once with "
-                 "`/pmf-check config organic.referrals_rewarded yes|no` (rewarded referrals count as paid)")
-UNTAGGED_HINT = "most signups carry no tags, so paid and organic cannot be told apart"
 
 
 def organic_signal(
