@@ -141,7 +141,10 @@ def classify_tags(channel: str | None, utm_source: str | None, utm_medium: str |
     source = names[1] or names[0]
     no_medium = parts[2] is None
     if "ambiguous" in present or (no_medium and source in _SEARCH and "organic" not in present):
-        key = (names[1] or names[0] or names[2])[:KEY_MAX]
+        # The key is the tag that is ambiguous (the source first), so that it is what a manager
+        # classifies with ``organic.classify`` (``is_ambiguous`` holds for it).
+        ambiguous = [names[i] for i in (1, 0, 2) if parts[i] == "ambiguous"]
+        key = (ambiguous[0] if ambiguous else source)[:KEY_MAX]
         mapped = _CLASSES.get(channel_map.get(key, ""))
         return Tagged(mapped) if mapped is not None else Tagged("unknown", key)
     if "referral" in present:

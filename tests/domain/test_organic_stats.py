@@ -74,7 +74,8 @@ def test_click_ids_are_found_by_parsing_the_query(urls: list[str | None], expect
         ("partner", None, None, None, "unknown", "partner"),
         (None, "acme_partners", "referral", None, "unknown", "acme_partners"),
         ("Podcast", None, None, None, "unknown", "podcast"),
-        (None, "techweekly", "newsletter", None, "unknown", "techweekly"),
+        (None, "techweekly", "newsletter", None, "unknown", "newsletter"),
+        ("podcast", "spotify", None, None, "unknown", "podcast"),
         (None, "sponsored_newsletter", "email", None, "paid", None),
         (None, "influencer", None, None, "unknown", "influencer"),
         (None, "sponsor", None, None, "unknown", "sponsor"),
@@ -90,6 +91,15 @@ def test_classify_tags(channel: str | None, source: str | None, medium: str | No
                        cls: str, key: str | None) -> None:
     got = classify_tags(channel, source, medium, DEFAULT_CHANNEL_MAP, click=click)
     assert (got.cls, got.key) == (cls, key)
+
+
+def test_every_key_can_be_classified() -> None:
+    for tags in [("podcast", "spotify", None), (None, "techweekly", "newsletter"), (None, "acme_partner", "cpm_x"),
+                 ("search", None, None), (None, "bing", None), ("Influencer Program", None, None)]:
+        key = classify_tags(*tags, DEFAULT_CHANNEL_MAP).key
+        if key is not None:
+            assert is_ambiguous(key), tags
+            ProductSettings().with_value("organic.classify", f"{key} paid")
 
 
 def test_a_channel_override_settles_an_ambiguous_source_at_import() -> None:
