@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from bot.cli_common import _factory, _settings, handles_errors, parse_as_of
+from bot.cli_config import config
 from bot.cli_sources import source
 from bot.errors import UserError
 
@@ -330,3 +331,4 @@ if __name__ == "__main__":  # pragma: no cover
 
 # ----------------------------------------------------------------------------- sources (bot.cli_sources)
 main.add_command(source)
+main.add_command(config)  # bot.cli_config

@@ -215,6 +215,10 @@ def run_demo(out: Path, *, echo: Callable[[str], None] = print, as_of: date | No
     # The second sample: a product that passes all three signals, in its own folder.
     echo("Generating a second sample product, one with product-market fit …")
     product_service.create_product(factory, slug="beacon", name="Beacon")
+    # Beacon's referrals are not rewarded, and its manager said so once (SPEC §5: referrals above
+    # 15% of signups are asked about; until answered organic is at most borderline).
+    product_service.cli_change_setting(factory, product_slug="beacon", team_id=None,
+                                       key="organic.referrals_rewarded", value="no")
     ready = generate_ready(out / "beacon" / "data", as_of)
     for kind, path in (("signups", ready.signups), ("events", ready.events), ("responses", ready.responses)):
         import_csv(factory, kind=kind, path=path, product_slug="beacon", progress=False)

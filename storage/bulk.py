@@ -362,16 +362,18 @@ class BulkWriter:
         # In external id order (``ui`` follows it): every writer creates and updates users in one
         # global order, so two imports of overlapping users wait for each other, never deadlock.
         ordered = sorted(rows, key=lambda r: r[0])
-        staged = [(i, uid, week, self._ts(at), ch, cls) for i, (uid, week, at, ch, cls) in enumerate(ordered)]
-        self._stage("pmf_stage_signups", ("ui", "uid", "signup_week", "signed_up_at", "channel", "channel_class"),
-                    staged)
+        staged = [(i, r[0], r[1], self._ts(r[2]), r[3], r[4], r[5] if len(r) > 5 else None)
+                  for i, r in enumerate(ordered)]
+        self._stage("pmf_stage_signups", ("ui", "uid", "signup_week", "signed_up_at", "channel", "channel_class",
+                                          "channel_key"), staged)
         created, ids = self._upsert_users(
-            "pmf_stage_signups", "signup_week, signed_up_at, channel, channel_class, first_week, cohort_week",
-            "signup_week, signed_up_at, channel, channel_class, signup_week, signup_week",
+            "pmf_stage_signups",
+            "signup_week, signed_up_at, channel, channel_class, channel_key, first_week, cohort_week",
+            "signup_week, signed_up_at, channel, channel_class, channel_key, signup_week, signup_week",
         )
         set_clause = (
             "signup_week = s.signup_week, cohort_week = s.signup_week, signed_up_at = s.signed_up_at, channel = s.channel, "
-            "channel_class = s.channel_class, first_week = CASE WHEN product_users.first_week IS NULL "
+            "channel_class = s.channel_class, channel_key = s.channel_key, first_week = CASE WHEN product_users.first_week IS NULL "
             "OR product_users.first_week > s.signup_week THEN s.signup_week ELSE product_users.first_week END"
         )
         source = f"FROM {ids.source} WHERE product_users.id = {ids.id}"
@@ -381,7 +383,7 @@ class BulkWriter:
         changed = self._exec(
             f"UPDATE product_users SET {set_clause} {source} AND (product_users.signup_week {ne} s.signup_week "
             f"OR product_users.signed_up_at {ne} s.signed_up_at OR product_users.channel {ne} s.channel "
-            f"OR product_users.channel_class {ne} s.channel_class)"
+            f"OR product_users.channel_class {ne} s.channel_class OR product_users.channel_key {ne} s.channel_key)"
         )
         # A signup decides the cohort week: users who were in another cohort move, rows and all.
         if self._moving(ids, f"{ids.cw} {ne} s.signup_week", "s.signup_week"):

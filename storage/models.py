@@ -123,6 +123,10 @@ class ProductUser(Base):
     signed_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     channel: Mapped[str | None] = mapped_column(String(200))
     channel_class: Mapped[str | None] = mapped_column(String(10))
+    # Why the class is what it is when it can change or needs telling (migration 0009): an
+    # ambiguous source's name (class unknown until ``organic.classify``), "referral", or
+    # "click:<id>" (paid by an ad click id in the landing URL or referrer).
+    channel_key: Mapped[str | None] = mapped_column(String(100))
     first_week: Mapped[int | None] = mapped_column(Integer)
     cohort_week: Mapped[int | None] = mapped_column(Integer)
     # The keyed hash of the signup's email (bot.domain.matching.email_hash), never the address:

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-# (external id, signup week, signed_up_at (aware), channel, channel class)
-SignupRow = tuple[str, int, datetime, str | None, str]
+# (external id, signup week, signed_up_at (aware), channel, channel class[, channel key]): the key
+# (why the class is what it is, see ProductUser.channel_key) is None when left out.
+SignupRow = tuple[str, int, datetime, str | None, str] | tuple[str, int, datetime, str | None, str, str | None]
 # (dedupe key, respondent key, answered_at (aware), answer, segment, who_benefits, main_benefit, improve)
 ResponseRow = tuple[str, str, datetime, str, str | None, str | None, str | None, str | None]
 @dataclass
@@ -42,7 +43,7 @@ _STAGING: dict[str, str] = {
     "pmf_stage_users": "ui INTEGER PRIMARY KEY, uid VARCHAR(255) NOT NULL, mw INTEGER NOT NULL",
     "pmf_stage_signups": (
         "ui INTEGER PRIMARY KEY, uid VARCHAR(255) NOT NULL, signup_week INTEGER NOT NULL, "
-        "signed_up_at {ts} NOT NULL, channel VARCHAR(200), channel_class VARCHAR(10)"
+        "signed_up_at {ts} NOT NULL, channel VARCHAR(200), channel_class VARCHAR(10), channel_key VARCHAR(100)"
     ),
     # A signups chunk's keyed email hashes (never addresses), one per user.
     "pmf_stage_emails": "uid VARCHAR(255) PRIMARY KEY, email_hash VARCHAR(64) NOT NULL",

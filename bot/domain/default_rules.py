@@ -19,7 +19,7 @@ SIGNALS: tuple[str, ...] = ("retention", "organic", "survey")
 # gate is recomputed with the defaults, and never listed as custom rules. The time zone decides
 # where weeks start. (Answers a manager gives about the data itself — how a source is classified,
 # whether referrals are rewarded — belong here too, by key prefix.)
-NOT_RULES: tuple[str, ...] = ("timezone",)
+NOT_RULES: tuple[str, ...] = ("timezone", "organic.referrals_rewarded", "organic.classify")
 
 
 def is_rule(key: str) -> bool:
@@ -46,7 +46,7 @@ def custom_settings(settings: ProductSettings) -> tuple[CustomSetting, ...]:
 def default_settings(settings: ProductSettings) -> ProductSettings:
     """The settings the gate is recomputed with: every rule at its default, the facts (``NOT_RULES``:
     the time zone) as the product has them."""
-    return ProductSettings.from_dict({k: v for k, v in settings.to_dict().items() if not is_rule(k)})
+    return settings.with_default_rules()
 
 
 def signal_of(key: str) -> frozenset[str]:

@@ -14,6 +14,7 @@ from datetime import date
 
 from bot.domain import _text as t
 from bot.domain.organic import MAX_UNKNOWN_SHARE, MIN_HISTORY_WEEKS, organic_shrinking, paid_growth
+from bot.domain.organic_questions import organic_answers
 from bot.domain.retention import rel_range
 from bot.domain.settings import (
     OrganicSettings,
@@ -282,8 +283,9 @@ def _organic_steps(o: OrganicSignal, cfg: OrganicSettings) -> list[str]:
     classified = o.organic_signups + o.paid_signups
     span = f"the last {t.plural(cfg.window_weeks, 'week')}"
     need = t.share_setting(cfg.min_share)
+    answers = organic_answers(o) if o.status != "pass" else []
     if o.status == "insufficient_data":
-        steps = []
+        steps = answers
         if o.unknown_share is not None and o.unknown_share > MAX_UNKNOWN_SHARE:
             steps.append(
                 f"Tag unknown signups with a channel: {t.pct(o.unknown_share)} of signups in {span} "
@@ -314,8 +316,16 @@ def _organic_steps(o: OrganicSignal, cfg: OrganicSettings) -> list[str]:
             "find where users arrive on their own (referrals, word of mouth, search) and grow that."
         ]
     if o.status == "borderline":
-        steps = []
+        steps = answers
         lower = o.organic_share_lower
+        without = o.lower_without_biggest_week
+        if (lower is not None and lower >= cfg.min_share and without is not None and without < cfg.min_share
+                and o.share_without_biggest_week is not None):
+            steps.append(
+                f"Without its biggest week the organic share is {t.pct(o.share_without_biggest_week)}, "
+                f"not clearly over {need}: one big week (a launch, a viral post) carries it; it passes "
+                "once ordinary weeks clear the bar on their own."
+            )
         if share >= cfg.min_share and lower is not None and lower < cfg.min_share:
             steps.append(
                 f"The organic share ({t.pct(share)}) could still be under {need} (it must clear it "
@@ -330,9 +340,11 @@ def _organic_steps(o: OrganicSignal, cfg: OrganicSettings) -> list[str]:
                 f"{t.plural(max(1, round(weeks)), 'week')}."
             )
         if organic_shrinking(o):
+            change = o.organic_weekly_change or 0.0
             steps.append(
-                f"Organic signups fell to {t.count(o.organic_signups)} in {span} from "
-                f"{t.count(o.previous_organic_signups)} before: find which source dried up."
+                f"Organic signups are falling about {t.pct(-change)} a week ({t.count(o.organic_signups)} "
+                f"in {span}, {t.count(o.previous_organic_signups)} in the weeks before): find which source "
+                "dried up."
             )
         if not steps:
             steps.append(

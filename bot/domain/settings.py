@@ -12,16 +12,18 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain.channels import is_ambiguous, normalise_channel
 from bot.domain.suggest import did_you_mean
 from bot.domain.types import ChannelClass
 
-# Channel names are normalised (lower case, spaces/dashes -> "_") before lookup.
+# Channel names are normalised (lower case, spaces/dashes -> "_") before lookup. Ambiguous names
+# (partner, podcast, newsletter, a bare search ...) and referral tags are not in the map: see
+# bot/domain/channels.py and ``organic.classify`` / ``organic.referrals_rewarded``.
 DEFAULT_CHANNEL_MAP: dict[str, ChannelClass] = {
     **{k: "organic" for k in (
-        "organic", "organic_search", "organic_social", "seo", "search", "referral",
-        "word_of_mouth", "wom", "community", "content", "blog", "press", "pr", "newsletter",
-        "email", "social", "partner", "invite", "viral", "app_store", "podcast", "hacker_news",
-        "product_hunt",
+        "organic", "organic_search", "organic_social", "seo", "word_of_mouth", "wom", "community",
+        "content", "blog", "press", "pr", "email", "social", "invite", "viral", "app_store",
+        "hacker_news", "product_hunt",
     )},
     # Analytics tools' names for traffic that carried no tags at all (SPEC §5 "direct (untagged)").
     **{k: "direct" for k in ("direct", "none", "not_set", "untagged")},
@@ -59,6 +61,8 @@ class OrganicSettings:
     min_signups: int = 30
     min_share: float = 0.5
     untagged_paid_allowance: float = 0.25
+    # The manager's answer to "are referrals rewarded?": "" (not asked or not answered), yes, no.
+    referrals_rewarded: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ class ProductSettings:
     survey: SurveySettings = field(default_factory=SurveySettings)
     # Overrides of DEFAULT_CHANNEL_MAP, normalised channel name -> class.
     channel_overrides: tuple[tuple[str, ChannelClass], ...] = ()
+    # Ambiguous sources a manager classified (``organic.classify SOURCE organic|paid``).
+    source_classes: tuple[tuple[str, ChannelClass], ...] = ()
 
     @property
     def channel_map(self) -> dict[str, ChannelClass]:
@@ -97,6 +103,8 @@ class ProductSettings:
                     out[f"{group}.{f.name}"] = getattr(mine, f.name)
         for name, cls in self.channel_overrides:
             out[f"channel.{name}"] = cls
+        for name, cls in self.source_classes:
+            out[f"{CLASSIFY}.{name}"] = cls
         return out
 
     def to_dict_all(self) -> dict[str, Any]:
@@ -121,7 +129,15 @@ class ProductSettings:
             g = getattr(self, group)
             rows += [(f"{group}.{f.name}", str(getattr(g, f.name))) for f in dataclasses.fields(g)]
         rows += [(f"channel.{n}", c) for n, c in self.channel_overrides]
+        rows += [(f"{CLASSIFY}.{n}", c) for n, c in self.source_classes]
         return rows
+
+    def with_default_rules(self) -> ProductSettings:
+        """The default rules with this product's answers about its data kept (timezone, the
+        classified sources, whether referrals are rewarded): what "with the default rules" means."""
+        return dataclasses.replace(
+            ProductSettings(), timezone=self.timezone, source_classes=self.source_classes,
+            organic=dataclasses.replace(OrganicSettings(), referrals_rewarded=self.organic.referrals_rewarded))
 
     # ----------------------------------------------------------------- changing one key
     def with_value(self, key: str, raw: str) -> ProductSettings:
@@ -140,6 +156,14 @@ class ProductSettings:
                 )
             rest = tuple((n, c) for n, c in self.channel_overrides if n != name)
             return dataclasses.replace(self, channel_overrides=rest + ((name, cast(ChannelClass, cls_)),))
+        if key == CLASSIFY or key.startswith(CLASSIFY + "."):
+            return self._classify(key, raw)
+        if key == "organic.referrals_rewarded":
+            answer = {"yes": "yes", "no": "no", "true": "yes", "false": "no", "": ""}.get(raw.lower())
+            if answer is None:
+                raise SettingError(f"`{key}` must be yes or no (got `{raw}`): are signups from referrals "
+                                   "rewarded (credit, discounts, cash)? Rewarded referrals count as paid.")
+            return dataclasses.replace(self, organic=dataclasses.replace(self.organic, referrals_rewarded=answer))
         group, _, name = key.partition(".")
         if group not in ("retention", "organic", "survey") or not name:
             hint = did_you_mean(key, known_keys())
@@ -161,6 +185,31 @@ class ProductSettings:
         _check_range(key, value)
         return dataclasses.replace(self, **{group: dataclasses.replace(g, **{name: value})})
 
+
+    def _classify(self, key: str, raw: str) -> ProductSettings:
+        """``organic.classify SOURCE organic|paid`` (or ``organic.classify.SOURCE organic|paid``,
+        as stored)."""
+        words = raw.split()
+        if key != CLASSIFY:
+            words = [key[len(CLASSIFY) + 1:], *words]
+        usage = f"Use `{CLASSIFY} SOURCE organic|paid`, e.g. `{CLASSIFY} partner paid`."
+        if len(words) < 2:
+            raise SettingError(f"Name one source and how it counts. {usage}")
+        name, cls_ = normalise_channel(" ".join(words[:-1])), words[-1].lower()
+        if cls_ not in ("organic", "paid"):
+            raise SettingError(f"A source counts as organic or paid (got `{words[-1]}`). {usage}")
+        if name == "referral":
+            raise SettingError("Referrals are classified by `organic.referrals_rewarded yes|no` "
+                               "(rewarded referrals count as paid).")
+        if not is_ambiguous(name):
+            raise SettingError(f"`{name}` is not an ambiguous source (partner, podcast, influencer, creator, "
+                               "sponsor, newsletter, a bare google/bing/search); to change how a channel name "
+                               f"counts use `channel.{name or 'NAME'} organic|paid|direct|unknown`.")
+        rest = tuple((n, c) for n, c in self.source_classes if n != name)
+        return dataclasses.replace(self, source_classes=rest + ((name, cast(ChannelClass, cls_)),))
+
+
+CLASSIFY = "organic.classify"
 
 _RANGES: dict[str, tuple[float, float]] = {
     "retention.min_weeks": (3, 104),
@@ -201,10 +250,6 @@ def validate_timezone(name: str) -> str:
     return name
 
 
-def normalise_channel(name: str) -> str:
-    return "_".join(name.strip().lower().replace("-", " ").replace("_", " ").split())
-
-
 # What each setting means and its unit, for ``config`` listings (SPEC §5). Defaults come from the
 # dataclasses above, so they cannot drift from what the gate uses.
 DESCRIPTIONS: dict[str, tuple[str, str]] = {
@@ -225,6 +270,8 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "organic.min_share": ("organic share of signups needed to pass", "share of signups"),
     "organic.untagged_paid_allowance": ("untagged signups counted as paid, per tagged paid signup",
                                         "ratio"),
+    "organic.referrals_rewarded": ("are referral signups rewarded (yes: they count as paid)",
+                                   "yes, no or unanswered"),
     "survey.threshold": ("share answering \"very disappointed\" needed to pass", "share of answers"),
     "survey.min_responses": ("fewest answers before the survey signal decides", "answers"),
     "survey.window_days": ("answers older than this are not counted", "days"),
@@ -254,9 +301,14 @@ def describe(settings: ProductSettings) -> list[SettingRow]:
             default = DEFAULT_CHANNEL_MAP.get(name, "unknown")
             meaning, unit = CHANNEL_DESCRIPTION
             rows.append(SettingRow(key, value, default, meaning.replace("NAME", name), unit))
+        elif key.startswith(CLASSIFY + "."):
+            name = key[len(CLASSIFY) + 1:]
+            rows.append(SettingRow(key, value, "unknown", f"how signups from the ambiguous source {name} count",
+                                   "organic or paid"))
         else:
             meaning, unit = DESCRIPTIONS[key]
-            rows.append(SettingRow(key, value, defaults[key], meaning, unit))
+            # An unanswered question (organic.referrals_rewarded) reads as such, not as blank.
+            rows.append(SettingRow(key, value or "not answered", defaults[key] or "not answered", meaning, unit))
     return rows
 
 

@@ -143,6 +143,10 @@ class WeekChannels:
     paid: int
     unknown: int
     direct: int = 0  # "direct (untagged)": signups that carried no tags at all
+    # Signups whose class can change or needs telling, by key (bot/domain/channels.py): an
+    # ambiguous source's name (counted in ``unknown`` until classified), "referral" (counted in
+    # ``organic``, paid when referrals are rewarded), "click:<id>" (paid by an ad click id).
+    keys: tuple[tuple[str, int], ...] = ()
 
     @property
     def classified(self) -> int:
@@ -178,6 +182,17 @@ class OrganicSignal:
     untagged_as_paid: float = 0.0
     untagged_share: float | None = None  # untagged / all signups in the window
     custom_allowance: float | None = None  # the allowance when a manager changed it (disclosed)
+    # SPEC §5 round 2: what holds the signal back and what the manager can answer.
+    unclassified_sources: tuple[tuple[str, int], ...] = ()  # ambiguous sources in the window, most first
+    referral_signups: int = 0  # referral-tagged signups in the window
+    referral_question: bool = False  # referrals above 15% of the window and "rewarded?" unanswered
+    untagged_majority: bool = False  # untagged signups more than half of the classified ones
+    click_id_signups: int = 0  # signups in the window that are paid by an ad click id
+    dispersion: float = 1.0  # Pearson chi-square / df of the window's weekly shares (>= 1)
+    share_without_biggest_week: float | None = None
+    lower_without_biggest_week: float | None = None
+    shrinking: bool = False  # quasi-Poisson: organic signups confidently falling
+    organic_weekly_change: float | None = None  # fitted change of weekly organic signups per week
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -193,6 +208,15 @@ class OrganicSignal:
             "trend_ci": _ci(self.trend_ci, 5),
             "signups": self.signups,
             "unknown_share": _r(self.unknown_share),
+            "unclassified_sources": [{"source": k, "signups": n} for k, n in self.unclassified_sources],
+            "referral_signups": self.referral_signups,
+            "referrals_question": self.referral_question,
+            "untagged_majority": self.untagged_majority,
+            "click_id_signups": self.click_id_signups,
+            "dispersion": _r(self.dispersion),
+            "organic_share_without_biggest_week": _r(self.share_without_biggest_week),
+            "shrinking": self.shrinking,
+            "organic_weekly_change": _r(self.organic_weekly_change),
             "organic_signups": self.organic_signups,
             "paid_signups": self.paid_signups,
             "weeks_observed": self.weeks_observed,

@@ -36,14 +36,16 @@ class _Format:
 _FORMATS: dict[str, _Format] = {
     "events": _Format(("user_id", "occurred_at"), "user_id,occurred_at[,event]"),
     "signups": _Format(("user_id", "signed_up_at"),
-                       "user_id,signed_up_at,channel (or utm_source,utm_medium instead of channel)[,email]"),
+                       "user_id,signed_up_at,channel (or utm_source,utm_medium instead of channel)"
+                       "[,landing_url,referrer,email]"),
     "responses": _Format(("respondent_id", "answered_at", "answer"),
                          "respondent_id,answered_at,answer[,segment,who_benefits,main_benefit,improve]"),
 }
 
 
-# A signup row with its email's keyed hash last (signup_parser with an ``email`` column).
-SignupWithEmail = tuple[str, int, datetime, str | None, str, str | None]
+# A signup row (with its channel key) and its email's keyed hash last (signup_parser with an
+# ``email`` column).
+SignupWithEmail = tuple[str, int, datetime, str | None, str, str | None, str | None]
 
 
 class RowError(ValueError):
@@ -225,41 +227,44 @@ def signup_parser(index: Mapping[str, int], tz_name: str, channel_map: Mapping[s
     iu, it = index["user_id"], index["signed_up_at"]
     ie = index.get("email", -1) if email_key is not None else -1
     ic, isrc, imed = index.get("channel", -1), index.get("utm_source", -1), index.get("utm_medium", -1)
+    iland, iref = index.get("landing_url", -1), index.get("referrer", -1)
     has_utm = isrc >= 0 or imed >= 0
     tz = ZoneInfo(tz_name)
-    # Imported here: bot.domain.organic loads scipy (~90 MB), which only signups need.
-    from bot.domain.organic import classify_signup
+    # Imported here: bot.domain.channels is only needed for signups.
+    from bot.domain.channels import classify_tags, click_id
 
-    classes: dict[tuple[str, str, str], tuple[str | None, str]] = {}  # few distinct channels: cache
+    classes: dict[tuple[str, str, str, str | None], tuple[str | None, str, str | None]] = {}  # few distinct: cache
 
-    def channel_of(channel: str, source: str, medium: str) -> tuple[str | None, str]:
-        key = (channel, source, medium)
+    def channel_of(channel: str, source: str, medium: str, click: str | None) -> tuple[str | None, str, str | None]:
+        key = (channel, source, medium, click)
         hit = classes.get(key)
         if hit is None:
-            # The class reads every tag (a paid word in any of them wins, SPEC §5); the label
-            # shown is the channel, or the UTM pair when there is no channel.
-            cls = classify_signup(channel, source, medium, channel_map)
+            # The class reads every tag (a paid word in any of them wins, SPEC §5) and the click
+            # id of the landing URL or referrer; the label shown is the channel, or the UTM pair
+            # when there is no channel.
+            tagged = classify_tags(channel, source, medium, channel_map, click=click)
             if channel or not has_utm:
-                hit = (_text(channel, "channel", 200), cls)
+                hit = (_text(channel, "channel", 200), tagged.cls, tagged.key)
             else:
                 label = " / ".join(p for p in (source.strip(), medium.strip()) if p) or None
                 if label is not None and len(label) > 200:
                     raise RowError("utm_source", "utm_source and utm_medium are longer than 200 characters")
-                hit = (label, cls)
+                hit = (label, tagged.cls, tagged.key)
             classes[key] = hit
         return hit
 
     def parse(row: Sequence[str]) -> SignupRow | SignupWithEmail:
         uid = _user_id(row[iu], "user_id")
         at, week = _instant_and_week(row[it], "signed_up_at", tz)
-        channel, cls = channel_of(_cell(row, ic).strip(), _cell(row, isrc), _cell(row, imed))
+        click = click_id((_cell(row, iland), _cell(row, iref))) if iland >= 0 or iref >= 0 else None
+        channel, cls, ckey = channel_of(_cell(row, ic).strip(), _cell(row, isrc), _cell(row, imed), click)
         if ie < 0:
-            return uid, week, at, channel, cls
+            return uid, week, at, channel, cls, ckey
         raw = _cell(row, ie)
         hashed = email_key(raw) if raw.strip() and email_key is not None else None
         if raw.strip() and hashed is None:
             raise RowError("email", "email is not an email address (expected name@domain)")
-        return uid, week, at, channel, cls, hashed
+        return uid, week, at, channel, cls, ckey, hashed
 
     return parse
 
@@ -325,9 +330,9 @@ class _Counts:
             self.new_users += new_users
             self.inserted += new_weeks
         elif kind == "signups":
-            # Rows with a sixth element carry their email's keyed hash (signup_parser).
-            emails = [(r[0], r[5]) for r in payload if len(r) > 5 and r[5] is not None]
-            new, changed, _ = writer.signups([r[:5] if len(r) > 5 else r for r in payload])
+            # Rows with a seventh element carry their email's keyed hash (signup_parser).
+            emails = [(r[0], r[6]) for r in payload if len(r) > 6 and r[6] is not None]
+            new, changed, _ = writer.signups([r[:6] if len(r) > 6 else r for r in payload])
             self.inserted += new
             self.updated += changed
             if emails:

@@ -29,7 +29,7 @@ MAX_PAYLOAD_ITEMS = 10_000  # SPEC §7
 # ----------------------------------------------------------------------------- HTTP payload
 _PAYLOAD_FIELDS: dict[str, tuple[str, ...]] = {
     "events": ("user_id", "occurred_at", "event"),
-    "signups": ("user_id", "signed_up_at", "channel", "utm_source", "utm_medium", "email"),
+    "signups": ("user_id", "signed_up_at", "channel", "utm_source", "utm_medium", "landing_url", "referrer", "email"),
 }
 
 

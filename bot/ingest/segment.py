@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.channels import classify_tags, click_id
 from bot.domain.matching import MIN_SECRET, email_hash
 from bot.domain.settings import ProductSettings
 from bot.domain.weeks import week_of
@@ -68,7 +69,7 @@ class Message:
     message_id: str | None
     at: datetime  # event time, skew-corrected, UTC
     created_at: datetime | None = None  # identify's traits.created_at / createdAt
-    campaign: tuple[str, str] | None = None  # (utm source, utm medium)
+    campaign: tuple[str, str, str] | None = None  # (utm source, utm medium, ad click id or "")
     email: str | None = None  # identify's traits.email: only ever hashed (bot.domain.matching)
 
 
@@ -143,14 +144,22 @@ def event_time(timestamp: datetime | None, original: datetime | None, sent_at: d
     return received_at
 
 
-def _campaign(context: Any) -> tuple[str, str] | None:
-    campaign = context.get("campaign") if isinstance(context, dict) else None
-    if not isinstance(campaign, dict):
+def _campaign(context: Any) -> tuple[str, str, str] | None:
+    """(utm source, utm medium, ad click id) of ``context.campaign`` and ``context.page`` (its
+    ``url``, ``search`` and ``referrer``: auto-tagged ads carry only a click id), or None."""
+    if not isinstance(context, dict):
         return None
+    campaign = context.get("campaign")
+    campaign = campaign if isinstance(campaign, dict) else {}
+    page = context.get("page")
+    page = page if isinstance(page, dict) else {}
     source, medium = (campaign.get(k) for k in ("source", "medium"))
     source = source.strip()[:100] if isinstance(source, str) else ""
     medium = medium.strip()[:100] if isinstance(medium, str) else ""
-    return (source, medium) if source or medium else None
+    # A click id may also arrive as a campaign property (some libraries copy every URL parameter).
+    in_campaign = "&".join(f"{k}={v}" for k, v in campaign.items() if isinstance(k, str) and isinstance(v, str))
+    click = click_id((page.get("url"), page.get("search"), page.get("referrer"), in_campaign)) or ""
+    return (source, medium, click) if source or medium or click else None
 
 
 def _message(raw: Any, where: str, kind: str | None, sent_at: datetime | None, received_at: datetime,
@@ -250,17 +259,17 @@ class Plan:
     emails: dict[str, str] = field(default_factory=dict)  # user → address of their last identify
 
 
-def _channel(campaign: tuple[str, str] | None, channel_map: Mapping[str, str]) -> tuple[str | None, str]:
-    """(label, class) of a signup's UTM tags, as ``pmfbot import signups`` does for
-    ``utm_source,utm_medium`` (no tags: direct traffic)."""
-    from bot.domain.organic import classify_utm
-
-    source, medium = campaign or ("", "")
+def _channel(campaign: tuple[str, str, str] | None, channel_map: Mapping[str, str]
+             ) -> tuple[str | None, str, str | None]:
+    """(label, class, key) of a signup's UTM tags and click id, as ``pmfbot import signups`` does
+    for ``utm_source,utm_medium,landing_url`` (no tags: direct traffic)."""
+    source, medium, click = (*campaign, "")[:3] if campaign else ("", "", "")
     label = " / ".join(p for p in (source, medium) if p) or None
-    return label, classify_utm(source, medium, channel_map)
+    tagged = classify_tags(None, source, medium, channel_map, click=click or None)
+    return label, tagged.cls, tagged.key
 
 
-def plan(messages: Iterable[Message], *, existing: Mapping[str, tuple[str | None, str | None]],
+def plan(messages: Iterable[Message], *, existing: Mapping[str, tuple[str | None, ...]],
          settings: ProductSettings) -> Plan:
     """Signup rows and (user, week) pairs for ``messages`` of one product.
 
@@ -273,7 +282,7 @@ def plan(messages: Iterable[Message], *, existing: Mapping[str, tuple[str | None
     tz = ZoneInfo(settings.timezone)
     channel_map = settings.channel_map
     first: dict[str, datetime] = {}
-    first_campaign: dict[str, tuple[datetime, tuple[str, str]]] = {}
+    first_campaign: dict[str, tuple[datetime, tuple[str, str, str]]] = {}
     explicit: dict[str, Message] = {}
     pairs: set[tuple[str, int]] = set()
     emails: dict[str, str] = {}
@@ -298,7 +307,8 @@ def plan(messages: Iterable[Message], *, existing: Mapping[str, tuple[str | None
             assert m.created_at is not None
             stored = existing.get(uid, (None, None))
             if m.campaign is None and campaign is None and stored[1] is not None:
-                channel: tuple[str | None, str] = (stored[0], stored[1])
+                channel: tuple[str | None, str, str | None] = (stored[0], stored[1],
+                                                               stored[2] if len(stored) > 2 else None)
             else:
                 channel = _channel(m.campaign or campaign, channel_map)
             signups.append((uid, week_of(m.created_at, tz), m.created_at, *channel))

@@ -51,7 +51,8 @@ def config_message(product_slug: str, rows: Sequence[SettingRow], *, changed: st
     blocks = [_section(changed)] if changed else []
     blocks += _list_sections(f"Settings for `{slug}`", lines or ["_No settings._"])
     blocks.append(_context("Change one: `/pmf-check config KEY VALUE`, e.g. `/pmf-check config survey.threshold 0.4`; "
-                           "`channel.NAME organic|paid|direct|unknown` classifies a signup channel"))
+                           "`channel.NAME organic|paid|direct|unknown` classifies a signup channel; "
+                           "`organic.classify SOURCE organic|paid` says how an ambiguous source counts"))
     listing = ", ".join(f"{escape(r.key)}={escape(r.value)}" for r in rows)
     fallback = (f"{changed} " if changed else "") + f"Settings for {slug}: {listing}"
     return _message(limits.truncate(fallback, limits.FALLBACK_TEXT), blocks)

@@ -143,6 +143,18 @@ def list_products(factory: Factory, *, team_id: str | None = None) -> list[Produ
         return [product_ref(p, ws.team_id) for p in repo.list_products(s, ws.id)]
 
 
+def cli_change_setting(factory: Factory, *, product_slug: str, team_id: str | None, key: str, value: str,
+                       actor: str = "cli") -> ProductSettings:
+    """``pmfbot config KEY VALUE``: the same change and audit as ``/pmf-check config``."""
+    with unit_of_work(factory) as s:
+        return update_setting(s, cli_product(s, product_slug, team_id), key, value, actor=actor)
+
+
+def cli_settings(factory: Factory, *, product_slug: str, team_id: str | None) -> ProductSettings:
+    with unit_of_work(factory) as s:
+        return cli_product(s, product_slug, team_id).settings
+
+
 def update_setting(session: Session, product: ProductRef, key: str, value: str, *, actor: str) -> ProductSettings:
     """Change one setting and record each key it changed in the audit (old → new)."""
     try:

@@ -151,7 +151,8 @@ def _default_rules(session: Session, product: ProductRef, as_of: date, report: G
     base = dataclasses.replace(product, settings=default_rules.default_settings(product.settings))
     s = base.settings
     ret = _retention_confirmed(session, base, as_of)[0] if "retention" in affected else report.retention
-    org = (organic.organic_signal(weekly_channels(session, base.id, last_complete_week(as_of)), as_of, s.organic)
+    org = (organic.organic_signal(weekly_channels(session, base.id, last_complete_week(as_of)), as_of, s.organic,
+                                  sources=dict(s.source_classes))
            if "organic" in affected else report.organic)
     sur = gate_survey(session, base, as_of) if "survey" in affected else report.survey
     verdict = gate.evaluate(product=base.slug, product_name=base.name, as_of=as_of, retention=ret, organic=org,
@@ -166,7 +167,8 @@ def compute_report(session: Session, product: ProductRef, as_of: date) -> GateRe
     s = product.settings
     last = last_complete_week(as_of)
     ret, table = _retention_confirmed(session, product, as_of)
-    org = organic.organic_signal(weekly_channels(session, product.id, last), as_of, s.organic)
+    org = organic.organic_signal(weekly_channels(session, product.id, last), as_of, s.organic,
+                                 sources=dict(s.source_classes))
     sur = gate_survey(session, product, as_of)
     report = gate.evaluate(product=product.slug, product_name=product.name, as_of=as_of, retention=ret,
                            organic=org, survey=sur, settings=s, cohort_table=table)

@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.context import AppContext
+from bot.domain.settings import CLASSIFY
 from bot.errors import UserError
 from bot.products import access, managers
 from bot.products.blocks import config_message, history_message, managers_message, product_list_message
@@ -29,6 +30,8 @@ CONFIG_USAGE = [
     ("/pmf-check config", "Show the settings of this channel's product"),
     ("/pmf-check config KEY VALUE", "Change one (managers), e.g. `survey.threshold 0.4`, `timezone Europe/Berlin`, "
                                     "`channel.newsletter organic`"),
+    ("/pmf-check config organic.classify SOURCE organic|paid", "Say once how an ambiguous source (partner, "
+                                                               "podcast, a bare google ...) counts (managers)"),
     ("/pmf-check config history", "Every change of a setting, binding, manager or token: who, when, old → new"),
 ]
 
@@ -110,15 +113,17 @@ def config(req: CommandRequest) -> None:
         changes = managers.history(ctx.factory, product=p)
         req.respond(**history_message(p.slug, [(c.at, c.actor, c.kind, c.key, c.old, c.new) for c in changes],
                                       managers.custom_rules(ctx.factory, product=p)))
-    elif len(req.words) == 2:
-        key, value = req.words
+    elif len(req.words) == 2 or (len(req.words) >= 3 and req.words[0].lower() == CLASSIFY):
+        # organic.classify takes a source (perhaps of several words) and a class.
+        key, value = req.words[0], " ".join(req.words[1:])
         p = _channel_product(req)
         _require(req, p, f"change the settings of `{p.slug}`")
         slug, items = change_setting(ctx.factory, product=p, key=key, value=value, user_id=req.user_id)
         changed = f":white_check_mark: Changed `{blocks.escape(key)}` of `{slug}` to `{blocks.escape(value)}`."
         req.respond(**config_message(slug, items, changed=changed))
     else:
-        raise UserError("`/pmf-check config` takes nothing (show), `history`, or exactly `KEY VALUE` (change).",
+        raise UserError("`/pmf-check config` takes nothing (show), `history`, or exactly `KEY VALUE` (change; "
+                        f"`{CLASSIFY} SOURCE organic|paid` takes a source and a class).",
                         usage=usage_text(CONFIG_USAGE))
 
 

@@ -99,8 +99,18 @@ def weekly_channels(session: Session, product_id: int, last_week: int) -> list[W
             counts = by_week.setdefault(w, {})
             cls = "unknown" if c is None else str(c)
             counts[cls] = counts.get(cls, 0) + int(n)
+    # The keys (ambiguous sources, referral, click ids) of the few signups that have one.
+    keys: dict[int, dict[str, int]] = {}
+    for w, key, n in session.execute(
+        select(u.signup_week, u.channel_key, func.count())
+        .where(u.product_id == product_id, u.signup_week.is_not(None), u.signup_week <= last_week,
+               u.channel_key.is_not(None))
+        .group_by(u.signup_week, u.channel_key)
+    ).all():
+        if w is not None and key is not None:
+            keys.setdefault(int(w), {})[str(key)] = int(n)
     return [WeekChannels(week=w, organic=d.get("organic", 0), paid=d.get("paid", 0), unknown=d.get("unknown", 0),
-                         direct=d.get("direct", 0))
+                         direct=d.get("direct", 0), keys=tuple(sorted(keys.get(w, {}).items())))
             for w, d in sorted(by_week.items())]
 
 
@@ -145,7 +155,8 @@ def data_fingerprint(session: Session, product_id: int, *, last_week: int | None
     users = session.execute(
         select(func.count(), func.max(ProductUser.id), func.count(ProductUser.signup_week),
                func.min(ProductUser.first_week), func.max(ProductUser.first_week),
-               func.count(ProductUser.channel_class), func.count(ProductUser.email_hash))
+               func.count(ProductUser.channel_class), func.count(ProductUser.email_hash),
+               func.count(ProductUser.channel_key))
         .where(*user_filter)).one()
     activity = session.execute(
         select(func.count(), func.max(ActivityWeek.week)).select_from(ActivityWeek).where(*activity_filter)).one()

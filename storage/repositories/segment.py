@@ -55,14 +55,15 @@ def forget_message_ids(session: Session, product_id: int, before: datetime) -> i
 
 
 def existing_signups(session: Session, product_id: int,
-                     user_ids: Collection[str]) -> dict[str, tuple[str | None, str | None]]:
-    """The product's users among ``user_ids``: their signup's (channel, class), or (None, None)
-    for a user known without a signup."""
-    out: dict[str, tuple[str | None, str | None]] = {}
+                     user_ids: Collection[str]) -> dict[str, tuple[str | None, str | None, str | None]]:
+    """The product's users among ``user_ids``: their signup's (channel, class, channel key), or
+    (None, None, None) for a user known without a signup."""
+    out: dict[str, tuple[str | None, str | None, str | None]] = {}
     for chunk in _chunks(user_ids):
         rows = session.execute(
-            select(ProductUser.external_id, ProductUser.signup_week, ProductUser.channel, ProductUser.channel_class)
+            select(ProductUser.external_id, ProductUser.signup_week, ProductUser.channel, ProductUser.channel_class,
+                   ProductUser.channel_key)
             .where(ProductUser.product_id == product_id, ProductUser.external_id.in_(chunk)))
-        for uid, week, channel, cls in rows:
-            out[uid] = (channel, cls) if week is not None else (None, None)
+        for uid, week, channel, cls, key in rows:
+            out[uid] = (channel, cls, key) if week is not None else (None, None, None)
     return out

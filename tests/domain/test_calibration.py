@@ -77,7 +77,10 @@ ORGANIC_ROWS = [
     ("true 50% organic (at the bar)", 400, "max", 0.06),
     ("true 45% organic", 400, "max", 0.01),
     ("true 40% organic, 30% of paid untagged", 400, "max", 0.06),
-    ("true 65% organic, a third untagged", 200, "min", 0.65),
+    # 60-150 signups a week and a measured share of 56% (the untagged allowance): issue 18's
+    # "also without the biggest week" costs this small product power (65% -> 55%); the ample-data
+    # power target is in calibration_organic.py.
+    ("true 65% organic, a third untagged", 200, "min", 0.45),
     ("true 70% organic", 200, "min", 0.85),
 ]
 

@@ -155,8 +155,9 @@ def test_other_warnings() -> None:
         ({"organic": "borderline", "o_organic_share": 0.42, "o_trend_per_week": 0.02, "o_trend_ci": (0.01, 0.03)},
          "The organic share (42%) is under 50% but rising +2.0 points a week: at that pace it reaches 50% in about "
          "4 weeks."),
-        ({"organic": "borderline", "o_organic_signups": 120, "o_previous_organic_signups": 240},
-         "Organic signups fell to 120 in the last 4 weeks from 240 before"),
+        ({"organic": "borderline", "o_organic_signups": 120, "o_previous_organic_signups": 240,
+          "o_shrinking": True, "o_organic_weekly_change": -0.12},
+         "Organic signups are falling about 12% a week (120 in the last 4 weeks, 240 in the weeks before)"),
         ({"organic": "fail", "o_organic_share": 0.3, "o_trend_ci": (-0.01, 0.01)},
          "Only 30% of signups with a known channel are organic (50% needed)"),
         ({"organic": "fail", "o_trend_per_week": -0.035, "o_trend_ci": (-0.04, -0.03)},

@@ -56,6 +56,7 @@ def users(factory: Factory, slug: str | None = None) -> dict[str, dict[str, Any]
         if slug is not None:
             q = q.join(Product, Product.id == ProductUser.product_id).where(Product.slug == slug)
         return {u.external_id: {"signup_week": u.signup_week, "channel": u.channel, "channel_class": u.channel_class,
+                                "channel_key": u.channel_key,
                                 "first_week": u.first_week, "signed_up_at": u.signed_up_at}
                 for u in s.scalars(q)}
 

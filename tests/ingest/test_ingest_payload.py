@@ -117,3 +117,21 @@ def test_a_signup_email_is_kept_only_as_its_keyed_hash(session_factory: Factory,
     assert rows == {"u1": email_hash(secret, pid, "ann@example.com"), "u2": email_hash(secret, pid, "bo@example.com"),
                     "u3": None}
     assert "example.com" not in str(snapshot(session_factory))
+
+
+def test_signups_with_a_click_id_in_the_landing_url_or_referrer_are_paid(session_factory: Factory,
+                                                                       product: str) -> None:
+    payload: dict[str, Any] = {"product": "acme", "signups": [
+        {"user_id": "a", "signed_up_at": "2026-03-02", "landing_url": "https://acme.io/?gclid=Cj0KCQ"},
+        {"user_id": "b", "signed_up_at": "2026-03-02", "channel": "seo", "referrer": "https://x.io/?msclkid=1"},
+        {"user_id": "c", "signed_up_at": "2026-03-02", "utm_source": "podcast", "landing_url": "https://acme.io/"},
+    ]}
+    ingest_payload(session_factory, workspace_id=_ws(session_factory), payload=payload)
+    u = users(session_factory)
+    assert (u["a"]["channel_class"], u["a"]["channel_key"]) == ("paid", "click:gclid")
+    assert (u["b"]["channel_class"], u["b"]["channel_key"]) == ("paid", "click:msclkid")
+    assert (u["c"]["channel_class"], u["c"]["channel_key"]) == ("unknown", "podcast")
+    # Sent again without the click id, the signup is reclassified: nothing stale is kept.
+    payload["signups"] = [{"user_id": "a", "signed_up_at": "2026-03-02", "channel": "seo"}]
+    assert ingest_payload(session_factory, workspace_id=_ws(session_factory), payload=payload)["signups"]["updated"] == 1
+    assert (users(session_factory)["a"]["channel_class"], users(session_factory)["a"]["channel_key"]) == ("organic", None)

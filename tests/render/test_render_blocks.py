@@ -263,7 +263,8 @@ def test_config_lists_each_setting_with_its_meaning_unit_and_default() -> None:
     assert "`survey.threshold` = *0.5* (share of answers; default 0.4) — changed" in text
     assert "very disappointed" in text
     assert "`retention.min_weeks` = *8* (weeks; default 8)" in text
-    assert "`channel.podcast` = *paid* (organic, paid, direct or unknown; default organic) — changed" in text
+    assert "`channel.podcast` = *paid* (organic, paid, direct or unknown; default unknown) — changed" in text
+    assert "`organic.referrals_rewarded` = *not answered*" in text
     assert "config KEY VALUE" in text
     assert "survey.threshold=0.5" in message["text"]
     check_message(config_message("acme", []))

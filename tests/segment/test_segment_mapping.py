@@ -113,8 +113,9 @@ def test_created_at_is_also_read_from_context_traits_where_rudderstack_puts_it()
 
 
 def _m(typ: str, user: str, at: str, *, created: str | None = None,
-       campaign: tuple[str, str] | None = None) -> Message:
-    return Message(typ, user, None, _at(at), _at(created) if created else None, campaign)
+       campaign: tuple[str, ...] | None = None) -> Message:
+    full = (*campaign, "", "")[:3] if campaign else None
+    return Message(typ, user, None, _at(at), _at(created) if created else None, full)  # type: ignore[arg-type]
 
 
 def test_plan_signups_at_created_at_or_first_call_and_activity_per_week() -> None:
@@ -130,8 +131,9 @@ def test_plan_signups_at_created_at_or_first_call_and_activity_per_week() -> Non
     existing = {"known": ("seo", "organic"), "events-only": (None, None)}
     p = plan(msgs, existing=existing, settings=ProductSettings())
     assert sorted(p.signups) == [
-        ("crm", W - 2, _at("2026-02-20T09:00:00Z"), "newsletter / email", "organic"),
-        ("new", W, _at("2026-03-03T09:00:00Z"), "google / cpc", "paid"),
+        # An ambiguous source (a newsletter that does not say sponsored) waits for a manager.
+        ("crm", W - 2, _at("2026-02-20T09:00:00Z"), "newsletter / email", "unknown", "newsletter"),
+        ("new", W, _at("2026-03-03T09:00:00Z"), "google / cpc", "paid", None),
     ]
     assert p.pairs == {("new", W), ("new", W + 1), ("crm", W + 1), ("known", W), ("events-only", W)}
 
@@ -139,9 +141,9 @@ def test_plan_signups_at_created_at_or_first_call_and_activity_per_week() -> Non
 def test_a_created_at_without_campaign_keeps_the_stored_channel() -> None:
     msgs = [_m("identify", "u", "2026-03-10T09:00:00Z", created="2026-03-02T00:00:00Z")]
     p = plan(msgs, existing={"u": ("google / cpc", "paid")}, settings=ProductSettings())
-    assert p.signups == [("u", W, _at("2026-03-02T00:00:00Z"), "google / cpc", "paid")]
+    assert p.signups == [("u", W, _at("2026-03-02T00:00:00Z"), "google / cpc", "paid", None)]
     untagged = plan(msgs, existing={}, settings=ProductSettings())
-    assert untagged.signups[0][3:] == (None, "direct")  # direct (untagged) traffic, as the CSV import classes it
+    assert untagged.signups[0][3:] == (None, "direct", None)  # direct (untagged) traffic, as the CSV import classes it
 
 
 @pytest.mark.parametrize(("tz", "at", "week"), [
@@ -154,3 +156,15 @@ def test_a_created_at_without_campaign_keeps_the_stored_channel() -> None:
 def test_sunday_night_and_monday_morning_fall_in_the_products_weeks(tz: str, at: str, week: int) -> None:
     p = plan([_m("track", "u", at)], existing={"u": (None, None)}, settings=ProductSettings(timezone=tz))
     assert p.pairs == {("u", week)}
+
+
+def test_a_click_id_in_context_page_makes_the_signup_paid() -> None:
+    from bot.ingest.segment import _campaign
+
+    assert _campaign({"page": {"url": "https://x.io/signup?gclid=Cj0", "referrer": ""}}) == ("", "", "gclid")
+    assert _campaign({"page": {"search": "?fbclid=Iw"}, "campaign": {"source": "seo"}}) == ("seo", "", "fbclid")
+    assert _campaign({"campaign": {"source": "google", "medium": "cpc", "msclkid": "9"}}) == ("google", "cpc", "msclkid")
+    assert _campaign({"page": {"referrer": "https://news.ycombinator.com/"}}) is None
+    msgs = [_m("page", "u", "2026-03-03T09:00:00Z", campaign=("", "", "gclid"))]
+    p = plan(msgs, existing={}, settings=ProductSettings())
+    assert p.signups == [("u", W, _at("2026-03-03T09:00:00Z"), None, "paid", "click:gclid")]

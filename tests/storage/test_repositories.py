@@ -24,3 +24,20 @@ def test_weekly_channels_counts_a_missing_class_as_unknown(session_factory: sess
         s.commit()
         got = weekly_channels(s, pid, 11)
     assert got == [WeekChannels(week=10, organic=2, paid=1, unknown=3), WeekChannels(week=11, organic=1, paid=0, unknown=0)]
+
+
+def test_weekly_channels_carries_the_channel_keys(session_factory: sessionmaker[Session]) -> None:
+    pid = product_service.create_product(session_factory, slug="acme").id
+    rows = [(10, "unknown", "partner"), (10, "unknown", "partner"), (10, "organic", "referral"),
+            (10, "paid", "click:gclid"), (10, "organic", None), (11, "unknown", "podcast"), (12, "unknown", "partner")]
+    with session_factory() as s:
+        s.execute(insert(ProductUser), [
+            {"product_id": pid, "external_id": f"u{i}", "signup_week": w, "first_week": w, "cohort_week": w,
+             "channel_class": c, "channel_key": k} for i, (w, c, k) in enumerate(rows)])
+        s.commit()
+        got = weekly_channels(s, pid, 11)
+    assert got == [
+        WeekChannels(week=10, organic=2, paid=1, unknown=2,
+                     keys=(("click:gclid", 1), ("partner", 2), ("referral", 1))),
+        WeekChannels(week=11, organic=0, paid=0, unknown=1, keys=(("podcast", 1),)),
+    ]

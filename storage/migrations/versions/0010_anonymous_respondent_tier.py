@@ -7,7 +7,7 @@ keyed hash of their email, which is not stored), so the answer is weighted like 
 imported one, matched when the report is computed).
 
 Revision ID: 0010
-Revises: 0008 (the lead re-chains it after the other migrations of this round)
+Revises: 0009
 Create Date: 2026-12-07 16:10:00
 """
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0010'
-down_revision: str | None = '0008'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
