@@ -261,8 +261,15 @@ def reading(engine: Engine, timeout_s: int, tz: str) -> Iterator[Reader]:
     UTC. Connecting is bounded by ``CONNECT_TIMEOUT_S``; every later call by the statement timeout
     plus ``MARGIN_S`` (PostgreSQL, MySQL/MariaDB: the server's own timeout comes first) or by the
     timeout itself (DuckDB and SQLite have none: the watchdog interrupts them)."""
-    where = engine.url.host or "the source"
-    conn = connect_within(engine, CONNECT_TIMEOUT_S + MARGIN_S, where)
+    url = engine.url
+    where = f"{url.host}:{url.port}" if url.host and url.port else (url.host or url.database or "the source")
+    try:
+        conn = connect_within(engine, CONNECT_TIMEOUT_S + MARGIN_S, where)
+    except (exc.SQLAlchemyError, OSError) as err:
+        why = cause(err, None)
+        if "timeout" in why.lower() or "timed out" in why.lower():
+            why += f" (no answer within {CONNECT_TIMEOUT_S} s: check the host, port and firewall)"
+        raise SourceError(f"could not connect to {where}: {why}") from None
     dialect = conn.dialect.name
     watchdog = Watchdog(conn)
     deadline = timeout_s if dialect in ("duckdb", "sqlite") else timeout_s + MARGIN_S

@@ -52,6 +52,8 @@ _REFUSED_FUNCTIONS = frozenset({
     "postgres_query", "postgres_execute", "mysql_scan", "mysql_query", "mysql_execute", "iceberg_scan",
     "delta_scan", "st_read", "parquet_metadata", "parquet_schema", "query", "query_table", "getenv",
     "http_get", "http_post", "load_aws_credentials",
+    # SQLite: extensions and the shell's file functions
+    "load_extension", "readfile", "writefile", "edit", "fts3_tokenizer",
 })
 _REFUSED_PREFIXES = ("read_", "pg_read", "pg_ls_", "lo_", "dblink")
 _REFUSED_SUFFIXES = ("_scan", "_attach")
@@ -83,6 +85,7 @@ _WHY_REFUSED = {
     "local_infile": "it lets the server read files from this machine",
     "autocommit": "the bot runs its reads in a read-only transaction of its own",
 }
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # sqlglot underlines the error's place for a terminal
 # A query parameter whose name says it holds a secret: encrypted at rest, masked when shown.
 _SECRET_NAME = re.compile(r"pass|pwd|secret|token|api_?key|auth|credential", re.I)
 
@@ -118,9 +121,9 @@ def check_query(sql: str, backend: str, what: str = "the query") -> str:
     try:
         statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
     except SqlglotError as err:
-        first = " ".join(str(err).split())[:200]
-        raise UserError(f"{what} could not be read as one SQL SELECT ({first}); it must be a single SELECT "
-                        "statement") from None
+        first = " ".join(_ANSI.sub("", str(err)).split())[:200]
+        raise UserError(f"{what} could not be read as SQL ({first}): it must be exactly one SELECT statement, "
+                        "balanced and complete") from None
     if len(statements) != 1:
         raise UserError(f"{what} holds {len(statements)} statements: it must be exactly one SELECT (no `;` "
                         "between statements)")
