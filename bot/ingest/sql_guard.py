@@ -178,7 +178,11 @@ def split_secrets(url: URL) -> tuple[URL, dict[str, str]]:
         secrets["password"] = str(url.password)
     if query:
         secrets["query"] = query
-    public = url._replace(password=None).difference_update_query(list(query))
+    # The stored URL keeps ``***`` where each secret was (so it shows as it was given);
+    # ``with_secrets`` puts the values back.
+    public = url._replace(password="***" if url.password else None)
+    if query:
+        public = public.update_query_dict({k: "***" for k in query})
     return public, secrets  # type: ignore[return-value]
 
 
@@ -192,10 +196,15 @@ def with_secrets(url: URL, secrets: Mapping[str, object]) -> URL:
     return url
 
 
+def stored_form(url: URL) -> str:
+    """The URL as text, its ``***`` placeholders kept readable."""
+    return url.render_as_string(hide_password=False).replace("%2A%2A%2A", "***")
+
+
 def shown(url: URL) -> str:
     """The URL as it may be printed: the password and every secret query parameter as ``***``."""
     masked = url.update_query_dict({k: "***" for k in secret_params(url)}) if secret_params(url) else url
-    return masked.render_as_string(hide_password=True)
+    return masked.render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
 
 
 def mask(text: str, secrets: Iterable[str | None]) -> str:

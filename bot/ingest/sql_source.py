@@ -44,7 +44,7 @@ from bot.ingest.sql_dialects import (
     since_param,
     source_engine,
 )
-from bot.ingest.sql_guard import check_query, split_secrets, with_secrets
+from bot.ingest.sql_guard import check_query, split_secrets, stored_form, with_secrets
 from bot.products import service as products
 from storage.bulk import BulkWriter
 from storage.repositories import sources as sources_repo
@@ -196,7 +196,9 @@ def _stored_url(src: Any, secret: str | None, *, with_password: bool = False) ->
     if not src.password_enc:
         return url
     if not with_password:
-        return url.set(password="***") if url.username else url
+        # Rows stored before the secrets kept their places: the password was the userinfo's.
+        legacy = "***" not in src.url
+        return url.set(password="***") if legacy and url.username else url
     plain = _cipher(secret).decrypt(src.password_enc)
     if plain is None:
         raise SourceError("the stored password cannot be decrypted (was PMFBOT_SECRET_KEY changed?): "
@@ -230,7 +232,7 @@ def add_source(factory: Factory, *, product_slug: str, team_id: str | None, url:
     enc = _encrypt_secrets(secrets, secret)
     with factory() as session:
         product = products.cli_product(session, product_slug, team_id)
-        src = sources_repo.save_source(session, product.id, url=public.render_as_string(hide_password=False),
+        src = sources_repo.save_source(session, product.id, url=stored_form(public),
                                        password_enc=enc, signups_query=queries["--signups-query"],
                                        events_query=queries["--events-query"], timeout_seconds=timeout_seconds)
         status = _status(src, product.slug)
