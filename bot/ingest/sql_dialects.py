@@ -95,9 +95,10 @@ def source_engine(url: URL, timeout_s: int = 600) -> Engine:
         connect_args["config"] = {"enable_external_access": False}
     elif backend == "postgresql":
         connect_args.update(connect_timeout=CONNECT_TIMEOUT_S, **PG_KEEPALIVES)
-    else:  # MySQL / MariaDB (PyMySQL): each socket read and write waits at most the timeout + margin
-        connect_args.update(connect_timeout=CONNECT_TIMEOUT_S, read_timeout=timeout_s + MARGIN_S,
-                            write_timeout=timeout_s + MARGIN_S)
+    else:  # MySQL / MariaDB (PyMySQL): each socket read and write waits at most the timeout + 2 margins
+        # (past the watchdog's deadline, so that its clearer message comes first)
+        connect_args.update(connect_timeout=CONNECT_TIMEOUT_S, read_timeout=timeout_s + 2 * MARGIN_S,
+                            write_timeout=timeout_s + 2 * MARGIN_S)
     try:
         engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
     except (exc.NoSuchModuleError, ImportError) as err:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -145,7 +146,7 @@ class SourceStatus:
             return None
         text = self.last_error
         for part in sorted((p for p in self.location if p and len(p) > 1), key=len, reverse=True):
-            text = text.replace(part, "…")
+            text = re.sub(rf"(?<![\w.-]){re.escape(part)}(?![\w-])", "…", text)
         return text
 
 

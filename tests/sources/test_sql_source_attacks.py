@@ -63,6 +63,22 @@ def test_postgresql_a_second_statement_cannot_delete_rows(session_factory: Facto
     assert counts(session_factory) == (0, 0)
 
 
+def test_postgresql_statements_carry_a_bound_parameter_so_only_one_runs(make) -> None:  # type: ignore[no-untyped-def]
+    """The third wall, below the parser: with a bound parameter psycopg uses the extended protocol,
+    and PostgreSQL refuses a second statement in it (sent here past the parser on purpose)."""
+    from bot.ingest.sql_dialects import ALWAYS, reading
+
+    src = make("postgresql")
+    src.insert_events([("u1", "2026-03-02 10:00:00")])
+    engine = source_engine(make_url(src.url))
+    try:
+        with reading(engine, 30, "UTC") as reader, pytest.raises(Exception, match="multiple commands"):
+            reader.conn.execute(text(f"SELECT 1 WHERE :pmf_one = 1; DELETE FROM {src.events}"), ALWAYS)
+    finally:
+        engine.dispose()
+    assert len(src.frame(f"SELECT * FROM {src.events}")) == 1
+
+
 def test_postgresql_a_data_modifying_cte_is_refused(session_factory: Factory, acme: str, make) -> None:  # type: ignore[no-untyped-def]
     src = make("postgresql")
     src.insert_events([("u1", "2026-03-02 10:00:00")])

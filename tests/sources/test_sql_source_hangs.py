@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from ingest_like import activity, counts
 from silent_net import SilencingProxy, silent_listener
-from source_helpers import PG_URL, SECRET
+from source_helpers import MARIA_URL, PG_URL, SECRET
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,14 +50,21 @@ def test_source_test_against_a_server_that_never_answers_ends(session_factory: F
     assert elapsed < CONNECT_TIMEOUT_S + MARGIN_S + SLACK_S, elapsed
 
 
-def test_postgresql_going_silent_after_the_grouped_query_ends(session_factory: Factory, acme: str, make) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql"])
+def test_a_source_going_silent_after_the_grouped_query_ends(session_factory: Factory, acme: str, make,  # type: ignore[no-untyped-def]
+                                                            dialect: str) -> None:
     """The proxy forwards the session until the grouped query went out, then nothing: the server's
     statement timeout cannot help (its answer never arrives); the watchdog closes the socket."""
-    src = make("postgresql")
+    src = make(dialect)
     src.generate(2_000, 100)
-    target = make_url(PG_URL)
-    with SilencingProxy((target.host or "127.0.0.1", target.port or 5432), b"GROUP BY w.user_id") as proxy:
-        url = target.set(host="127.0.0.1", port=proxy.port).update_query_dict({"sslmode": "disable"})
+    target = make_url(PG_URL if dialect == "postgresql" else MARIA_URL)
+    default_port = 5432 if dialect == "postgresql" else 3306
+    with SilencingProxy((target.host or "127.0.0.1", target.port or default_port), b"GROUP BY w.user_id") as proxy:
+        url = target.set(host="127.0.0.1", port=proxy.port)
+        if dialect == "postgresql":  # in clear, so the proxy sees the query go by
+            url = url.update_query_dict({"sslmode": "disable"})
+        else:
+            url = url.update_query_dict({"ssl_disabled": "true"})
         _add(session_factory, acme, url.render_as_string(hide_password=False), timeout=5,
              events=src.events_query, signups=src.signups_query)
         started = time.monotonic()
