@@ -68,8 +68,8 @@ def connect_within(engine: Engine, seconds: float, where: str) -> Connection:
         if done.is_set() and "conn" in box:  # it connected just as we gave up
             with contextlib.suppress(Exception):
                 box["conn"].close()
-        raise SourceTimeout(f"{where} accepted no connection within {seconds:.0f} s (the server did not answer; "
-                            "check the host, port and firewall)")
+        raise SourceTimeout(f"could not connect to {where}: no answer within {seconds:.0f} s (the bot stopped "
+                            "waiting; check the host, port and firewall)")
     if "err" in box:
         raise box["err"]
     conn: Connection = box["conn"]
