@@ -13,6 +13,7 @@ queries; new data shows in a report at most that many seconds after its import c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -46,9 +47,11 @@ class HomeData:
     sources: list[str] = field(default_factory=list)  # one line per SQL source: last sync or last error
 
 
-def home_data(factory: Factory, *, cache: ReportCache, team_id: str, single_workspace: bool, now: datetime) -> HomeData:
+def home_data(factory: Factory, *, cache: ReportCache, team_id: str, single_workspace: bool, now: datetime,
+              manages: Callable[[int], bool] | None = None) -> HomeData:
     """Verdict and signals of the team's products (with their survey's lessons), its digest subscriptions and open surveys,
-    as plain lines (channel mentions are Slack ids, product names are escaped by the renderer)."""
+    as plain lines (channel mentions are Slack ids, product names are escaped by the renderer). A SQL
+    source's host and database show only for the products ``manages(product_id)`` is true of."""
     with unit_of_work(factory) as s:
         ws = slack_workspace(s, team_id, single_workspace=single_workspace)
         products = list(list_products(s, ws.id))
@@ -65,7 +68,7 @@ def home_data(factory: Factory, *, cache: ReportCache, team_id: str, single_work
         lessons = {p.product.slug: product_lessons(s, p.product, today_in(p.product.settings.timezone, now))
                    for p in pending if p.has_data}
         rest = [(p.slug, p.name) for p in products[HOME_MAX_PRODUCTS:]]
-        sources = workspace_source_lines(s, ws.id)
+        sources = workspace_source_lines(s, ws.id, manages)
     entries: list[tuple[GateReport | None, str, str]] = []
     for p in pending:
         entries.append((fetch_report(factory, cache, p, with_chart=False).report if p.has_data else None, p.product.slug,

@@ -42,6 +42,14 @@ _FORMATS: dict[str, _Format] = {
                          "respondent_id,answered_at,answer[,segment,who_benefits,main_benefit,improve]"),
 }
 
+# The optional columns each kind may carry besides its required ones: what a CSV header may name
+# (extra CSV columns are ignored) and all a SQL source's query may return (anything else is refused).
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "events": ("event",),
+    "signups": ("channel", "utm_source", "utm_medium", "utm_campaign", "landing_url", "referrer", "email"),
+    "responses": ("segment", "who_benefits", "main_benefit", "improve"),
+}
+
 
 # A signup row (with its channel key) and its email's keyed hash last (signup_parser with an
 # ``email`` column).

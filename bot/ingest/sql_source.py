@@ -14,21 +14,26 @@ data as it was and only its ``last_error`` is recorded. The URL's password is st
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exc, text
+from sqlalchemy import exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.weeks import week_of_date, week_start
 from bot.errors import UserError
+from bot.ingest.formats import RowError, _Chunk, _Counts
+from bot.ingest.sql_deadline import CONNECT_TIMEOUT_S, MARGIN_S, SourceTimeout, run_within
 from bot.ingest.sql_dialects import (
+    ALWAYS,
     SourceError,
     cause,
     columns,
@@ -39,16 +44,15 @@ from bot.ingest.sql_dialects import (
     signups_sql,
     since_param,
     source_engine,
-    subquery,
-    week_expression,
 )
+from bot.ingest.sql_guard import check_query, split_secrets, stored_form, with_secrets
 from bot.products import service as products
-from storage.bulk import BulkWriter, SignupRow
+from storage.bulk import BulkWriter
 from storage.repositories import sources as sources_repo
 from storage.repositories.products import ProductRef
 
-__all__ = ["SourceError", "SourceStatus", "SourceTest", "SyncResult", "add_source", "list_sources", "remove_source",
-           "source_status", "sync_due_sources", "sync_source", "test_source"]
+__all__ = ["SourceError", "SourceStatus", "SyncResult", "add_source", "list_sources", "remove_source",
+           "source_status", "sync_due_sources", "sync_source"]
 
 log = logging.getLogger(__name__)
 Factory = sessionmaker[Session]
@@ -59,8 +63,10 @@ CHUNK_PAIRS = 200_000  # (user, week) pairs per bulk-writer round
 CHUNK_SIGNUPS = 50_000
 DEFAULT_TIMEOUT_S = 600  # per statement on the source
 SYNC_EVERY = timedelta(days=1)  # the clock's rhythm
-TEST_SAMPLE = 5
-TEST_COUNT_CAP = 1_000_000  # `source test` counts rows up to this, not a billion-row table
+# The clock gives each sync this long past the deadlines of its three statements (the bot's own
+# writes of a million pairs took ~20 s here), then moves on to the next source.
+SYNC_ALLOWANCE_S = 600
+SECRETS_PREFIX = "pmf-secrets-v1:"  # password_enc holding JSON {"password", "query"}; else a bare password
 
 
 # ============================================================================ values
@@ -77,22 +83,6 @@ def _user(value: Any) -> str:
     if not uid or len(uid) > 255:
         raise SourceError(f"a user_id must be 1-255 characters, got {uid[:40]!r}")
     return uid
-
-
-def _instant(value: Any, tz: ZoneInfo) -> datetime:
-    """A signup time as an aware UTC datetime: naive = UTC, a bare date = that day in ``tz``."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=tz).astimezone(UTC)
-    s = str(value).strip()
-    try:
-        dt = datetime.fromisoformat(s)
-    except ValueError:
-        raise SourceError(f"signed_up_at {s[:40]!r} is not a timestamp") from None
-    if len(s) <= 10:
-        return dt.replace(tzinfo=tz).astimezone(UTC)
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def _week_of_start(cache: dict[Any, int], raw: Any) -> int:
@@ -133,36 +123,41 @@ class SourceStatus:
 
     product_id: int
     product: str
-    url: str  # the password as ***
+    url: str  # every secret as ***
     last_sync_at: datetime | None
     rows_read: int | None
     weeks_covered: int | None
     first_week: int | None
     last_synced_week: int | None
-    last_error: str | None
+    last_error: str | None  # secrets masked
     last_error_at: datetime | None
+    kind: str = ""  # the backend: postgresql, mysql, duckdb, sqlite
+    location: tuple[str, ...] = ()  # host, port, database, user: shown only to managers
 
     @property
     def failing(self) -> bool:
         """The last attempt failed (a success clears the error)."""
         return self.last_error is not None
 
-
-@dataclass
-class SourceTest:
-    product: str
-    url: str
-    columns: dict[str, list[str]] = field(default_factory=dict)
-    samples: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)  # capped at TEST_COUNT_CAP
-    seconds: float = 0.0
+    def public_error(self) -> str | None:
+        """``last_error`` for people who may not see where the source is: its host, database and
+        user as ``…``."""
+        if self.last_error is None:
+            return None
+        text = self.last_error
+        for part in sorted((p for p in self.location if p and len(p) > 1), key=len, reverse=True):
+            text = re.sub(rf"(?<![\w.-]){re.escape(part)}(?![\w-])", "…", text)
+        return text
 
 
 def _status(src: Any, slug: str) -> SourceStatus:
+    url = make_url(src.url)
+    location = tuple(str(p) for p in (url.host, url.port, url.database, url.username) if p)
     return SourceStatus(product_id=src.product_id, product=slug, url=shown_url(_stored_url(src, None)),
                         last_sync_at=src.last_sync_at, rows_read=src.rows_read, weeks_covered=src.weeks_covered,
                         first_week=src.first_week, last_synced_week=src.last_synced_week,
-                        last_error=src.last_error, last_error_at=src.last_error_at)
+                        last_error=src.last_error, last_error_at=src.last_error_at, kind=url.get_backend_name(),
+                        location=location)
 
 
 def source_status(session: Session, product_id: int) -> SourceStatus | None:
@@ -177,7 +172,7 @@ def source_status(session: Session, product_id: int) -> SourceStatus | None:
     return _status(src, slug)
 
 
-# ============================================================================ password at rest
+# ============================================================================ secrets at rest
 def _cipher(secret: str | None) -> Any:
     from bot.config import ConfigError
     from bot.slack.oauth import TokenCipher
@@ -188,44 +183,62 @@ def _cipher(secret: str | None) -> Any:
     return TokenCipher(secret)
 
 
+def _encrypt_secrets(secrets: dict[str, Any], secret: str | None) -> str | None:
+    """The URL's secrets as one Fernet token (like the Slack tokens), or None when it has none."""
+    if not secrets:
+        return None
+    return _cipher(secret).encrypt(SECRETS_PREFIX + json.dumps(secrets, sort_keys=True))  # type: ignore[no-any-return]
+
+
 def _stored_url(src: Any, secret: str | None, *, with_password: bool = False) -> URL:
-    """The source's URL; with its password decrypted when asked (needs the secret)."""
+    """The source's URL: as stored (no secret in it) with ``***`` where a password goes, or with
+    its secrets decrypted when asked (needs the key)."""
     url = make_url(src.url)
-    if src.password_enc and not with_password:
-        return url.set(password="***")
-    if src.password_enc:
-        password = _cipher(secret).decrypt(src.password_enc)
-        if password is None:
-            raise SourceError("the stored password cannot be decrypted (was PMFBOT_SECRET_KEY changed?): "
-                              "add the source again with `pmfbot source add`")
-        url = url.set(password=password)
-    return url
+    if not src.password_enc:
+        return url
+    if not with_password:
+        # Rows stored before the secrets kept their places: the password was the userinfo's.
+        legacy = "***" not in src.url
+        return url.set(password="***") if legacy and url.username else url
+    plain = _cipher(secret).decrypt(src.password_enc)
+    if plain is None:
+        raise SourceError("the stored password cannot be decrypted (was PMFBOT_SECRET_KEY changed?): "
+                          "add the source again with `pmfbot source add`")
+    secrets = json.loads(plain[len(SECRETS_PREFIX):]) if plain.startswith(SECRETS_PREFIX) else {"password": plain}
+    return with_secrets(url, secrets)
+
+
+def secret_values(url: URL) -> list[str]:
+    """Every secret of a URL with its secrets in: what error messages must never show."""
+    _public, secrets = split_secrets(url)
+    query = secrets.get("query")
+    return [str(v) for v in ([secrets.get("password")] + (list(query.values()) if isinstance(query, dict) else []))
+            if v]
 
 
 # ============================================================================ use cases
 def add_source(factory: Factory, *, product_slug: str, team_id: str | None, url: str, signups_query: str,
                events_query: str, secret: str | None, timeout_seconds: int = DEFAULT_TIMEOUT_S) -> SourceStatus:
-    """Save (or replace) a product's source. Checks the URL and that its driver is installed;
-    connecting is ``source test``'s job. The password is encrypted before it is stored."""
+    """Save (or replace) a product's source. Checks the URL, that its driver is installed and that
+    both queries are one read-only SELECT each; connecting is ``source test``'s job. Every secret
+    of the URL (its password, a ``?password=``) is encrypted before it is stored."""
     parsed = parse_url(url)
+    backend = parsed.get_backend_name()
     source_engine(parsed).dispose()  # a missing driver is reported now, not at the first sync
-    for name, q in (("--signups-query", signups_query), ("--events-query", events_query)):
-        if not subquery(q):
-            raise UserError(f"{name} is empty")
+    queries = {name: check_query(q, backend, name) for name, q in
+               (("--signups-query", signups_query), ("--events-query", events_query))}
     if timeout_seconds < 1:
         raise UserError("--timeout must be at least 1 second")
-    password = parsed.password
-    enc = _cipher(secret).encrypt(str(password)) if password else None
+    public, secrets = split_secrets(parsed)
+    enc = _encrypt_secrets(secrets, secret)
     with factory() as session:
         product = products.cli_product(session, product_slug, team_id)
-        src = sources_repo.save_source(session, product.id, url=parsed._replace(password=None).render_as_string(
-            hide_password=False), password_enc=enc, signups_query=subquery(signups_query),
-            events_query=subquery(events_query), timeout_seconds=timeout_seconds)
+        src = sources_repo.save_source(session, product.id, url=stored_form(public),
+                                       password_enc=enc, signups_query=queries["--signups-query"],
+                                       events_query=queries["--events-query"], timeout_seconds=timeout_seconds)
         status = _status(src, product.slug)
         session.commit()
     return status
-
-
 def list_sources(factory: Factory, *, team_id: str | None) -> list[SourceStatus]:
     with factory() as session:
         ws = products.cli_workspace(session, team_id)
@@ -248,39 +261,6 @@ def _load(session: Session, product: ProductRef) -> Any:
     return src
 
 
-def test_source(factory: Factory, *, product_slug: str, team_id: str | None, secret: str | None,
-                sample: int = TEST_SAMPLE) -> SourceTest:
-    """Run both queries with a limit on the source, read-only: their columns, a few rows (events
-    with the week each falls in) and the row counts (up to ``TEST_COUNT_CAP``). Writes nothing."""
-    started = time.monotonic()
-    with factory() as session:
-        product = products.cli_product(session, product_slug, team_id)
-        src = _load(session, product)
-    url = _stored_url(src, secret, with_password=True)
-    result = SourceTest(product=product.slug, url=shown_url(url))
-    engine = source_engine(url)
-    try:
-        with reading(engine, src.timeout_seconds, product.settings.timezone) as conn:
-            dialect = conn.dialect.name
-            for kind, query in (("signups", src.signups_query), ("events", src.events_query)):
-                cols = result.columns[kind] = columns(conn, query, kind)
-                shown = "src.user_id, src.signed_up_at" + (", src.channel" if "channel" in cols else "")
-                if kind == "events":
-                    shown = f"src.user_id, src.occurred_at, {week_expression(dialect, 'src.occurred_at', product.settings.timezone)} AS week_start"
-                result.samples[kind] = [tuple(r) for r in conn.execute(
-                    text(f"SELECT {shown} FROM ({query}) src LIMIT {int(sample)}"))]
-                result.counts[kind] = int(conn.execute(text(
-                    f"SELECT count(*) FROM (SELECT 1 AS one FROM ({query}) src LIMIT {TEST_COUNT_CAP}) c")).scalar() or 0)
-    except SourceError:
-        raise
-    except (exc.SQLAlchemyError, OSError) as err:
-        raise SourceError(f"source test failed: {cause(err, url.password and str(url.password))}") from None
-    finally:
-        engine.dispose()
-    result.seconds = time.monotonic() - started
-    return result
-
-
 def sync_source(factory: Factory, *, product_slug: str, team_id: str | None, secret: str | None, full: bool = False,
                 now: datetime | None = None) -> SyncResult:
     """``pmfbot source sync``: pull what is new (or, ``full``, everything) into the product."""
@@ -290,10 +270,18 @@ def sync_source(factory: Factory, *, product_slug: str, team_id: str | None, sec
     return _sync(factory, product, secret=secret, full=full, now=now or datetime.now(UTC))
 
 
-def sync_due_sources(ctx: Any, now: datetime | None = None) -> int:
+def sync_deadline(timeout_s: int) -> float:
+    """How long the clock waits for one sync: connecting, its three statements each up to the
+    timeout plus margin, and the bot's own writes."""
+    return CONNECT_TIMEOUT_S + 3 * (timeout_s + MARGIN_S) + SYNC_ALLOWANCE_S
+
+
+def sync_due_sources(ctx: Any, now: datetime | None = None, *, deadline_s: float | None = None) -> int:
     """The clock's daily sync (job ``pmf.clock.sql_sources``): every source not attempted in the
-    last ``SYNC_EVERY`` is claimed and synced, one after the other. A failure is recorded on the
-    source and logged (without its password); the others still run. Returns how many succeeded."""
+    last ``SYNC_EVERY`` is claimed and synced, one after the other, each on a thread of its own
+    with its own deadline (``sync_deadline``, or ``deadline_s``), so a source that hangs never
+    holds up the next. A failure is recorded on the source and logged (without any secret); the
+    others still run. Returns how many succeeded."""
     from storage.models import Product, Workspace
     from storage.repositories.products import product_ref
 
@@ -312,8 +300,15 @@ def sync_due_sources(ctx: Any, now: datetime | None = None) -> int:
             assert p is not None
             team = session.get(Workspace, p.workspace_id)
             product = product_ref(p, team.team_id if team else "")
+            src = sources_repo.find_source(session, product_id)
+            limit = deadline_s if deadline_s is not None else sync_deadline(src.timeout_seconds if src else 600)
         try:
-            result = _sync(ctx.factory, product, secret=ctx.secret_key, full=False, now=now)
+            result = run_within(lambda product=product: _sync(ctx.factory, product, secret=ctx.secret_key,  # type: ignore[misc]
+                                                              full=False, now=now), limit, product.slug)
+        except SourceTimeout as err:
+            _record_error(ctx.factory, product.id, str(err), now)
+            log.warning("sql source sync abandoned product=%s job=sql_sources: %s", product.slug, err)
+            continue
         except Exception as err:  # noqa: BLE001 - recorded on the source; the next day retries
             log.warning("sql source sync failed product=%s job=sql_sources: %s", product.slug, err)
             continue
@@ -322,61 +317,79 @@ def sync_due_sources(ctx: Any, now: datetime | None = None) -> int:
     return synced
 
 
+def _signup_parser(product: ProductRef, optional: Sequence[str], secret: str | None) -> Any:
+    """The CSV import's own signup parser (``bot.ingest.csv_import``), over the columns the query
+    returns: a source's signups are classified, checked and stored exactly as an imported file's."""
+    from bot.ingest.csv_import import _parser_for
+
+    return _parser_for("signups", {c: i for i, c in enumerate(("user_id", "signed_up_at", *optional))}, product, secret)
+
+
+def _cell(value: Any) -> str:
+    """A source's value as the CSV parser reads it (naive datetimes are UTC, dates local midnight)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
 def _sync(factory: Factory, product: ProductRef, *, secret: str | None, full: bool, now: datetime) -> SyncResult:
     """One sync, all or nothing on the bot's side (see the module docstring)."""
-    from bot.domain.organic import classify_channel
-
     started = time.monotonic()
     tz_name = product.settings.timezone
-    tz = ZoneInfo(tz_name)
-    channel_map = product.settings.channel_map
-    password: str | None = None
+    hidden: list[str] = []
     with factory() as session:
         src = _load(session, product)
         writer: BulkWriter | None = None
         try:
             url = _stored_url(src, secret, with_password=True)
-            password = str(url.password) if url.password else None
+            hidden = secret_values(url)
+            backend = url.get_backend_name()
+            signups_query = check_query(src.signups_query, backend, "the signups query")
+            events_query = check_query(src.events_query, backend, "the events query")
             since_week = None if full or src.last_synced_week is None else src.last_synced_week - REREAD_WEEKS
             signups_since = None if full or src.last_signup_at is None else src.last_signup_at - SIGNUP_MARGIN
             result = SyncResult(product=product.slug, full=full, since_week=since_week)
             writer = BulkWriter(session, product.id)
             weeks: set[int] = set()
             last_signup = src.last_signup_at
-            engine = source_engine(url)
+            engine = source_engine(url, src.timeout_seconds)
             try:
-                with reading(engine, src.timeout_seconds, tz_name) as conn:
-                    dialect = conn.dialect.name
-                    channel = "channel" in columns(conn, src.signups_query, "signups")
-                    columns(conn, src.events_query, "events")
-                    # Signups: rows as they are (one per user), their weeks computed here with zoneinfo.
-                    params: dict[str, Any] = {}
+                with reading(engine, src.timeout_seconds, tz_name) as reader:
+                    dialect = reader.dialect
+                    optional = columns(reader, signups_query, "signups")
+                    columns(reader, events_query, "events")
+                    # Signups: rows as they are (one per user), through the CSV import's parser.
+                    parse = _signup_parser(product, optional, secret)
+                    params: dict[str, Any] = dict(ALWAYS)
                     if signups_since is not None:
                         params["since"] = since_param(dialect, signups_since)
-                    rows = conn.execution_options(stream_results=True, yield_per=CHUNK_SIGNUPS).execute(
-                        text(signups_sql(dialect, src.signups_query, channel, since=signups_since is not None)), params)
-                    for part in _chunks(rows, CHUNK_SIGNUPS):
-                        chunk: dict[str, SignupRow] = {}
+                    counts = _Counts()
+                    for part in reader.chunks(signups_sql(dialect, signups_query, optional,
+                                                          since=signups_since is not None), params, CHUNK_SIGNUPS):
+                        chunk = _Chunk("signups")
                         for r in part:
-                            uid, at = _user(r[0]), _instant(r[1], tz)
-                            ch = (str(r[2]).strip()[:200] or None) if channel and r[2] is not None else None
-                            chunk[uid] = (uid, week_of_date(at.astimezone(tz).date()), at, ch,
-                                          classify_channel(ch, channel_map))
-                            if last_signup is None or at > last_signup:
-                                last_signup = at
+                            try:
+                                row = parse([_cell(v) for v in r])
+                            except RowError as err:
+                                raise SourceError(f"the signups query returned a row the import refuses "
+                                                  f"(user_id {str(r[0])[:40]!r}): {err}") from None
+                            chunk.add(row)
+                            if last_signup is None or row[2] > last_signup:
+                                last_signup = row[2]
                         result.signups += len(part)
-                        new, _changed, _weeks = writer.signups(list(chunk.values()))
-                        result.new_signups += new
+                        before = counts.inserted
+                        counts.write(writer, "signups", chunk.take())
+                        result.new_signups += counts.inserted - before
                     # Activity: the source groups; only distinct (user, week) pairs cross the wire.
-                    params = {}
+                    params = dict(ALWAYS)
                     if since_week is not None:
-                        since_at = datetime.combine(week_start(since_week), datetime.min.time(), tz)
+                        since_at = datetime.combine(week_start(since_week), datetime.min.time(), ZoneInfo(tz_name))
                         params["since"] = since_param(dialect, since_at)
-                    pairs = conn.execution_options(stream_results=True, yield_per=CHUNK_PAIRS).execute(
-                        text(grouped_events_sql(dialect, src.events_query, tz_name, since=since_week is not None)),
-                        params)
                     cache: dict[Any, int] = {}
-                    for part in _chunks(pairs, CHUNK_PAIRS):
+                    grouped = grouped_events_sql(dialect, events_query, tz_name, since=since_week is not None)
+                    for part in reader.chunks(grouped, params, CHUNK_PAIRS):
                         batch = [(_user(u), _week_of_start(cache, w)) for u, w in part]
                         weeks.update(cache.values())
                         result.pairs += len(batch)
@@ -408,21 +421,16 @@ def _sync(factory: Factory, product: ProductRef, *, secret: str | None, full: bo
             session.rollback()
             if isinstance(err, KeyboardInterrupt | GeneratorExit):
                 raise
-            message = str(err) if isinstance(err, UserError) else cause(err, password)
+            message = cause(err, hidden)
             _record_error(factory, product.id, message, now)
             if isinstance(err, SourceError):
+                raise type(err)(f"sync of {product.slug} failed, nothing was written: {message}") from None
+            if isinstance(err, UserError):
                 raise
             if isinstance(err, exc.SQLAlchemyError | OSError):
                 raise SourceError(f"sync of {product.slug} failed, nothing was written: {message}") from None
             raise
     return result
-
-
-def _chunks(result: Any, size: int) -> Iterator[Sequence[Any]]:
-    """The rows of a streamed result, ``size`` at a time. (``partitions()`` follows the driver's own
-    batches, which duckdb-engine makes one row long: a bulk-writer round per pair.)"""
-    while rows := result.fetchmany(size):
-        yield rows
 
 
 def _record_error(factory: Factory, product_id: int, message: str, at: datetime) -> None:

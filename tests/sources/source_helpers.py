@@ -14,7 +14,7 @@ import sqlite3
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +115,19 @@ class PgSource(_SqlAlchemySource):
     def close(self) -> None:
         self.run(f"DROP SCHEMA {self.schema} CASCADE")
         super().close()
+
+
+def ensure_mariadb_database(url: str) -> None:
+    """Create the MariaDB database the URL names if it is missing (each engineer's tests use their own)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    server = create_engine(parsed._replace(database=None), poolclass=NullPool)
+    try:
+        with server.begin() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS `{parsed.database}`")
+    finally:
+        server.dispose()
 
 
 class MariaSource(_SqlAlchemySource):
@@ -237,6 +250,8 @@ def make_source(dialect: str, tmp_path: Path) -> Source:
             pytest.skip(f"no PostgreSQL source server at {PG_URL}")
         return PgSource()
     if dialect == "mysql":
+        with suppress(Exception):
+            ensure_mariadb_database(MARIA_URL)
         if not _reachable(MARIA_URL):
             pytest.skip(f"no MariaDB source server at {MARIA_URL}")
         return MariaSource()

@@ -60,6 +60,10 @@ def test_a_healthy_source_shows_its_last_sync_and_no_digest_warning(session_fact
     content = digest_content(session_factory, product=product, week=report_week(product, NOW))
     assert content.source_problem is None
     cache = ReportCache(size=4, parallel=1, fingerprint_ttl=0.0)
-    data = home_data(session_factory, cache=cache, team_id="local", single_workspace=True, now=NOW)
+    data = home_data(session_factory, cache=cache, team_id="local", single_workspace=True, now=NOW,
+                     manages=lambda product_id: product_id == product.id)
     assert data.sources == ["`acme` · SQL source `postgresql://reader@db.internal/app` · synced 2026-12-01 06:00 UTC"
+                            " · 53,573 rows read · 26 weeks covered"]
+    data = home_data(session_factory, cache=cache, team_id="local", single_workspace=True, now=NOW)
+    assert data.sources == ["`acme` · SQL source (postgresql) · synced 2026-12-01 06:00 UTC"
                             " · 53,573 rows read · 26 weeks covered"]

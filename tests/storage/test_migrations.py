@@ -59,3 +59,40 @@ def test_0003_stores_the_cohort_week_of_existing_users_and_their_activity(fresh_
             assert len(c.execute(text("SELECT user_id, week FROM activity_weeks")).all()) == 7
     finally:
         eng.dispose()
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("key", ["migration-test-key-0123456789", ""])
+def test_0011_takes_query_string_passwords_out_of_stored_source_urls(fresh_url: str, key: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``?password=`` stored in clear before 0011: encrypted when the key is there (the source
+    still connects with it), else removed with an error saying to add the source again."""
+    from bot.ingest.sql_source import _stored_url
+    from bot.slack.oauth import TokenCipher
+
+    upgrade(fresh_url, "0008")
+    eng = make_engine(fresh_url)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    old_enc = TokenCipher(key).encrypt("userinfo-pw") if key else None
+    try:
+        with eng.begin() as c:
+            c.execute(text("INSERT INTO workspaces (id, team_id, created_at) VALUES (1, 'local', :t)"), {"t": now})
+            c.execute(text("INSERT INTO products (id, workspace_id, slug, name, settings, created_at) "
+                           "VALUES (7, 1, 'acme', 'Acme', '{}', :t)"), {"t": now})
+            c.execute(text("INSERT INTO sql_sources (product_id, url, password_enc, signups_query, events_query, "
+                           "timeout_seconds, created_at) VALUES (7, :u, :p, 'SELECT 1', 'SELECT 1', 600, :t)"),
+                      {"u": "postgresql+psycopg://reader@db/app?password=clear-pw&sslmode=require", "p": old_enc,
+                       "t": now})
+        monkeypatch.setenv("PMFBOT_SECRET_KEY", key)
+        upgrade(fresh_url, "head")
+        with eng.connect() as c:
+            row = c.execute(text("SELECT * FROM sql_sources")).mappings().one()
+        assert "clear-pw" not in str(dict(row)) and "password=***" in row["url"]
+        if key:
+            url = _stored_url(type("Src", (), dict(row))(), key, with_password=True)
+            assert url.password == "userinfo-pw" and url.query["password"] == "clear-pw"
+            assert url.query["sslmode"] == "require" and row["last_error"] is None
+        else:
+            assert "change that password" in row["last_error"] and "?password=" in row["last_error"]
+    finally:
+        eng.dispose()
