@@ -82,19 +82,29 @@ def quasi_poisson_trend(counts: Sequence[float], weeks: Sequence[float] | None =
     xc = x - x.mean()
     design = np.column_stack([np.ones_like(xc), xc])
     beta = np.array([math.log(y.mean()), 0.0])
-    for _ in range(100):
-        mu = np.exp(design @ beta)
-        # Newton step: (X' W X) delta = X' (y - mu), W = mu for the canonical log link.
-        info = design.T @ (design * mu[:, None])
-        step = np.linalg.solve(info, design.T @ (y - mu))
-        beta = beta + step
-        if float(np.max(np.abs(step))) < 1e-10:
-            break
-    mu = np.exp(design @ beta)
-    info = design.T @ (design * mu[:, None])
+    try:
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            for _ in range(100):
+                mu = np.exp(design @ beta)
+                # Newton step: (X' W X) delta = X' (y - mu), W = mu for the canonical log link.
+                info = design.T @ (design * mu[:, None])
+                step = np.linalg.solve(info, design.T @ (y - mu))
+                beta = beta + step
+                if float(np.max(np.abs(step))) < 1e-10:
+                    break
+            else:
+                return None
+            mu = np.exp(design @ beta)
+            info = design.T @ (design * mu[:, None])
+            cov = np.linalg.inv(info)
+    except (np.linalg.LinAlgError, FloatingPointError):
+        # No finite maximum: the counts are all zero on one side of some week (no organic signups
+        # until recently, say), so the log-linear slope runs off to infinity. There is no fit to
+        # test; the share and its trend still judge the signal.
+        return None
     dof = len(y) - 2
     phi = float(((y - mu) ** 2 / mu).sum()) / dof
-    cov = np.linalg.inv(info) * phi
+    cov = cov * phi
     se = math.sqrt(float(cov[1, 1]))
     slope = float(beta[1])
     p = float(stats.t.cdf(slope / se, dof)) if se > 0 else (1.0 if slope >= 0 else 0.0)
