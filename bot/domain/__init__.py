@@ -4,4 +4,5 @@
 change in this package (or in what the reports service feeds it) can change a stored report:
 weekly snapshots are caches keyed on it, so every stored week is then recomputed (SPEC §10)."""
 
-RULES_VERSION = 2  # 2: summaries in plain words ("points a week", "after signup", "scored answers")
+RULES_VERSION = 3  # 2: summaries in plain words ("points a week", "after signup", "scored answers")
+# 3: a week's snapshot counts survey answers through its Sunday only (SPEC §10)

@@ -102,25 +102,30 @@ def survey_audience(session: Session, product: ProductRef, as_of: date, since: d
     return SurveyAudience(tiers=tiers, active_by_tier=dict(by_tier), channel_members=members)
 
 
-def gate_survey(session: Session, product: ProductRef, as_of: date) -> SurveySignal:
+def gate_survey(session: Session, product: ProductRef, as_of: date, answers_through: date | None = None) -> SurveySignal:
     """The survey signal the gate uses, weighted by who answered. Last week's status, for the
     "changed only because answers left the window" note, is recomputed as of a week earlier on
     the same audience (cheap: one read of the answers covers both windows; and holding the
     audience fixed is what isolates the answers' own effect). Snapshots are not used: a week
-    without a digest has none."""
+    without a digest has none. ``answers_through`` (default ``as_of``) is the last day whose
+    answers count: a finished week's row stops at its Sunday (SPEC §10)."""
     s = product.settings.survey
-    end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    through = answers_through or as_of
+    end = datetime.combine(through + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     since = end - timedelta(days=s.window_days + 2 + 7)  # both windows; the domain applies each exactly
     responses = survey_responses(session, product.id, since=since, until=end)
     audience = survey_audience(session, product, as_of, since, end)
-    before = as_of - timedelta(days=7)
+    before = through - timedelta(days=7)
     previous = survey.survey_signal(responses, before, s, audience=audience).status
-    return survey.survey_signal(responses, as_of, s, audience=audience, previous_status=previous,
+    return survey.survey_signal(responses, through, s, audience=audience, previous_status=previous,
                                 previous_as_of=before)
 
 
-def compute_report(session: Session, product: ProductRef, as_of: date) -> GateReport:
+def compute_report(session: Session, product: ProductRef, as_of: date, *,
+                   answers_through: date | None = None) -> GateReport:
     """The gate report for one product as of a date: three signals, verdict, next steps.
+    ``answers_through``: the last day whose survey answers count (default ``as_of``; a week's
+    snapshot passes its Sunday, so answers on the Monday it is dated belong to the next week).
 
     A retention pass must also have held at the previous week's check (``confirm_weeks``), so
     retention is computed as of a week earlier too, and that check's own verdict is passed in."""
@@ -131,7 +136,7 @@ def compute_report(session: Session, product: ProductRef, as_of: date) -> GateRe
         previous = _retention_signal(session, product, as_of - timedelta(days=7), None)[0].unconfirmed_status
     ret, table = _retention_signal(session, product, as_of, previous)
     org = organic.organic_signal(weekly_channels(session, product.id, last), as_of, s.organic)
-    sur = gate_survey(session, product, as_of)
+    sur = gate_survey(session, product, as_of, answers_through)
     return gate.evaluate(product=product.slug, product_name=product.name, as_of=as_of, retention=ret,
                          organic=org, survey=sur, settings=s, cohort_table=table)
 
