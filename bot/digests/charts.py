@@ -20,6 +20,7 @@ from bot.render.blocks import (
     pct,
     pct_ci,
     pts,
+    retention_n,
 )
 from bot.render.blocks import STATUS_LABEL as STATUS_WORD
 from bot.render.charts import (
@@ -96,11 +97,11 @@ _GLYPH: dict[Status, str] = {"pass": "●", "borderline": "◆", "fail": "✖", 
 
 def _signal_rows(report: GateReport, previous: GateReport | None) -> list[tuple[Status, str, str]]:
     """(status, headline, numbers) for each signal: "Retention · pass · +0.4 pts vs last week",
-    "plateau 30.0% (90% CI 26.9–32.9%), n=3,099 users"."""
+    "plateau 30.0% (90% CI 26.9–32.9%), 474 users in 3 cohorts; 3,099 in all"."""
     r, o, s, p = report.retention, report.organic, report.survey, previous
     rows = [
         (r.status, "Retention", "plateau", r.plateau_level, r.plateau_level_ci, PLATEAU_CI_LEVEL,
-         f"n={r.users:,} users", p.retention.plateau_level if p else None),
+         retention_n(r), p.retention.plateau_level if p else None),
         (o.status, "Organic growth", "organic", o.organic_share, o.organic_share_ci, SHARE_CI_LEVEL,
          f"n={o.organic_signups + o.paid_signups:,} signups", p.organic.organic_share if p else None),
         (s.status, "Survey", "very disappointed", s.score, s.ci, SCORE_CI_LEVEL, f"n={s.responses:,}",

@@ -175,13 +175,22 @@ def no_data_fallback(name: str, slug: str) -> str:
 # --------------------------------------------------------------------------- signal lines
 
 
+def retention_n(s: RetentionSignal) -> str:
+    """What the retention level rests on: the judged tail's users and cohorts, the total as
+    context ("474 users in 3 cohorts; 6,340 in all"), or "n=6,340 users" before there is a tail."""
+    if not s.tail_cohorts:
+        return f"n={num(s.users)} users"
+    cohorts = len(s.tail_cohorts)
+    return f"{num(s.tail_users)} users in {cohorts} cohort{'s' if cohorts != 1 else ''}; {num(s.users)} in all"
+
+
 def retention_value(s: RetentionSignal) -> str:
-    """The retention numbers, e.g. "levels off at 31.0% (90% CI 28.9–33.1%, n=5,230 users, 14 weeks
-    with enough users); moving −0.2 points a week (90% CI −0.6 to +0.2)"."""
-    n = f"n={num(s.users)} users, {s.weeks_observed} weeks with enough users"
+    """The retention numbers, e.g. "levels off at 31.0% (90% CI 28.9–33.1%; 474 users in 3 cohorts;
+    5,230 in all; 14 weeks with enough users); moving −0.2 points a week (90% CI −0.6 to +0.2)"."""
+    n = f"{retention_n(s)}; {s.weeks_observed} weeks with enough users"
     if s.plateau_level is None:
         return f"({n})"
-    text = f"levels off at {pct(s.plateau_level)} ({pct_ci(s.plateau_level_ci, PLATEAU_CI_LEVEL)}, {n})"
+    text = f"levels off at {pct(s.plateau_level)} ({pct_ci(s.plateau_level_ci, PLATEAU_CI_LEVEL)}; {n})"
     if s.tail_slope is not None:
         text += f"; moving {pts(s.tail_slope)} a week ({pts_ci(s.tail_slope_ci, SLOPE_CI_LEVEL)})"
     return text

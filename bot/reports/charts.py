@@ -140,6 +140,10 @@ def organic_chart(
 
 def _retention_subtitle(table: CohortTable, signal: RetentionSignal) -> str:
     text = f"{signal.users:,} users in {len(table.cohorts):,} cohorts · {STATUS_WORD[signal.status]}"
+    if signal.tail_cohorts:
+        cohorts = len(signal.tail_cohorts)
+        text = (f"level judged on {signal.tail_users:,} users in {cohorts} cohort{'s' if cohorts != 1 else ''} "
+                f"({signal.users:,} in all) · {STATUS_WORD[signal.status]}")
     if signal.status == "insufficient_data":
         text += f" ({signal.weeks_observed} usable weeks so far)"
     return text
