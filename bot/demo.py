@@ -186,7 +186,7 @@ def run_demo(out: Path, *, echo: Callable[[str], None] = print, as_of: date | No
     save("report.json", report.to_json())
     save("cohorts.json", cohorts_json(table, "acme", "UTC"))
     save("retention.png", retention_chart(table, report.retention, product_name=report.product_name))
-    save("cohorts.png", cohort_heatmap(table, product_name=report.product_name))
+    save("cohorts.png", cohort_heatmap(table, product_name=report.product_name, judged=report.retention.tail_cohorts))
     save("organic.png", organic_chart(report.organic, product_name=report.product_name, as_of=as_of,
                                              min_share=0.5))
     save("pmf-check.blocks.json", gate_report_message(report, chart_note="Chart of the three signals: digest.png"))

@@ -175,13 +175,14 @@ def no_data_fallback(name: str, slug: str) -> str:
 # --------------------------------------------------------------------------- signal lines
 
 
-def retention_n(s: RetentionSignal) -> str:
+def retention_n(s: RetentionSignal, *, total: bool = True) -> str:
     """What the retention level rests on: the judged tail's users and cohorts, the total as
     context ("474 users in 3 cohorts; 6,340 in all"), or "n=6,340 users" before there is a tail."""
     if not s.tail_cohorts:
         return f"n={num(s.users)} users"
     cohorts = len(s.tail_cohorts)
-    return f"{num(s.tail_users)} users in {cohorts} cohort{'s' if cohorts != 1 else ''}; {num(s.users)} in all"
+    text = f"{num(s.tail_users)} users in {cohorts} cohort{'s' if cohorts != 1 else ''}"
+    return f"{text}; {num(s.users)} in all" if total else text
 
 
 def retention_value(s: RetentionSignal) -> str:

@@ -8,6 +8,7 @@ from slack_bolt import App
 from bot.context import AppContext
 from bot.products.managers import custom_rules
 from bot.render import blocks
+from bot.render.names import SIGNALS_CHART
 from bot.reports.blocks import gate_report_message
 from bot.reports.cache import ReportBundle
 from bot.reports.service import channel_report
@@ -37,7 +38,7 @@ def status(req: CommandRequest) -> None:
     if b.chart is not None:  # none without data: an empty chart says nothing the reply does not
         note = chart_to_dm(
             req.client, req.ctx.sent_charts, req.team_id, req.user_id, b.chart, filename=b.chart_filename,
-            title=b.chart_title,
+            title=b.chart_title, what=f"{SIGNALS_CHART} chart",
             comment=f"The three PMF signals of *{blocks.escape(b.product.name)}* "
                     f"(your `/pmf-check` in <#{req.channel_id}>).")
     req.respond(**gate_report_message(b.report, chart_note=note, custom_rules=_rules(req, b)))
