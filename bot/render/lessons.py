@@ -5,17 +5,22 @@ longer form (``bot.surveys.blocks``)."""
 
 from __future__ import annotations
 
-from bot.domain.lessons import Lessons, PhraseList
+from bot.domain.lessons import Lessons, Phrase, PhraseList
 from bot.render.blocks import escape
 
 LOVE_TITLE = "What the very disappointed love (their main benefit)"
-HOLD_TITLE = "What holds back the somewhat disappointed who share that love"
+HOLD_TITLE = "What holds the somewhat disappointed back (what would improve it)"
 
 
 def _short(pl: PhraseList, top: int = 3) -> str:
     if not pl.phrases:
         return escape(pl.message)
-    return ", ".join(f"{escape(p.phrase)} ({p.count})" for p in pl.phrases[:top])
+    return ", ".join(f"{_name(p)} ({p.count})" for p in pl.phrases[:top])
+
+
+def _name(p: Phrase) -> str:
+    """A phrase with those merged into it (one quote backs them all): "weekly digest / status meeting"."""
+    return " / ".join(escape(x) for x in (p.phrase, *p.also))
 
 
 def lessons_summary(lessons: Lessons) -> str:
@@ -31,7 +36,7 @@ def _list_text(title: str, pl: PhraseList) -> list[str]:
     out = [f"{title}: {pl.message}"]
     for p in pl.phrases:
         said = f' — "{p.quote}"' if p.quote else ""
-        out.append(f"  • {p.phrase} ({p.count} answer{'s' if p.count != 1 else ''}){said}")
+        out.append(f"  • {' / '.join((p.phrase, *p.also))} ({p.count} answer{'s' if p.count != 1 else ''}){said}")
     return out
 
 
