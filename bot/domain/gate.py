@@ -350,7 +350,7 @@ SCALE_STEPS: tuple[str, ...] = (
     "Harden the technology where it strains: measure what breaks or slows as usage grows "
     "(errors, latency, on-call pages) and fix those parts first.",
     "Broaden the product by usage data: build on what the very disappointed use and love most "
-    "(`pmfbot survey lessons`), and fix what holds the somewhat disappointed back.",
+    "(the survey's lessons: `/pmf-check lessons`), and fix what holds the somewhat disappointed back.",
     "Add team and process without losing speed: hire for the bottleneck, keep teams small and "
     "owning their area, and add only the process that removes a repeated failure.",
     "Automate operations: onboarding, billing, support answers and deploys that a person does "

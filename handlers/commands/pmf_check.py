@@ -24,6 +24,17 @@ from handlers.commands.router import CommandRequest, Router
 
 COMMAND = "/pmf-check"
 PLACEHOLDER = ":hourglass_flowing_sand: Working on `/pmf-check {text}`…"
+# In a direct message there is no channel to bind, share in or survey: these work there (the report
+# and lessons of a named product, the history, a digest into one's own DM, help).
+DM_SUBCOMMANDS = ("help", "status", "lessons", "history", "digest")
+DM_TEXT = (":information_source: `/pmf-check {sub}` works in a channel: run it in your product's channel "
+           "(invite PMF Gate there with `/invite @PMF Gate`). Here in a direct message you can read a product "
+           "by name: `/pmf-check status PRODUCT`, `/pmf-check lessons PRODUCT`, get the weekly digest with "
+           "`/pmf-check digest weekly`, or see `/pmf-check help`.")
+
+
+def in_dm(command: dict[str, Any]) -> bool:
+    return str(command.get("channel_id", "")).startswith("D") or command.get("channel_name") == "directmessage"
 
 
 def register(app: App, ctx: AppContext, router: Router) -> None:
@@ -34,6 +45,9 @@ def register(app: App, ctx: AppContext, router: Router) -> None:
             sub, words = router.split(text)
         except UserError as err:
             ack(response_type="ephemeral", **blocks.error_message(str(err), err.usage))
+            return
+        if in_dm(command) and sub.name not in DM_SUBCOMMANDS:
+            ack(response_type="ephemeral", text=DM_TEXT.format(sub=sub.name))
             return
         # Inside the code span a channel mention would show as its raw id: show its name.
         shown = blocks.escape(channel_names(text or "status", unnamed="#channel"))

@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from bot.context import AppContext
 from bot.home import service as slack_services
 from bot.home.blocks import home_view
+from bot.products import access
 from bot.workspaces.service import claim_event
 from handlers import background
 from handlers.commands.router import Router
@@ -19,9 +20,14 @@ from handlers.commands.router import Router
 def publish_home(ctx: AppContext, client: WebClient, team_id: str, user_id: str) -> None:
     data = slack_services.home_data(ctx.factory, cache=ctx.reports, team_id=team_id, single_workspace=ctx.single_workspace,
                                     now=ctx.now())
+    admin, mine = access.managed(ctx, client, team_id=team_id, user_id=user_id)
+
+    def manages(slug: str) -> bool:
+        return admin or data.product_ids.get(slug) in mine
+
     client.views_publish(user_id=user_id, view=home_view(
         data.entries, subscriptions=data.subscriptions, open_surveys=data.open_surveys, lessons=data.lessons,
-        custom_rules=data.custom_rules, sources=data.sources))
+        custom_rules=data.custom_rules, sources=data.sources, manages=manages))
 
 
 def register(app: App, ctx: AppContext, router: Router) -> None:
