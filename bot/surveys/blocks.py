@@ -253,7 +253,7 @@ def _needed(s: SurveySignal, min_responses: int) -> str:
     if s.status in ("pass", "fail"):
         return "Settled: no more responses are needed for this signal."
     if s.more_responses_needed > 0:
-        return (f"About *{num(s.more_responses_needed)} more responses* would settle it"
+        return (f"*{s.more_responses_text.capitalize()} more responses* would settle it"
                 + (f" (at least {min_responses} are needed for a verdict)." if s.status == "insufficient_data" else "."))
     return "More responses alone would not settle it: the score sits right at the bar."
 

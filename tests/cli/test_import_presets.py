@@ -195,3 +195,10 @@ def test_a_foreign_header_without_preset_names_the_presets(run, products, tmp_pa
 
 def test_the_cli_lists_the_presets_layout_knows() -> None:
     assert _PRESETS == {k: layout.presets_for(k) for k in _PRESETS}
+
+
+def test_a_product_without_answers_says_no_survey_answers(run, products) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run("check", "--product", "ours", "--as-of", "2026-04-06")
+    assert code == 0, err
+    assert "No survey answers in the last 90 days (40 needed)" in out and "Only 0" not in out
+    assert "No week of retention" in out
