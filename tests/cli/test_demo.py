@@ -7,19 +7,14 @@ import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from bot.cli import main
 from bot.demo import generate
 from bot.render.limits import validate_message
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def test_demo_writes_the_report_charts_and_block_kit(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
-    result = CliRunner().invoke(main, ["demo", "--out", str(out)], env={"DATABASE_URL": "", "SLACK_BOT_TOKEN": ""},
-                                catch_exceptions=False)
+def test_demo_writes_the_report_charts_and_block_kit(demo_run) -> None:  # type: ignore[no-untyped-def]
+    out, result, _ = demo_run
     assert result.exit_code == 0, result.stderr
     assert "Verdict: " in result.stdout
     for name in ("retention.png", "cohorts.png", "organic.png", "survey.png", "digest.png"):

@@ -1,8 +1,9 @@
-"""Every chart of the demo, as `pmfbot demo` draws it: labels never cover data (measured in pixels
+"""Every chart of the demo, as `pmfbot demo` draws it (the one run shared with tests/cli/test_demo.py): labels never cover data (measured in pixels
 after drawing), the retention markers say which weeks were used, one name per chart."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -16,28 +17,14 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
 import bot.render.placement as placement
-from bot.demo import run_demo
 from bot.reports import service as reports
 from storage.db import make_engine, make_session_factory
 
-AS_OF = date(2026, 11, 23)
-
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Figure]]:
-    figures: list[Figure] = []
-    original = placement.place_all
-
-    def record(fig: Figure) -> None:
-        figures.append(fig)
-        original(fig)
-
-    placement.place_all = record  # type: ignore[assignment]
-    try:
-        out = tmp_path_factory.mktemp("demo")
-        run_demo(out, echo=lambda _line: None, as_of=AS_OF)
-    finally:
-        placement.place_all = original  # type: ignore[assignment]
+def demo(demo_run) -> tuple[Path, list[Figure]]:  # type: ignore[no-untyped-def]
+    out, result, figures = demo_run
+    assert result.exit_code == 0, result.stderr
     return out, figures
 
 
@@ -98,8 +85,7 @@ def test_no_label_covers_data_in_any_demo_chart(demo: tuple[Path, list[Figure]])
 
 def test_retention_markers_hollow_only_for_weeks_not_used(demo: tuple[Path, list[Figure]]) -> None:
     out, figures = demo
-    factory = make_session_factory(make_engine(f"sqlite:///{out / 'pmf-demo.db'}"))
-    signal = reports.gate_report(factory, product_slug="acme", as_of=AS_OF).retention
+    signal = _signal(out).retention
     assert signal.tail_offsets
     panels = [ax for fig in figures for ax in fig.get_axes() if ax.get_xlabel() == "weeks since signup" and not ax.images
               and any(line.get_linewidth() > 2.5 for line in ax.lines)]
@@ -125,7 +111,11 @@ def test_one_name_per_chart(demo: tuple[Path, list[Figure]]) -> None:
 
 def _signal(out: Path) -> Any:
     factory = make_session_factory(make_engine(f"sqlite:///{out / 'pmf-demo.db'}"))
-    return reports.gate_report(factory, product_slug="acme", as_of=AS_OF)
+    return reports.gate_report(factory, product_slug="acme", as_of=_as_of(out))
+
+
+def _as_of(out: Path) -> date:
+    return date.fromisoformat(json.loads((out / "report.json").read_text())["as_of"])
 
 
 def test_the_heatmap_shows_and_marks_the_cohorts_the_verdict_rests_on(demo: tuple[Path, list[Figure]]) -> None:
