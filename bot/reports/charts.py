@@ -220,7 +220,10 @@ def _draw_retention(
         ax.plot([p.week_offset for p in thin], [p.retention for p in thin], color=BLUE, linewidth=1.6,
                 linestyle=":", zorder=3)
         ax.plot([p.week_offset for p in unused], [p.retention for p in unused], color=BLUE, linestyle="none",
-                marker="o", markersize=4, markerfacecolor="white", label="too few users (not used)", zorder=4)
+                marker="o", markersize=4, markerfacecolor="white", zorder=4,
+                # After the tail, too few cohorts have reached a week for it to be judged, however
+                # many users those few cohorts hold; before there is a tail, too few users.
+                label="not used (too few cohorts)" if signal.tail_offsets else "too few users (not used)")
 
     if signal.plateau_level is not None and signal.tail_offsets:
         level, level_ci = signal.plateau_level, signal.plateau_level_ci
