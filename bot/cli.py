@@ -101,19 +101,32 @@ def import_() -> None:
     """Import CSV files (header row required; see the README for the formats)."""
 
 
+# The presets of bot.ingest.layout (kept literal here so `pmfbot --help` imports nothing heavy).
+_PRESETS = {"events": ["posthog", "mixpanel", "amplitude", "segment"], "signups": ["stripe"],
+            "responses": ["typeform"]}
+
+
 def _import_command(kind: str) -> Callable[..., None]:
     @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
     @click.option("--product", "product_slug", required=True, help="The product's slug.")
     @click.option("--workspace", help="Slack team id (default: the only workspace, or 'local').")
     @click.option("--skip-invalid", is_flag=True, help="Import the valid rows; write rejected ones to FILE.rejected.csv.")
+    @click.option("--from", "preset", type=click.Choice(_PRESETS[kind], case_sensitive=False),
+                  help="The tool the file was exported from (knows its columns and time format).")
+    @click.option("--map", "mapping", metavar="OURS=THEIRS,…",
+                  help="Read our column OURS from the file's column THEIRS, e.g. user_id=distinct_id.")
+    @click.option("--date-format", "date_format", metavar="FORMAT",
+                  help="How non-ISO dates are written, in strftime codes, e.g. '%d/%m/%Y %H:%M'.")
     @handles_errors
-    def command(file: Path, product_slug: str, workspace: str | None, skip_invalid: bool) -> None:
+    def command(file: Path, product_slug: str, workspace: str | None, skip_invalid: bool, preset: str | None,
+                mapping: str | None, date_format: str | None) -> None:
         from bot.ingest.csv_import import import_csv
 
         settings = _settings()
         result = import_csv(
             _factory(settings), kind=kind, path=file, product_slug=product_slug, team_id=workspace,
             skip_invalid=skip_invalid, progress=sys.stderr.isatty(), secret=settings.secret_key,
+            preset=preset, mapping=mapping, date_format=date_format,
         )
         click.echo(result.summary())
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.demo_ready import generate_ready
+from bot.demo_ready import active_respondents, answer_time, generate_ready
 from bot.digests.charts import digest_chart
 from bot.domain.lessons import survey_lessons
 from bot.reports.blocks import gate_report_message
@@ -66,6 +66,8 @@ def generate(out: Path, as_of: date, *, weeks: int = 26, seed: int = 7) -> DemoD
     paths = DemoData(events=out / "events.csv", signups=out / "signups.csv", responses=out / "responses.csv",
                      as_of=as_of, users=0, event_rows=0, response_rows=0)
     n_users = n_events = 0
+    activity: dict[str, set[int]] = {}
+    signup_week: dict[str, int] = {}
     with open(paths.signups, "w", newline="") as fs, open(paths.events, "w", newline="") as fe:
         ws, we = csv.writer(fs), csv.writer(fe)
         ws.writerow(["user_id", "signed_up_at", "channel"])
@@ -86,6 +88,7 @@ def generate(out: Path, as_of: date, *, weeks: int = 26, seed: int = 7) -> DemoD
                 else:
                     channel = CHANNELS_PAID[int(rng.integers(len(CHANNELS_PAID)))]
                 ws.writerow([uid, signup.isoformat(), channel])
+                signup_week[uid], active = w, activity.setdefault(uid, {w})
                 keeper = rng.random() < 0.33  # the users for whom the product is a must-have
                 for k in range(0, weeks - w):
                     p = 0.85 if keeper else 0.55 * np.exp(-k / 1.6)
@@ -95,22 +98,22 @@ def generate(out: Path, as_of: date, *, weeks: int = 26, seed: int = 7) -> DemoD
                             at = base + timedelta(seconds=int(rng.integers(0, 6 * 86400)))
                             if at.date() < as_of:
                                 we.writerow([uid, at.isoformat(), "session"])
+                                active.add(w + k)
                                 n_events += 1
     n_resp = 0
     with open(paths.responses, "w", newline="") as fr:
         wr = csv.writer(fr)
         wr.writerow(["respondent_id", "answered_at", "answer", "segment", "who_benefits", "main_benefit", "improve"])
         seg_very = {"Founder": 0.62, "Engineer": 0.45, "Product manager": 0.40, "Designer": 0.30, "Marketer": 0.25}
-        for i in range(150):
+        for uid in active_respondents(rng, activity, signup_week, 150, weeks - 1):
             seg = SEGMENTS[int(rng.integers(len(SEGMENTS)))]
             u = rng.random()
             pv = seg_very[seg]
             answer = ("Very disappointed" if u < pv else "Somewhat disappointed" if u < pv + 0.30
                       else "Not disappointed" if u < 0.96 else "N/A — I no longer use Acme")
-            at = datetime.combine(as_of, datetime.min.time(), tzinfo=UTC) - timedelta(
-                days=int(rng.integers(1, 60)), seconds=int(rng.integers(0, 86400)))
+            at = answer_time(rng, as_of, signup_week[uid], first_monday, 59)
             benefit = BENEFITS[int(rng.integers(len(BENEFITS)))] if answer.startswith("Very") else ""
-            wr.writerow([f"r{i:04d}", at.isoformat(), answer, seg, WHO[int(rng.integers(len(WHO)))], benefit,
+            wr.writerow([uid, at.isoformat(), answer, seg, WHO[int(rng.integers(len(WHO)))], benefit,
                          IMPROVE[int(rng.integers(len(IMPROVE)))]])
             n_resp += 1
     return dataclasses.replace(paths, users=n_users, event_rows=n_events, response_rows=n_resp)
@@ -183,7 +186,7 @@ def run_demo(out: Path, *, echo: Callable[[str], None] = print, as_of: date | No
     save("report.json", report.to_json())
     save("cohorts.json", cohorts_json(table, "acme", "UTC"))
     save("retention.png", retention_chart(table, report.retention, product_name=report.product_name))
-    save("cohorts.png", cohort_heatmap(table, product_name=report.product_name))
+    save("cohorts.png", cohort_heatmap(table, product_name=report.product_name, judged=report.retention.tail_cohorts))
     save("organic.png", organic_chart(report.organic, product_name=report.product_name, as_of=as_of,
                                              min_share=0.5))
     save("pmf-check.blocks.json", gate_report_message(report, chart_note="Chart of the three signals: digest.png"))

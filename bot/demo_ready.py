@@ -41,6 +41,27 @@ IMPROVE = (
 )
 
 
+def active_respondents(rng: np.random.Generator, activity: dict[str, set[int]], signup_week: dict[str, int],
+                       n: int, last_week: int) -> list[str]:
+    """``n`` survey respondents drawn from the product's active users (SPEC §5 "Who answered":
+    active in 2+ weeks, one of them among the last two complete weeks, ``last_week`` being the
+    last), keener users more often (chance in proportion to 1 + the weeks active of the last 8), so
+    the demo's answers are matched to users, weighted and give a response rate."""
+    ids = sorted(u for u, weeks in activity.items() if len(weeks) >= 2 and max(weeks) >= last_week - 1)
+    keen = np.array([sum(1 for w in activity[u] if w > last_week - 8) for u in ids], dtype=float)
+    weight = 1 + keen
+    picked = rng.choice(len(ids), size=min(n, len(ids)), replace=False, p=weight / weight.sum())
+    return sorted((ids[int(i)] for i in picked), key=lambda u: signup_week[u])
+
+
+def answer_time(rng: np.random.Generator, as_of: date, signup_week: int, first_monday: date, max_days: int) -> datetime:
+    """When a respondent answered: within the last ``max_days`` days, never before their signup week ended."""
+    after_signup_week = (as_of - first_monday).days - 7 * (signup_week + 1)  # days from its end to as_of
+    days_ago = int(rng.integers(1, max(min(max_days + 1, after_signup_week), 2)))
+    return datetime.combine(as_of, datetime.min.time(), tzinfo=UTC) - timedelta(
+        days=days_ago, seconds=int(rng.integers(0, 86400)))
+
+
 @dataclass(frozen=True)
 class ReadyData:
     events: Path
@@ -58,6 +79,8 @@ def generate_ready(out: Path, as_of: date, *, weeks: int = 26, seed: int = 11) -
     out.mkdir(parents=True, exist_ok=True)
     signups, events, responses = out / "signups.csv", out / "events.csv", out / "responses.csv"
     n_users = n_events = 0
+    activity: dict[str, set[int]] = {}
+    signup_week: dict[str, int] = {}
     with open(signups, "w", newline="") as fs, open(events, "w", newline="") as fe:
         ws, we = csv.writer(fs), csv.writer(fe)
         ws.writerow(["user_id", "signed_up_at", "channel"])
@@ -72,6 +95,7 @@ def generate_ready(out: Path, as_of: date, *, weeks: int = 26, seed: int = 11) -
                 channel = ("" if r < 0.03 else CHANNELS_ORGANIC[int(rng.integers(len(CHANNELS_ORGANIC)))]
                            if rng.random() < 0.70 + 0.14 * w / weeks else CHANNELS_PAID[int(rng.integers(len(CHANNELS_PAID)))])
                 ws.writerow([uid, signup.isoformat(), channel])
+                signup_week[uid], active = w, activity.setdefault(uid, {w})
                 keeper = rng.random() < 0.45  # the team that runs its week on it
                 for k in range(0, weeks - w):
                     p = 0.97 if keeper else 0.5 * np.exp(-k / 1.2)
@@ -80,22 +104,22 @@ def generate_ready(out: Path, as_of: date, *, weeks: int = 26, seed: int = 11) -
                         at = base + timedelta(seconds=int(rng.integers(0, 5 * 86400)))
                         if at.date() < as_of:
                             we.writerow([uid, at.isoformat(), "session"])
+                            active.add(w + k)
                             n_events += 1
     n_resp = 0
     with open(responses, "w", newline="") as fr:
         wr = csv.writer(fr)
         wr.writerow(["respondent_id", "answered_at", "answer", "segment", "who_benefits", "main_benefit", "improve"])
-        for i in range(200):
-            days_ago = int(rng.integers(1, 76))
+        for uid in active_respondents(rng, activity, signup_week, 200, weeks - 1):
+            at = answer_time(rng, as_of, signup_week[uid], first_monday, 75)
+            days_ago = (as_of - at.date()).days
             seg = SEGMENTS[int(rng.integers(len(SEGMENTS)))]
             pv = 0.72 - 0.30 * days_ago / 75 + SEG_LIFT[seg]  # the score rose over the quarter
             u = rng.random()
             answer = ("Very disappointed" if u < pv else "Somewhat disappointed" if u < pv + 0.27
                       else "Not disappointed" if u < 0.97 else "N/A — I no longer use Beacon")
-            at = datetime.combine(as_of, datetime.min.time(), tzinfo=UTC) - timedelta(
-                days=days_ago, seconds=int(rng.integers(0, 86400)))
             benefit = BENEFITS[int(rng.integers(len(BENEFITS)))] if answer[0] in "VS" else ""
             improve = IMPROVE[int(rng.integers(len(IMPROVE)))] if answer.startswith("Somewhat") else ""
-            wr.writerow([f"s{i:04d}", at.isoformat(), answer, seg, "teams of 5-50", benefit, improve])
+            wr.writerow([uid, at.isoformat(), answer, seg, "teams of 5-50", benefit, improve])
             n_resp += 1
     return ReadyData(events, signups, responses, n_users, n_events, n_resp)

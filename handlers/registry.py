@@ -23,6 +23,7 @@ from handlers.actions import survey as survey_actions
 from handlers.commands import digest as digest_commands
 from handlers.commands import help as help_command
 from handlers.commands import history as history_commands
+from handlers.commands import lessons as lessons_commands
 from handlers.commands import pmf_check
 from handlers.commands import products as product_commands
 from handlers.commands import report as report_commands
@@ -38,8 +39,8 @@ log = logging.getLogger(__name__)
 
 LISTENERS: tuple[ModuleType, ...] = (
     # /pmf-check: the command (pmf_check) and its subcommands (routed by the router).
-    pmf_check, help_command, report_commands, history_commands, product_commands, token_commands, survey_commands,
-    digest_commands,
+    pmf_check, help_command, report_commands, history_commands, lessons_commands, product_commands, token_commands,
+    survey_commands, digest_commands,
     # Buttons: App Home, digests, surveys.
     home_actions, home_survey_actions, digest_actions, survey_actions,
     # Events: app_home_opened; app_uninstalled/tokens_revoked; message (survey thread replies).

@@ -24,6 +24,7 @@ from bot.domain.weeks import last_complete_week, week_start
 from bot.render import blocks as b
 from bot.render import limits
 from bot.render.blocks import STATUS_FOOTER, _button, _context, _header, _message, _section
+from bot.render.names import DIGEST_CHART
 from bot.reports.blocks import _fallback, _report_body
 from bot.surveys.values import DEFAULT_DAYS
 
@@ -273,7 +274,7 @@ def _actions(product_slug: str) -> dict[str, Any]:
 
 
 def chart_title(product_name: str, week: int) -> str:
-    return f"PMF digest · {product_name} · week of {week_label(week)}"
+    return f"{product_name} · {DIGEST_CHART} · week of {week_label(week)}"
 
 
 def chart_filename(product_slug: str, week: int) -> str:

@@ -20,6 +20,7 @@ from bot.render.blocks import (
     pct,
     pct_ci,
     pts,
+    retention_n,
 )
 from bot.render.blocks import STATUS_LABEL as STATUS_WORD
 from bot.render.charts import (
@@ -36,6 +37,7 @@ from bot.render.charts import (
     _panel_title,
     _png,
 )
+from bot.render.names import DIGEST_CHART
 from bot.reports.charts import _draw_organic, _draw_retention
 from bot.surveys.charts import _draw_answers, _draw_score
 
@@ -47,12 +49,14 @@ def digest_chart(
     min_share: float = 0.5,
     threshold: float = 0.40,
     window_weeks: int = 4,
+    name: str = DIGEST_CHART,
 ) -> bytes:
     """One composite figure for the weekly digest: retention curve, organic share, survey score
     against its threshold, and the verdict with each signal's status and change since
-    ``previous``. Pass the product's ``min_share``/``threshold``/``window_weeks`` settings."""
+    ``previous``. Pass the product's ``min_share``/``threshold``/``window_weeks`` settings; ``name``
+    is the chart's name in its title (``SIGNALS_CHART`` for ``/pmf-check``)."""
     fonts = _DIGEST
-    fig, body = _figure(DIGEST_SIZE, report.product_name, "weekly PMF digest", digest_subtitle(report), fonts)
+    fig, body = _figure(DIGEST_SIZE, report.product_name, name, digest_subtitle(report), fonts)
     grid = body.add_gridspec(2, 2)
     verdict_ax = body.add_subplot(grid[0, 0])
     ret_ax = body.add_subplot(grid[0, 1])
@@ -80,7 +84,7 @@ def digest_chart(
         _draw_answers(answers_ax, s.counts, fonts, compact=True)
         before = previous.survey.score if previous is not None else None
         _draw_score(gauge_ax, s.score, s.ci, threshold, s.responses, fonts, previous=before,
-                    compact=True, status=s.status)
+                    compact=True, status=s.status, weighted=s.weighted)
     return _png(fig)
 
 
@@ -96,11 +100,11 @@ _GLYPH: dict[Status, str] = {"pass": "●", "borderline": "◆", "fail": "✖", 
 
 def _signal_rows(report: GateReport, previous: GateReport | None) -> list[tuple[Status, str, str]]:
     """(status, headline, numbers) for each signal: "Retention · pass · +0.4 pts vs last week",
-    "plateau 30.0% (90% CI 26.9–32.9%), n=3,099 users"."""
+    "plateau 30.0% (90% CI 26.9–32.9%), 474 users in 3 cohorts" (the tail's; the panel is narrow)."""
     r, o, s, p = report.retention, report.organic, report.survey, previous
     rows = [
         (r.status, "Retention", "plateau", r.plateau_level, r.plateau_level_ci, PLATEAU_CI_LEVEL,
-         f"n={r.users:,} users", p.retention.plateau_level if p else None),
+         retention_n(r, total=False), p.retention.plateau_level if p else None),
         (o.status, "Organic growth", "organic", o.organic_share, o.organic_share_ci, SHARE_CI_LEVEL,
          f"n={o.organic_signups + o.paid_signups:,} signups", p.organic.organic_share if p else None),
         (s.status, "Survey", "very disappointed", s.score, s.ci, SCORE_CI_LEVEL, f"n={s.responses:,}",

@@ -51,6 +51,7 @@ from bot.digests.tick import CHART_TIMEOUT_SECONDS, CHART_UPLOAD_THREADS, ChartP
 from bot.digests.values import DeliveryJob
 from bot.domain.weeks import week_start
 from bot.errors import NotFound
+from bot.render.names import TRAJECTORY_CHART
 from bot.slack import post
 from bot.slack.errors import NO_ACCESS_ERRORS, classify, error_code
 
@@ -262,7 +263,7 @@ class DigestRunner:
             png = cache.chart(content, "trajectory").result(timeout=CHART_TIMEOUT_SECONDS)
             post.upload(client, channel_id=job.channel_id, content=png,
                         filename=f"pmf-trajectory-{job.product.slug}-{week_start(content.week).isoformat()}.png",
-                        title=f"{job.product.name} · PMF trajectory to {week_start(content.week + 1).isoformat()}")
+                        title=f"{job.product.name} · {TRAJECTORY_CHART} to {week_start(content.week + 1).isoformat()}")
         except Exception as err:  # noqa: BLE001 - the digest and its chart are out
             log.warning("digest %s: trajectory chart failed: %s", where, error_code(err))
             record_chart(self.ctx.factory, delivery_id=job.id, file_id=chart_file, error=f"trajectory {error_code(err)}")

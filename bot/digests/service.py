@@ -188,7 +188,7 @@ def snapshot_inputs(session: Session, product: ProductRef, week: int) -> str:
     the data for its weeks (users, activity and answers up to its as-of), the product's settings
     and the rules' version. A stored snapshot with another fingerprint is stale (SPEC §10)."""
     as_of = week_start(week + 1)
-    until = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=UTC)  # as compute_report reads
+    until = datetime.combine(as_of, time(0), tzinfo=UTC)  # answers through the week's Sunday, as snapshot_report reads
     data = data_fingerprint(session, product.id, last_week=week, until=until)
     payload = {"rules": RULES_VERSION, "as_of": as_of.isoformat(), "settings": encode(product.settings),
                "data": list(data)}
@@ -209,7 +209,8 @@ def snapshot_report(session: Session, product: ProductRef, week: int) -> tuple[G
                                                                int(act.get("signups", 0)),
                                                                int(act.get("responses", 0)))
     as_of = week_start(week + 1)
-    report = services.compute_report(session, product, as_of)
+    # Only what happened by the week's end: answers on the Monday it is dated go to the next row.
+    report = services.compute_report(session, product, as_of, answers_through=as_of - timedelta(days=1))
     activity = week_activity(session, product, week)
     payload = {"schema": 2, "inputs": inputs, "json": report.to_json(), "full": encode_report(report),
                "activity": dataclasses.asdict(activity)}

@@ -172,9 +172,9 @@ def _survey_steps(s: SurveySignal, cfg: SurveySettings) -> list[str]:
         shortfall = cfg.min_responses - s.responses
         if n > shortfall and s.score is not None:
             return [
-                f"Collect about {t.count(n)} more survey responses ({t.count(s.responses)} so far): "
+                f"Collect {s.more_responses_text} more survey responses ({t.count(s.responses)} so far): "
                 f"{cfg.min_responses} are needed for a verdict, and if the score stays near "
-                f"{t.pct(s.score)}, about {t.count(n)} more give an 80% chance of settling whether "
+                f"{t.pct(s.score)}, {s.more_responses_text} more give an 80% chance of settling whether "
                 f"it clears {bar}."
             ]
         return [
@@ -185,9 +185,9 @@ def _survey_steps(s: SurveySignal, cfg: SurveySettings) -> list[str]:
         score = t.pct(s.score or 0.0)
         if n > 0:
             return [
-                f"Collect about {t.count(n)} more survey responses ({t.count(s.responses)} so far): "
+                f"Collect {s.more_responses_text} more survey responses ({t.count(s.responses)} so far): "
                 f"if the score stays near {score}, that gives an 80% chance of settling whether it "
-                f"clears {bar}."
+                f"clears {bar} (a range: each new answer moves the estimate)."
             ]
         return [
             f"The survey score ({score}) sits right at the {bar} bar, so more responses alone will "
@@ -362,7 +362,7 @@ SCALE_STEPS: tuple[str, ...] = (
     "Harden the technology where it strains: measure what breaks or slows as usage grows "
     "(errors, latency, on-call pages) and fix those parts first.",
     "Broaden the product by usage data: build on what the very disappointed use and love most "
-    "(`pmfbot survey lessons`), and fix what holds the somewhat disappointed back.",
+    "(the survey's lessons: `/pmf-check lessons`), and fix what holds the somewhat disappointed back.",
     "Add team and process without losing speed: hire for the bottleneck, keep teams small and "
     "owning their area, and add only the process that removes a repeated failure.",
     "Automate operations: onboarding, billing, support answers and deploys that a person does "

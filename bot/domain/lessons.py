@@ -12,7 +12,7 @@ How a phrase is found and counted:
 
 - *Candidates and relevance* come from YAKE (the ``yake`` package: unsupervised, statistical,
   runs offline from what pip installs, no model download), run over the answers of one list
-  joined as sentences (sorted first, so the input order does not matter), with phrases of 1 to 3
+  joined as sentences (sorted first, so the input order does not matter), with phrases of up to 4
   words and its English stop-word list. YAKE never splits a phrase across answers or punctuation.
 - *Normalisation.* Text is NFKC-folded and lower-cased; stop words are dropped; each remaining
   word is reduced by a small suffix stripper (plurals, -ing, -ed, a final e: "saves", "saved",
@@ -34,6 +34,10 @@ How a phrase is found and counted:
 - *Quote*: the shortest answer containing the phrase that says more than the phrase alone (ties
   alphabetically; an answer that is the phrase and stop words only, "The keyboard shortcuts!", is
   quoted only when no other answer has it), trimmed to about 120 characters at a word boundary.
+  When one answer is the quote of two phrases they are merged: one line, the second phrase under
+  ``also`` (left out when it shares a word with the first: a variant of the same words).
+- *Length*: 2 to 4 words, at least 2 of them not stop words: one word ("team", "week") is a
+  fragment, not a lesson.
 
 Thin evidence: nothing is claimed from fewer than 5 answers in a list ("Not enough answers yet
 (n=3)"), and in an anonymous survey quotes appear only when at least 5 respondents contributed to
@@ -76,7 +80,7 @@ MIN_ANSWERS = MIN_N  # fewer answers in a list than this and no phrase is claime
 MIN_QUOTE_RESPONDENTS = 5  # anonymous surveys: quotes need at least this many contributors
 MIN_COUNT = 2  # a phrase must be in at least this many answers to be a theme
 TOP = 5
-MAX_WORDS = 3
+MIN_WORDS, MAX_WORDS = 2, 4  # a phrase says something: one word ("team", "week") is a fragment
 QUOTE_CHARS = 120
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
@@ -90,14 +94,16 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
 @dataclass(frozen=True)
 class Phrase:
-    """One key phrase: how many answers of its list contain it, and one of them, trimmed."""
+    """One key phrase: how many answers of its list contain it, and one of them, trimmed.
+    ``also``: other phrases the same quote backs (merged into this one, said once)."""
 
     phrase: str
     count: int
     quote: str | None  # None where quotes are withheld (anonymous survey, fewer than 5 people)
+    also: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"phrase": self.phrase, "count": self.count, "quote": self.quote}
+        return {"phrase": self.phrase, "count": self.count, "quote": self.quote, "also": list(self.also)}
 
 
 @dataclass(frozen=True)
@@ -255,7 +261,7 @@ def _candidates(texts: Sequence[str]) -> dict[tuple[str, ...], tuple[float, str]
     for kw, h in extractor.extract_keywords(corpus):
         text = " ".join(str(kw).lower().split())
         key = phrase_key(text)
-        if not key or len(key) > MAX_WORDS:
+        if not MIN_WORDS <= len(key) <= MAX_WORDS or len(text.split()) > MAX_WORDS:
             continue
         cur = best.get(key)
         if cur is None or (float(h), text) < cur:
@@ -297,9 +303,18 @@ def key_phrases(
             continue
         kept.append((n, text, key, hits))
     out: list[Phrase] = []
-    for n, text, key, hits in kept[:top]:
+    sources: list[str] = []
+    for n, text, key, hits in kept:
         # An answer that is just the phrase adds nothing to it: quote it only when there is no other.
         source = min((answers[i] for i in hits), key=lambda s: (parsed_of[s] == (key,), len(s), s))
+        if source in sources:  # one quote backs two phrases: one line, both phrases
+            i = sources.index(source)
+            if not set(key) & set(phrase_key(out[i].phrase)):  # a variant of the same words adds nothing
+                out[i] = Phrase(out[i].phrase, out[i].count, out[i].quote, (*out[i].also, text))
+            continue
+        if len(out) == top:
+            break
+        sources.append(source)
         out.append(Phrase(text, n, quote(source) if with_quotes else None))
     return tuple(out)
 
@@ -322,7 +337,8 @@ def _phrase_list(
     quotes = not anonymous or people >= MIN_QUOTE_RESPONDENTS
     phrases = key_phrases([a for _, a in pairs], top=top, with_quotes=quotes)
     if not phrases:
-        return PhraseList(n, people, (), f"No phrase is shared by {MIN_COUNT} or more of the {t.count(n)} answers yet.")
+        return PhraseList(n, people, (), f"No phrase of {MIN_WORDS}+ words is in {MIN_COUNT} or more of the "
+                                         f"{t.plural(n, 'answer')} {empty} yet.")
     withheld = "" if quotes else f" Quotes are shown once at least {MIN_QUOTE_RESPONDENTS} people have answered."
     return PhraseList(n, people, phrases, f"From {t.plural(n, 'answer')} {empty}.{withheld}")
 
@@ -346,15 +362,18 @@ def survey_lessons(
         if (b := _answer(r.main_benefit)) and any(shares(normalise(b), k) for k in keys)
     ]
     improve = [(r.respondent, a) for r in sharing if (a := _answer(r.improve))]
-    if not love.phrases:
-        hold_back = PhraseList(len(improve), len({w for w, _ in improve}), (),
-                               "Nothing to ask yet: it needs what the very disappointed love first.")
-    elif not sharing:
-        hold_back = PhraseList(0, 0, (), f"None of the {t.plural(len(somewhat), 'somewhat disappointed user')} "
-                                         "named a main benefit that shares what the very disappointed love yet.")
-    else:
+    every_improve = [(r.respondent, a) for r in somewhat if (a := _answer(r.improve))]
+    if love.phrases and len(improve) >= min_answers:
         hold_back = _phrase_list(improve, anonymous=anonymous, min_answers=min_answers, top=top,
                                  empty="of somewhat disappointed users who share that love, on what would improve it")
+    else:
+        # Too few of them share a loved benefit to narrow it down: what every somewhat
+        # disappointed user said would improve it, said so.
+        why = ("none of them named a benefit the very disappointed love" if love.phrases and not sharing
+               else f"only {t.count(len(improve))} of them share what the very disappointed love" if love.phrases
+               else "what the very disappointed love is not clear yet")
+        hold_back = _phrase_list(every_improve, anonymous=anonymous, min_answers=min_answers, top=top,
+                                 empty=f"of somewhat disappointed users on what would improve it ({why})")
     counts = {a: sum(1 for r in responses if r.answer == a) for a in ("very", "somewhat", "not", "na")}
     respondents = Respondents(
         total=len(responses), scored=counts["very"] + counts["somewhat"] + counts["not"],

@@ -304,7 +304,7 @@ def plateau_test(
     if not tail:
         if len(usable) < settings.min_weeks:
             why = (
-                f"Only {t.plural(len(usable), 'week')} of retention with at least "
+                f"{'No week' if not usable else 'Only ' + t.plural(len(usable), 'week')} of retention with at least "
                 f"{t.count(settings.min_users)} users observed; {settings.min_weeks} are needed "
                 f"({population})."
             )

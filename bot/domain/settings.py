@@ -178,7 +178,10 @@ class ProductSettings:
         current = getattr(g, name)
         value: int | float
         try:
-            value = int(raw) if isinstance(current, int) else float(raw)
+            if isinstance(current, float) and raw.strip().endswith("%"):
+                value = float(raw.strip()[:-1]) / 100  # "40%" is 0.4: shares are stored as fractions
+            else:
+                value = int(raw) if isinstance(current, int) else float(raw)
         except ValueError:
             kind = "a whole number" if isinstance(current, int) else "a number"
             raise SettingError(f"`{key}` must be {kind} (got `{raw}`).") from None

@@ -290,17 +290,24 @@ def _score(counted: Sequence[SurveyResponse], settings: SurveySettings,
             rate, base = len({r.respondent for r in kept}) / audience.active_users, "active_users"
         elif unmatched and audience.channel_members:
             rate, base = len({r.respondent for r in kept}) / audience.channel_members, "channel_members"
+    more_range: tuple[int, int] | None = None
     ci = _wilson_p(score, n_eff) if score is not None and n_eff > 0 else None
     pass_bound = _wilson_p(score, n_eff, settings.pass_z)[0] if score is not None and n_eff > 0 else None
     if score is not None and n_eff > 0:
         eff_very = int(round(score * n_eff))
         eff_n = max(1, int(round(n_eff)))
         eff_min = int(math.ceil(settings.min_responses * n_eff / n)) if n else settings.min_responses
-        more_eff = responses_needed(min(eff_very, eff_n), eff_n, settings.threshold, eff_min,
-                                    pass_z=settings.pass_z)
-        # Weighted answers count for less: scale effective answers back to real ones.
-        needed = int(math.ceil(more_eff * n / n_eff)) if more_eff else 0
-        needed = max(needed, settings.min_responses - n)
+
+        def real(very_: int, n_: int) -> int:
+            more_eff = responses_needed(min(very_, n_), n_, settings.threshold, eff_min, pass_z=settings.pass_z)
+            # Weighted answers count for less: scale effective answers back to real ones.
+            return max(int(math.ceil(more_eff * n / n_eff)) if more_eff else 0, settings.min_responses - n)
+
+        needed = real(eff_very, eff_n)
+        # The next answer moves the estimate by tens either way: the range covers both.
+        around = [needed, real(eff_very + 1, eff_n + 1), real(eff_very, eff_n + 1)] if needed > 0 else []
+        if around and min(around) > 0:
+            more_range = (min(around), max(around))
     else:
         needed = max(0, settings.min_responses - n)
     bar = t.share_setting(settings.threshold)
@@ -312,8 +319,8 @@ def _score(counted: Sequence[SurveyResponse], settings: SurveySettings,
         status = "insufficient_data"
         so_far = f", {t.pct(score)} very disappointed so far" if score is not None else ""
         summary = (
-            f"Only {t.plural(n, 'survey answer')} in the last {settings.window_days} days "
-            f"({settings.min_responses} needed){so_far}{na}{who}."
+            f"{'No survey answers' if n == 0 else 'Only ' + t.plural(n, 'survey answer')} in the last "
+            f"{settings.window_days} days ({settings.min_responses} needed){so_far}{na}{who}."
         )
     else:
         assert score is not None and ci is not None and pass_bound is not None
@@ -342,6 +349,7 @@ def _score(counted: Sequence[SurveyResponse], settings: SurveySettings,
         ci=ci,
         not_applicable=counts.na,
         more_responses_needed=max(0, needed),
+        more_responses_range=more_range,
         counts=counts,
         summary=summary,
         pass_bound=pass_bound,

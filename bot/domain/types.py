@@ -302,6 +302,15 @@ class SurveySignal:
     response_rate: float | None = None
     response_rate_base: Literal["active_users", "channel_members"] | None = None
     changed_by_window: bool = False  # the status moved only because answers left the window
+    # What more_responses_needed would read after the next answer either way (very or not): the
+    # number moves by tens as single answers arrive, so surfaces show this range (None: no range).
+    more_responses_range: tuple[int, int] | None = None
+
+    @property
+    def more_responses_text(self) -> str:
+        """ "about 350–470" (or "about 423" when the range is one number)."""
+        lo, hi = self.more_responses_range or (self.more_responses_needed, self.more_responses_needed)
+        return f"about {lo:,}" if lo == hi else f"about {lo:,}–{hi:,}"
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -26,6 +26,7 @@ from bot.render.blocks import (
     num,
     pct,
     pct_ci,
+    retention_n,
 )
 
 MAX_LINES = 40  # weeks listed in Slack (one section each at most); the chart shows them all
@@ -41,6 +42,8 @@ def week_parts(w: HistoryWeek) -> tuple[str, str, str, str]:
     """(week, retention, organic, survey) of one week in words, statuses spelled out."""
     r = w.report
     ret = f"plateau {_value(r.retention.plateau_level, r.retention.plateau_level_ci, PLATEAU_CI_LEVEL)}"
+    if r.retention.plateau_level is not None:
+        ret += f", {retention_n(r.retention)}"
     org = f"organic {_value(r.organic.organic_share, r.organic.organic_share_ci, SHARE_CI_LEVEL)}"
     sur = f"score {_value(r.survey.score, r.survey.ci, SCORE_CI_LEVEL)}, n={num(r.survey.responses)}"
     return (f"week of {week_start(w.week).isoformat()}", ret, org, sur)

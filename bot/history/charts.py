@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
 
 from bot.domain.types import GateReport, Status
 from bot.domain.weeks import week_start
@@ -30,8 +31,14 @@ from bot.render.charts import (
     _png,
     _style,
 )
+from bot.render.names import TRAJECTORY_CHART
 
 TRAJECTORY_SIZE = (8.0, 8.0)  # 800×800 px: three stacked panels
+
+# Marker areas (pt²) that look the same size: an X fills less of its box than a dot or a diamond.
+_AREA: dict[Status, float] = {"pass": 46.0, "borderline": 40.0, "fail": 70.0, "insufficient_data": 46.0}
+_KEY: tuple[tuple[Status, str], ...] = (("pass", "pass"), ("borderline", "borderline"), ("fail", "fail"),
+                                         ("insufficient_data", "not enough data"))
 
 Value = Callable[[GateReport], tuple[float | None, tuple[float, float] | None, Status]]
 
@@ -72,7 +79,8 @@ def _panel(ax: Axes, xs: Sequence[int], reports: Sequence[GateReport], value: Va
             mine = [(x, v) for x, v, _, st in known if st == status]
             if mine:
                 ax.scatter([x for x, _ in mine], [v for _, v in mine], color=STATUS_COLOR[status],
-                           marker=STATUS_MARKER[status], s=46, zorder=3, edgecolors="white", linewidths=0.6)
+                           marker=STATUS_MARKER[status], s=_AREA[status], zorder=3, edgecolors="white",
+                           linewidths=0.6)
     if bar is not None or known:
         ax.legend(loc="best", fontsize=fonts.legend, frameon=False)  # "best" is computed from the data: still deterministic
 
@@ -84,16 +92,21 @@ def trajectory_chart(history: History) -> bytes:
     marks a week in which the product's gate rules changed (from the audit)."""
     fonts = _SINGLE
     last = history.latest
-    subtitle = (f"week by week to {last.as_of.isoformat()} · ● pass ◆ borderline ✕ fail" if last is not None
-                else f"no complete week yet · {_RULE}")
+    subtitle = (f"week by week to {last.as_of.isoformat()} · each point in its week's status (key below)"
+                if last is not None else f"no complete week yet · {_RULE}")
     if history.weeks_differing:
         subtitle += f" · {history.weeks_differing} week(s) read otherwise under the default rules"
-    fig, body = _figure(TRAJECTORY_SIZE, history.product_name, "PMF trajectory", subtitle, fonts)
+    fig, body = _figure(TRAJECTORY_SIZE, history.product_name, TRAJECTORY_CHART, subtitle, fonts)
     if not history.weeks:
         _no_data(body.add_subplot(1, 1, 1), "No history yet",
                  "The trajectory starts once the product has a complete week of data.", fonts)
         return _png(fig)
     axes = body.subplots(3, 1, sharex=True)
+    # The key: every status with the very marker (shape, colour, size) the panels draw.
+    body.legend(handles=[Line2D([], [], linestyle="none", marker=STATUS_MARKER[st], color=STATUS_COLOR[st],
+                                markeredgecolor="white", markeredgewidth=0.6, markersize=_AREA[st] ** 0.5,
+                                label=word) for st, word in _KEY],
+                loc="outside lower center", ncols=4, fontsize=fonts.legend, frameon=False)
     xs = list(range(len(history.weeks)))
     reports = [w.report for w in history.weeks]
     _panel(axes[0], xs, reports, _survey, title="Sean Ellis score (very disappointed)", colour=PURPLE,

@@ -3,7 +3,7 @@ surveys, within the Home tab's 100 blocks."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bot.domain.default_rules import default_rules_line
@@ -47,7 +47,7 @@ _HOME_PRODUCT_BLOCKS = 4  # summary section, signals section, actions, divider
 
 
 def _home_product(report: GateReport | None, slug: str, name: str, lessons: Lessons | None = None,
-                  rules: str | None = None) -> list[dict[str, Any]]:
+                  rules: str | None = None, manages: bool = True) -> list[dict[str, Any]]:
     title = f"*{escape(name)}* `{escape(slug)}`"
     note = f"\n:warning: {rules}" if rules else ""
     if report is None or not report.has_data:
@@ -66,15 +66,14 @@ def _home_product(report: GateReport | None, slug: str, name: str, lessons: Less
             # they love, what holds others back — phrases and counts, never quotes.
             lines.append(lessons_summary(lessons))
         signals = _section("\n".join(lines))
-    actions = {
-        "type": "actions",
-        "elements": [
-            _button("Run check", HomeAction.CHECK, slug, style="primary"),
+    elements = [_button("Run check", HomeAction.CHECK, slug, style="primary")]
+    if manages:  # the manager-only buttons only for those who may use them (SPEC §8)
+        elements += [
             _button("Start survey", HomeAction.SURVEY, slug),
             # It sends this week's digest to the clicker's DM: a private preview, never a channel post.
             _button("Preview digest in my DM", HomeAction.DIGEST, slug),
-        ],
-    }
+        ]
+    actions = {"type": "actions", "elements": elements}
     return [summary, signals, actions, _divider()]
 
 
@@ -86,6 +85,7 @@ def home_view(
     lessons: Mapping[str, Lessons] | None = None,
     custom_rules: dict[str, str] | None = None,
     sources: Sequence[str] = (),
+    manages: Callable[[str], bool] | None = None,
 ) -> dict[str, Any]:
     """The App Home tab (``views.publish``): per product (report or None, slug, name) the verdict,
     the three signals and buttons (``ACTION_HOME_*``, value = slug); then the digest
@@ -93,6 +93,7 @@ def home_view(
     ``lessons`` (by slug) adds the survey's lessons under a product's signals; ``custom_rules`` maps a
     slug to its "Custom rules: …" line (mrkdwn), shown on that product's card.
     ``sources``: one mrkdwn line per SQL source (its last sync, or why it failed), shown when there are any.
+    ``manages(slug)``: whether the viewer may use a product's manager-only buttons (default: yes).
     With no products it shows "Getting started"."""
     blocks: list[dict[str, Any]] = [
         _header("PMF Gate"),
@@ -116,7 +117,8 @@ def home_view(
         room = limits.MAX_BLOCKS["home"] - len(blocks) - len(tail) - 1  # 1 for "…and N more"
         fits = min(len(entries), room // _HOME_PRODUCT_BLOCKS)
         for report, slug, name in entries[:fits]:
-            blocks += _home_product(report, slug, name, (lessons or {}).get(slug), (custom_rules or {}).get(slug))
+            blocks += _home_product(report, slug, name, (lessons or {}).get(slug), (custom_rules or {}).get(slug),
+                                    manages is None or manages(slug))
         if fits < len(entries):
             blocks.append(_context(
                 f"…and {num(len(entries) - fits)} more products. List them with `/pmf-check product`."

@@ -45,6 +45,7 @@ class HomeData:
     lessons: dict[str, Lessons] = field(default_factory=dict)  # by slug: the survey's lessons
     custom_rules: dict[str, str] = field(default_factory=dict)  # slug -> "Custom rules: …"
     sources: list[str] = field(default_factory=list)  # one line per SQL source: last sync or last error
+    product_ids: dict[str, int] = field(default_factory=dict)  # slug -> product id (who manages what)
 
 
 def home_data(factory: Factory, *, cache: ReportCache, team_id: str, single_workspace: bool, now: datetime,
@@ -74,7 +75,7 @@ def home_data(factory: Factory, *, cache: ReportCache, team_id: str, single_work
         entries.append((fetch_report(factory, cache, p, with_chart=False).report if p.has_data else None, p.product.slug,
                         p.product.name))
     entries += [(None, slug, name) for slug, name in rest]
-    return HomeData(entries, sub_lines, survey_lines, lessons, rules, sources)
+    return HomeData(entries, sub_lines, survey_lines, lessons, rules, sources, {p.slug: p.id for p in products})
 
 
 def _subscription_line(sub: DigestSubscription, slug: str) -> str:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.matching import MIN_SECRET, email_hash
 from bot.errors import UserError
+from bot.ingest import layout
 from bot.ingest.formats import (
     _FORMATS,
     MAX_REPORTED_ERRORS,
@@ -93,22 +94,6 @@ def _open_csv(path: Path) -> io.BufferedReader:
 def _not_utf8(path: Path, line: int) -> UserError:
     return UserError(f"{path} is not UTF-8 text (undecodable bytes near line {line}); nothing was imported. "
                      "Re-save it as UTF-8 (in Excel: Save As > \"CSV UTF-8\") and import it again.")
-
-
-def _header_index(header: Sequence[str], kind: str, path: Path) -> dict[str, int]:
-    fmt = _FORMATS[kind]
-    index: dict[str, int] = {}
-    for i, name in enumerate(header):
-        index.setdefault(name.strip().lower(), i)  # the first of two same-named columns wins
-    missing = [c for c in fmt.required if c not in index]
-    if kind == "signups" and not any(c in index for c in ("channel", "utm_source", "utm_medium")):
-        missing.append("channel (or utm_source,utm_medium)")
-    if missing:
-        found = ",".join(h.strip() for h in header) or "(nothing)"
-        raise UserError(f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}. "
-                        f"The header row must name the columns {fmt.usage} (any order, extra columns ignored); "
-                        f"found: {found}.")
-    return index
 
 
 def _parser_for(kind: str, index: Mapping[str, int], product: ProductRef, secret: str | None = None) -> RowParser:
@@ -317,6 +302,9 @@ def import_csv(
     chunk_rows: int | None = None,
     fast_events: bool = True,
     secret: str | None = None,
+    preset: str | None = None,
+    mapping: str | None = None,
+    date_format: str | None = None,
 ) -> ImportResult:
     """Import one CSV file of ``kind`` into a product, all or nothing (see the module docstring).
 
@@ -333,6 +321,7 @@ def import_csv(
     ``answered_at`` (``import:{respondent_id}:{answered_at in UTC}``): an existing key is left
     as it is, and a later answer by the same respondent is a new response. A signups file's
     optional ``email`` column is kept only as its keyed hash (``secret``, SPEC §5 "Who answered").
+    ``preset``, ``mapping`` and ``date_format`` describe another tool's export (bot.ingest.layout).
     """
     if kind not in _FORMATS:
         raise UserError(f"Unknown import kind {kind!r}: use events, signups or responses.")
@@ -344,7 +333,8 @@ def import_csv(
         if size == 0:
             raise UserError(f"{path} is empty; expected a header row: {_FORMATS[kind].usage}.")
         # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark that is not part of the header.
-        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
+        delimiter, sampled = layout.sample(raw)
+        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""), delimiter=delimiter)
         try:
             header = next(reader, [])
         except UnicodeDecodeError:
@@ -353,15 +343,18 @@ def import_csv(
             raise UserError(f"{path}, line 1: {err}") from None
         if not any(h.strip() for h in header):
             raise UserError(f"{path} has no header row; the first line must be: {_FORMATS[kind].usage}.")
-        index = _header_index(header, kind, path)
+        shape = layout.read_layout(raw, path, kind, header, delimiter, sampled, preset, mapping, date_format)
+        if preset:
+            shape.without_email(secret)
+        index = shape.index
 
         with factory() as session, _gc_paused():
             product = products.cli_product(session, product_slug, team_id)
-            parse = _parser_for(kind, index, product, secret)
-            result = ImportResult(kind=kind, product=product.slug, path=str(path))
+            parse = shape.wrap(_parser_for(kind, index, product, secret))
+            result = ImportResult(kind=kind, product=product.slug, path=str(path), notes=shape.notes)
             rejects = _Rejects(path, header, keep_rows=skip_invalid)
             bar = _progress_bar(size, path, progress)
-            fast = _fast_events(kind, raw, header, index, product, chunk_rows) if fast_events else None
+            fast = _fast_events(kind, raw, header, index, product, chunk_rows) if fast_events and shape.plain else None
             writer = BulkWriter(session, product.id, sqlite_cache_kib=fast and fast.sqlite_cache_kib)
             producer = _Producer(reader, parse, kind, chunk_rows or CHUNK_ROWS[kind],
                                  rejects, skip_invalid, raw, bar, max(index.values()) + 1,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -96,6 +96,7 @@ class ImportResult:
     new_users: int = 0
     rejected_file: str | None = None
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # how the file was read (bot.ingest.layout)
 
     def summary(self) -> str:
         valid = self.rows_read - self.rejected
@@ -110,7 +111,10 @@ class ImportResult:
                 f"in {self.seconds:.1f}s: " + ", ".join(parts))
         if self.rejected:
             text += f"; {self.rejected:,} rejected (see {self.rejected_file})"
-        return text + "."
+        text += "."
+        if self.notes:
+            text += " Read as: " + "; ".join(self.notes) + "."
+        return text
 
 
 # ----------------------------------------------------------------------------- timestamps

@@ -115,4 +115,4 @@ def tokens_message(tokens: Sequence[tuple[str, str, str | None, datetime, dateti
              for prefix, scope, by, created, used, revoked in tokens]
     blocks = _list_sections("Ingest tokens", lines or ["_No tokens yet: create one with `/pmf-check token`._"])
     blocks.append(_context("Revoke one: `/pmf-check token revoke PREFIX` (it answers 401 at once)"))
-    return _message(f"{len(lines)} ingest tokens", blocks)
+    return _message(f"{len(lines)} ingest token{'s' if len(lines) != 1 else ''}", blocks)

@@ -124,6 +124,10 @@ def channel_product(session: Session, ws: Workspace, channel_id: str) -> Product
             usage="/pmf-check product create SLUG [NAME]",
         )
     names = ", ".join(f"`{p.slug}`" for p in products)
+    if channel_id.startswith("D"):  # a direct message: no channel says which product
+        raise UserError(f"This workspace tracks several products ({names}); in a direct message, name one: "
+                        f"`/pmf-check status {products[0].slug}` or `/pmf-check lessons {products[0].slug}`, or run "
+                        "`/pmf-check` in the product's channel.", usage="/pmf-check status PRODUCT")
     raise UserError(f"This workspace tracks several products ({names}) and this channel is bound to none. "
                     "Choose one with `/pmf-check product use SLUG`.", usage="/pmf-check product use SLUG")
 

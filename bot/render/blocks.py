@@ -10,6 +10,7 @@ long text so that the payload always passes ``limits.validate_blocks``. Action i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,13 +77,13 @@ STATUS_FOOTER = (
 HEADLINE: dict[str, dict[Status, str]] = {
     "Retention": {
         "pass": "Users who stay keep using it: retention has stopped falling, so new users will not drain away.",
-        "borderline": "Retention may be levelling off, but not surely yet: new users could still drain away.",
+        "borderline": "Retention may be levelling off, but it is not certain yet: new users could still drain away.",
         "fail": "Users keep leaving: money spent on growth would leak out.",
         "insufficient_data": "Too few weeks of users yet to tell whether they stay.",
     },
     "Organic": {
         "pass": "Most new users find you on their own: growth does not hang on paid ads.",
-        "borderline": "About half of new users find you on their own, but not surely most yet.",
+        "borderline": "About half of new users find you on their own, but it is not yet certain that most do.",
         "fail": "Growth is mostly bought: it would stop when the ad spend stops.",
         "insufficient_data": "Too few signups with a known channel yet to tell how people find you.",
     },
@@ -175,13 +176,23 @@ def no_data_fallback(name: str, slug: str) -> str:
 # --------------------------------------------------------------------------- signal lines
 
 
+def retention_n(s: RetentionSignal, *, total: bool = True) -> str:
+    """What the retention level rests on: the judged tail's users and cohorts, the total as
+    context ("474 users in 3 cohorts; 6,340 in all"), or "n=6,340 users" before there is a tail."""
+    if not s.tail_cohorts:
+        return f"n={num(s.users)} users"
+    cohorts = len(s.tail_cohorts)
+    text = f"{num(s.tail_users)} users in {cohorts} cohort{'s' if cohorts != 1 else ''}"
+    return f"{text}; {num(s.users)} in all" if total else text
+
+
 def retention_value(s: RetentionSignal) -> str:
-    """The retention numbers, e.g. "levels off at 31.0% (90% CI 28.9–33.1%, n=5,230 users, 14 weeks
-    with enough users); moving −0.2 points a week (90% CI −0.6 to +0.2)"."""
-    n = f"n={num(s.users)} users, {s.weeks_observed} weeks with enough users"
+    """The retention numbers, e.g. "levels off at 31.0% (90% CI 28.9–33.1%; 474 users in 3 cohorts;
+    5,230 in all; 14 weeks with enough users); moving −0.2 points a week (90% CI −0.6 to +0.2)"."""
+    n = f"{retention_n(s)}; {s.weeks_observed} weeks with enough users"
     if s.plateau_level is None:
         return f"({n})"
-    text = f"levels off at {pct(s.plateau_level)} ({pct_ci(s.plateau_level_ci, PLATEAU_CI_LEVEL)}, {n})"
+    text = f"levels off at {pct(s.plateau_level)} ({pct_ci(s.plateau_level_ci, PLATEAU_CI_LEVEL)}; {n})"
     if s.tail_slope is not None:
         text += f"; moving {pts(s.tail_slope)} a week ({pts_ci(s.tail_slope_ci, SLOPE_CI_LEVEL)})"
     return text
@@ -210,7 +221,7 @@ def survey_value(s: SurveySignal) -> str:
     answers = f"{num(s.very_disappointed)} of {num(s.responses)} scored answers, {num(s.not_applicable)} N/A left out"
     text = f"{pct(s.score)} very disappointed ({pct_ci(s.ci, SCORE_CI_LEVEL)}; {answers})"
     if s.more_responses_needed > 0:
-        text += f"; about {num(s.more_responses_needed)} more responses would settle it"
+        text += f"; {s.more_responses_text} more responses would settle it"
     return text
 
 
@@ -325,10 +336,14 @@ def help_message(sections: list[tuple[str, str]]) -> dict[str, Any]:
     return _message(fallback, blocks)
 
 
+_OWN_ICON = re.compile(r"^:[a-z0-9_+\-]+: ")
+
+
 def error_message(text: str, usage: str | None = None) -> dict[str, Any]:
     """An ephemeral "what was wrong + the right usage" reply; nothing changed. ``text`` and
     ``usage`` are mrkdwn: escape user input in them with ``escape``."""
-    blocks = [_section(f":warning: {text}")]
+    # One icon: a message that brings its own (":lock: Only a manager …") keeps it alone.
+    blocks = [_section(text if _OWN_ICON.match(text) else f":warning: {text}")]
     if usage:
         code = usage.replace("```", "'''")
         blocks.append(_section(limits.truncate(f"*Usage*\n```{code}", limits.SECTION_TEXT - 3) + "```"))

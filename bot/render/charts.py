@@ -126,6 +126,9 @@ def _fit(fig: Figure, artist: Text, text: str, *, suffix: str = "") -> None:
 
 
 def _png(fig: Figure) -> bytes:
+    from bot.render.placement import place_all
+
+    place_all(fig)  # labels go where they cover no data, measured after the layout
     buffer = io.BytesIO()
     # No "Software" (matplotlib version) chunk and no timestamps: same input, same bytes.
     fig.savefig(buffer, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})

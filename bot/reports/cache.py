@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from bot.digests.charts import digest_chart
 from bot.domain.settings import ProductSettings
 from bot.domain.types import GateReport
+from bot.render.names import SIGNALS_CHART
 from storage.repositories import reports as repo
 from storage.repositories.products import ProductRef
 
@@ -45,7 +46,7 @@ class ReportBundle:
 
     @property
     def chart_title(self) -> str:
-        return f"{self.product.name} · PMF signals · {self.report.as_of.isoformat()}"
+        return f"{self.product.name} · {SIGNALS_CHART} · {self.report.as_of.isoformat()}"
 
 
 class ReportCache:
@@ -101,7 +102,7 @@ class ReportCache:
         with entry.lock:
             if entry.chart is None:
                 with self._cpu:
-                    entry.chart = digest_chart(entry.report, min_share=settings.organic.min_share,
+                    entry.chart = digest_chart(entry.report, min_share=settings.organic.min_share, name=SIGNALS_CHART,
                                                threshold=settings.survey.threshold,
                                                window_weeks=settings.organic.window_weeks)
             return entry.chart

@@ -4,6 +4,7 @@ organic share over time."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -51,6 +52,7 @@ from bot.render.charts import (
     _png,
     _style,
 )
+from bot.render.placement import label
 
 # --------------------------------------------------------------------------- public API
 
@@ -65,14 +67,29 @@ def retention_chart(table: CohortTable, signal: RetentionSignal, *, product_name
     return _png(fig)
 
 
-def cohort_heatmap(table: CohortTable, *, product_name: str) -> bytes:
+def heatmap_rows(cohorts: Sequence[Cohort], judged: Sequence[int]) -> list[Cohort]:
+    """The cohorts a heatmap shows (at most ``HEATMAP_MAX_ROWS``, by week): every cohort the
+    retention verdict rests on (``judged``), then the newest others."""
+    ordered = sorted(cohorts, key=lambda c: c.week)
+    keep = {c.week for c in ordered if c.week in set(judged)}
+    for c in reversed(ordered):
+        if len(keep) >= HEATMAP_MAX_ROWS:
+            break
+        keep.add(c.week)
+    return [c for c in ordered if c.week in keep]
+
+
+def cohort_heatmap(table: CohortTable, *, product_name: str, judged: Sequence[int] = ()) -> bytes:
     """Cohorts (rows, by signup week and size) × weeks since signup (columns), coloured by the
-    share of the cohort active; weeks not complete yet are blank."""
+    share of the cohort active; weeks not complete yet are blank. The cohorts the retention
+    verdict rests on (``judged``: ``RetentionSignal.tail_cohorts``) are always shown, marked ▶."""
     cohorts = sorted(table.cohorts, key=lambda c: c.week)
-    shown = cohorts[-HEATMAP_MAX_ROWS:]
+    shown = heatmap_rows(cohorts, judged)
     subtitle = f"as of {table.as_of.isoformat()} · share of each signup cohort active k weeks later"
+    if judged:
+        subtitle = f"as of {table.as_of.isoformat()} · share of each cohort active · ▶ cohorts the verdict rests on"
     if len(shown) < len(cohorts):
-        subtitle += f" · newest {len(shown)} of {len(cohorts)} cohorts"
+        subtitle += f" · {len(shown)} of {len(cohorts)}"
     fig, body = _figure(SIZE, product_name, "retention by cohort", subtitle, _SINGLE)
     ax = body.subplots()
     ncols = min(HEATMAP_MAX_COLS, max((len(c.active) for c in shown), default=0))
@@ -101,8 +118,12 @@ def cohort_heatmap(table: CohortTable, *, product_name: str) -> bytes:
                 r, g, b = to_rgb(cmap(min(v, vmax) / vmax))
                 ink = BLACK if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
                 ax.text(k, i, f"{v * 100:.0f}", ha="center", va="center", fontsize=size, color=ink)
+    for i in range(1, len(shown)):
+        if shown[i].week != shown[i - 1].week + 1:  # cohorts left out between these rows
+            ax.axhline(i - 0.5, color="white", linewidth=4)
     ax.set_yticks(range(len(shown)))
-    ax.set_yticklabels([f"{week_start(c.week).isoformat()} ({c.size:,})" for c in shown])
+    ax.set_yticklabels([f"{'▶ ' if c.week in set(judged) else ''}{week_start(c.week).isoformat()} ({c.size:,})"
+                        for c in shown])
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(ncols, 14)))
     ax.set_xlabel("weeks since signup", fontsize=_SINGLE.label)
     ax.set_ylabel("signup week (users)", fontsize=_SINGLE.label)
@@ -140,6 +161,10 @@ def organic_chart(
 
 def _retention_subtitle(table: CohortTable, signal: RetentionSignal) -> str:
     text = f"{signal.users:,} users in {len(table.cohorts):,} cohorts · {STATUS_WORD[signal.status]}"
+    if signal.tail_cohorts:
+        cohorts = len(signal.tail_cohorts)
+        text = (f"level judged on {signal.tail_users:,} users in {cohorts} cohort{'s' if cohorts != 1 else ''} "
+                f"({signal.users:,} in all) · {STATUS_WORD[signal.status]}")
     if signal.status == "insufficient_data":
         text += f" ({signal.weeks_observed} usable weeks so far)"
     return text
@@ -172,7 +197,9 @@ def _draw_retention(
         lo_x, hi_x = min(signal.tail_offsets) - 0.5, max(signal.tail_offsets) + 0.5
         ax.axvspan(lo_x, hi_x, color=BLACK, alpha=0.05, linewidth=0, label="tail window")
         if not legend:
-            ax.text((lo_x + hi_x) / 2, 0.99, "tail", ha="center", va="top", fontsize=fonts.legend, color=GREY)
+            label(ax, "tail", [((lo_x + hi_x) / 2, 0.99, "center", "top", "data"),
+                               ((lo_x + hi_x) / 2, 0.05, "center", "bottom", "data")],
+                  fontsize=fonts.legend, color=GREY)
 
     band = [wilson(p.active, p.users) for p in points]
     ax.fill_between(x, [b[0] for b in band], [b[1] for b in band], color=BLUE, alpha=0.15,
@@ -188,9 +215,15 @@ def _draw_retention(
         ax.plot([p.week_offset for p in used], [p.retention for p in used], color=BLUE, linewidth=2.8,
                 marker="o", markersize=4.5, label="average (size-weighted)", zorder=4)
     if len(thin) > 1 or not used:
+        # The dotted line joins the last used week; only the weeks not used get hollow markers.
+        unused = [p for p in thin if p.week_offset > last_usable] if used else thin
         ax.plot([p.week_offset for p in thin], [p.retention for p in thin], color=BLUE, linewidth=1.6,
-                linestyle=":", marker="o", markersize=4, markerfacecolor="white",
-                label="too few users (not used)", zorder=4)
+                linestyle=":", zorder=3)
+        ax.plot([p.week_offset for p in unused], [p.retention for p in unused], color=BLUE, linestyle="none",
+                marker="o", markersize=4, markerfacecolor="white", zorder=4,
+                # After the tail, too few cohorts have reached a week for it to be judged, however
+                # many users those few cohorts hold; before there is a tail, too few users.
+                label="not used (too few cohorts)" if signal.tail_offsets else "too few users (not used)")
 
     if signal.plateau_level is not None and signal.tail_offsets:
         level, level_ci = signal.plateau_level, signal.plateau_level_ci
@@ -199,18 +232,19 @@ def _draw_retention(
                             linewidth=0, zorder=3, label=f"plateau {PLATEAU_CI_LEVEL}% CI")
         ax.hlines(level, lo_x, hi_x, colors=BLACK, linestyles="--", linewidth=2.0, zorder=5,
                   label="plateau level")
-        label = f"plateau {pct(level)}\n{pct_ci(level_ci, PLATEAU_CI_LEVEL)}"
+        text = f"plateau {pct(level)}\n{pct_ci(level_ci, PLATEAU_CI_LEVEL)}"
         if signal.tail_slope is not None:
-            label += f"\nslope {pts(signal.tail_slope)}/week\n{pts_ci(signal.tail_slope_ci, SLOPE_CI_LEVEL)}"
+            text += f"\nslope {pts(signal.tail_slope)}/week\n{pts_ci(signal.tail_slope_ci, SLOPE_CI_LEVEL)}"
         # Left of the tail and above the curve, where a flattening curve leaves room; a short
         # curve has no room on the left, so the box goes over the tail instead.
         top = max(level_ci[1] if level_ci else level, max((p.retention for p in points if p.week_offset >= lo_x - 3), default=level))
         left_room = lo_x > 0.45 * (x_max + 1)
-        ax.text(lo_x - 0.3 if left_room else (lo_x + hi_x) / 2, min(top + 0.06, 0.62), label,
-                ha="right" if left_room else "center", va="bottom", multialignment="center",
-                fontsize=fonts.annot, color=BLACK, zorder=6,
-                bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": STATUS_COLOR[signal.status],
-                      "linewidth": 1.5})
+        preferred = (lo_x - 0.3 if left_room else (lo_x + hi_x) / 2, min(top + 0.06, 0.62),
+                     "right" if left_room else "center", "bottom", "data")
+        label(ax, text, [preferred, (lo_x - 0.3, min(top + 0.2, 0.8), "right", "bottom", "data")],
+              multialignment="center", fontsize=fonts.annot, color=BLACK, zorder=6,
+              bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": STATUS_COLOR[signal.status],
+                    "linewidth": 1.5})
 
     _style(ax, fonts)
     _percent_y(ax, 1.03)
@@ -295,18 +329,18 @@ def _draw_organic(
                         f"({pct_ci(signal.organic_share_ci, SHARE_CI_LEVEL)})")
 
     if not legend:
-        small: dict[str, Any] = {"fontsize": fonts.legend, "zorder": 6,
-                 "bbox": {"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.0}}
-        below = min_share > 0.15
-        ax.text(x_lo + 0.2, min_share + (-0.03 if below else 0.03), bar, ha="left",
-                va="top" if below else "bottom", color=BLACK, **small)
-        if trend is not None:
-            ax.text(min(weeks), float(trend[0]) + 0.07, f"trend {pts(signal.trend_per_week or 0.0)}/week",
-                    ha="left", va="bottom", color="#8A5F00", **small)
+        # Placed once the layout is done, where they cover no line (bot.render.placement).
+        small: dict[str, Any] = {"fontsize": fonts.legend, "zorder": 6}
         if window is not None and signal.organic_share is not None:
             upper = signal.organic_share_ci[1] if signal.organic_share_ci else signal.organic_share
-            ax.text(end + 0.5, min(upper + 0.12, 0.97), window, ha="right", va="bottom", color=BLACK,
-                    **small)
+            label(ax, window, [(end + 0.5, min(upper + 0.12, 0.97), "right", "bottom", "data")], color=BLACK,
+                  **small)
+        label(ax, bar, [(x_lo + 0.2, min_share - 0.04, "left", "top", "data"),
+                        (x_lo + 0.2, min_share + 0.04, "left", "bottom", "data")], color=BLACK, **small)
+        if trend is not None:
+            label(ax, f"trend {pts(signal.trend_per_week or 0.0)}/week",
+                  [(min(weeks), float(trend[0]) + 0.09, "left", "bottom", "data"),
+                   (min(weeks), float(trend[0]) - 0.09, "left", "top", "data")], color="#8A5F00", **small)
 
     _style(ax, fonts)
     _percent_y(ax, 1.03)

@@ -115,20 +115,22 @@ def survey_audience(session: Session, product: ProductRef, as_of: date, since: d
     return SurveyAudience(tiers=tiers, active_by_tier=dict(by_tier), channel_members=members)
 
 
-def gate_survey(session: Session, product: ProductRef, as_of: date) -> SurveySignal:
+def gate_survey(session: Session, product: ProductRef, as_of: date, answers_through: date | None = None) -> SurveySignal:
     """The survey signal the gate uses, weighted by who answered. Last week's status, for the
     "changed only because answers left the window" note, is recomputed as of a week earlier on
     the same audience (cheap: one read of the answers covers both windows; and holding the
     audience fixed is what isolates the answers' own effect). Snapshots are not used: a week
-    without a digest has none."""
+    without a digest has none. ``answers_through`` (default ``as_of``) is the last day whose
+    answers count: a finished week's row stops at its Sunday (SPEC §10)."""
     s = product.settings.survey
-    end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    through = answers_through or as_of
+    end = datetime.combine(through + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     since = end - timedelta(days=s.window_days + 2 + 7)  # both windows; the domain applies each exactly
     responses = survey_responses(session, product.id, since=since, until=end)
     audience = survey_audience(session, product, as_of, since, end)
-    before = as_of - timedelta(days=7)
+    before = through - timedelta(days=7)
     previous = survey.survey_signal(responses, before, s, audience=audience).status
-    return survey.survey_signal(responses, as_of, s, audience=audience, previous_status=previous,
+    return survey.survey_signal(responses, through, s, audience=audience, previous_status=previous,
                                 previous_as_of=before)
 
 
@@ -141,7 +143,8 @@ def _retention_confirmed(session: Session, product: ProductRef, as_of: date) -> 
     return _retention_signal(session, product, as_of, previous)
 
 
-def _default_rules(session: Session, product: ProductRef, as_of: date, report: GateReport) -> DefaultRulesGate | None:
+def _default_rules(session: Session, product: ProductRef, as_of: date, report: GateReport,
+                   answers_through: date | None) -> DefaultRulesGate | None:
     """The gate under the default settings (SPEC §5 "Custom rules never hide"), None when every
     rule is the default. Only the signals a custom setting can move are recomputed."""
     custom = default_rules.custom_settings(product.settings)
@@ -154,25 +157,28 @@ def _default_rules(session: Session, product: ProductRef, as_of: date, report: G
     org = (organic.organic_signal(weekly_channels(session, base.id, last_complete_week(as_of)), as_of, s.organic,
                                   sources=dict(s.source_classes))
            if "organic" in affected else report.organic)
-    sur = gate_survey(session, base, as_of) if "survey" in affected else report.survey
+    sur = gate_survey(session, base, as_of, answers_through) if "survey" in affected else report.survey
     verdict = gate.evaluate(product=base.slug, product_name=base.name, as_of=as_of, retention=ret, organic=org,
                             survey=sur, settings=s).verdict
     return default_rules.outcome(verdict, ret.status, org.status, sur.status, custom)
 
 
-def compute_report(session: Session, product: ProductRef, as_of: date) -> GateReport:
+def compute_report(session: Session, product: ProductRef, as_of: date, *,
+                   answers_through: date | None = None) -> GateReport:
     """The gate report for one product as of a date: three signals, verdict, next steps — and,
     when any rule is custom, the gate under the default rules beside it (``default_rules``), so
-    every cache and snapshot of the report carries both."""
+    every cache and snapshot of the report carries both. ``answers_through``: the last day whose
+    survey answers count (default ``as_of``; a week's snapshot passes its Sunday, so answers on
+    the Monday it is dated belong to the next week)."""
     s = product.settings
     last = last_complete_week(as_of)
     ret, table = _retention_confirmed(session, product, as_of)
     org = organic.organic_signal(weekly_channels(session, product.id, last), as_of, s.organic,
                                  sources=dict(s.source_classes))
-    sur = gate_survey(session, product, as_of)
+    sur = gate_survey(session, product, as_of, answers_through)
     report = gate.evaluate(product=product.slug, product_name=product.name, as_of=as_of, retention=ret,
                            organic=org, survey=sur, settings=s, cohort_table=table)
-    defaults = _default_rules(session, product, as_of, report)
+    defaults = _default_rules(session, product, as_of, report, answers_through)
     return dataclasses.replace(report, default_rules=defaults) if defaults is not None else report
 
 

@@ -38,7 +38,7 @@ class SentCharts:
 
 
 def chart_to_dm(client: WebClient, sent: SentCharts, team_id: str, user_id: str, chart: bytes, *, filename: str,
-                title: str, comment: str, what: str = "Retention chart") -> str:
+                title: str, comment: str, what: str) -> str:
     """Upload a private chart into the user's DM with the app; returns a mrkdwn note linking to it
     (``what`` names the chart in that note)."""
     key = (team_id, user_id, hashlib.sha256(chart).hexdigest())

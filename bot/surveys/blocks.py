@@ -20,6 +20,7 @@ from bot.domain.survey import QUESTION, answer_label, who_answered
 from bot.domain.types import ANSWERS, Answer, SurveySignal
 from bot.render import limits
 from bot.render.blocks import STATUS_EMOJI, STATUS_LABEL, escape, num, pct, pct_ci
+from bot.render.lessons import HOLD_TITLE, LOVE_TITLE
 from bot.surveys.ids import Action, Block, Metadata, answer_action_id
 from bot.surveys.values import MIN_GROUP, SurveyInfo, SurveyResults
 
@@ -252,7 +253,7 @@ def _needed(s: SurveySignal, min_responses: int) -> str:
     if s.status in ("pass", "fail"):
         return "Settled: no more responses are needed for this signal."
     if s.more_responses_needed > 0:
-        return (f"About *{num(s.more_responses_needed)} more responses* would settle it"
+        return (f"*{s.more_responses_text.capitalize()} more responses* would settle it"
                 + (f" (at least {min_responses} are needed for a verdict)." if s.status == "insufficient_data" else "."))
     return "More responses alone would not settle it: the score sits right at the bar."
 
@@ -264,7 +265,8 @@ def _phrases(title: str, pl: PhraseList) -> str:
     lines = [f"*{title}* — {escape(pl.message)}"]
     for p in pl.phrases:
         said = f": \u201c{escape(p.quote)}\u201d" if p.quote else ""
-        lines.append(f"• *{escape(p.phrase)}* ({num(p.count)} answer{'s' if p.count != 1 else ''}){said}")
+        name = " / ".join(escape(x) for x in (p.phrase, *p.also))  # one quote backing two phrases: one line
+        lines.append(f"• *{name}* ({num(p.count)} answer{'s' if p.count != 1 else ''}){said}")
     return "\n".join(lines)
 
 
@@ -331,8 +333,8 @@ def results_message(r: SurveyResults) -> dict[str, Any]:
     if seg_lines:
         blocks.append(_section("*Score by role* (N/A excluded; n = scored answers)\n" + "\n".join(seg_lines)))
     blocks.append(_section(f"*Who loves it most:* {escape(r.lessons.segment.message)}"))
-    blocks.append(_section(_phrases("What the very disappointed love (their main benefit)", r.lessons.love)))
-    blocks.append(_section(_phrases("What holds back the somewhat disappointed who share that love", r.lessons.hold_back)))
+    blocks.append(_section(_phrases(LOVE_TITLE, r.lessons.love)))
+    blocks.append(_section(_phrases(HOLD_TITLE, r.lessons.hold_back)))
     blocks.append(_context(f"Score = very disappointed ÷ (very + somewhat + not); 95% Wilson interval. "
                            f"Pass when the whole interval is at or above {bar}. "
                            "If you are not sure you have product-market fit, you don't have it yet."))

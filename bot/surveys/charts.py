@@ -47,7 +47,7 @@ def survey_chart(
     signal: SurveySignal,
     threshold: float = 0.40,
 ) -> bytes:
-    """The four answers (count and share of all answers) and the very-disappointed score with
+    """The four answers (each a count out of the scored answers) and the very-disappointed score with
     its Wilson 95% interval against the ``threshold`` line. The status drawn is the survey
     signal's own (the domain's rule: minimum responses, the pass bound), never re-derived here
     from the interval, so the chart always says what the gate says."""
@@ -71,7 +71,7 @@ def survey_figure(counts: SurveyCounts, *, product_name: str, as_of: date, signa
     _draw_answers(bars, counts, _SINGLE)
     bars.set_title("“How would you feel if you could no longer use it?”", loc="left",
                    fontsize=_SINGLE.label, style="italic")
-    _draw_score(gauge, score, ci, threshold, counts.scored, _SINGLE, status=shown)
+    _draw_score(gauge, score, ci, threshold, counts.scored, _SINGLE, status=shown, weighted=signal.weighted)
     return fig
 
 
@@ -86,7 +86,6 @@ _ANSWER_ROWS: tuple[tuple[str, str, str], ...] = (
 
 
 def _draw_answers(ax: Axes, counts: SurveyCounts, fonts: _Fonts, *, compact: bool = False) -> None:
-    total = counts.scored + counts.na
     values = [getattr(counts, attr) for attr, _, _ in _ANSWER_ROWS]
     ys = list(range(len(values)))[::-1]
     bars = ax.barh(ys, values, color=[c for _, _, c in _ANSWER_ROWS], height=0.68)
@@ -94,9 +93,13 @@ def _draw_answers(ax: Axes, counts: SurveyCounts, fonts: _Fonts, *, compact: boo
     bars[-1].set_edgecolor(GREY)
     peak = max(values) or 1
     for y, v, (attr, _, _) in zip(ys, values, _ANSWER_ROWS, strict=True):
-        share = f"{v / total * 100:.0f}%" if compact else f"{v / total * 100:.0f}% of all"
-        note = " · not scored" if attr == "na" else ""
-        ax.text(v + peak * 0.015, y, f"{v:,} ({share}){note}", va="center", fontsize=fonts.annot)
+        # One number and what it is out of (the score's own base: the scored answers), never a
+        # second percentage beside the score.
+        if attr == "na":
+            text = f"{v:,} · not scored"
+        else:
+            text = f"{v:,} of {counts.scored:,}"  # the subtitle says they are the scored answers
+        ax.text(v + peak * 0.015, y, text, va="center", fontsize=fonts.annot)
     ax.set_yticks(ys)
     ax.set_yticklabels([label.split(" ")[0] if compact else label for _, label, _ in _ANSWER_ROWS])
     ax.set_xlim(0, peak * (1.6 if compact else 1.45))
@@ -108,7 +111,7 @@ def _draw_answers(ax: Axes, counts: SurveyCounts, fonts: _Fonts, *, compact: boo
 
 def _draw_score(
     ax: Axes, score: float | None, ci: tuple[float, float] | None, threshold: float, n: int,
-    fonts: _Fonts, *, status: Status, previous: float | None = None, compact: bool = False,
+    fonts: _Fonts, *, status: Status, previous: float | None = None, compact: bool = False, weighted: bool = False,
 ) -> None:
     """A horizontal 0–100% gauge: the score with its Wilson 95% error bar against the
     threshold line (and last week's score as a hollow marker when given)."""
@@ -128,10 +131,11 @@ def _draw_score(
                 fontsize=fonts.label, color=GREY, transform=ax.transAxes)
         return
     colour = STATUS_COLOR[status]
-    if compact:
-        title = f"score {pct(score)} · {pct_ci(ci, SCORE_CI_LEVEL)} · n={n:,}"
+    if compact:  # the panel is narrow; the verdict panel beside it says the rest
+        title = f"score {pct(score)} ({pct_ci(ci, SCORE_CI_LEVEL)})"
     else:
-        title = f"Very disappointed: {pct(score)} ({pct_ci(ci, SCORE_CI_LEVEL)}, n={n:,})"
+        what = "weighted score" if weighted else "score"
+        title = f"{what[0].upper()}{what[1:]}: {pct(score)} very disappointed ({pct_ci(ci, SCORE_CI_LEVEL)})"
     ax.set_title(title, loc="left", fontsize=fonts.annot, fontweight="bold")
     if previous is not None:
         ax.plot([previous], [-0.15], marker="o", markersize=11, markerfacecolor="white",

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain import survey as domain
 from bot.domain.lessons import Lessons, survey_lessons
-from bot.products.service import cli_product
+from bot.products.service import channel_product, cli_product, load_product, slack_workspace
 from bot.reports.service import today_in
 from storage.db import Factory, unit_of_work
 from storage.repositories.history import any_anonymous_answer
@@ -30,6 +30,16 @@ def product_lessons(session: Session, product: ProductRef, as_of: date) -> Lesso
     counted = domain.latest_per_respondent(survey_responses(session, product.id, since=since, until=end),
                                            as_of, s.window_days)
     return survey_lessons(counted, anonymous=any_anonymous_answer(session, product.id, since, end))
+
+
+def channel_lessons(factory: Factory, *, team_id: str, channel_id: str, single_workspace: bool, now: datetime,
+                    slug: str | None = None) -> tuple[ProductRef, date, Lessons]:
+    """``/pmf-check lessons [PRODUCT]``: the lessons of PRODUCT, else of the channel's product."""
+    with unit_of_work(factory) as s:
+        ws = slack_workspace(s, team_id, single_workspace=single_workspace)
+        product = load_product(s, ws, slug) if slug else channel_product(s, ws, channel_id)
+        day = today_in(product.settings.timezone, now)
+        return product, day, product_lessons(s, product, day)
 
 
 def cli_lessons(factory: Factory, *, product_slug: str, team_id: str | None = None,

@@ -11,6 +11,7 @@ from bot.history.blocks import history_message
 from bot.history.charts import trajectory_chart
 from bot.history.service import DEFAULT_WEEKS, MAX_WEEKS, channel_history
 from bot.render import blocks
+from bot.render.names import TRAJECTORY_CHART
 from bot.slack.files import chart_to_dm
 from handlers.commands.args import usage_text
 from handlers.commands.router import CommandRequest, Router
@@ -36,10 +37,10 @@ def history(req: CommandRequest) -> None:
     note = None
     if h.weeks:
         note = chart_to_dm(req.client, req.ctx.sent_charts, req.team_id, req.user_id, trajectory_chart(h),
-                           filename=f"pmf-trajectory-{h.product}.png", title=f"{h.product_name} · PMF trajectory",
+                           filename=f"pmf-trajectory-{h.product}.png", title=f"{h.product_name} · {TRAJECTORY_CHART}",
                            comment=f"PMF trajectory for *{blocks.escape(h.product_name)}* "
                                    f"(your `/pmf-check history` in <#{req.channel_id}>).",
-                           what="Trajectory chart")
+                           what=f"{TRAJECTORY_CHART} chart")
     req.respond(**history_message(h, chart_note=note))
 
 

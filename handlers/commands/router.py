@@ -33,6 +33,7 @@ class CommandRequest:
     client: WebClient  # the bot's WebClient for this team
     response_url: str | None = None
     trigger_id: str | None = None
+    base_url: str | None = None  # where this app answers HTTP (from the request), None in Socket Mode
 
 
 Handler = Callable[[CommandRequest], None]

@@ -48,10 +48,13 @@ def _create(req: CommandRequest, slug: str | None) -> None:
         scope = "every product of this workspace"
     secret = token_service.create_ingest_token(ctx.factory, team_id=req.team_id, user_id=req.user_id,
                                                single_workspace=ctx.single_workspace, product=product)
+    # The example is meant to be copied: this token's own product and this app's full address.
+    slug = product.slug if product is not None else "SLUG"
+    url = f"{req.base_url or 'https://YOUR-PMF-GATE-HOST'}/api/v1/ingest"
     req.respond(text=(
         f":key: Your ingest token (shown only this once; it can write data for {scope}):\n"
-        f"```{secret}```\nSend data with `POST /api/v1/ingest`, header `Authorization: Bearer <token>`, JSON body "
-        '`{"product": "SLUG", "events": [{"user_id": "u1", "occurred_at": "2026-11-02T10:00:00Z"}], '
+        f"```{secret}```\nSend data with `POST {url}`, header `Authorization: Bearer <token>`, JSON body "
+        f'`{{"product": "{slug}", "events": [{{"user_id": "u1", "occurred_at": "2026-11-02T10:00:00Z"}}], '
         '"signups": [{"user_id": "u1", "signed_up_at": "2026-11-02", "channel": "referral"}]}` '
         "(at most 10,000 items a request)"
         + (", or use it as a Segment write key." if product is not None else ".")

@@ -22,9 +22,13 @@ def publish_home(ctx: AppContext, client: WebClient, team_id: str, user_id: str)
     admin, mine = access.managed(ctx, client, team_id=team_id, user_id=user_id)
     data = slack_services.home_data(ctx.factory, cache=ctx.reports, team_id=team_id, single_workspace=ctx.single_workspace,
                                     now=ctx.now(), manages=lambda product_id: admin or product_id in mine)
+
+    def manages(slug: str) -> bool:
+        return admin or data.product_ids.get(slug) in mine
+
     client.views_publish(user_id=user_id, view=home_view(
         data.entries, subscriptions=data.subscriptions, open_surveys=data.open_surveys, lessons=data.lessons,
-        custom_rules=data.custom_rules, sources=data.sources))
+        custom_rules=data.custom_rules, sources=data.sources, manages=manages))
 
 
 def register(app: App, ctx: AppContext, router: Router) -> None:

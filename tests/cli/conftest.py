@@ -19,3 +19,28 @@ def run(db_url: str, session_factory: sessionmaker[Session]):  # type: ignore[no
         return result.exit_code, result.stdout, result.stderr
 
     return invoke
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """``pmfbot demo`` run once through the CLI for every test that reads it: (its folder, the
+    click result, every matplotlib figure it saved, as saved)."""
+    from pathlib import Path
+
+    import bot.render.placement as placement
+
+    figures: list = []  # type: ignore[type-arg]
+    original = placement.place_all
+
+    def record(fig):  # type: ignore[no-untyped-def]
+        figures.append(fig)
+        original(fig)
+
+    placement.place_all = record  # type: ignore[assignment]
+    try:
+        out: Path = tmp_path_factory.mktemp("demo") / "demo"
+        result = CliRunner().invoke(main, ["demo", "--out", str(out)],
+                                    env={"DATABASE_URL": "", "SLACK_BOT_TOKEN": ""}, catch_exceptions=False)
+    finally:
+        placement.place_all = original  # type: ignore[assignment]
+    return out, result, figures

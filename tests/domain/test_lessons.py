@@ -134,10 +134,11 @@ def test_benefits_with_shared_phrases_give_the_hand_counted_phrases() -> None:
     }
 
 
-def test_a_frequent_word_is_kept_beside_a_rarer_phrase() -> None:
-    # "shortcuts" in 5 answers, "keyboard shortcuts" in 2: 2 x 2 < 5, so both are themes.
+def test_one_word_is_a_fragment_not_a_phrase() -> None:
+    # "shortcuts" is in 5 answers, "keyboard shortcuts" in 2: only the phrase of 2+ words is a lesson.
     texts = ["Keyboard shortcuts", "keyboard shortcuts rock", "shortcuts", "The shortcuts.", "shortcuts!!", "Calm inbox"]
-    assert [(p.phrase, p.count) for p in key_phrases(texts)] == [("shortcuts", 5), ("keyboard shortcuts", 2)]
+    assert [(p.phrase, p.count) for p in key_phrases(texts)] == [("keyboard shortcuts", 2)]
+    assert key_phrases(["team", "Team!", "the team", "week", "week"]) == ()
 
 
 def test_one_persons_words_are_not_a_theme() -> None:
@@ -145,7 +146,8 @@ def test_one_persons_words_are_not_a_theme() -> None:
 
 
 def test_at_most_top_phrases_ranked_by_count() -> None:
-    texts = ["alpha beta"] * 5 + ["gamma"] * 4 + ["delta"] * 3 + ["epsilon"] * 2 + ["zeta"] * 2 + ["eta"] * 2
+    texts = (["alpha beta"] * 5 + ["gamma ray"] * 4 + ["delta wing"] * 3 + ["epsilon eridani"] * 2
+             + ["zeta function"] * 2 + ["eta carinae"] * 2)
     counts = [p.count for p in key_phrases(texts, top=5)]
     assert counts == [5, 4, 3, 2, 2]
 
@@ -166,7 +168,19 @@ def test_ties_are_broken_by_text(monkeypatch: pytest.MonkeyPatch) -> None:
     for order in (["plum tart", "apple pie"], ["apple pie", "plum tart"]):
         fixed = {phrase_key(text): (0.5, text) for text in order}
         monkeypatch.setattr(lessons_module, "_candidates", lambda _texts, fixed=fixed: fixed)
-        assert [p.phrase for p in key_phrases(texts)] == ["apple pie", "plum tart"]
+        # Both are quoted by the same answer, so they are one line: the first alphabetically leads.
+        assert [(p.phrase, p.also) for p in key_phrases(texts)] == [("apple pie", ("plum tart",))]
+
+
+def test_one_quote_backing_two_phrases_merges_them() -> None:
+    # "weekly digest" and "status meeting" are each in the first two answers; the shortest of them
+    # that says more than one phrase alone quotes both, so they are one line.
+    texts = ["Weekly digest and status meeting notes", "weekly digest, status meeting", "Calm inbox", "calm inbox"]
+    phrases = key_phrases(texts)
+    assert sorted((p.phrase, p.count, p.also, p.quote) for p in phrases) == [
+        ("calm inbox", 2, (), "Calm inbox"),
+        ("weekly digest", 2, ("status meeting",), "weekly digest, status meeting"),
+    ]
 
 
 # --------------------------------------------------------------------------- the lessons
@@ -191,7 +205,7 @@ def test_full_json_shape() -> None:
     json.dumps(out)  # plain JSON types only
     assert set(out) == {"anonymous", "segment", "love", "hold_back", "respondents"}
     assert set(out["love"]) == {"answers", "respondents", "message", "phrases"}
-    assert set(out["love"]["phrases"][0]) == {"phrase", "count", "quote"}
+    assert set(out["love"]["phrases"][0]) == {"phrase", "count", "quote", "also"}
     assert out["respondents"] == {
         "total": 20, "scored": 19, "very": 7, "somewhat": 8, "not": 4, "na": 1,
         "very_with_benefit": 7, "somewhat_sharing": 6, "somewhat_sharing_with_improve": 6,
@@ -233,23 +247,32 @@ def test_fewer_than_five_answers_claims_nothing(anonymous: bool) -> None:
     lessons = survey_lessons(survey(LOVE[:3], SOMEWHAT), anonymous=anonymous)
     assert lessons.love.phrases == ()
     assert lessons.love.message.startswith("Not enough answers yet (n=3)")
-    assert lessons.hold_back.phrases == ()
-    assert lessons.hold_back.message.startswith("Nothing to ask yet")
+    # What the very disappointed love is unknown: the hold-back list is every somewhat disappointed
+    # user's improvement answer, and says so.
+    assert lessons.hold_back.answers == 8
+    assert "(what the very disappointed love is not clear yet)" in lessons.hold_back.message
+    assert [(p.phrase, p.count) for p in lessons.hold_back.phrases][:2] == [("mobile app", 4), ("offline mode", 3)]
     assert lessons.segment.stands_out is False
 
 
 def test_too_few_sharing_improvements_claims_nothing() -> None:
     lessons = survey_lessons(survey(LOVE, SOMEWHAT[:4]), anonymous=False)
     assert lessons.love.phrases
-    assert lessons.hold_back.answers == 3  # three of the four share the love and said how to improve
+    # three of the four share the love and said how to improve: too few, so all four answers are
+    # taken, still too few to claim anything
+    assert lessons.respondents.somewhat_sharing_with_improve == 3
+    assert lessons.hold_back.answers == 4
     assert lessons.hold_back.phrases == ()
-    assert lessons.hold_back.message.startswith("Not enough answers yet (n=3)")
+    assert lessons.hold_back.message.startswith("Not enough answers yet (n=4)")
 
 
 def test_nobody_somewhat_disappointed_shares_the_love() -> None:
-    lessons = survey_lessons(survey(LOVE, [("Nice colours", "pricing")] * 6), anonymous=False)
-    assert lessons.hold_back.phrases == ()
-    assert lessons.hold_back.message.startswith("None of the 6 somewhat disappointed users")
+    somewhat = [("Nice colours", "cheaper pricing please"), ("Nice colours", "Cheaper pricing")] * 3
+    lessons = survey_lessons(survey(LOVE, somewhat), anonymous=False)
+    assert lessons.respondents.somewhat_sharing == 0
+    # what holds them back is still shown: every somewhat disappointed user's answer, said so
+    assert [(p.phrase, p.count) for p in lessons.hold_back.phrases] == [("cheaper pricing", 6)]
+    assert "(none of them named a benefit the very disappointed love)" in lessons.hold_back.message
 
 
 def test_blank_answers_do_not_count() -> None:

@@ -16,7 +16,7 @@ def test_history_replies_privately_with_the_weeks_and_sends_the_trajectory_to_th
     assert reply["response_type"] == "ephemeral"
     text = text_of(reply)
     assert "Acme · PMF week by week" in text and text.count("week of ") == 4
-    assert "Trajectory chart" in text and "only you can see it" in text
+    assert "PMF trajectory chart" in text and "only you can see it" in text
     (png,) = fake_slack.uploaded_png("DU1")
     assert png.startswith(PNG_MAGIC)
     assert fake_slack.uploaded_png("C1") == [] and fake_slack.calls_to("chat.postMessage") == []

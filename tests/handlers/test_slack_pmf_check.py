@@ -317,7 +317,7 @@ def test_token_is_shown_once_and_only_its_hash_is_stored(harness, session_factor
 # ----------------------------------------------------------------------------- malformed
 @pytest.mark.parametrize("text, expected", [
     ("frobnicate", "Unknown subcommand `frobnicate`"),
-    ("status now", "Unexpected `now`"),
+    ("status now", "No product `now`"), ("status acme beacon", "takes one product at most"),
     ("share <#C2|growth>", "Unexpected"),
     ("token please", "No product `please`"), ("token revoke", "Say which token"),
     ("help me", "Unexpected `me`"),

@@ -55,7 +55,9 @@ def test_each_week_is_the_report_computed_directly_for_that_week(session_factory
     assert all(w.computed for w in h.weeks)
     for w in h.weeks:
         with unit_of_work(session_factory) as s:
-            direct = compute_report(s, product, week_start(w.week + 1))
+            # Answers through the week's Sunday (SPEC §10: the Monday it is dated is the next row's).
+            direct = compute_report(s, product, week_start(w.week + 1), answers_through=week_start(w.week + 1)
+                                    - timedelta(days=1))
         assert w.report == direct  # every signal, verdict, warning and next step
     # The last week, cross-checked by hand: all 60 answers count, score 30/60 with its Wilson interval.
     js = h.to_json()["weeks"][-1]

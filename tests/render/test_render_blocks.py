@@ -111,7 +111,7 @@ def test_each_signal_leads_with_one_plain_sentence_then_its_numbers(report: Gate
 
 def test_each_interval_is_labelled_with_its_own_confidence_level(report: GateReport) -> None:
     text = gate_report_message(report)["text"]
-    assert "levels off at 30.0% (90% CI 26.9–32.9%, n=3,099 users" in text
+    assert "levels off at 30.0% (90% CI 26.9–32.9%; n=3,099 users" in text
     assert "moving −0.2 points a week (90% CI −0.8 to +0.4)" in text
     assert "62.0% organic (95% CI 58.7–65.3%" in text
     assert "share trend +1.1 points a week (90% CI +0.2 to +2.0)" in text
@@ -137,7 +137,7 @@ def test_insufficient_data_renders_with_n(insufficient_report: GateReport) -> No
     check_message(message)
     sections = signal_sections(message)
     text = message["text"]
-    assert "Retention · not enough data yet (n=144 users, 3 weeks with enough users)" in text
+    assert "Retention · not enough data yet (n=144 users; 3 weeks with enough users)" in text
     assert "Organic · not enough data yet (n=9 classified signups" in text
     # A score that exists is still shown, with its interval, as "so far".
     assert "so far 41.7% very disappointed (95% CI 19.3–68.0%; 5 of 12 scored answers, 1 N/A left out)" in text

@@ -138,7 +138,7 @@ def test_results_show_the_numbers_with_their_uncertainty() -> None:
     assert "What this does to the gate" in text and "more responses" in text
     assert "Score by role" in text and "*saves time* (12 answers): \u201csaves time\u201d" in text
     assert "Who loves it most:* No segment stands out yet" in text
-    assert "What holds back the somewhat disappointed who share that love:* Not enough answers yet (n=0)" in text
+    assert "What holds the somewhat disappointed back (what would improve it):* Not enough answers yet (n=0)" in text
     # each percentage says what it is a share of: all answers, or the scored ones (N/A left out)
     assert "*12* of 48 answers (25.0%)" in text and "12 of 36 scored answers, N/A left out" in text
     meta = ui.results_metadata(r)
