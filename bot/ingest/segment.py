@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.domain.matching import MIN_SECRET, email_hash
 from bot.domain.settings import ProductSettings
 from bot.domain.weeks import week_of
+from bot.ingest import jsonbody
 from bot.ingest.formats import MAX_YEAR, MIN_YEAR
 from storage.bulk import BulkWriter, SignupRow
 from storage.models import Product
@@ -43,6 +44,10 @@ MAX_BATCH_BYTES = 500 * 1024  # Segment's limit for a batch, compressed or not
 MAX_MESSAGE_BYTES = 32 * 1024  # and for one message
 MAX_ERRORS = 50  # errors listed in a 400 reply; the total is always given
 MESSAGE_ID_DAYS = 7  # how long a messageId is remembered (Segment dedupes over about a day)
+# Times outside [EARLIEST, received + FUTURE_SLACK] are refused: a client clock set to 2999 or 1970
+# would otherwise put a user's signup in that year (their first call is their signup).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
 ACTIVITY_TYPES = frozenset({"track", "page", "screen"})
 IGNORED_TYPES = frozenset({"alias", "group"})
 TYPES = ACTIVITY_TYPES | IGNORED_TYPES | {"identify"}
@@ -81,8 +86,11 @@ class Batch:
 
 
 # ----------------------------------------------------------------------------- parsing
-def _instant(value: Any, path: str, errors: list[dict[str, str]]) -> datetime | None:
-    """An ISO 8601 timestamp (naive = UTC) as an aware UTC datetime; None when absent."""
+def _instant(value: Any, path: str, errors: list[dict[str, str]], latest: datetime | None) -> datetime | None:
+    """An ISO 8601 timestamp (naive = UTC) as an aware UTC datetime; None when absent. ``latest``
+    None: a client clock (``sentAt``, ``originalTimestamp``), which may be off by any amount since
+    the skew correction undoes it; only the years 1970-2999 are required, so the correction
+    cannot overflow, and the corrected time is checked instead."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
@@ -95,26 +103,35 @@ def _instant(value: Any, path: str, errors: list[dict[str, str]]) -> datetime | 
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return _in_range(dt.astimezone(UTC), path, errors)
+    return _in_range(dt.astimezone(UTC), path, errors, latest)
 
 
-def _in_range(dt: datetime, path: str, errors: list[dict[str, str]]) -> datetime | None:
-    if not MIN_YEAR <= dt.year <= MAX_YEAR:
-        errors.append({"path": path, "message": f"{dt.isoformat()} is outside the years {MIN_YEAR}-{MAX_YEAR}"})
+def _in_range(dt: datetime, path: str, errors: list[dict[str, str]], latest: datetime | None) -> datetime | None:
+    if latest is None:
+        if not MIN_YEAR <= dt.year <= MAX_YEAR:
+            errors.append({"path": path, "message": f"{dt.isoformat()} is outside the years {MIN_YEAR}-{MAX_YEAR}"})
+            return None
+        return dt
+    if dt < EARLIEST:
+        errors.append({"path": path, "message": f"{dt.isoformat()} is before {EARLIEST.date().isoformat()}"})
+        return None
+    if dt > latest:
+        errors.append({"path": path, "message": f"{dt.isoformat()} is more than a day in the future "
+                                                f"(received at {(latest - FUTURE_SLACK).isoformat()})"})
         return None
     return dt
 
 
-def _created_at(value: Any, path: str, errors: list[dict[str, str]]) -> datetime | None:
+def _created_at(value: Any, path: str, errors: list[dict[str, str]], latest: datetime) -> datetime | None:
     """A creation time: ISO 8601, or Unix seconds (milliseconds above 1e11), as CRMs send it."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = value / 1000 if value > 1e11 else value
         try:
-            return _in_range(datetime.fromtimestamp(seconds, UTC), path, errors)
+            seconds = value / 1000 if value > 1e11 else value
+            return _in_range(datetime.fromtimestamp(seconds, UTC), path, errors, latest)
         except (OverflowError, OSError, ValueError):
             errors.append({"path": path, "message": f"{value!r} is not a Unix time"})
             return None
-    return _instant(value, path, errors)
+    return _instant(value, path, errors, latest)
 
 
 def _identity(value: Any, path: str, errors: list[dict[str, str]]) -> str | None:
@@ -172,12 +189,13 @@ def _message(raw: Any, where: str, kind: str | None, sent_at: datetime | None, r
         batch.ignored += 1
         return
     before = len(errors)
+    latest = received_at + FUTURE_SLACK
     user = _identity(raw.get("userId"), f"{where}.userId", errors)
     anonymous = _identity(raw.get("anonymousId"), f"{where}.anonymousId", errors)
     message_id = _identity(raw.get("messageId"), f"{where}.messageId", errors)
-    timestamp = _instant(raw.get("timestamp"), f"{where}.timestamp", errors)
-    original = _instant(raw.get("originalTimestamp"), f"{where}.originalTimestamp", errors)
-    own_sent = _instant(raw.get("sentAt"), f"{where}.sentAt", errors)
+    timestamp = _instant(raw.get("timestamp"), f"{where}.timestamp", errors, latest)
+    original = _instant(raw.get("originalTimestamp"), f"{where}.originalTimestamp", errors, None)
+    own_sent = _instant(raw.get("sentAt"), f"{where}.sentAt", errors, None)
     created = None
     if typ == "identify":
         context = raw.get("context")
@@ -190,7 +208,7 @@ def _message(raw: Any, where: str, kind: str | None, sent_at: datetime | None, r
             key = next((k for k in ("created_at", "createdAt") if (traits or {}).get(k) not in (None, "")), None)
             if key is not None:
                 assert traits is not None
-                created = _created_at(traits[key], f"{path}.{key}", errors)
+                created = _created_at(traits[key], f"{path}.{key}", errors, latest)
                 break
     email = None
     if typ == "identify":
@@ -206,7 +224,8 @@ def _message(raw: Any, where: str, kind: str | None, sent_at: datetime | None, r
     if user is None:
         batch.anonymous += 1
         return
-    at = _in_range(event_time(timestamp, original, own_sent or sent_at, received_at), f"{where}.timestamp", errors)
+    at = _in_range(event_time(timestamp, original, own_sent or sent_at, received_at), f"{where}.timestamp", errors,
+                   latest)
     if at is None:
         return
     batch.messages.append(Message(typ, user, message_id, at, created, _campaign(raw.get("context")), email))
@@ -218,7 +237,10 @@ def parse_batch(body: Any, *, kind: str | None, received_at: datetime) -> Batch:
 
     ``/v1/batch`` also takes what webhook destinations post (Segment's and RudderStack's
     Webhooks, Jitsu's): one message with its own ``type``, or a JSON array of messages."""
-    errors: list[dict[str, str]] = []
+    # NUL, lone surrogates and depth anywhere in the body, keys included (bot.ingest.jsonbody).
+    errors: list[dict[str, str]] = jsonbody.problems(body)
+    if errors:
+        raise BatchError(errors)
     batch = Batch()
     if kind is None and isinstance(body, list):
         body = {"batch": body}
@@ -233,7 +255,7 @@ def parse_batch(body: Any, *, kind: str | None, received_at: datetime) -> Batch:
         items = body.get("batch")
         if not isinstance(items, list):
             raise BatchError([{"path": "batch", "message": "batch must be a list of messages"}])
-        sent_at = _instant(body.get("sentAt"), "sentAt", errors)
+        sent_at = _instant(body.get("sentAt"), "sentAt", errors, None)
         batch.received = len(items)
         for n, item in enumerate(items):
             _message(item, f"batch[{n}]", None, sent_at, received_at, batch, errors)
