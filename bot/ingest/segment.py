@@ -180,7 +180,7 @@ def _message(raw: Any, where: str, kind: str | None, sent_at: datetime | None, r
         errors.append({"path": where, "message": f"message of {size:,} bytes; at most {MAX_MESSAGE_BYTES:,}"})
         return
     typ = kind or raw.get("type")
-    if typ not in TYPES:
+    if not isinstance(typ, str) or typ not in TYPES:
         shown = typ if isinstance(typ, str) else json.dumps(typ)
         errors.append({"path": f"{where}.type", "message": f"type {shown[:40]!r} is not one of "
                                                            "identify, track, page, screen, alias, group"})
