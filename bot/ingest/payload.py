@@ -9,6 +9,8 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
 from bot.domain.matching import MIN_SECRET, email_hash
 from bot.errors import NotFound
 from bot.ingest.formats import (
@@ -26,9 +28,10 @@ from bot.ingest.jsonbody import problems as body_problems
 from bot.ingest.jsonbody import text_problem as _text_problem
 from bot.products import service as products
 from storage.bulk import BulkWriter
-from storage.db import Factory, begin_write, retry_on_conflict
+from storage.db import Factory, retry_on_conflict
 from storage.models import Workspace
 from storage.repositories.products import ProductRef
+from storage.writer import single_writer
 
 MAX_PAYLOAD_ITEMS = 10_000  # SPEC §7
 # A time outside [EARLIEST, now + FUTURE_SLACK] is refused, as on the Segment-compatible API.
@@ -126,23 +129,8 @@ def _ingest_once(factory: Factory, *, workspace_id: int, payload: Any,
             raise PayloadError(errors)
         assert product is not None
         counts = {"signups": _Counts(), "events": _Counts()}
-        begin_write(session)
-        writer = BulkWriter(session, product.id)
-        try:
-            writer.lock_users(row[0] for kind in ("signups", "events") for row in parsed[kind])
-            # Signups first, so that users created by this request get their signup row at once.
-            for kind in ("signups", "events"):
-                chunk = _Chunk(kind)
-                for item in parsed[kind]:
-                    chunk.add(item)
-                counts[kind].write(writer, kind, chunk.take())
-            writer.close()
-            session.commit()
-        except BaseException:
-            with suppress(Exception):
-                writer.close()
-            session.rollback()
-            raise
+        with single_writer(session):  # SQLite: one write transaction at a time, queued
+            _write(session, product.id, parsed, counts)
     return {
         "product": product.slug,
         "events": {"received": len(lists["events"]), "inserted": counts["events"].inserted,
@@ -219,3 +207,23 @@ def _in_window(raw: str, path: str, tz: ZoneInfo, now: datetime, errors: list[di
         errors.append({"path": path, "message": f"{raw.strip()!r} is more than a day in the future"})
         return False
     return True
+
+
+def _write(session: Session, product_id: int, parsed: dict[str, list[Any]], counts: dict[str, _Counts]) -> None:
+    """``_ingest_once``'s transaction: every parsed row, committed, or rolled back on any error."""
+    writer = BulkWriter(session, product_id)
+    try:
+        writer.lock_users(row[0] for kind in ("signups", "events") for row in parsed[kind])
+        # Signups first, so that users created by this request get their signup row at once.
+        for kind in ("signups", "events"):
+            chunk = _Chunk(kind)
+            for item in parsed[kind]:
+                chunk.add(item)
+            counts[kind].write(writer, kind, chunk.take())
+        writer.close()
+        session.commit()
+    except BaseException:
+        with suppress(Exception):
+            writer.close()
+        session.rollback()
+        raise

@@ -35,8 +35,10 @@ from bot.domain.weeks import week_of
 from bot.ingest import jsonbody
 from bot.ingest.formats import MAX_YEAR, MIN_YEAR
 from storage.bulk import BulkWriter, SignupRow
+from storage.db import retry_on_conflict
 from storage.models import Product
 from storage.repositories import segment as segment_repo
+from storage.writer import single_writer
 
 Factory = sessionmaker[Session]
 
@@ -335,7 +337,8 @@ def ingest_batch(factory: Factory, *, product_id: int, batch: Batch, received_at
     """Write a validated batch into a product, all or nothing; returns the reply's counts.
 
     ``duplicates`` counts messages whose ``messageId`` was taken before (by an earlier request,
-    within ``MESSAGE_ID_DAYS``, or earlier in this batch); they are not written again."""
+    within ``MESSAGE_ID_DAYS``, or earlier in this batch); they are not written again. On SQLite
+    the write waits its turn behind one writer at a time (``storage.writer``)."""
     fresh: list[Message] = []
     seen: set[str] = set()
     duplicates = 0
@@ -346,37 +349,53 @@ def ingest_batch(factory: Factory, *, product_id: int, batch: Batch, received_at
                 continue
             seen.add(m.message_id)
         fresh.append(m)
-    counts: dict[str, Any] = {"new_signups": 0, "changed_signups": 0, "new_user_weeks": 0}
-    with factory() as session:
-        product = session.get(Product, product_id)
-        if product is None:
-            raise LookupError(f"product {product_id} no longer exists")
-        settings = ProductSettings.from_dict(product.settings)
-        writer: BulkWriter | None = None
-        try:
-            taken = segment_repo.claim_message_ids(session, product_id, seen, received_at)
-            duplicates += len(seen) - len(taken)
-            fresh = [m for m in fresh if m.message_id is None or m.message_id in taken]
-            segment_repo.forget_message_ids(session, product_id, received_at - timedelta(days=MESSAGE_ID_DAYS))
-            if fresh:
-                existing = segment_repo.existing_signups(session, product_id, {m.user_id for m in fresh})
-                todo = plan(fresh, existing=existing, settings=settings)
-                writer = BulkWriter(session, product_id)
-                # Signups first, so that users created by this batch get their signup row at once.
-                new, changed, signup_weeks = writer.signups(todo.signups)
-                _, event_weeks = writer.events(todo.pairs)
-                if todo.emails and secret and len(secret) >= MIN_SECRET:  # without a key, not kept at all
-                    hashed = ((uid, email_hash(secret, product_id, e)) for uid, e in todo.emails.items())
-                    writer.email_hashes([(uid, h) for uid, h in hashed if h is not None])
-                new_weeks = signup_weeks + event_weeks
-                writer.close()
-                counts = {"new_signups": new, "changed_signups": changed, "new_user_weeks": new_weeks}
-            session.commit()
-        except BaseException:
-            if writer is not None:
-                with suppress(Exception):
-                    writer.close()
-            session.rollback()
-            raise
+    def once() -> tuple[list[Message], dict[str, Any]]:
+        with factory() as session:
+            product = session.get(Product, product_id)
+            if product is None:
+                raise LookupError(f"product {product_id} no longer exists")
+            settings = ProductSettings.from_dict(product.settings)
+            with single_writer(session):
+                return _write(session, product_id=product_id, settings=settings, fresh=fresh, seen=seen,
+                              received_at=received_at, secret=secret)
+
+    # A deadlock or serialization failure is run again a bounded number of times (then a 503).
+    fresh, counts = retry_on_conflict(once)
+    duplicates += len(seen) - counts.pop("_claimed")
     return {"received": batch.received, "accepted": len(fresh), "duplicates": duplicates,
             "anonymous": batch.anonymous, "ignored": batch.ignored, **counts}
+
+
+def _write(session: Session, *, product_id: int, settings: ProductSettings, fresh: list[Message], seen: set[str],
+           received_at: datetime, secret: str | None) -> tuple[list[Message], dict[str, Any]]:
+    """``ingest_batch``'s transaction: claim the message ids, write the messages not seen
+    before, commit (or roll back on any error). Returns those messages and the counts."""
+    counts: dict[str, Any] = {"new_signups": 0, "changed_signups": 0, "new_user_weeks": 0}
+    writer: BulkWriter | None = None
+    try:
+        taken = segment_repo.claim_message_ids(session, product_id, seen, received_at)
+        counts["_claimed"] = len(taken)
+        fresh = [m for m in fresh if m.message_id is None or m.message_id in taken]
+        segment_repo.forget_message_ids(session, product_id, received_at - timedelta(days=MESSAGE_ID_DAYS))
+        if fresh:
+            writer = BulkWriter(session, product_id)
+            # PostgreSQL: batches sharing users queue on them in one order instead of deadlocking.
+            writer.lock_users(m.user_id for m in fresh)
+            existing = segment_repo.existing_signups(session, product_id, {m.user_id for m in fresh})
+            todo = plan(fresh, existing=existing, settings=settings)
+            # Signups first, so that users created by this batch get their signup row at once.
+            new, changed, signup_weeks = writer.signups(todo.signups)
+            _, event_weeks = writer.events(todo.pairs)
+            if todo.emails and secret and len(secret) >= MIN_SECRET:  # without a key, not kept at all
+                hashed = ((uid, email_hash(secret, product_id, e)) for uid, e in todo.emails.items())
+                writer.email_hashes([(uid, h) for uid, h in hashed if h is not None])
+            writer.close()
+            counts.update(new_signups=new, changed_signups=changed, new_user_weeks=signup_weeks + event_weeks)
+        session.commit()
+    except BaseException:
+        if writer is not None:
+            with suppress(Exception):
+                writer.close()
+        session.rollback()
+        raise
+    return fresh, counts
