@@ -99,15 +99,16 @@ def make_engine(url: str, *, statement_timeout_s: float | None = None, **kwargs:
         # An unreachable server fails a request (and /healthz) in seconds instead of hanging
         # until the OS gives up on the TCP connection; a URL may set its own.
         connect_args.setdefault("connect_timeout", PG_CONNECT_TIMEOUT_S)
-    for key, value in PG_TCP_OPTIONS.items():
+    postgres = url.startswith("postgresql")
+    for key, value in PG_TCP_OPTIONS.items() if postgres else ():
         if key not in url:
             connect_args.setdefault(key, value)
-    if statement_timeout_s:
+    if statement_timeout_s and postgres:
         # Added to the URL's own options (a test schema's search_path), not in place of them.
         options = str(make_url(url).query.get("options") or "")
         connect_args["options"] = f"{options} -c statement_timeout={int(statement_timeout_s * 1000)}".strip()
     engine = create_engine(url, connect_args=connect_args, **kwargs)
-    if statement_timeout_s:
+    if statement_timeout_s and postgres:
         guard(engine, statement_timeout_s + MARGIN_S)
     return engine
 
