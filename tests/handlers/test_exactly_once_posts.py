@@ -17,8 +17,9 @@ The kinds of post, each named by its message metadata:
 | digest failure notice DM | pmf_digest_notice | the clock (post.dm) |
 | error DM | pmf_error | the error handler for Home/modal interactions (post.dm) |
 
-The last three go through ``post.dm`` as the reminder DM does (tested here); chart uploads go
-through ``post.upload``, which never retries after an ambiguous failure.
+Every DM goes through ``post.dm`` (opens the IM, posts with metadata, reconciles in the DM; where
+it cannot look, it does not send again). Chart uploads go through ``post.upload``, which never
+retries after an ambiguous failure.
 """
 
 from __future__ import annotations
@@ -73,6 +74,38 @@ def _reminder_dms_done(h: Harness, fake: FakeSlack) -> None:
                   timeout=20, what="the reminder DMs sent")
 
 
+def _dm_attempts(fake: FakeSlack) -> list[Any]:
+    """Posts tried in U1's DM, answered or not (a 500 after posting is a try too)."""
+    return [c for c in fake.attempts("chat.postMessage") if c.params.get("channel") == "DU1"]
+
+
+def _start_from_home(h: Harness, fake: FakeSlack) -> None:
+    fake.add_channel("C9", "community")
+    h.view_submission("pmf.survey.start_modal", HOME_MODAL, private_metadata=json.dumps({"product": "acme"}))
+    fake.wait_for(lambda: _dm_attempts(fake), timeout=20, what="the started DM")
+
+
+def _error_in_dm(h: Harness, fake: FakeSlack) -> None:
+    h.block_action("pmf.home.check", "nope")  # no such product: the error goes to the DM
+    fake.wait_for(lambda: _dm_attempts(fake), timeout=20, what="the error DM")
+
+
+def _digest_notice(h: Harness, fake: FakeSlack) -> None:
+    """The clock's DM to a subscriber whose digest failed: the runner calls ``post.dm`` with this
+    metadata (bot/digests/runner.py); sent here the same way, with the app's client."""
+    from bot.digests.runner import NOTICE_EVENT
+    from bot.slack import post
+
+    post.dm(h.app.client, "U1", {"text": "The weekly digest could not be posted."},
+            meta=post.metadata(NOTICE_EVENT, delivery_id=1, failures=1))
+
+
+HOME_MODAL = {
+    "pmf.survey.s.channel": {"value": {"type": "conversations_select", "selected_conversation": "C9"}},
+    "pmf.survey.s.options": {"value": {"type": "checkboxes", "selected_options": []}},
+    "pmf.survey.s.days": {"value": {"type": "number_input", "value": "7"}},
+}
+
 KINDS = {
     "survey": Kind("pmf_survey", _acme, lambda h, f: h.pmf("survey start").reply(timeout=20)),
     "survey intro": Kind("pmf_survey_intro", _acme, lambda h, f: h.pmf("survey start").reply(timeout=20)),
@@ -81,6 +114,9 @@ KINDS = {
     "reminder DM": Kind("pmf_survey_reminder_dm", _survey, _reminder_dms_done, channel="DU3"),
     "share": Kind("pmf_gate_report", _acme, lambda h, f: h.pmf("share").reply(timeout=20)),
     "digest": Kind("pmf_digest", _acme, lambda h, f: h.pmf("digest now").reply(timeout=30)),
+    "survey started DM": Kind("pmf_survey_started_dm", _acme, _start_from_home),
+    "error DM": Kind("pmf_error", _acme, _error_in_dm),
+    "digest failure notice DM": Kind("pmf_digest_notice", _acme, _digest_notice),
 }
 
 
