@@ -9,6 +9,9 @@ errors and nothing written, 401, 413 over 10,000 items or ``MAX_BODY_BYTES``, 50
 ``Retry-After`` when the database is down or a lock conflict persists; always JSON), and the
 Segment-compatible tracking API ``POST /v1/batch|track|identify|page|screen`` (SPEC §9: HTTP
 Basic with a product's write key, gzip bodies, Segment's 500 KB limit → ``bot.ingest.segment``).
+Both APIs read bodies with ``bot.ingest.jsonbody`` (standard JSON only, bounded depth, no NUL or
+lone surrogate: a 400 naming the item) and answer every failure in JSON (``_failure``): 503 only
+for what a retry can fix, else a 500 with a reference and the traceback in the log only.
 
 gunicorn runs ``WORKERS`` processes of ``THREADS`` threads (``gthread``); each worker builds its
 own app after the fork (no shared engine, pool or executor). ``WEB_CONCURRENCY``,
