@@ -33,7 +33,7 @@ from bot.slack.client import make_client
 from bot.slack.identity import BotIdentity
 from bot.slack.oauth import OAuthParts
 from handlers.registry import register_all
-from storage.db import make_engine, make_session_factory
+from storage.db import APP_STATEMENT_TIMEOUT_S, make_engine, make_session_factory
 
 LISTENER_THREADS = 32
 AUTHORIZE_ERROR = ("PMF Gate could not load this workspace's installation, so it cannot answer right now. "
@@ -46,7 +46,7 @@ def build_context(settings: Settings, factory: sessionmaker[Session] | None = No
     mode the installation store's bot), per-process caches. The clock needs only this."""
     secret = settings.require_secret()
     if factory is None:
-        factory = make_session_factory(make_engine(settings.database_url))
+        factory = make_session_factory(make_engine(settings.database_url, statement_timeout_s=APP_STATEMENT_TIMEOUT_S))
     oauth: OAuthParts | None = None
     client_for_team: Callable[[str], WebClient]
     if settings.oauth_mode:

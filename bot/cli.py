@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from bot import logs
 from bot.cli_common import _factory, _settings, handles_errors, parse_as_of
 from bot.cli_config import config
 from bot.cli_sources import source
@@ -25,7 +26,7 @@ from bot.errors import UserError
 @click.version_option(package_name="pmf-gate")
 def main() -> None:
     """PMF Gate: is it time to scale? Retention plateau, organic growth and the Sean Ellis test."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logs.configure(logging.WARNING, logs.CLI_FORMAT)
 
 
 # ----------------------------------------------------------------------------- demo

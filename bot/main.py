@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
+from bot import logs
 from bot.app import build_app, build_context
 from bot.config import ConfigError, Settings
 from bot.errors import SlackUnreachable
@@ -29,8 +30,8 @@ log = logging.getLogger(__name__)
 
 def configure_logging(settings: Settings) -> None:
     # force: the CLI configured WARNING before LOG_LEVEL was read; this process logs at LOG_LEVEL.
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        force=True)
+    # Every line escaped (bot.logs): user-provided text cannot forge a record.
+    logs.configure(settings.log_level, force=True)
     if logging.getLogger().level > logging.DEBUG:
         # APScheduler logs every run of every job at INFO (two lines a tick, forever) and each job
         # it adds: our own ready line says which jobs run.

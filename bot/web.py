@@ -9,6 +9,9 @@ errors and nothing written, 401, 413 over 10,000 items or ``MAX_BODY_BYTES``, 50
 ``Retry-After`` when the database is down or a lock conflict persists; always JSON), and the
 Segment-compatible tracking API ``POST /v1/batch|track|identify|page|screen`` (SPEC §9: HTTP
 Basic with a product's write key, gzip bodies, Segment's 500 KB limit → ``bot.ingest.segment``).
+Both APIs read bodies with ``bot.ingest.jsonbody`` (standard JSON only, bounded depth, no NUL or
+lone surrogate: a 400 naming the item) and answer every failure in JSON (``_failure``): 503 only
+for what a retry can fix, else a 500 with a reference and the traceback in the log only.
 
 gunicorn runs ``WORKERS`` processes of ``THREADS`` threads (``gthread``); each worker builds its
 own app after the fork (no shared engine, pool or executor). ``WEB_CONCURRENCY``,
@@ -23,6 +26,7 @@ import binascii
 import json
 import logging
 import os
+import uuid
 import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -30,11 +34,12 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from bot.config import ConfigError, Settings
 from bot.context import AppContext
+from bot.ingest.jsonbody import BodyError, loads
 from bot.products.tokens import token_scope
 from bot.webio import read_body, slack_gate
 from bot.workspaces.service import database_ok
@@ -99,11 +104,12 @@ class WebApp:
                                       [("Allow", "POST")])
             try:
                 return self.segment(environ, start_response, SEGMENT_PATHS[path])
-            except (DBAPIError, SQLAlchemyTimeoutError) as err:
-                log.warning("segment: database unavailable or busy: %s", type(err).__name__)
-                return _segment_error(start_response, "503 Service Unavailable", "unavailable",
-                                      "the database is unavailable or busy; retry later",
-                                      [("Retry-After", str(RETRY_AFTER_S))])
+            except Exception as err:  # noqa: BLE001 - answered in JSON, never a traceback page
+                status, message = _failure(err, "segment")
+                headers = [("Retry-After", str(RETRY_AFTER_S))] if status.startswith("503") else []
+                code = ("unavailable" if status.startswith("503") else
+                        "internal_error" if status.startswith("5") else "invalid_request")
+                return _segment_error(start_response, status, code, message, headers)
         return _json(start_response, "404 Not Found", {"ok": False, "error": "not found"})
 
     def ingest(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -111,11 +117,10 @@ class WebApp:
         database is unavailable or a lock conflict outlasts the retries."""
         try:
             return self._ingest(environ, start_response)
-        except (DBAPIError, SQLAlchemyTimeoutError) as err:
-            log.warning("ingest: database unavailable or busy: %s", type(err).__name__)
-            return _json(start_response, "503 Service Unavailable",
-                         {"ok": False, "error": "the database is unavailable or busy; nothing was written, "
-                                                "try again shortly"}, [("Retry-After", str(RETRY_AFTER_S))])
+        except Exception as err:  # noqa: BLE001 - answered in JSON, never a traceback page
+            status, message = _failure(err, "ingest")
+            headers = [("Retry-After", str(RETRY_AFTER_S))] if status.startswith("503") else []
+            return _json(start_response, status, {"ok": False, "error": message}, headers)
 
     def _ingest(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         auth = environ.get("HTTP_AUTHORIZATION", "")
@@ -134,11 +139,9 @@ class WebApp:
                 return self._too_large(start_response, problem[1])
             return _json(start_response, problem[0], {"ok": False, "errors": [{"path": "", "message": problem[1]}]})
         try:
-            payload = json.loads(raw or b"null")
-        except (ValueError, RecursionError) as err:
-            why = "nests too deeply" if isinstance(err, RecursionError) else f"is not valid JSON: {err}"
-            return _json(start_response, "400 Bad Request",
-                         {"ok": False, "errors": [{"path": "", "message": f"the body {why}"}]})
+            payload = loads(raw)
+        except BodyError as err:
+            return _json(start_response, "400 Bad Request", {"ok": False, "errors": [{"path": "", "message": str(err)}]})
         items = sum(len(payload.get(k) or []) for k in ("events", "signups")
                     if isinstance(payload, dict) and isinstance(payload.get(k), list))
         if items > MAX_ITEMS:
@@ -148,7 +151,7 @@ class WebApp:
 
         try:
             result = ingest_payload(self.ctx.factory, workspace_id=workspace_id, payload=payload, only_product_id=scope[1],
-                                    secret=self.ctx.secret_key)
+                                    secret=self.ctx.secret_key, now=self.ctx.now())
         except PayloadTooLarge as err:
             return self._too_large(start_response, str(err))
         except PayloadError as err:
@@ -277,9 +280,26 @@ def _read_segment_body(environ: dict[str, Any], limit: int) -> tuple[Any, tuple[
         if not inflater.eof:
             return None, ("400 Bad Request", "invalid_request", "the gzip body is truncated")
     try:
-        return json.loads(raw or b"null"), None
-    except (ValueError, UnicodeDecodeError) as err:
-        return None, ("400 Bad Request", "invalid_request", f"the body is not valid JSON: {err}")
+        return loads(raw), None
+    except BodyError as err:
+        return None, ("400 Bad Request", "invalid_request", str(err))
+
+
+def _failure(err: Exception, api: str) -> tuple[str, str]:
+    """(status, message) for an exception out of an API request: 503 only for what a retry can
+    fix (the database unavailable, silent past its deadline, or a lock conflict that persisted);
+    a value the database refused is the sender's 400; anything else a 500 whose reference is in
+    the log with its traceback — the client never sees one."""
+    if isinstance(err, DataError):
+        log.warning("%s: the database refused a value: %s", api, type(err.orig).__name__)
+        return "400 Bad Request", "a value could not be stored (the database refused it); nothing was written"
+    if isinstance(err, DBAPIError | SQLAlchemyTimeoutError):
+        log.warning("%s: database unavailable or busy: %s", api, type(err).__name__)
+        return ("503 Service Unavailable",
+                "the database is unavailable or busy; nothing was written, try again shortly")
+    ref = uuid.uuid4().hex[:8]
+    log.error("%s: failed ref=%s: %s", api, ref, type(err).__name__, exc_info=err)
+    return "500 Internal Server Error", f"PMF Gate failed on this request (reference {ref}); nothing was written"
 
 
 def _env_int(name: str, default: int, low: int, high: int) -> int:

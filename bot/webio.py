@@ -23,8 +23,7 @@ log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 Problem = tuple[str, str]  # (HTTP status line, message)
-REFUSED_TEXT = ("PMF Gate could not use this request ({why}), so nothing was done. "
-                "If you did not expect this, try again from Slack.")
+REFUSED_TEXT = guard.REFUSED_TEXT
 
 
 def read_body(environ: dict[str, Any], limit: int) -> tuple[bytes, Problem | None]:

@@ -33,7 +33,7 @@ from slack_sdk.errors import SlackApiError
 from bot.context import AppContext
 from bot.errors import UserError
 from bot.render import blocks
-from bot.slack import guard
+from bot.slack import guard, post
 from bot.slack.respond import Responder
 from handlers.commands.router import Router
 
@@ -136,7 +136,7 @@ def tell_user(error: BaseException, body: dict[str, Any], client: WebClient) -> 
             # message must not replace that message, so it gets a new ephemeral one.
             Responder(url)(**message, replace_original="command" in body)
         elif body.get("type") in ("block_actions", "view_submission", "shortcut") and user and client:
-            client.chat_postMessage(channel=user, text=message["text"], blocks=message["blocks"])
+            post.dm(client, user, message, meta=post.metadata("pmf_error", ref=ref))
         elif (body.get("event") or {}).get("type") == "app_home_opened" and user and client:
             client.views_publish(user_id=user, view={"type": "home", "blocks": message["blocks"]})
         else:

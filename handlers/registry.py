@@ -15,7 +15,7 @@ from types import ModuleType
 from slack_bolt import App
 
 from bot.context import AppContext
-from handlers import errors
+from handlers import errors, shape
 from handlers.actions import digest as digest_actions
 from handlers.actions import home as home_actions
 from handlers.actions import home_survey as home_survey_actions
@@ -55,6 +55,7 @@ def register_all(app: App, ctx: AppContext) -> Router:
     ``/pmf-check`` router they filled (tests read its subcommands)."""
     router = Router()
     errors.register(app, ctx, router)
+    shape.register(app, ctx)  # first: a payload no listener can use is answered before any runs
     names = []
     for module in LISTENERS:
         module.register(app, ctx, router)

@@ -26,6 +26,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from storage.deadlines import MARGIN_S, guard
+
 # Named constraints make every later migration able to alter them, on SQLite too (batch mode).
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -61,9 +63,19 @@ def redacted_url(url: str) -> str:
 
 
 PG_CONNECT_TIMEOUT_S = 5
+# The processes that answer people (web, socket, clock) bound every statement by this much
+# (``bot.app``); the CLI and migrations, run by an operator who sees them, are not bounded.
+APP_STATEMENT_TIMEOUT_S = 20.0
+# libpq TCP options: a peer that vanished (its kernel gone, a partition) is noticed in about
+# idle + interval x count seconds, and unacknowledged writes give up after tcp_user_timeout.
+PG_TCP_OPTIONS = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
+                  "tcp_user_timeout": 30_000}
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, statement_timeout_s: float | None = None, **kwargs: Any) -> Engine:
+    """The engine for ``url``. ``statement_timeout_s`` (PostgreSQL): the server cancels a
+    statement after that long, and ``storage.deadlines`` closes a connection that stays silent
+    past it (a frozen server or proxy), so no call waits forever."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
@@ -82,11 +94,23 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
+    connect_args = dict(kwargs.pop("connect_args", {}))
     if "connect_timeout" not in url:
         # An unreachable server fails a request (and /healthz) in seconds instead of hanging
         # until the OS gives up on the TCP connection; a URL may set its own.
-        kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S, **kwargs.get("connect_args", {})}
-    return create_engine(url, **kwargs)
+        connect_args.setdefault("connect_timeout", PG_CONNECT_TIMEOUT_S)
+    postgres = url.startswith("postgresql")
+    for key, value in PG_TCP_OPTIONS.items() if postgres else ():
+        if key not in url:
+            connect_args.setdefault(key, value)
+    if statement_timeout_s and postgres:
+        # Added to the URL's own options (a test schema's search_path), not in place of them.
+        options = str(make_url(url).query.get("options") or "")
+        connect_args["options"] = f"{options} -c statement_timeout={int(statement_timeout_s * 1000)}".strip()
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    if statement_timeout_s and postgres:
+        guard(engine, statement_timeout_s + MARGIN_S)
+    return engine
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 METADATA_EVENT = "pmf_digest"
+NOTICE_EVENT = "pmf_digest_notice"  # the DM telling a subscriber that a delivery failed
 # Slack's clock and ours differ a little: look for an earlier post from a bit before the claim.
 RECONCILE_SLACK = timedelta(seconds=120)
 RECONCILE_MAX_PAGES = 5
@@ -307,8 +308,8 @@ class DigestRunner:
             note = digest_blocks.failure_notice(product_name=job.product.name, channel_id=job.channel_id,
                                                 error=error, paused=outcome.paused)
             try:
-                # A user id as channel opens the DM with the app.
-                client.chat_postMessage(channel=outcome.notify_user, text=note["text"], blocks=note["blocks"])
+                post.dm(client, outcome.notify_user, note,
+                        meta=post.metadata(NOTICE_EVENT, delivery_id=job.id, failures=outcome.consecutive_failures))
             except Exception as err:  # noqa: BLE001 - the failure is recorded and listed anyway
                 log.warning("digest delivery=%s: could not tell the subscriber: %s", job.id, error_code(err))
         return "failed"

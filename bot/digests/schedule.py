@@ -140,9 +140,16 @@ class WeeklyArgs:
     timezone: str | None = None
 
 
+MAX_ID = 20  # Slack's ids are shorter (bot.slack.guard.SLACK_ID); the columns hold 32
+
+
 def parse_channel(word: str) -> str | None:
-    """The id of an escaped channel mention ``<#C0123ABCD|name>`` (or a bare id), else None."""
+    """The id of an escaped channel mention ``<#C0123ABCD|name>`` (or a bare id), else None; a
+    UserError for an id longer than any Slack id (no channel has it, and it would not fit)."""
     m = _CHANNEL_RE.match(word) or _BARE_CHANNEL_RE.match(word)
+    if m and len(m.group(1)) > MAX_ID:
+        raise UserError(f"`{m.group(1)}` is not a Slack channel id (at most {MAX_ID} characters): pick the "
+                        "channel from the autocomplete list (type `#`).", usage=WEEKLY_USAGE)
     return m.group(1) if m else None
 
 

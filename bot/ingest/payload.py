@@ -4,8 +4,12 @@ import, all or nothing, with per-item errors."""
 from __future__ import annotations
 
 from contextlib import suppress
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
 
 from bot.domain.matching import MIN_SECRET, email_hash
 from bot.errors import NotFound
@@ -16,32 +20,29 @@ from bot.ingest.formats import (
     RowError,
     _Chunk,
     _Counts,
+    _parse_instant,
     event_parser,
     signup_parser,
 )
+from bot.ingest.jsonbody import problems as body_problems
+from bot.ingest.jsonbody import text_problem as _text_problem
 from bot.products import service as products
 from storage.bulk import BulkWriter
-from storage.db import Factory, begin_write, retry_on_conflict
+from storage.db import Factory, retry_on_conflict
 from storage.models import Workspace
 from storage.repositories.products import ProductRef
+from storage.writer import single_writer
 
 MAX_PAYLOAD_ITEMS = 10_000  # SPEC §7
+# A time outside [EARLIEST, now + FUTURE_SLACK] is refused, as on the Segment-compatible API.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
+_TIME_FIELDS = {"events": "occurred_at", "signups": "signed_up_at"}
 # ----------------------------------------------------------------------------- HTTP payload
 _PAYLOAD_FIELDS: dict[str, tuple[str, ...]] = {
     "events": ("user_id", "occurred_at", "event"),
     "signups": ("user_id", "signed_up_at", "channel", "utm_source", "utm_medium", "landing_url", "referrer", "email"),
 }
-
-
-def _text_problem(value: str) -> str | None:
-    """Why a string cannot be stored as text (PostgreSQL refuses both), or None."""
-    if "\x00" in value:
-        return "contains a NUL byte"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "contains a lone surrogate (not valid Unicode)"
-    return None
 
 
 def _as_cell(value: Any) -> str | None:
@@ -58,15 +59,18 @@ def _as_cell(value: Any) -> str | None:
 
 
 def ingest_payload(factory: Factory, *, workspace_id: int, payload: Any,
-                   only_product_id: int | None = None, secret: str | None = None) -> dict[str, Any]:
+                   only_product_id: int | None = None, secret: str | None = None,
+                   now: datetime | None = None) -> dict[str, Any]:
     """``_ingest_once`` (below), run again after a deadlock or serialization failure (a bounded
     number of times: ``storage.db.retry_on_conflict``); a conflict that persists is raised."""
+    at = now or datetime.now(UTC)
     return retry_on_conflict(lambda: _ingest_once(factory, workspace_id=workspace_id, payload=payload,
-                                                  only_product_id=only_product_id, secret=secret))
+                                                  only_product_id=only_product_id, secret=secret, now=at))
 
 
 def _ingest_once(factory: Factory, *, workspace_id: int, payload: Any,
-                 only_product_id: int | None = None, secret: str | None = None) -> dict[str, Any]:
+                 only_product_id: int | None = None, secret: str | None = None,
+                 now: datetime) -> dict[str, Any]:
     """The HTTP API (SPEC §7): validate every item, then write all of it in one transaction.
 
     ``payload`` is ``{"product": SLUG, "events": [...], "signups": [...]}`` with at most
@@ -80,7 +84,10 @@ def _ingest_once(factory: Factory, *, workspace_id: int, payload: Any,
     """
     if not isinstance(payload, dict):
         raise PayloadError([{"path": "", "message": "the body must be a JSON object"}])
-    errors: list[dict[str, str]] = []
+    # NUL, lone surrogates and depth anywhere in the body, keys included (bot.ingest.jsonbody).
+    errors: list[dict[str, str]] = body_problems(payload)
+    if errors:
+        raise PayloadError(errors)
     slug = payload.get("product")
     if not isinstance(slug, str) or not slug.strip():
         errors.append({"path": "product", "message": "product (the product's slug) is required"})
@@ -117,28 +124,13 @@ def _ingest_once(factory: Factory, *, workspace_id: int, payload: Any,
         parsed: dict[str, list[Any]] = {"events": [], "signups": []}
         if product is not None:
             for kind, items in lists.items():
-                parsed[kind] = _parse_items(kind, items, product, errors, secret)
+                parsed[kind] = _parse_items(kind, items, product, errors, secret, now)
         if errors:
             raise PayloadError(errors)
         assert product is not None
         counts = {"signups": _Counts(), "events": _Counts()}
-        begin_write(session)
-        writer = BulkWriter(session, product.id)
-        try:
-            writer.lock_users(row[0] for kind in ("signups", "events") for row in parsed[kind])
-            # Signups first, so that users created by this request get their signup row at once.
-            for kind in ("signups", "events"):
-                chunk = _Chunk(kind)
-                for item in parsed[kind]:
-                    chunk.add(item)
-                counts[kind].write(writer, kind, chunk.take())
-            writer.close()
-            session.commit()
-        except BaseException:
-            with suppress(Exception):
-                writer.close()
-            session.rollback()
-            raise
+        with single_writer(session):  # SQLite: one write transaction at a time, queued
+            _write(session, product.id, parsed, counts)
     return {
         "product": product.slug,
         "events": {"received": len(lists["events"]), "inserted": counts["events"].inserted,
@@ -149,7 +141,7 @@ def _ingest_once(factory: Factory, *, workspace_id: int, payload: Any,
 
 
 def _parse_items(kind: str, items: list[Any], product: ProductRef, errors: list[dict[str, str]],
-                 secret: str | None = None) -> list[Any]:
+                 secret: str | None, now: datetime) -> list[Any]:
     fields = _PAYLOAD_FIELDS[kind]
     index = {f: i for i, f in enumerate(fields)}
     s = product.settings
@@ -189,7 +181,8 @@ def _parse_items(kind: str, items: list[Any], product: ProductRef, errors: list[
             if f not in item:
                 errors.append({"path": f"{where}.{f}", "message": f"{f} is required"})
                 ok = False
-        if not ok:
+        if not ok or not _in_window(row[index[_TIME_FIELDS[kind]]], f"{where}.{_TIME_FIELDS[kind]}",
+                                    ZoneInfo(s.timezone), now, errors):
             continue
         mode = "" if kind == "events" else ("utm" if ("utm_source" in item or "utm_medium" in item)
                                             and not item.get("channel") else "channel")
@@ -199,3 +192,38 @@ def _parse_items(kind: str, items: list[Any], product: ProductRef, errors: list[
             errors.append({"path": f"{where}.{err.column}", "message": str(err)})
     return out
 
+
+def _in_window(raw: str, path: str, tz: ZoneInfo, now: datetime, errors: list[dict[str, str]]) -> bool:
+    """Whether a time is within [EARLIEST, now + FUTURE_SLACK]; a malformed one is left to the
+    row parser, which says how to write it."""
+    try:
+        at, _ = _parse_instant(raw, path.rsplit(".", 1)[-1], tz)
+    except RowError:
+        return True
+    if at < EARLIEST:
+        errors.append({"path": path, "message": f"{raw.strip()!r} is before {EARLIEST.date().isoformat()}"})
+        return False
+    if at > now + FUTURE_SLACK:
+        errors.append({"path": path, "message": f"{raw.strip()!r} is more than a day in the future"})
+        return False
+    return True
+
+
+def _write(session: Session, product_id: int, parsed: dict[str, list[Any]], counts: dict[str, _Counts]) -> None:
+    """``_ingest_once``'s transaction: every parsed row, committed, or rolled back on any error."""
+    writer = BulkWriter(session, product_id)
+    try:
+        writer.lock_users(row[0] for kind in ("signups", "events") for row in parsed[kind])
+        # Signups first, so that users created by this request get their signup row at once.
+        for kind in ("signups", "events"):
+            chunk = _Chunk(kind)
+            for item in parsed[kind]:
+                chunk.add(item)
+            counts[kind].write(writer, kind, chunk.take())
+        writer.close()
+        session.commit()
+    except BaseException:
+        with suppress(Exception):
+            writer.close()
+        session.rollback()
+        raise

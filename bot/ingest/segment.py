@@ -33,10 +33,13 @@ from bot.domain.channels import classify_tags, click_id
 from bot.domain.matching import MIN_SECRET, email_hash
 from bot.domain.settings import ProductSettings
 from bot.domain.weeks import week_of
+from bot.ingest import jsonbody
 from bot.ingest.formats import MAX_YEAR, MIN_YEAR
 from storage.bulk import BulkWriter, SignupRow
+from storage.db import retry_on_conflict
 from storage.models import Product
 from storage.repositories import segment as segment_repo
+from storage.writer import single_writer
 
 Factory = sessionmaker[Session]
 
@@ -44,6 +47,10 @@ MAX_BATCH_BYTES = 500 * 1024  # Segment's limit for a batch, compressed or not
 MAX_MESSAGE_BYTES = 32 * 1024  # and for one message
 MAX_ERRORS = 50  # errors listed in a 400 reply; the total is always given
 MESSAGE_ID_DAYS = 7  # how long a messageId is remembered (Segment dedupes over about a day)
+# Times outside [EARLIEST, received + FUTURE_SLACK] are refused: a client clock set to 2999 or 1970
+# would otherwise put a user's signup in that year (their first call is their signup).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
 ACTIVITY_TYPES = frozenset({"track", "page", "screen"})
 IGNORED_TYPES = frozenset({"alias", "group"})
 TYPES = ACTIVITY_TYPES | IGNORED_TYPES | {"identify"}
@@ -82,8 +89,11 @@ class Batch:
 
 
 # ----------------------------------------------------------------------------- parsing
-def _instant(value: Any, path: str, errors: list[dict[str, str]]) -> datetime | None:
-    """An ISO 8601 timestamp (naive = UTC) as an aware UTC datetime; None when absent."""
+def _instant(value: Any, path: str, errors: list[dict[str, str]], latest: datetime | None) -> datetime | None:
+    """An ISO 8601 timestamp (naive = UTC) as an aware UTC datetime; None when absent. ``latest``
+    None: a client clock (``sentAt``, ``originalTimestamp``), which may be off by any amount since
+    the skew correction undoes it; only the years 1970-2999 are required, so the correction
+    cannot overflow, and the corrected time is checked instead."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
@@ -96,26 +106,35 @@ def _instant(value: Any, path: str, errors: list[dict[str, str]]) -> datetime | 
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return _in_range(dt.astimezone(UTC), path, errors)
+    return _in_range(dt.astimezone(UTC), path, errors, latest)
 
 
-def _in_range(dt: datetime, path: str, errors: list[dict[str, str]]) -> datetime | None:
-    if not MIN_YEAR <= dt.year <= MAX_YEAR:
-        errors.append({"path": path, "message": f"{dt.isoformat()} is outside the years {MIN_YEAR}-{MAX_YEAR}"})
+def _in_range(dt: datetime, path: str, errors: list[dict[str, str]], latest: datetime | None) -> datetime | None:
+    if latest is None:
+        if not MIN_YEAR <= dt.year <= MAX_YEAR:
+            errors.append({"path": path, "message": f"{dt.isoformat()} is outside the years {MIN_YEAR}-{MAX_YEAR}"})
+            return None
+        return dt
+    if dt < EARLIEST:
+        errors.append({"path": path, "message": f"{dt.isoformat()} is before {EARLIEST.date().isoformat()}"})
+        return None
+    if dt > latest:
+        errors.append({"path": path, "message": f"{dt.isoformat()} is more than a day in the future "
+                                                f"(received at {(latest - FUTURE_SLACK).isoformat()})"})
         return None
     return dt
 
 
-def _created_at(value: Any, path: str, errors: list[dict[str, str]]) -> datetime | None:
+def _created_at(value: Any, path: str, errors: list[dict[str, str]], latest: datetime) -> datetime | None:
     """A creation time: ISO 8601, or Unix seconds (milliseconds above 1e11), as CRMs send it."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = value / 1000 if value > 1e11 else value
         try:
-            return _in_range(datetime.fromtimestamp(seconds, UTC), path, errors)
+            seconds = value / 1000 if value > 1e11 else value
+            return _in_range(datetime.fromtimestamp(seconds, UTC), path, errors, latest)
         except (OverflowError, OSError, ValueError):
             errors.append({"path": path, "message": f"{value!r} is not a Unix time"})
             return None
-    return _instant(value, path, errors)
+    return _instant(value, path, errors, latest)
 
 
 def _identity(value: Any, path: str, errors: list[dict[str, str]]) -> str | None:
@@ -172,7 +191,7 @@ def _message(raw: Any, where: str, kind: str | None, sent_at: datetime | None, r
         errors.append({"path": where, "message": f"message of {size:,} bytes; at most {MAX_MESSAGE_BYTES:,}"})
         return
     typ = kind or raw.get("type")
-    if typ not in TYPES:
+    if not isinstance(typ, str) or typ not in TYPES:
         shown = typ if isinstance(typ, str) else json.dumps(typ)
         errors.append({"path": f"{where}.type", "message": f"type {shown[:40]!r} is not one of "
                                                            "identify, track, page, screen, alias, group"})
@@ -181,12 +200,13 @@ def _message(raw: Any, where: str, kind: str | None, sent_at: datetime | None, r
         batch.ignored += 1
         return
     before = len(errors)
+    latest = received_at + FUTURE_SLACK
     user = _identity(raw.get("userId"), f"{where}.userId", errors)
     anonymous = _identity(raw.get("anonymousId"), f"{where}.anonymousId", errors)
     message_id = _identity(raw.get("messageId"), f"{where}.messageId", errors)
-    timestamp = _instant(raw.get("timestamp"), f"{where}.timestamp", errors)
-    original = _instant(raw.get("originalTimestamp"), f"{where}.originalTimestamp", errors)
-    own_sent = _instant(raw.get("sentAt"), f"{where}.sentAt", errors)
+    timestamp = _instant(raw.get("timestamp"), f"{where}.timestamp", errors, latest)
+    original = _instant(raw.get("originalTimestamp"), f"{where}.originalTimestamp", errors, None)
+    own_sent = _instant(raw.get("sentAt"), f"{where}.sentAt", errors, None)
     created = None
     if typ == "identify":
         context = raw.get("context")
@@ -199,7 +219,7 @@ def _message(raw: Any, where: str, kind: str | None, sent_at: datetime | None, r
             key = next((k for k in ("created_at", "createdAt") if (traits or {}).get(k) not in (None, "")), None)
             if key is not None:
                 assert traits is not None
-                created = _created_at(traits[key], f"{path}.{key}", errors)
+                created = _created_at(traits[key], f"{path}.{key}", errors, latest)
                 break
     email = None
     if typ == "identify":
@@ -215,7 +235,8 @@ def _message(raw: Any, where: str, kind: str | None, sent_at: datetime | None, r
     if user is None:
         batch.anonymous += 1
         return
-    at = _in_range(event_time(timestamp, original, own_sent or sent_at, received_at), f"{where}.timestamp", errors)
+    at = _in_range(event_time(timestamp, original, own_sent or sent_at, received_at), f"{where}.timestamp", errors,
+                   latest)
     if at is None:
         return
     batch.messages.append(Message(typ, user, message_id, at, created, _campaign(raw.get("context")), email))
@@ -227,7 +248,10 @@ def parse_batch(body: Any, *, kind: str | None, received_at: datetime) -> Batch:
 
     ``/v1/batch`` also takes what webhook destinations post (Segment's and RudderStack's
     Webhooks, Jitsu's): one message with its own ``type``, or a JSON array of messages."""
-    errors: list[dict[str, str]] = []
+    # NUL, lone surrogates and depth anywhere in the body, keys included (bot.ingest.jsonbody).
+    errors: list[dict[str, str]] = jsonbody.problems(body)
+    if errors:
+        raise BatchError(errors)
     batch = Batch()
     if kind is None and isinstance(body, list):
         body = {"batch": body}
@@ -242,7 +266,7 @@ def parse_batch(body: Any, *, kind: str | None, received_at: datetime) -> Batch:
         items = body.get("batch")
         if not isinstance(items, list):
             raise BatchError([{"path": "batch", "message": "batch must be a list of messages"}])
-        sent_at = _instant(body.get("sentAt"), "sentAt", errors)
+        sent_at = _instant(body.get("sentAt"), "sentAt", errors, None)
         batch.received = len(items)
         for n, item in enumerate(items):
             _message(item, f"batch[{n}]", None, sent_at, received_at, batch, errors)
@@ -323,7 +347,8 @@ def ingest_batch(factory: Factory, *, product_id: int, batch: Batch, received_at
     """Write a validated batch into a product, all or nothing; returns the reply's counts.
 
     ``duplicates`` counts messages whose ``messageId`` was taken before (by an earlier request,
-    within ``MESSAGE_ID_DAYS``, or earlier in this batch); they are not written again."""
+    within ``MESSAGE_ID_DAYS``, or earlier in this batch); they are not written again. On SQLite
+    the write waits its turn behind one writer at a time (``storage.writer``)."""
     fresh: list[Message] = []
     seen: set[str] = set()
     duplicates = 0
@@ -334,37 +359,53 @@ def ingest_batch(factory: Factory, *, product_id: int, batch: Batch, received_at
                 continue
             seen.add(m.message_id)
         fresh.append(m)
-    counts: dict[str, Any] = {"new_signups": 0, "changed_signups": 0, "new_user_weeks": 0}
-    with factory() as session:
-        product = session.get(Product, product_id)
-        if product is None:
-            raise LookupError(f"product {product_id} no longer exists")
-        settings = ProductSettings.from_dict(product.settings)
-        writer: BulkWriter | None = None
-        try:
-            taken = segment_repo.claim_message_ids(session, product_id, seen, received_at)
-            duplicates += len(seen) - len(taken)
-            fresh = [m for m in fresh if m.message_id is None or m.message_id in taken]
-            segment_repo.forget_message_ids(session, product_id, received_at - timedelta(days=MESSAGE_ID_DAYS))
-            if fresh:
-                existing = segment_repo.existing_signups(session, product_id, {m.user_id for m in fresh})
-                todo = plan(fresh, existing=existing, settings=settings)
-                writer = BulkWriter(session, product_id)
-                # Signups first, so that users created by this batch get their signup row at once.
-                new, changed, signup_weeks = writer.signups(todo.signups)
-                _, event_weeks = writer.events(todo.pairs)
-                if todo.emails and secret and len(secret) >= MIN_SECRET:  # without a key, not kept at all
-                    hashed = ((uid, email_hash(secret, product_id, e)) for uid, e in todo.emails.items())
-                    writer.email_hashes([(uid, h) for uid, h in hashed if h is not None])
-                new_weeks = signup_weeks + event_weeks
-                writer.close()
-                counts = {"new_signups": new, "changed_signups": changed, "new_user_weeks": new_weeks}
-            session.commit()
-        except BaseException:
-            if writer is not None:
-                with suppress(Exception):
-                    writer.close()
-            session.rollback()
-            raise
+    def once() -> tuple[list[Message], dict[str, Any]]:
+        with factory() as session:
+            product = session.get(Product, product_id)
+            if product is None:
+                raise LookupError(f"product {product_id} no longer exists")
+            settings = ProductSettings.from_dict(product.settings)
+            with single_writer(session):
+                return _write(session, product_id=product_id, settings=settings, fresh=fresh, seen=seen,
+                              received_at=received_at, secret=secret)
+
+    # A deadlock or serialization failure is run again a bounded number of times (then a 503).
+    fresh, counts = retry_on_conflict(once)
+    duplicates += len(seen) - counts.pop("_claimed")
     return {"received": batch.received, "accepted": len(fresh), "duplicates": duplicates,
             "anonymous": batch.anonymous, "ignored": batch.ignored, **counts}
+
+
+def _write(session: Session, *, product_id: int, settings: ProductSettings, fresh: list[Message], seen: set[str],
+           received_at: datetime, secret: str | None) -> tuple[list[Message], dict[str, Any]]:
+    """``ingest_batch``'s transaction: claim the message ids, write the messages not seen
+    before, commit (or roll back on any error). Returns those messages and the counts."""
+    counts: dict[str, Any] = {"new_signups": 0, "changed_signups": 0, "new_user_weeks": 0}
+    writer: BulkWriter | None = None
+    try:
+        taken = segment_repo.claim_message_ids(session, product_id, seen, received_at)
+        counts["_claimed"] = len(taken)
+        fresh = [m for m in fresh if m.message_id is None or m.message_id in taken]
+        segment_repo.forget_message_ids(session, product_id, received_at - timedelta(days=MESSAGE_ID_DAYS))
+        if fresh:
+            writer = BulkWriter(session, product_id)
+            # PostgreSQL: batches sharing users queue on them in one order instead of deadlocking.
+            writer.lock_users(m.user_id for m in fresh)
+            existing = segment_repo.existing_signups(session, product_id, {m.user_id for m in fresh})
+            todo = plan(fresh, existing=existing, settings=settings)
+            # Signups first, so that users created by this batch get their signup row at once.
+            new, changed, signup_weeks = writer.signups(todo.signups)
+            _, event_weeks = writer.events(todo.pairs)
+            if todo.emails and secret and len(secret) >= MIN_SECRET:  # without a key, not kept at all
+                hashed = ((uid, email_hash(secret, product_id, e)) for uid, e in todo.emails.items())
+                writer.email_hashes([(uid, h) for uid, h in hashed if h is not None])
+            writer.close()
+            counts.update(new_signups=new, changed_signups=changed, new_user_weeks=signup_weeks + event_weeks)
+        session.commit()
+    except BaseException:
+        if writer is not None:
+            with suppress(Exception):
+                writer.close()
+        session.rollback()
+        raise
+    return fresh, counts

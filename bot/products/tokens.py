@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -18,10 +18,13 @@ from storage.db import Factory, unit_of_work
 from storage.models import IngestToken
 from storage.repositories import access
 from storage.repositories.products import ProductRef, product_slugs
+from storage.writer import single_writer
 
 TOKEN_PREFIX = "pmfgate_"
 CLI_ACTOR = "cli"
 MIN_REVOKE_PREFIX = 10  # "pmfgate_" + at least two characters of the random part
+# "Last used" is kept to the minute: recording every request would make each one a write.
+LAST_USE_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -137,9 +140,19 @@ def token_scope(factory: Factory, token: str) -> tuple[int, int | None] | None:
     None for an unknown or revoked one; records its use."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    with unit_of_work(factory) as s:
+    with factory() as s:
         row = access.live_token_by_hash(s, _token_hash(token))
         if row is None:
             return None
-        row.last_used_at = datetime.now(UTC)
-        return row.workspace_id, row.product_id
+        scope = row.workspace_id, row.product_id
+        now = datetime.now(UTC)
+        if row.last_used_at is None or now - _aware(row.last_used_at) >= LAST_USE_RESOLUTION:
+            # A write per API request would queue every request behind SQLite's one writer.
+            with single_writer(s):
+                row.last_used_at = now
+                s.commit()
+        return scope
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

@@ -21,6 +21,9 @@ SLACK_ID = re.compile(r"^[A-Z0-9]{1,20}$")
 _TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
 _SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
 _MAX_DEPTH = 64  # Slack's payloads nest a dozen levels; deeper is not Slack
+# A refused command's answer, shown only to whoever typed it.
+REFUSED_TEXT = ("PMF Gate could not use this request ({why}), so nothing was done. "
+                "If you did not expect this, try again from Slack.")
 
 
 class Refused(ValueError):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import http.client
 import logging
 import time
+import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -220,9 +221,19 @@ def upload(client: WebClient, *, channel_id: str, content: bytes, filename: str,
     return (files[0] or {}).get("id")
 
 
-def dm(client: WebClient, user_id: str, message: Mapping[str, Any]) -> str:
-    """A message in the user's DM with the app (a user id as channel opens it)."""
-    kwargs: dict[str, Any] = {"channel": user_id, "text": message["text"]}
-    if message.get("blocks") is not None:
-        kwargs["blocks"] = message["blocks"]
-    return str(client.chat_postMessage(**kwargs)["ts"])
+DM_EVENT = "pmf_dm"  # a direct message with no more specific name
+
+
+def dm(client: WebClient, user_id: str, message: Mapping[str, Any], *,
+       meta: Mapping[str, Any] | None = None) -> str | None:
+    """A message in the user's DM with the app, at most once: posted with ``meta`` (default: a
+    fresh key naming this one message) through ``post``. After an ambiguous failure ``post``
+    looks in the DM; where it cannot look (the app has no ``im:history``) the outcome stays
+    unknown and the message is not sent again: None is returned, and logged. Else the ts."""
+    channel = str(client.conversations_open(users=user_id)["channel"]["id"])
+    try:
+        return post(client, channel_id=channel, message=message, join_if_needed=False,
+                    meta=meta or metadata(DM_EVENT, key=uuid.uuid4().hex))
+    except PostOutcomeUnknown as err:
+        log.warning("a direct message was not confirmed by Slack (%s); not sent again", err.code)
+        return None

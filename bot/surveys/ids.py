@@ -35,6 +35,10 @@ class Callback(StrEnum):
 class Metadata(StrEnum):
     SURVEY = "pmf_survey"  # a survey's parent message
     RESULTS = "pmf_survey_results"  # a results post in the survey's thread
+    INTRO = "pmf_survey_intro"  # the "how to answer" reply under a survey
+    REMINDER = "pmf_survey_reminder"  # a reminder in the survey's thread (one per request)
+    REMINDER_DM = "pmf_survey_reminder_dm"  # a reminder sent to one member (one per survey, member and day)
+    STARTED_DM = "pmf_survey_started_dm"  # "your survey is out", to whoever started it from the Home tab
 
 
 ANSWER_ACTION = re.compile("^" + re.escape(Action.ANSWER_PREFIX) + "(very|somewhat|not|na)$")

@@ -1,11 +1,16 @@
 """``/pmf-check survey remind [dm]``: a reminder in the survey's thread and, for a named survey,
-direct messages to members who have not answered, paced under Slack's limits, once a day."""
+direct messages to members who have not answered, paced under Slack's limits, once a day.
+
+Both go through the exactly-once layer (``bot.slack.post``): the thread reminder carries metadata
+naming this request, so a 5xx or timeout after Slack posted it is found in the thread instead of
+being posted again; each DM carries the survey, member and day."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -14,9 +19,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
 from bot.errors import UserError
-from bot.slack.errors import error_code
+from bot.slack import post
+from bot.slack.errors import PermanentSlackError, error_code
 from bot.surveys import blocks as ui
 from bot.surveys import service as surveys
+from bot.surveys.ids import Metadata
 from bot.surveys.values import SurveyInfo
 
 log = logging.getLogger(__name__)
@@ -58,8 +65,14 @@ def remind(
     if not survey.message_ts:
         raise UserError("The survey message was never posted; close it and start again.")
     if not dm:
-        client.chat_postMessage(channel=survey.channel_id, thread_ts=survey.message_ts, reply_broadcast=True,
-                                **ui.survey_reminder(survey))
+        try:
+            post.post(client, channel_id=survey.channel_id, thread_ts=survey.message_ts, reply_broadcast=True,
+                      message=ui.survey_reminder(survey), join_if_needed=False,
+                      meta=post.metadata(Metadata.REMINDER, survey_id=survey.id, request=uuid.uuid4().hex))
+        except post.PostOutcomeUnknown as err:
+            log.warning("survey %s: reminder outcome unknown in %s (%s)", survey.id, survey.channel_id, err.code)
+            raise UserError(f"Slack did not confirm the reminder in <#{survey.channel_id}> ({err.code}). Look in "
+                            "the survey's thread before reminding again: it may be there.") from None
         return ui.reminder_sent(survey, None, "Add `dm` (`/pmf-check survey remind dm`) to message "
                                 "members who haven't answered as well." if not survey.anonymous else None)
     if survey.anonymous:
@@ -77,6 +90,7 @@ def remind(
     except SlackApiError:
         permalink = None
     message = ui.reminder_dm(survey, permalink)
+    day = ctx.now().date().isoformat()
 
     def send() -> None:
         sent = 0
@@ -84,9 +98,10 @@ def remind(
             if not _is_person(client, user_id):
                 continue
             try:
-                client.chat_postMessage(channel=user_id, **message)
-                sent += 1
-            except SlackApiError as err:
+                if post.dm(client, user_id, message, meta=post.metadata(Metadata.REMINDER_DM, survey_id=survey.id,
+                                                                         user=user_id, day=day)):
+                    sent += 1
+            except (SlackApiError, PermanentSlackError) as err:
                 log.info("survey %s: reminder DM not delivered (%s)", survey.id, error_code(err))
             sleep(ctx.tuning.reminder_dm_pace)
         log.info("survey %s: %s reminder DMs sent (team %s)", survey.id, sent, survey.team_id)

@@ -33,6 +33,7 @@ from bot.slack.respond import Responder
 from bot.surveys import blocks as ui
 from bot.surveys import service as surveys
 from bot.surveys.answers import store_anonymous_tier, store_email_hash
+from bot.surveys.ids import Metadata
 from bot.surveys.results import close_survey, set_results_ts
 from bot.surveys.values import AnswerOutcome, ReplyOutcome, SurveyInfo, SurveyResults
 
@@ -83,8 +84,9 @@ def post_survey(ctx: AppContext, client: WebClient, survey: SurveyInfo) -> Surve
     info = surveys.get_survey(ctx.factory, survey.id)
     assert info is not None
     try:
-        client.chat_postMessage(channel=survey.channel_id, thread_ts=ts, **ui.thread_intro(info))
-    except SlackApiError as err:
+        post.post(client, channel_id=survey.channel_id, thread_ts=ts, message=ui.thread_intro(info),
+                  meta=post.metadata(Metadata.INTRO, survey_id=survey.id), join_if_needed=False)
+    except (SlackApiError, PermanentSlackError, post.PostOutcomeUnknown) as err:
         log.warning("survey %s: thread intro not posted (%s)", survey.id, error_code(err))
     log.info("survey %s posted in %s (team %s, anonymous=%s)", survey.id, survey.channel_id, survey.team_id,
              survey.anonymous)

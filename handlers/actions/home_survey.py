@@ -15,10 +15,11 @@ from bot.context import AppContext
 from bot.errors import UserError
 from bot.home.ids import Action as HomeAction
 from bot.products import access, managers
+from bot.slack import post
 from bot.surveys import blocks as ui
 from bot.surveys import service as surveys
 from bot.surveys import slack as survey_slack
-from bot.surveys.ids import Callback
+from bot.surveys.ids import Callback, Metadata
 from bot.surveys.modals import start_survey_errors, start_survey_from_state, start_survey_modal
 from handlers.commands.router import Router
 from handlers.errors import reported
@@ -47,8 +48,11 @@ def register(app: App, ctx: AppContext, router: Router) -> None:
                                     user_id=user_id, anonymous=anonymous, days=days, now=ctx.now(),
                                     single_workspace=ctx.single_workspace, product_slug=slug)
         posted = survey_slack.post_survey(ctx, client, info)
-        dm = client.conversations_open(users=user_id)["channel"]["id"]
-        client.chat_postMessage(channel=dm, **ui.survey_started(posted))
+        _tell_started(client, user_id, posted)
+
+    def _tell_started(client: Any, user_id: str, posted: Any) -> None:
+        post.dm(client, user_id, ui.survey_started(posted),
+                meta=post.metadata(Metadata.STARTED_DM, survey_id=posted.id))
 
     @app.action(HomeAction.SURVEY)
     def open_modal(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
@@ -89,5 +93,4 @@ def register(app: App, ctx: AppContext, router: Router) -> None:
         ack()
         with reported(body, client):
             posted = survey_slack.post_survey(ctx, client, info)
-            dm = client.conversations_open(users=user_id)["channel"]["id"]
-            client.chat_postMessage(channel=dm, **ui.survey_started(posted))
+            _tell_started(client, user_id, posted)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from bot.errors import UserError
 from bot.render.blocks import escape
 
+MAX_ID = 20  # Slack's ids are shorter (bot.slack.guard.SLACK_ID); the columns hold 32
 CHANNEL_RE = re.compile(r"^<#([CGD][A-Z0-9]{2,})(?:\|[^>]*)?>$")
 
 
@@ -29,6 +30,9 @@ def is_channel(word: str) -> bool:
 def parse_channel(word: str, *, usage: str | None = None) -> str:
     """The channel id in an escaped mention; UserError for anything else."""
     m = CHANNEL_RE.match(word.strip())
+    if m and len(m.group(1)) > MAX_ID:
+        raise UserError(f"`{escape(m.group(1))}` is not a Slack channel id (at most {MAX_ID} characters): pick the "
+                        "channel from the autocomplete list (type `#`).", usage=usage)
     if m:
         return m.group(1)
     if word.startswith("#"):
@@ -48,6 +52,9 @@ USER_RE = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
 def parse_user(word: str, *, usage: str | None = None) -> str:
     """The user id in an escaped mention (``<@U0123|alice>``); UserError for anything else."""
     m = USER_RE.match(word.strip())
+    if m and len(m.group(1)) > MAX_ID:
+        raise UserError(f"`{escape(m.group(1))}` is not a Slack user id (at most {MAX_ID} characters): pick the "
+                        "person from the list (type `@`).", usage=usage)
     if m:
         return m.group(1)
     raise UserError(f"`{escape(word)}` is not a person; mention one like `@alice` (pick them from the list).",

@@ -62,6 +62,7 @@ class Fault:
     delay: float = 0.0
     times: int = 1
     applied: bool = False  # the call takes effect, and only then is the failure answered
+    when: Callable[[dict[str, Any]], bool] | None = None  # only calls whose params match
 
 
 @dataclass
@@ -136,32 +137,36 @@ class FakeSlack:
                                    **({"profile": {"email": email}} if email else {})}
 
     def fail(self, method: str, *, times: int = 1, status: int | None = None, error: str | None = None,
-             retry_after: int | None = None, applied: bool = False) -> None:
+             retry_after: int | None = None, applied: bool = False,
+             when: Callable[[dict[str, Any]], bool] | None = None) -> None:
         """The next ``times`` calls of ``method`` answer HTTP ``status`` (429 adds Retry-After) or
         ``{"ok": false, "error": error}``. ``applied=True``: the call takes effect first (a 5xx
-        that Slack sends after it posted: the caller cannot know)."""
+        that Slack sends after it posted: the caller cannot know). ``when``: only calls whose
+        params it accepts (e.g. the post in a thread, not the one before it)."""
         if status is None:
             status = 429 if retry_after is not None else 200
         if status == 429 and retry_after is None:
             retry_after = 1
         with self._lock:
-            self._faults.setdefault(method, []).append(Fault(status, error, retry_after, 0.0, times, applied))
+            self._faults.setdefault(method, []).append(Fault(status, error, retry_after, 0.0, times, applied, when))
 
-    def delay(self, method: str, seconds: float, *, times: int = 1) -> None:
-        """The next ``times`` calls of ``method`` are processed, then answered after ``seconds``:
-        a client with a shorter timeout sees a timeout although the effect happened."""
+    def delay(self, method: str, seconds: float, *, times: int = 1,
+              when: Callable[[dict[str, Any]], bool] | None = None) -> None:
+        """The next ``times`` calls of ``method`` (whose params ``when`` accepts) are processed,
+        then answered after ``seconds``: a client with a shorter timeout sees a timeout although
+        the effect happened."""
         with self._lock:
-            self._faults.setdefault(method, []).append(Fault(delay=seconds, times=times))
+            self._faults.setdefault(method, []).append(Fault(delay=seconds, times=times, when=when))
 
-    def _take_fault(self, method: str) -> Fault | None:
+    def _take_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
         with self._lock:
             queue = self._faults.get(method)
-            if not queue:
+            fault = next((f for f in queue or [] if f.when is None or f.when(params)), None)
+            if fault is None:
                 return None
-            fault = queue[0]
             fault.times -= 1
             if fault.times <= 0:
-                queue.pop(0)
+                queue.remove(fault)  # type: ignore[union-attr]
             return fault
 
     # ------------------------------------------------------------------ reading
@@ -257,7 +262,7 @@ class FakeSlack:
         auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
         token = auth.removeprefix("Bearer ").strip() or params.pop("token", None)
         call = Call(method=method, params=params, token=token or None, path=parsed.path, body=body)
-        fault = self._take_fault(method)
+        fault = self._take_fault(method, params)
         if fault and fault.status != 200:
             call.status = fault.status
             if fault.applied:

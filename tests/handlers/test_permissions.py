@@ -206,7 +206,7 @@ def test_app_home_buttons_that_change_things_refuse_a_member(harness, fake_slack
     fake_slack.add_channel("C9", "community")
     before = _state(session_factory)
     assert harness.block_action("pmf.home.survey", "acme", user=MEMBER).status == 200
-    refusal = fake_slack.wait_calls("chat.postMessage", channel=MEMBER)[0]
+    refusal = fake_slack.wait_calls("chat.postMessage", channel="D" + MEMBER)[0]  # the DM opened by conversations.open
     assert "Only a manager of `acme` may start surveys" in refusal.params["text"]
     assert fake_slack.calls_to("views.open") == []
     # A forged or stale modal submission is checked too (after its ack), and starts nothing.
@@ -214,9 +214,9 @@ def test_app_home_buttons_that_change_things_refuse_a_member(harness, fake_slack
                                 private_metadata=json.dumps({"product": "acme"}))
     assert r.status == 200
     harness.block_action("pmf.home.digest", "acme", user=MEMBER)
-    fake_slack.wait_for(lambda: len(fake_slack.calls_to("chat.postMessage", channel=MEMBER)) >= 3,
+    fake_slack.wait_for(lambda: len(fake_slack.calls_to("chat.postMessage", channel="D" + MEMBER)) >= 3,
                         what="three refusals")
-    texts = [c.params["text"] for c in fake_slack.calls_to("chat.postMessage", channel=MEMBER)]
+    texts = [c.params["text"] for c in fake_slack.calls_to("chat.postMessage", channel="D" + MEMBER)]
     assert any("may send the digest of `acme`" in t for t in texts)
     assert fake_slack.calls_to("chat.postMessage", channel="C9") == []
     assert _state(session_factory) == before

@@ -95,7 +95,7 @@ def test_home_check_button_for_another_workspaces_product_reveals_nothing(harnes
     seed_product("T2", "secret", "Secret")
     harness.block_action("pmf.home.check", "secret", team="T1")
     dm = fake_slack.wait_calls("chat.postMessage")[0]  # the error, told in the user's DM
-    assert dm.params["channel"] == "U1"
+    assert dm.params["channel"] == "DU1"  # the DM opened with conversations.open
     assert "No product `secret`" in dm.params["text"]
     assert "Secret" not in dm.params["text"]
     assert fake_slack.uploaded_png("DU1") == []

@@ -282,14 +282,14 @@ def test_reminders_in_the_thread_and_by_dm_to_members_who_have_not_answered(
     assert "direct message to 3 members of" in text_of(reply)  # U2, U3, UAPP; U1 answered
     assert "Reminder posted" not in text_of(reply)
     validate_message(reply)
-    harness.wait(lambda: fake_slack.calls_to("chat.postMessage", channel="U3"), what="the DM to U3")
-    harness.wait(lambda: fake_slack.calls_to("chat.postMessage", channel="U2"), what="the DM to U2")
-    assert not fake_slack.calls_to("chat.postMessage", channel="U1")  # answered already
-    assert not fake_slack.calls_to("chat.postMessage", channel="UAPP")  # a bot
+    harness.wait(lambda: fake_slack.calls_to("chat.postMessage", channel="DU3"), what="the DM to U3")
+    harness.wait(lambda: fake_slack.calls_to("chat.postMessage", channel="DU2"), what="the DM to U2")
+    assert not fake_slack.calls_to("chat.postMessage", channel="DU1")  # answered already
+    assert not fake_slack.calls_to("chat.postMessage", channel="DUAPP")  # a bot
     assert "once a day" in text_of(harness.pmf("survey remind dm").reply())
     # `remind dm` after `remind` only messages people: the thread and channel get one reminder.
     assert len(fake_slack.calls_to("chat.postMessage", thread_ts=ts)) == in_thread
-    dm = fake_slack.calls_to("chat.postMessage", channel="U3")[0].params
+    dm = fake_slack.calls_to("chat.postMessage", channel="DU3")[0].params
     validate_message(dm)
     assert "|the survey> in <#C" in dm["text"] and "|the survey in <#" not in dm["text"]
 

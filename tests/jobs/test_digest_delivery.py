@@ -207,7 +207,7 @@ def test_channel_not_found_is_recorded_told_once_and_paused_after_three_weeks_wi
     for minutes in range(0, 120, 1):  # two hours of ticks in the first week
         runner.tick(DUE + timedelta(minutes=minutes, seconds=10))
     assert len(posts_to(fake_slack, "C404")) == 1
-    (dm,) = fake_slack.calls_to("chat.postMessage", channel="U1")
+    (dm,) = fake_slack.calls_to("chat.postMessage", channel="DU1")
     assert "could not be posted in <#C404>" in dm.params["text"]
     assert fake_slack.attempts("conversations.history") == [] and fake_slack.attempts("conversations.join") == []
     sub = sub_row(session_factory, sub_id)
@@ -219,7 +219,7 @@ def test_channel_not_found_is_recorded_told_once_and_paused_after_three_weeks_wi
         for minutes in range(0, 30, 5):
             runner.tick(DUE + timedelta(weeks=week, minutes=minutes, seconds=10))
     assert len(posts_to(fake_slack, "C404")) == 3  # weeks 0, 1, 2; paused before week 3
-    assert len(fake_slack.calls_to("chat.postMessage", channel="U1")) == 1  # told once
+    assert len(fake_slack.calls_to("chat.postMessage", channel="DU1")) == 1  # told once
     sub = sub_row(session_factory, sub_id)
     assert not sub.active and "paused after 3 failed weeks" in (sub.paused_reason or "")
     assert "resume with" in digests_blocks_text(session_factory, DUE + timedelta(weeks=3, hours=1))
@@ -238,7 +238,7 @@ def test_an_archived_channel_pauses_the_digest_at_once(session_factory, fake_sla
     make_runner().tick(DUE + timedelta(seconds=5))
     sub = sub_row(session_factory, sub_id)
     assert not sub.active and sub.paused_reason == "paused: is_archived"
-    assert "archived" in fake_slack.calls_to("chat.postMessage", channel="U1")[0].params["text"]
+    assert "archived" in fake_slack.calls_to("chat.postMessage", channel="DU1")[0].params["text"]
 
 
 def test_a_public_channel_is_joined_and_a_private_one_is_reported(
@@ -251,7 +251,7 @@ def test_a_public_channel_is_joined_and_a_private_one_is_reported(
     assert sorted(c.params["channel"] for c in fake_slack.calls_to("conversations.join")) == ["C2", "G1"]
     assert digests_in(fake_slack, "G1") == []
     assert sub_row(session_factory, private).last_error == "not_in_channel"
-    (dm,) = fake_slack.calls_to("chat.postMessage", channel="U2")
+    (dm,) = fake_slack.calls_to("chat.postMessage", channel="DU2")
     assert "/invite @PMF Gate" in dm.params["text"]
 
 
