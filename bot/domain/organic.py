@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 import numpy as np
-from scipy import stats
 
 from bot.domain import _text as t
 from bot.domain.settings import OrganicSettings, normalise_channel
@@ -131,6 +130,8 @@ def _trend(
     resid = y - y.mean() - slope * xc
     dof = len(points) - 2
     se = float(np.sqrt(float(resid @ resid) / dof / sxx))
+    from scipy import stats  # imported on first use: ~0.5-1 s that start-up should not pay
+
     q = float(stats.t.ppf(0.5 + TREND_CONFIDENCE / 2, dof))
     return slope, (slope - q * se, slope + q * se)
 
@@ -328,4 +329,6 @@ def _shrinking(current: int, previous: int) -> bool:
     n = current + previous
     if n == 0:
         return False
+    from scipy import stats
+
     return bool(stats.binomtest(current, n, 0.5, alternative="less").pvalue < SHRINK_P)
