@@ -38,11 +38,12 @@ from bot.products.service import (
     slack_workspace,
 )
 from bot.reports.cache import ReportBundle, ReportCache
+from bot.reports.inputs import ReportData
 from storage.db import Factory, unit_of_work
 from storage.models import Workspace
 from storage.repositories import audience as audience_repo
 from storage.repositories.products import ProductRef, list_products, product_ref
-from storage.repositories.reports import cohort_activity, cohort_sizes, survey_responses, tail_patterns, weekly_channels
+from storage.repositories.reports import survey_responses
 
 
 # ----------------------------------------------------------------------------- reports
@@ -56,23 +57,27 @@ def _seed(product_id: int, as_of: date) -> int:
 
 
 def build_cohort_table(session: Session, product: ProductRef, as_of: date,
-                       sizes: dict[int, int] | None = None) -> CohortTable:
+                       sizes: dict[int, int] | None = None, data: ReportData | None = None) -> CohortTable:
     last = last_complete_week(as_of)
+    data = data or ReportData(session, product.id)
     if sizes is None:
-        sizes = cohort_sizes(session, product.id, last)
-    return retention.build_cohort_table(as_of, sizes, cohort_activity(session, product.id, last))
+        sizes = data.cohort_sizes(last)
+    return retention.build_cohort_table(as_of, sizes, data.cohort_activity(last))
 
 
 def _retention_signal(session: Session, product: ProductRef, as_of: date,
-                      previous_status: Status | None) -> tuple[RetentionSignal, CohortTable]:
+                      previous_status: Status | None, data: ReportData | None = None,
+                      ) -> tuple[RetentionSignal, CohortTable]:
     s = product.settings
+    data = data or ReportData(session, product.id)
     last = last_complete_week(as_of)
-    sizes = cohort_sizes(session, product.id, last)
-    table = build_cohort_table(session, product, as_of, sizes)
+    sizes = data.cohort_sizes(last)
+    table = build_cohort_table(session, product, as_of, sizes, data)
     offsets = retention.tail_offsets(table, s.retention)
-    patterns = tail_patterns(session, product.id, last, offsets, sizes) if offsets else None
+    patterns = data.tail_patterns(last, offsets, sizes) if offsets else None
     signal = retention.plateau_test(table, patterns, s.retention, previous_status=previous_status,
                                     seed=_seed(product.id, as_of))
+    data.unconfirmed[as_of] = signal.unconfirmed_status
     return signal, table
 
 
@@ -119,18 +124,23 @@ def gate_survey(session: Session, product: ProductRef, as_of: date) -> SurveySig
                                 previous_as_of=before)
 
 
-def compute_report(session: Session, product: ProductRef, as_of: date) -> GateReport:
+def compute_report(session: Session, product: ProductRef, as_of: date, data: ReportData | None = None) -> GateReport:
     """The gate report for one product as of a date: three signals, verdict, next steps.
 
     A retention pass must also have held at the previous week's check (``confirm_weeks``), so
-    retention is computed as of a week earlier too, and that check's own verdict is passed in."""
+    retention is computed as of a week earlier too, and that check's own verdict is passed in.
+    ``data`` is where the heavy inputs come from (default: the database, one query each)."""
     s = product.settings
+    data = data or ReportData(session, product.id)
     last = last_complete_week(as_of)
     previous: Status | None = None
     if s.retention.confirm_weeks > 1:
-        previous = _retention_signal(session, product, as_of - timedelta(days=7), None)[0].unconfirmed_status
-    ret, table = _retention_signal(session, product, as_of, previous)
-    org = organic.organic_signal(weekly_channels(session, product.id, last), as_of, s.organic)
+        before = as_of - timedelta(days=7)
+        if before not in data.unconfirmed:
+            _retention_signal(session, product, before, None, data)
+        previous = data.unconfirmed[before]
+    ret, table = _retention_signal(session, product, as_of, previous, data)
+    org = organic.organic_signal(data.weekly_channels(last), as_of, s.organic)
     sur = gate_survey(session, product, as_of)
     return gate.evaluate(product=product.slug, product_name=product.name, as_of=as_of, retention=ret,
                          organic=org, survey=sur, settings=s, cohort_table=table)
