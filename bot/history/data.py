@@ -22,7 +22,7 @@ from bot.domain.types import TailPatterns, WeekChannels
 from bot.domain.weeks import week_start
 from bot.reports.inputs import ReportData
 from storage.repositories import cohorts as repo
-from storage.repositories.reports import answers_fingerprint, weekly_channels
+from storage.repositories.reports import answers_fingerprint, cohort_sizes, weekly_channels
 
 _MAX_BITS = 62  # tail offsets one read of the patterns can carry (a mask per user in 64 bits)
 
@@ -35,14 +35,15 @@ class HistoryData(ReportData):
         self.last_week = last_week
         grid = np.array(repo.activity_grid(session, product_id, last_week), dtype=np.int64).reshape(-1, 3)
         self._cw, self._week, self._n = grid[:, 0], grid[:, 1], grid[:, 2]
-        self._users = repo.user_groups(session, product_id)
+        self._sizes = cohort_sizes(session, product_id, last_week)  # index-only; the rest when needed
+        self._users: list[repo.UserGroup] | None = None
         self._channels = weekly_channels(session, product_id, last_week)
         self._patterns: tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ ReportData
     def cohort_sizes(self, last_week: int) -> dict[int, int]:
         self._check(last_week)
-        return {c: n for c, n, *_ in self._users if c is not None and c <= last_week}
+        return {c: n for c, n in self._sizes.items() if c <= last_week}
 
     def cohort_activity(self, last_week: int) -> list[tuple[int, int, int]]:
         self._check(last_week)
@@ -111,6 +112,8 @@ class HistoryData(ReportData):
         """``data_fingerprint(last_week=week, until=until)``, the users' and activity's part cut
         from the grouped reads (the answers' part is one small query)."""
         self._check(week)
+        if self._users is None:
+            self._users = repo.user_groups(self.session, self.product_id)
         groups = [g for g in self._users if g[0] is not None and g[0] <= week]
 
         def agg(i: int, fn: Callable[[list[int]], int]) -> int | None:

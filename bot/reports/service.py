@@ -31,6 +31,7 @@ from bot.domain.types import (
 )
 from bot.domain.weeks import last_complete_week
 from bot.domain.weighting import activity_tier
+from bot.history.data import HistoryData
 from bot.products.service import (
     channel_product,
     cli_product,
@@ -150,7 +151,17 @@ def gate_report(factory: Factory, *, product_slug: str, team_id: str | None = No
                 as_of: date | None = None) -> GateReport:
     with unit_of_work(factory) as s:
         product = cli_product(s, product_slug, team_id)
-        return compute_report(s, product, as_of or today_in(product.settings.timezone))
+        as_of = as_of or today_in(product.settings.timezone)
+        return compute_report(s, product, as_of, report_data(s, product, as_of))
+
+
+def report_data(session: Session, product: ProductRef, as_of: date) -> ReportData:
+    """The inputs of one report, read once: its retention as of ``as_of`` and a week earlier
+    (``confirm_weeks``) are cut from one read of the activity and of the tail patterns."""
+    last = last_complete_week(as_of)
+    data = HistoryData(session, product.id, last)
+    data.prepare_tails((last - 1, last), product.settings.retention)
+    return data
 
 
 def cohort_table(factory: Factory, *, product_slug: str, team_id: str | None = None,
@@ -194,7 +205,7 @@ def pending_report(cache: ReportCache, session: Session, product: ProductRef, no
 def fetch_report(factory: Factory, cache: ReportCache, pending: PendingReport, *, with_chart: bool) -> ReportBundle:
     def compute() -> GateReport:
         with unit_of_work(factory) as s:
-            return compute_report(s, pending.product, pending.as_of)
+            return compute_report(s, pending.product, pending.as_of, report_data(s, pending.product, pending.as_of))
 
     key = (pending.product.id, pending.as_of, pending.product.settings, pending.fingerprint)
     entry = cache.entry(key, compute)
