@@ -24,15 +24,20 @@ from bot.reports.inputs import ReportData
 from storage.repositories import cohorts as repo
 from storage.repositories.reports import answers_fingerprint, cohort_sizes, weekly_channels
 
-_MAX_BITS = 62  # tail offsets one read of the patterns can carry (a mask per user in 64 bits)
+_MAX_BITS = 62  # offsets or weeks one read can carry (a mask per user in 64 bits)
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
 
 
 class HistoryData(ReportData):
     """Report inputs for the as-of weeks up to ``last_week``, from one read of each table."""
 
-    def __init__(self, session: Session, product_id: int, last_week: int) -> None:
+    def __init__(self, session: Session, product_id: int, last_week: int, first_week: int | None = None) -> None:
         super().__init__(session, product_id)
         self.last_week = last_week
+        # The earliest as-of week to be asked for: with it, the survey's activity tiers of every
+        # week are counted from one read too (on first use: only matched answers need them).
+        self.first_week = first_week
+        self._tiers: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
         grid = np.array(repo.activity_grid(session, product_id, last_week), dtype=np.int64).reshape(-1, 3)
         self._cw, self._week, self._n = grid[:, 0], grid[:, 1], grid[:, 2]
         self._sizes = cohort_sizes(session, product_id, last_week)  # index-only; the rest when needed
@@ -86,6 +91,25 @@ class HistoryData(ReportData):
             if size - active:
                 counts[w][0] = counts[w].get(0, 0) + size - active
         return TailPatterns(offsets=offsets, counts=counts)
+
+    def active_users_by_weeks(self, last_week: int) -> dict[int, int]:
+        self._check(last_week)
+        first = None if self.first_week is None else self.first_week - 7
+        if first is None or last_week - 7 < first or not 0 < self.last_week - first + 1 <= _MAX_BITS:
+            return super().active_users_by_weeks(last_week)
+        if self._tiers is None:
+            rows = np.array(repo.week_mask_groups(self.session, self.product_id, first, self.last_week),
+                            dtype=np.int64).reshape(-1, 3)
+            self._tiers = (first, rows[:, 0], rows[:, 1], rows[:, 2])
+        first, mask, cw, n = self._tiers
+        # audience.active_users_by_weeks, per user: the 8 weeks ending with last_week, one of
+        # the last two among them, and either two of them or a cohort week before them.
+        window = (mask >> (last_week - 7 - first)) & 0xFF
+        n8 = _POPCOUNT[window]
+        recent = (window >> 6) != 0
+        keep = recent & ((n8 >= 2) | (cw < last_week - 7))
+        counts = np.bincount(n8[keep], weights=n[keep], minlength=9)
+        return {k: int(v) for k, v in enumerate(counts.tolist()) if v}
 
     # ------------------------------------------------------------------ history
     def prepare_tails(self, weeks: Iterable[int], settings: RetentionSettings) -> None:

@@ -68,7 +68,7 @@ def product_history(factory: Factory, product: ProductRef, *, as_of: date, weeks
         changes = rule_changes(s, product, indexes[0], indexes[-1]) if indexes else ()
         # One read of the activity for every week (the cohort matrices are nested), and of the
         # tail patterns of the weeks to compute, when any snapshot is missing or stale.
-        data = HistoryData(s, product.id, indexes[-1]) if indexes else None
+        data = HistoryData(s, product.id, indexes[-1], first_week=indexes[0]) if indexes else None
         if data is not None and stale_weeks(s, product, indexes, data):
             data.prepare_tails(sorted({w for week in indexes for w in (week - 1, week)}), product.settings.retention)
     rows: list[HistoryWeek] = []

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.types import Status, TailPatterns, WeekChannels
 from storage.repositories import reports as repo
+from storage.repositories.audience import active_users_by_weeks
 from storage.repositories.digests import count_active_users
 
 
@@ -48,3 +49,7 @@ class ReportData:
     def active_users(self, week: int) -> int:
         """How many of the product's users were active in ``week``."""
         return count_active_users(self.session, product_id=self.product_id, week=week)
+
+    def active_users_by_weeks(self, last_week: int) -> dict[int, int]:
+        """Active users by weeks active of the 8 ending with ``last_week`` (the survey's tiers)."""
+        return active_users_by_weeks(self.session, self.product_id, last_week)

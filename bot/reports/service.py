@@ -83,7 +83,7 @@ def _retention_signal(session: Session, product: ProductRef, as_of: date,
 
 
 def survey_audience(session: Session, product: ProductRef, as_of: date, since: datetime,
-                    until: datetime) -> SurveyAudience:
+                    until: datetime, data: ReportData | None = None) -> SurveyAudience:
     """Who could have answered (SPEC §5 "Who answered"), as of ``as_of``: the activity tier of
     each respondent of [since, until) matched to a product user (None when that user is not
     active: active in at least 2 weeks, one within the last two complete weeks), the active
@@ -97,7 +97,7 @@ def survey_audience(session: Session, product: ProductRef, as_of: date, since: d
         tiers[key] = activity_tier(last8) if total >= 2 and recent else None
     by_tier: Counter[ActivityTier] = Counter()
     if any(t is not None for t in tiers.values()):  # only weights and the active rate need it (~1 s at 50k users)
-        for n8, n in audience_repo.active_users_by_weeks(session, product.id, last).items():
+        for n8, n in (data or ReportData(session, product.id)).active_users_by_weeks(last).items():
             tier = activity_tier(n8)
             if tier is not None:
                 by_tier[tier] += n
@@ -108,7 +108,7 @@ def survey_audience(session: Session, product: ProductRef, as_of: date, since: d
     return SurveyAudience(tiers=tiers, active_by_tier=dict(by_tier), channel_members=members)
 
 
-def gate_survey(session: Session, product: ProductRef, as_of: date) -> SurveySignal:
+def gate_survey(session: Session, product: ProductRef, as_of: date, data: ReportData | None = None) -> SurveySignal:
     """The survey signal the gate uses, weighted by who answered. Last week's status, for the
     "changed only because answers left the window" note, is recomputed as of a week earlier on
     the same audience (cheap: one read of the answers covers both windows; and holding the
@@ -118,7 +118,7 @@ def gate_survey(session: Session, product: ProductRef, as_of: date) -> SurveySig
     end = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     since = end - timedelta(days=s.window_days + 2 + 7)  # both windows; the domain applies each exactly
     responses = survey_responses(session, product.id, since=since, until=end)
-    audience = survey_audience(session, product, as_of, since, end)
+    audience = survey_audience(session, product, as_of, since, end, data)
     before = as_of - timedelta(days=7)
     previous = survey.survey_signal(responses, before, s, audience=audience).status
     return survey.survey_signal(responses, as_of, s, audience=audience, previous_status=previous,
@@ -142,7 +142,7 @@ def compute_report(session: Session, product: ProductRef, as_of: date, data: Rep
         previous = data.unconfirmed[before]
     ret, table = _retention_signal(session, product, as_of, previous, data)
     org = organic.organic_signal(data.weekly_channels(last), as_of, s.organic)
-    sur = gate_survey(session, product, as_of)
+    sur = gate_survey(session, product, as_of, data)
     return gate.evaluate(product=product.slug, product_name=product.name, as_of=as_of, retention=ret,
                          organic=org, survey=sur, settings=s, cohort_table=table)
 

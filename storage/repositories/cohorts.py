@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import BigInteger, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from storage.models import ActivityWeek, ProductUser
@@ -64,3 +64,25 @@ def pattern_groups(session: Session, product_id: int, last_week: int, offsets: S
     rows = session.execute(select(per_user.c.cw, per_user.c.mask, func.count())
                            .group_by(per_user.c.cw, per_user.c.mask)).all()
     return [(int(c), int(m), int(n)) for c, m, n in rows]
+
+
+def week_mask_groups(session: Session, product_id: int, first_week: int, last_week: int) -> list[tuple[int, int, int]]:
+    """(mask, cohort week, users) of the users active in ``first_week..last_week`` (at most 62
+    weeks): bit i of a user's mask is set when they were active in week ``first_week + i``. The
+    cohort week is clipped to ``first_week - 1 .. last_week`` (all that is asked of it is whether
+    it comes before a week of the range). ``reports``' active-user tiers of any week W with
+    W - 7 >= ``first_week`` are counted from these."""
+    if not 0 < last_week - first_week + 1 <= 62:
+        raise ValueError("1 to 62 weeks fit a mask")
+    a = ActivityWeek
+    bit = literal(1, BigInteger).op("<<")(a.week - first_week)
+    per_user = (
+        select(func.sum(bit).label("mask"), func.min(a.cohort_week).label("cw"))
+        .where(a.product_id == product_id, a.week >= first_week, a.week <= last_week)
+        .group_by(a.user_id)
+        .subquery()
+    )
+    clipped = case((per_user.c.cw < first_week, first_week - 1), (per_user.c.cw > last_week, last_week),
+                   else_=per_user.c.cw)
+    rows = session.execute(select(per_user.c.mask, clipped, func.count()).group_by(per_user.c.mask, clipped)).all()
+    return [(int(m), int(c), int(n)) for m, c, n in rows]

@@ -84,7 +84,7 @@ def test_the_inputs_cut_from_one_read_equal_those_read_for_each_week(session_fac
     weeks = list(range(last - WEEKS, last + 1))
     with unit_of_work(session_factory) as s:
         direct = ReportData(s, product.id)
-        data = HistoryData(s, product.id, last)
+        data = HistoryData(s, product.id, last, first_week=weeks[0])
         data.prepare_tails(weeks, product.settings.retention)
         prepared = 0
         for week in weeks:
@@ -96,6 +96,7 @@ def test_the_inputs_cut_from_one_read_equal_those_read_for_each_week(session_fac
             assert data.weekly_channels(week) == direct.weekly_channels(week)
             assert data.fingerprint(week, until) == direct.fingerprint(week, until)
             assert data.active_users(week) == direct.active_users(week)
+            assert data.active_users_by_weeks(week) == direct.active_users_by_weeks(week)
             table = retention.build_cohort_table(as_of, sizes, direct.cohort_activity(week))
             offsets = retention.tail_offsets(table, product.settings.retention)
             if offsets:
