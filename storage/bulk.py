@@ -319,6 +319,7 @@ class BulkWriter:
             self._clear("pmf_stage_new")
             self._exec(f"{lookup.replace('pmf_stage_ids', 'pmf_stage_new', 1)} WHERE {missing}")
             self._exec("INSERT INTO pmf_stage_ids (ui, id, fw, cw) SELECT ui, id, fw, cw FROM pmf_stage_new")
+            self._analyze("pmf_stage_ids")  # issue 21: stale (pre-new-user) statistics flipped the plan below
             self._users_created += created
             self._refresh_user_statistics()
         return created, _Ids(f"pmf_stage_ids i JOIN {table} s ON s.ui = i.ui", "i.id", "i.fw", "i.cw")

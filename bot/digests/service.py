@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -39,15 +40,16 @@ from bot.ingest.source_status import source_problem
 from bot.products import service as product_service
 from bot.products.managers import custom_rules_in
 from bot.reports import service as services
+from bot.reports.inputs import ReportData
 from storage.db import Factory, unit_of_work
 from storage.models import (
     DigestSubscription,
     Product,
+    WeeklySnapshot,
     Workspace,
 )
 from storage.repositories import digests as digest_repo
 from storage.repositories.products import LOCAL_TEAM, ProductRef, bound_product, find_workspace, product_ref
-from storage.repositories.reports import data_fingerprint
 from storage.repositories.snapshots import get_snapshot, save_snapshot
 
 # =============================================================================== subscriptions
@@ -175,43 +177,55 @@ def _week_bounds(product: ProductRef, week: int) -> tuple[datetime, datetime]:
     return start, end
 
 
-def week_activity(session: Session, product: ProductRef, week: int) -> WeekActivity:
-    active = digest_repo.count_active_users(session, product_id=product.id, week=week)
+def week_activity(session: Session, product: ProductRef, week: int, data: ReportData | None = None) -> WeekActivity:
+    active = (data or ReportData(session, product.id)).active_users(week)
     signups = digest_repo.count_signups(session, product_id=product.id, week=week)
     start, end = _week_bounds(product, week)
     responses = digest_repo.count_answers_between(session, product_id=product.id, start=start, end=end)
     return WeekActivity(int(active), int(signups), int(responses))
 
 
-def snapshot_inputs(session: Session, product: ProductRef, week: int) -> str:
+def snapshot_inputs(session: Session, product: ProductRef, week: int, data: ReportData | None = None) -> str:
     """The fingerprint of everything the report for complete week ``week`` is computed from:
     the data for its weeks (users, activity and answers up to its as-of), the product's settings
     and the rules' version. A stored snapshot with another fingerprint is stale (SPEC §10)."""
     as_of = week_start(week + 1)
     until = datetime.combine(as_of, time(0), tzinfo=UTC)  # answers through the week's Sunday, as snapshot_report reads
-    data = data_fingerprint(session, product.id, last_week=week, until=until)
+    figures = (data or ReportData(session, product.id)).fingerprint(week, until)
     payload = {"rules": RULES_VERSION, "as_of": as_of.isoformat(), "settings": encode(product.settings),
-               "data": list(data)}
+               "data": list(figures)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def snapshot_report(session: Session, product: ProductRef, week: int) -> tuple[GateReport, WeekActivity]:
+def _fresh(row: WeeklySnapshot | None, inputs: str) -> bool:
+    return (row is not None and isinstance(row.report, dict) and "full" in row.report
+            and row.report.get("inputs") == inputs)
+
+
+def stale_weeks(session: Session, product: ProductRef, weeks: Iterable[int], data: ReportData) -> list[int]:
+    """The weeks among ``weeks`` whose snapshot is missing or stale (``snapshot_report`` computes them)."""
+    return [w for w in weeks if not _fresh(get_snapshot(session, product.id, w), snapshot_inputs(session, product, w, data))]
+
+
+def snapshot_report(session: Session, product: ProductRef, week: int,
+                    data: ReportData | None = None) -> tuple[GateReport, WeekActivity]:
     """The report for complete week ``week`` (as of the Monday that ends it), as
     ``compute_report`` gives it. ``weekly_snapshots`` caches it for every channel, process and
     later week, and is recomputed when the data for its weeks, the settings or the rules changed
-    since it was stored (a snapshot is a cache, never the truth: SPEC §10)."""
-    inputs = snapshot_inputs(session, product, week)
+    since it was stored (a snapshot is a cache, never the truth: SPEC §10). ``data``: where the
+    report's inputs are read (``bot.history.data`` reads many weeks' at once)."""
+    inputs = snapshot_inputs(session, product, week, data)
     row = get_snapshot(session, product.id, week)
-    if (row is not None and isinstance(row.report, dict) and "full" in row.report
-            and row.report.get("inputs") == inputs):
+    if _fresh(row, inputs):
+        assert row is not None
         act = row.report.get("activity") or {}
         return decode_report(row.report["full"]), WeekActivity(int(act.get("active_users", 0)),
                                                                int(act.get("signups", 0)),
                                                                int(act.get("responses", 0)))
     as_of = week_start(week + 1)
     # Only what happened by the week's end: answers on the Monday it is dated go to the next row.
-    report = services.compute_report(session, product, as_of, answers_through=as_of - timedelta(days=1))
-    activity = week_activity(session, product, week)
+    report = services.compute_report(session, product, as_of, data, answers_through=as_of - timedelta(days=1))
+    activity = week_activity(session, product, week, data)
     payload = {"schema": 2, "inputs": inputs, "json": report.to_json(), "full": encode_report(report),
                "activity": dataclasses.asdict(activity)}
     save_snapshot(session, product.id, week, as_of, payload)

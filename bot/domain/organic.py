@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from scipy import stats
 
 from bot.domain import _text as t
 from bot.domain.channels import CLICK_PREFIX, REFERRAL_KEY, classify_signup
@@ -67,6 +66,8 @@ def _trend(
     resid = y - y.mean() - slope * xc
     dof = len(points) - 2
     se = float(np.sqrt(float(resid @ resid) / dof / sxx))
+    from scipy import stats  # imported on first use: ~0.5-1 s that start-up should not pay
+
     q = float(stats.t.ppf(0.5 + TREND_CONFIDENCE / 2, dof))
     return slope, (slope - q * se, slope + q * se)
 

@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot.digests.service import snapshot_report
+from bot.digests.service import snapshot_report, stale_weeks
 from bot.domain.weeks import last_complete_week, week_of
+from bot.history.data import HistoryData
 from bot.history.values import History, HistoryWeek
 from bot.products.service import channel_product, cli_product, slack_workspace
 from bot.reports.service import today_in
@@ -67,10 +68,17 @@ def product_history(factory: Factory, product: ProductRef, *, as_of: date, weeks
         indexes = history_weeks(s, product, last_week=last, weeks=weeks)
         stored = stored_weeks(s, product.id, indexes[0], indexes[-1]) if indexes else set()
         changes = rule_changes(s, product, indexes[0]) if indexes else ()
+        # One read of the activity for every week (the cohort matrices are nested), and of the
+        # tail patterns of the weeks to compute, when any snapshot is missing or stale.
+        data = HistoryData(s, product.id, indexes[-1], first_week=indexes[0]) if indexes else None
+        if data is not None and stale_weeks(s, product, indexes, data):
+            data.prepare_tails(sorted({w for week in indexes for w in (week - 1, week)}), product.settings.retention)
     rows: list[HistoryWeek] = []
     for done, week in enumerate(indexes, start=1):
         with unit_of_work(factory) as s:
-            report, _ = snapshot_report(s, product, week)
+            assert data is not None
+            data.session = s  # each week in its own short transaction; the read above is kept
+            report, _ = snapshot_report(s, product, week, data)
         rows.append(HistoryWeek(week, report, computed=week not in stored))
         if progress is not None:
             progress(done, len(indexes))

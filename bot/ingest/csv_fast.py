@@ -40,9 +40,10 @@ MERGE_ROWS = 500_000
 # on a thread of its own beside SQL, that bought nothing measurable and ~36 MB of peak RSS
 # (per-thread malloc arenas): 24.4 s / 426 MB threaded against 24.8 s / 390 MB single.
 READ_THREADS = False
-# SQLite's page cache for an import read this way (KiB): half the writer's default, to leave the
-# parser's buffers room in the 400 MB budget (measured: 390 MB peak at 64 MB, ~450 MB at 128 MB).
-SQLITE_CACHE_KIB = 65536
+# SQLite's page cache for an import read this way (KiB), to leave the parser's buffers room in the
+# 400 MB budget (measured on 10M events: 390 MB peak at 64 MB, ~450 MB at 128 MB; on 3.4M events
+# of 1M users, one a user-week, 401 MB at 64 MB and 385 MB at 40 MB for the same CPU: 10.4 s).
+SQLITE_CACHE_KIB = 40960
 _UTC_NAMES = ("UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "Universal", "Etc/Universal")
 # The shapes computed here; anything else is left to datetime.fromisoformat in the row parser.
 _TS_RE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?$"

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from bot.digests.charts import digest_chart
 from bot.domain.settings import ProductSettings
 from bot.domain.types import GateReport
 from bot.render.names import SIGNALS_CHART
@@ -101,6 +100,8 @@ class ReportCache:
         """The report's chart of all three signals (the digest's chart), drawn once per entry."""
         with entry.lock:
             if entry.chart is None:
+                from bot.digests.charts import digest_chart  # matplotlib: only when a chart is drawn
+
                 with self._cpu:
                     entry.chart = digest_chart(entry.report, min_share=settings.organic.min_share, name=SIGNALS_CHART,
                                                threshold=settings.survey.threshold,

@@ -35,6 +35,7 @@ from bot.domain.types import (
 )
 from bot.domain.weeks import last_complete_week
 from bot.domain.weighting import activity_tier
+from bot.history.data import HistoryData
 from bot.products.managers import setting_changes
 from bot.products.service import (
     channel_product,
@@ -43,11 +44,12 @@ from bot.products.service import (
     slack_workspace,
 )
 from bot.reports.cache import ReportBundle, ReportCache
+from bot.reports.inputs import ReportData
 from storage.db import Factory, unit_of_work
 from storage.models import Workspace
 from storage.repositories import audience as audience_repo
 from storage.repositories.products import ProductRef, list_products, product_ref
-from storage.repositories.reports import cohort_activity, cohort_sizes, survey_responses, tail_patterns, weekly_channels
+from storage.repositories.reports import survey_responses
 
 
 # ----------------------------------------------------------------------------- reports
@@ -61,23 +63,27 @@ def _seed(product_id: int, as_of: date) -> int:
 
 
 def build_cohort_table(session: Session, product: ProductRef, as_of: date,
-                       sizes: dict[int, int] | None = None) -> CohortTable:
+                       sizes: dict[int, int] | None = None, data: ReportData | None = None) -> CohortTable:
     last = last_complete_week(as_of)
+    data = data or ReportData(session, product.id)
     if sizes is None:
-        sizes = cohort_sizes(session, product.id, last)
-    return retention.build_cohort_table(as_of, sizes, cohort_activity(session, product.id, last))
+        sizes = data.cohort_sizes(last)
+    return retention.build_cohort_table(as_of, sizes, data.cohort_activity(last))
 
 
 def _retention_signal(session: Session, product: ProductRef, as_of: date,
-                      previous_status: Status | None) -> tuple[RetentionSignal, CohortTable]:
+                      previous_status: Status | None, data: ReportData | None = None,
+                      ) -> tuple[RetentionSignal, CohortTable]:
     s = product.settings
+    data = data or ReportData(session, product.id)
     last = last_complete_week(as_of)
-    sizes = cohort_sizes(session, product.id, last)
-    table = build_cohort_table(session, product, as_of, sizes)
+    sizes = data.cohort_sizes(last)
+    table = build_cohort_table(session, product, as_of, sizes, data)
     offsets = retention.tail_offsets(table, s.retention)
-    patterns = tail_patterns(session, product.id, last, offsets, sizes) if offsets else None
+    patterns = data.tail_patterns(last, offsets, sizes) if offsets else None
     signal = retention.plateau_test(table, patterns, s.retention, previous_status=previous_status,
                                     seed=_seed(product.id, as_of))
+    data.unconfirmed[as_of] = signal.unconfirmed_status
     return signal, table
 
 
@@ -88,7 +94,7 @@ def active_tier(weeks_active: int, weeks_active_of_last_8: int, recent: bool) ->
 
 
 def survey_audience(session: Session, product: ProductRef, as_of: date, since: datetime,
-                    until: datetime) -> SurveyAudience:
+                    until: datetime, data: ReportData | None = None) -> SurveyAudience:
     """Who could have answered (SPEC §5 "Who answered"), as of ``as_of``: the activity tier of
     each respondent of [since, until) matched to a product user (None when that user is not
     active: active in at least 2 weeks, one within the last two complete weeks), the active
@@ -104,7 +110,7 @@ def survey_audience(session: Session, product: ProductRef, as_of: date, since: d
         tiers[key] = cast(ActivityTier, tier) if active and tier in TIERS else None
     by_tier: Counter[ActivityTier] = Counter()
     if any(t is not None for t in tiers.values()):  # only weights and the active rate need it (~1 s at 50k users)
-        for n8, n in audience_repo.active_users_by_weeks(session, product.id, last).items():
+        for n8, n in (data or ReportData(session, product.id)).active_users_by_weeks(last).items():
             tier = activity_tier(n8)
             if tier is not None:
                 by_tier[tier] += n
@@ -115,7 +121,8 @@ def survey_audience(session: Session, product: ProductRef, as_of: date, since: d
     return SurveyAudience(tiers=tiers, active_by_tier=dict(by_tier), channel_members=members)
 
 
-def gate_survey(session: Session, product: ProductRef, as_of: date, answers_through: date | None = None) -> SurveySignal:
+def gate_survey(session: Session, product: ProductRef, as_of: date, data: ReportData | None = None,
+                answers_through: date | None = None) -> SurveySignal:
     """The survey signal the gate uses, weighted by who answered. Last week's status, for the
     "changed only because answers left the window" note, is recomputed as of a week earlier on
     the same audience (cheap: one read of the answers covers both windows; and holding the
@@ -127,55 +134,63 @@ def gate_survey(session: Session, product: ProductRef, as_of: date, answers_thro
     end = datetime.combine(through + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     since = end - timedelta(days=s.window_days + 2 + 7)  # both windows; the domain applies each exactly
     responses = survey_responses(session, product.id, since=since, until=end)
-    audience = survey_audience(session, product, as_of, since, end)
+    audience = survey_audience(session, product, as_of, since, end, data)
     before = through - timedelta(days=7)
     previous = survey.survey_signal(responses, before, s, audience=audience).status
     return survey.survey_signal(responses, through, s, audience=audience, previous_status=previous,
                                 previous_as_of=before)
 
 
-def _retention_confirmed(session: Session, product: ProductRef, as_of: date) -> tuple[RetentionSignal, CohortTable]:
+def _retention_confirmed(session: Session, product: ProductRef, as_of: date,
+                         data: ReportData) -> tuple[RetentionSignal, CohortTable]:
     """Retention as of ``as_of``; a pass must also have held at the previous week's check
-    (``confirm_weeks``), so it is computed as of a week earlier too and that status passed in."""
+    (``confirm_weeks``), so it is computed as of a week earlier too (or reused from ``data``,
+    where a history's previous week left it) and that status passed in."""
     previous: Status | None = None
     if product.settings.retention.confirm_weeks > 1:
-        previous = _retention_signal(session, product, as_of - timedelta(days=7), None)[0].unconfirmed_status
-    return _retention_signal(session, product, as_of, previous)
+        before = as_of - timedelta(days=7)
+        if before not in data.unconfirmed:
+            _retention_signal(session, product, before, None, data)
+        previous = data.unconfirmed[before]
+    return _retention_signal(session, product, as_of, previous, data)
 
 
 def _default_rules(session: Session, product: ProductRef, as_of: date, report: GateReport,
                    answers_through: date | None) -> DefaultRulesGate | None:
     """The gate under the default settings (SPEC §5 "Custom rules never hide"), None when every
-    rule is the default. Only the signals a custom setting can move are recomputed."""
+    rule is the default. Only the signals a custom setting can move are recomputed, from the
+    database (a ``ReportData`` of its own: the shared one remembers statuses under the custom rules)."""
     custom = default_rules.custom_settings(product.settings)
     if not custom:
         return None
     affected = default_rules.affected_signals(custom)
     base = dataclasses.replace(product, settings=default_rules.default_settings(product.settings))
     s = base.settings
-    ret = _retention_confirmed(session, base, as_of)[0] if "retention" in affected else report.retention
-    org = (organic.organic_signal(weekly_channels(session, base.id, last_complete_week(as_of)), as_of, s.organic,
+    data = ReportData(session, base.id)
+    ret = _retention_confirmed(session, base, as_of, data)[0] if "retention" in affected else report.retention
+    org = (organic.organic_signal(data.weekly_channels(last_complete_week(as_of)), as_of, s.organic,
                                   sources=dict(s.source_classes))
            if "organic" in affected else report.organic)
-    sur = gate_survey(session, base, as_of, answers_through) if "survey" in affected else report.survey
+    sur = gate_survey(session, base, as_of, data, answers_through) if "survey" in affected else report.survey
     verdict = gate.evaluate(product=base.slug, product_name=base.name, as_of=as_of, retention=ret, organic=org,
                             survey=sur, settings=s).verdict
     return default_rules.outcome(verdict, ret.status, org.status, sur.status, custom)
 
 
-def compute_report(session: Session, product: ProductRef, as_of: date, *,
+def compute_report(session: Session, product: ProductRef, as_of: date, data: ReportData | None = None, *,
                    answers_through: date | None = None) -> GateReport:
     """The gate report for one product as of a date: three signals, verdict, next steps — and,
     when any rule is custom, the gate under the default rules beside it (``default_rules``), so
-    every cache and snapshot of the report carries both. ``answers_through``: the last day whose
-    survey answers count (default ``as_of``; a week's snapshot passes its Sunday, so answers on
-    the Monday it is dated belong to the next week)."""
+    every cache and snapshot of the report carries both. ``data`` is where the heavy inputs come
+    from (default: the database, one query each). ``answers_through``: the last day whose survey
+    answers count (default ``as_of``; a week's snapshot passes its Sunday, so answers on the Monday
+    it is dated belong to the next week)."""
     s = product.settings
+    data = data or ReportData(session, product.id)
     last = last_complete_week(as_of)
-    ret, table = _retention_confirmed(session, product, as_of)
-    org = organic.organic_signal(weekly_channels(session, product.id, last), as_of, s.organic,
-                                 sources=dict(s.source_classes))
-    sur = gate_survey(session, product, as_of, answers_through)
+    ret, table = _retention_confirmed(session, product, as_of, data)
+    org = organic.organic_signal(data.weekly_channels(last), as_of, s.organic, sources=dict(s.source_classes))
+    sur = gate_survey(session, product, as_of, data, answers_through)
     report = gate.evaluate(product=product.slug, product_name=product.name, as_of=as_of, retention=ret,
                            organic=org, survey=sur, settings=s, cohort_table=table)
     defaults = _default_rules(session, product, as_of, report, answers_through)
@@ -186,7 +201,17 @@ def gate_report(factory: Factory, *, product_slug: str, team_id: str | None = No
                 as_of: date | None = None) -> GateReport:
     with unit_of_work(factory) as s:
         product = cli_product(s, product_slug, team_id)
-        return compute_report(s, product, as_of or today_in(product.settings.timezone))
+        as_of = as_of or today_in(product.settings.timezone)
+        return compute_report(s, product, as_of, report_data(s, product, as_of))
+
+
+def report_data(session: Session, product: ProductRef, as_of: date) -> ReportData:
+    """The inputs of one report, read once: its retention as of ``as_of`` and a week earlier
+    (``confirm_weeks``) are cut from one read of the activity and of the tail patterns."""
+    last = last_complete_week(as_of)
+    data = HistoryData(session, product.id, last)
+    data.prepare_tails((last - 1, last), product.settings.retention)
+    return data
 
 
 @dataclass(frozen=True)
@@ -207,7 +232,8 @@ def gate_check(factory: Factory, *, product_slug: str, team_id: str | None = Non
                as_of: date | None = None) -> Check:
     with unit_of_work(factory) as s:
         product = cli_product(s, product_slug, team_id)
-        report = compute_report(s, product, as_of or today_in(product.settings.timezone))
+        as_of = as_of or today_in(product.settings.timezone)
+        report = compute_report(s, product, as_of, report_data(s, product, as_of))
         return Check(report, setting_changes(s, product) if report.default_rules is not None else {})
 
 
@@ -252,7 +278,7 @@ def pending_report(cache: ReportCache, session: Session, product: ProductRef, no
 def fetch_report(factory: Factory, cache: ReportCache, pending: PendingReport, *, with_chart: bool) -> ReportBundle:
     def compute() -> GateReport:
         with unit_of_work(factory) as s:
-            return compute_report(s, pending.product, pending.as_of)
+            return compute_report(s, pending.product, pending.as_of, report_data(s, pending.product, pending.as_of))
 
     key = (pending.product.id, pending.as_of, pending.product.settings, pending.fingerprint)
     entry = cache.entry(key, compute)

@@ -8,7 +8,6 @@ from typing import Any
 from bot.context import AppContext
 from bot.errors import UserError
 from bot.history.blocks import history_message
-from bot.history.charts import trajectory_chart
 from bot.history.service import DEFAULT_WEEKS, MAX_WEEKS, channel_history
 from bot.render import blocks
 from bot.render.names import TRAJECTORY_CHART
@@ -36,6 +35,8 @@ def history(req: CommandRequest) -> None:
                         single_workspace=req.ctx.single_workspace, now=req.ctx.now(), weeks=weeks)
     note = None
     if h.weeks:
+        from bot.history.charts import trajectory_chart  # matplotlib: only when there is a chart to draw
+
         note = chart_to_dm(req.client, req.ctx.sent_charts, req.team_id, req.user_id, trajectory_chart(h),
                            filename=f"pmf-trajectory-{h.product}.png", title=f"{h.product_name} · {TRAJECTORY_CHART}",
                            comment=f"PMF trajectory for *{blocks.escape(h.product_name)}* "

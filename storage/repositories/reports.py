@@ -146,12 +146,9 @@ def data_fingerprint(session: Session, product_id: int, *, last_week: int | None
     a stored week's snapshot goes stale when data for its weeks changes, not on every import."""
     user_filter = [ProductUser.product_id == product_id]
     activity_filter = [ActivityWeek.product_id == product_id]
-    answer_filter = [SurveyResponse.product_id == product_id]
     if last_week is not None:
         user_filter.append(ProductUser.cohort_week <= last_week)
         activity_filter.append(ActivityWeek.week <= last_week)
-    if until is not None:
-        answer_filter.append(SurveyResponse.answered_at < until)
     users = session.execute(
         select(func.count(), func.max(ProductUser.id), func.count(ProductUser.signup_week),
                func.min(ProductUser.first_week), func.max(ProductUser.first_week),
@@ -160,8 +157,15 @@ def data_fingerprint(session: Session, product_id: int, *, last_week: int | None
         .where(*user_filter)).one()
     activity = session.execute(
         select(func.count(), func.max(ActivityWeek.week)).select_from(ActivityWeek).where(*activity_filter)).one()
-    answers = session.execute(
+    return tuple(users) + tuple(activity) + answers_fingerprint(session, product_id, until=until)
+
+
+def answers_fingerprint(session: Session, product_id: int, *, until: datetime | None = None) -> tuple[object, ...]:
+    """The survey answers' part of ``data_fingerprint``: answers before ``until``."""
+    answer_filter = [SurveyResponse.product_id == product_id]
+    if until is not None:
+        answer_filter.append(SurveyResponse.answered_at < until)
+    return tuple(session.execute(
         select(func.count(), func.max(SurveyResponse.id), func.max(SurveyResponse.updated_at),
                func.count(SurveyResponse.email_hash))
-        .where(*answer_filter)).one()
-    return tuple(users) + tuple(activity) + tuple(answers)
+        .where(*answer_filter)).one())

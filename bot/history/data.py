@@ -1,0 +1,155 @@
+"""A product's report inputs for many as-of weeks from one read (issue 22: history in one pass).
+
+The cohort matrix as of an earlier week is the matrix of a later one cut shorter: cohorts up to
+that week, activity up to that week. So the activity is read once, grouped by (cohort week,
+week); the users once, grouped by cohort week; the signups by week and channel class once; and
+the tail's activity patterns once, over the union of the tails the weeks use. Each week's
+inputs are then cut from those, and equal what ``bot.reports.inputs.ReportData`` reads from the
+database for that week (tested week by week against ``compute_report``). Also cut from them:
+each week's snapshot fingerprint and active users. No Slack here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from bot.domain import retention
+from bot.domain.settings import RetentionSettings
+from bot.domain.types import TailPatterns, WeekChannels
+from bot.domain.weeks import week_start
+from bot.reports.inputs import ReportData
+from storage.repositories import cohorts as repo
+from storage.repositories.reports import answers_fingerprint, cohort_sizes, weekly_channels
+
+_MAX_BITS = 62  # offsets or weeks one read can carry (a mask per user in 64 bits)
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
+
+
+class HistoryData(ReportData):
+    """Report inputs for the as-of weeks up to ``last_week``, from one read of each table."""
+
+    def __init__(self, session: Session, product_id: int, last_week: int, first_week: int | None = None) -> None:
+        super().__init__(session, product_id)
+        self.last_week = last_week
+        # The earliest as-of week to be asked for: with it, the survey's activity tiers of every
+        # week are counted from one read too (on first use: only matched answers need them).
+        self.first_week = first_week
+        self._tiers: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
+        grid = np.array(repo.activity_grid(session, product_id, last_week), dtype=np.int64).reshape(-1, 3)
+        self._cw, self._week, self._n = grid[:, 0], grid[:, 1], grid[:, 2]
+        self._sizes = cohort_sizes(session, product_id, last_week)  # index-only; the rest when needed
+        self._users: list[repo.UserGroup] | None = None
+        self._channels = weekly_channels(session, product_id, last_week)
+        self._patterns: tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    # ------------------------------------------------------------------ ReportData
+    def cohort_sizes(self, last_week: int) -> dict[int, int]:
+        self._check(last_week)
+        return {c: n for c, n in self._sizes.items() if c <= last_week}
+
+    def cohort_activity(self, last_week: int) -> list[tuple[int, int, int]]:
+        self._check(last_week)
+        keep = (self._cw <= last_week) & (self._week <= last_week) & (self._week >= self._cw)
+        cw, week, n = self._cw[keep], self._week[keep], self._n[keep]
+        return list(zip(cw.tolist(), (week - cw).tolist(), n.tolist(), strict=True))
+
+    def weekly_channels(self, last_week: int) -> list[WeekChannels]:
+        self._check(last_week)
+        return [w for w in self._channels if w.week <= last_week]
+
+    def tail_patterns(self, last_week: int, offsets: Sequence[int], sizes: dict[int, int]) -> TailPatterns:
+        self._check(last_week)
+        offsets = tuple(offsets)
+        read = self._patterns
+        if read is None or not set(offsets) <= set(read[0]):
+            return super().tail_patterns(last_week, offsets, sizes)  # not prepared: one query
+        union, cw, mask, n = read
+        lo = min(offsets)
+        keep = cw <= last_week - lo
+        cw, mask, n = cw[keep], mask[keep], n[keep]
+        cut = np.zeros(cw.size, dtype=np.int64)
+        for i, off in enumerate(offsets):
+            # bit i: active at this offset, in a week complete as of ``last_week``
+            on = ((mask >> union.index(off)) & 1).astype(bool) & (cw + off <= last_week)
+            cut |= on.astype(np.int64) << i
+        counts: dict[int, dict[int, int]] = {w: {} for w in sizes}
+        nonzero = cut != 0
+        if nonzero.any():
+            key = cw[nonzero] * (1 << len(offsets)) + cut[nonzero]
+            order = np.argsort(key, kind="stable")
+            key, weight = key[order], n[nonzero][order]
+            starts = np.flatnonzero(np.diff(key, prepend=-1))
+            totals = np.add.reduceat(weight, starts)
+            for k, total in zip(key[starts].tolist(), totals.tolist(), strict=True):
+                w, m = divmod(k, 1 << len(offsets))
+                counts.setdefault(w, {})[m] = total
+        for w, size in sizes.items():
+            active = sum(counts[w].values())
+            if size - active:
+                counts[w][0] = counts[w].get(0, 0) + size - active
+        return TailPatterns(offsets=offsets, counts=counts)
+
+    def active_users_by_weeks(self, last_week: int) -> dict[int, int]:
+        self._check(last_week)
+        first = None if self.first_week is None else self.first_week - 7
+        if first is None or last_week - 7 < first or not 0 < self.last_week - first + 1 <= _MAX_BITS:
+            return super().active_users_by_weeks(last_week)
+        if self._tiers is None:
+            rows = np.array(repo.week_mask_groups(self.session, self.product_id, first, self.last_week),
+                            dtype=np.int64).reshape(-1, 3)
+            self._tiers = (first, rows[:, 0], rows[:, 1], rows[:, 2])
+        first, mask, cw, n = self._tiers
+        # audience.active_users_by_weeks, per user: the 8 weeks ending with last_week, one of
+        # the last two among them, and either two of them or a cohort week before them.
+        window = (mask >> (last_week - 7 - first)) & 0xFF
+        n8 = _POPCOUNT[window]
+        recent = (window >> 6) != 0
+        keep = recent & ((n8 >= 2) | (cw < last_week - 7))
+        counts = np.bincount(n8[keep], weights=n[keep], minlength=9)
+        return {k: int(v) for k, v in enumerate(counts.tolist()) if v}
+
+    # ------------------------------------------------------------------ history
+    def prepare_tails(self, weeks: Iterable[int], settings: RetentionSettings) -> None:
+        """Read the activity patterns of every tail the reports as of ``weeks`` (and the week
+        before each, for ``confirm_weeks``) will ask for, in one query."""
+        union: set[int] = set()
+        for week in weeks:
+            as_of = week_start(week + 1)
+            table = retention.build_cohort_table(as_of, self.cohort_sizes(week), self.cohort_activity(week))
+            union.update(retention.tail_offsets(table, settings))
+        if not union or len(union) > _MAX_BITS:
+            return  # none, or too many for one mask: each week reads its own (ReportData)
+        offsets = tuple(sorted(union))
+        rows = np.array(repo.pattern_groups(self.session, self.product_id, self.last_week, offsets),
+                        dtype=np.int64).reshape(-1, 3)
+        self._patterns = (offsets, rows[:, 0], rows[:, 1], rows[:, 2])
+
+    def active_users(self, week: int) -> int:
+        """How many users were active in ``week`` (``count_active_users``)."""
+        self._check(week)
+        return int(self._n[self._week == week].sum())
+
+    def fingerprint(self, week: int, until: datetime) -> tuple[object, ...]:
+        """``data_fingerprint(last_week=week, until=until)``, the users' and activity's part cut
+        from the grouped reads (the answers' part is one small query)."""
+        self._check(week)
+        if self._users is None:
+            self._users = repo.user_groups(self.session, self.product_id)
+        groups = [g for g in self._users if g[0] is not None and g[0] <= week]
+
+        def agg(i: int, fn: Callable[[list[int]], int]) -> int | None:
+            values = [v for g in groups if isinstance(v := g[i], int)]
+            return fn(values) if values else None
+
+        users = (sum(g[1] for g in groups), agg(2, max), sum(g[3] for g in groups), agg(4, min), agg(5, max),
+                 sum(g[6] for g in groups), sum(g[7] for g in groups), sum(g[8] for g in groups))
+        upto = self._week <= week
+        activity = (int(self._n[upto].sum()), int(self._week[upto].max()) if upto.any() else None)
+        return users + activity + answers_fingerprint(self.session, self.product_id, until=until)
+
+    def _check(self, last_week: int) -> None:
+        if last_week > self.last_week:
+            raise ValueError(f"read up to week {self.last_week}, asked for {last_week}")

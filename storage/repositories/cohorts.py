@@ -1,0 +1,89 @@
+"""The product's whole activity in a few grouped reads, for computing many as-of weeks at once
+(``bot.history``): the cohort matrices of earlier as-of weeks are the same matrix cut shorter, so
+one read of the activity grouped by (cohort week, week) serves every week, and so does one read
+of the users grouped by cohort week. What each as-of week sees of them is cut in Python
+(``bot.history.data``), and equals what ``storage.repositories.reports`` reads for that week."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import BigInteger, case, func, literal, select
+from sqlalchemy.orm import Session
+
+from storage.models import ActivityWeek, ProductUser
+
+# (cohort week, count, max id, count signup_week, min first_week, max first_week, count channel_class,
+#  count email_hash) over the users of one cohort week: the ``data_fingerprint`` aggregates.
+UserGroup = tuple[int | None, int, int | None, int, int | None, int | None, int, int, int]
+
+
+def activity_grid(session: Session, product_id: int, last_week: int) -> list[tuple[int, int, int]]:
+    """(cohort week, week, active users) of every activity row up to ``last_week``, events before
+    the cohort week included: one index-only scan of ``ix_activity_weeks_cohort``."""
+    a = ActivityWeek
+    rows = session.execute(select(a.cohort_week, a.week, func.count())
+                           .where(a.product_id == product_id, a.week <= last_week)
+                           .group_by(a.cohort_week, a.week)).all()
+    return [(int(c), int(w), int(n)) for c, w, n in rows]
+
+
+def user_groups(session: Session, product_id: int) -> list[UserGroup]:
+    """The product's users grouped by cohort week (None: no week known), with the aggregates
+    ``storage.repositories.reports.data_fingerprint`` takes over the users of a range of them."""
+    u = ProductUser
+    rows = session.execute(
+        select(u.cohort_week, func.count(), func.max(u.id), func.count(u.signup_week), func.min(u.first_week),
+               func.max(u.first_week), func.count(u.channel_class), func.count(u.email_hash),
+               func.count(u.channel_key))
+        .where(u.product_id == product_id).group_by(u.cohort_week)).all()
+    return [(None if c is None else int(c), int(n), None if mx is None else int(mx), int(ns),
+             None if f0 is None else int(f0), None if f1 is None else int(f1), int(nc), int(ne), int(nk))
+            for c, n, mx, ns, f0, f1, nc, ne, nk in rows]
+
+
+def pattern_groups(session: Session, product_id: int, last_week: int, offsets: Sequence[int],
+                   ) -> list[tuple[int, int, int]]:
+    """(cohort week, mask, users) of the users active at any of ``offsets`` (weeks after their
+    cohort week, at most 62 of them) up to ``last_week``: bit i of a user's mask is set when they
+    were active at ``offsets[i]``. The tail patterns of any as-of week up to ``last_week`` whose
+    tail is among ``offsets`` are these masks cut to its offsets and weeks."""
+    if not offsets:
+        return []
+    if len(offsets) > 62:
+        raise ValueError("at most 62 offsets fit a mask")
+    a = ActivityWeek
+    k = a.week - a.cohort_week
+    bit = case(*[(k == off, literal(1 << i)) for i, off in enumerate(offsets)], else_=literal(0))
+    per_user = (
+        select(a.cohort_week.label("cw"), func.sum(bit).label("mask"))
+        .where(a.product_id == product_id, a.cohort_week <= last_week - min(offsets), a.week <= last_week,
+               a.week >= a.cohort_week + min(offsets), k.in_(list(offsets)))
+        .group_by(a.cohort_week, a.user_id)
+        .subquery()
+    )
+    rows = session.execute(select(per_user.c.cw, per_user.c.mask, func.count())
+                           .group_by(per_user.c.cw, per_user.c.mask)).all()
+    return [(int(c), int(m), int(n)) for c, m, n in rows]
+
+
+def week_mask_groups(session: Session, product_id: int, first_week: int, last_week: int) -> list[tuple[int, int, int]]:
+    """(mask, cohort week, users) of the users active in ``first_week..last_week`` (at most 62
+    weeks): bit i of a user's mask is set when they were active in week ``first_week + i``. The
+    cohort week is clipped to ``first_week - 1 .. last_week`` (all that is asked of it is whether
+    it comes before a week of the range). ``reports``' active-user tiers of any week W with
+    W - 7 >= ``first_week`` are counted from these."""
+    if not 0 < last_week - first_week + 1 <= 62:
+        raise ValueError("1 to 62 weeks fit a mask")
+    a = ActivityWeek
+    bit = literal(1, BigInteger).op("<<")(a.week - first_week)
+    per_user = (
+        select(func.sum(bit).label("mask"), func.min(a.cohort_week).label("cw"))
+        .where(a.product_id == product_id, a.week >= first_week, a.week <= last_week)
+        .group_by(a.user_id)
+        .subquery()
+    )
+    clipped = case((per_user.c.cw < first_week, first_week - 1), (per_user.c.cw > last_week, last_week),
+                   else_=per_user.c.cw)
+    rows = session.execute(select(per_user.c.mask, clipped, func.count()).group_by(per_user.c.mask, clipped)).all()
+    return [(int(m), int(c), int(n)) for m, c, n in rows]
