@@ -27,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.context import AppContext, ScheduledJob
 from bot.digests import jobs as digest_jobs
 from bot.ingest import jobs as ingest_jobs
+from bot.jobs.registry import Periodic
 from bot.surveys import jobs as survey_jobs
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,16 @@ class Clock:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
 
+
+
+def periodic_jobs(ctx: AppContext, jobs: tuple[ScheduledJob, ...] = JOBS) -> list[Periodic]:
+    """The declared jobs as the queue's periodic tasks (``pmfbot worker`` on PostgreSQL): each
+    body built once per process, like the clock's."""
+    def runs(body: Callable[[], object]) -> Callable[[Any], object]:
+        return lambda _ctx: body()
+
+    return [Periodic(name=job.id, every_seconds=job.every_seconds, run=runs(job.start(ctx)), queue=job.queue)
+            for job in jobs]
 
 
 def _executors() -> dict[str, Any]:

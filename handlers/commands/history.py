@@ -35,7 +35,7 @@ def history(req: CommandRequest) -> None:
                         single_workspace=req.ctx.single_workspace, now=req.ctx.now(), weeks=weeks)
     note = None
     if h.weeks:
-        note = chart_to_dm(req.client, req.ctx.sent_charts, req.team_id, req.user_id, trajectory_chart(h),
+        note = chart_to_dm(req.client, req.sent_charts, req.team_id, req.user_id, trajectory_chart(h),
                            filename=f"pmf-trajectory-{h.product}.png", title=f"{h.product_name} · PMF trajectory",
                            comment=f"PMF trajectory for *{blocks.escape(h.product_name)}* "
                                    f"(your `/pmf-check history` in <#{req.channel_id}>).",

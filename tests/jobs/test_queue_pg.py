@@ -1,0 +1,65 @@
+"""The procrastinate path (PostgreSQL only): the listener stores the job on its own transaction
+before the ack, a worker runs it through the same registry, and the queue is empty after."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.jobs.pg import build_procrastinate, cron_of, run_worker
+from tests.conftest import is_pg_url
+from tests.fakes.fixtures import NOW
+from tests.fakes.harness import Harness, make_settings
+from tests.fakes.slack_api import FakeSlack
+
+
+@pytest.fixture
+def pg_harness(db_url: str, session_factory: sessionmaker[Session], fake_slack: FakeSlack) -> Iterator[Harness]:
+    if not is_pg_url(db_url):
+        pytest.skip("procrastinate runs on PostgreSQL (TEST_DATABASE_URL)")
+    with session_factory.begin() as s:
+        s.execute(text("DELETE FROM procrastinate_jobs"))
+    h = Harness(make_settings(db_url, fake_slack, job_queue="procrastinate"), session_factory, fake_slack, now=NOW)
+    yield h
+    h.close()
+
+
+def jobs_by_status(factory: sessionmaker[Session]) -> dict[str, int]:
+    with factory() as s:
+        return {k: v for k, v in s.execute(text("SELECT status, count(*) FROM procrastinate_jobs GROUP BY status"))}
+
+
+def test_cron_of_the_clock_intervals() -> None:
+    assert [cron_of(s) for s in (10, 30, 60, 3600)] == ["* * * * * */10", "* * * * * */30", "*/1 * * * *",
+                                                         "0 */1 * * *"]
+    with pytest.raises(ValueError):
+        cron_of(45)
+
+
+def test_the_command_is_stored_before_the_ack_and_a_worker_replies_once(
+        pg_harness: Harness, fake_slack: FakeSlack, seed_product: Any, session_factory: sessionmaker[Session]) -> None:
+    seed_product("T1", "acme", "Acme")
+    r = pg_harness.pmf("status")
+    assert "Working on" in r.ack()["text"]
+    pg_harness.settle()
+    assert jobs_by_status(session_factory) == {"todo": 1}  # stored, and nothing ran it in the web process
+    assert fake_slack.responses(r.response_id) == []
+    run_worker(build_procrastinate(pg_harness.ctx), wait=False, signals=False, threads=2)
+    replies = fake_slack.responses(r.response_id)
+    assert len(replies) == 1 and "Acme" in replies[0].params["text"]
+    assert jobs_by_status(session_factory) == {}  # done and deleted
+
+
+def test_a_job_whose_defer_fails_is_not_acked_as_working(pg_harness: Harness, seed_product: Any,
+                                                         session_factory: sessionmaker[Session],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    seed_product("T1", "acme", "Acme")
+    monkeypatch.setattr(pg_harness.ctx.queue or object(), "defer", lambda *a, **k: (_ for _ in ()).throw(
+        OSError("server closed the connection")), raising=False)
+    r = pg_harness.pmf("status")
+    assert "could not queue" in r.ack()["text"]
+    assert jobs_by_status(session_factory) == {}
