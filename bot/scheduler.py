@@ -81,8 +81,14 @@ class Clock:
 def periodic_jobs(ctx: AppContext, jobs: tuple[ScheduledJob, ...] = JOBS) -> list[Periodic]:
     """The declared jobs as the queue's periodic tasks (``pmfbot worker`` on PostgreSQL): each
     body built once per process, like the clock's."""
-    def runs(body: Callable[[], object]) -> Callable[[Any], object]:
-        return lambda _ctx: body()
+    def runs(body: Callable[[], object]) -> Callable[[Any, str | None], object]:
+        def run(_ctx: Any, holder: str | None) -> object:
+            runner = getattr(body, "runner", None)  # the digest tick: its leases are the worker's
+            if holder is not None and runner is not None:
+                runner.worker_id = holder
+            return body()
+
+        return run
 
     return [Periodic(name=job.id, every_seconds=job.every_seconds, run=runs(job.start(ctx)), queue=job.queue)
             for job in jobs]

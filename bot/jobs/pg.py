@@ -79,10 +79,14 @@ def _register_task(app: procrastinate.App, ctx: AppContext, task: Task) -> None:
 
 
 def _register_periodic(app: procrastinate.App, ctx: AppContext, job: Periodic) -> None:
-    def body(timestamp: int) -> None:
-        job.run(ctx)
+    def body(context: JobContext, timestamp: int) -> None:
+        # Who runs it: the procrastinate worker, whose heartbeat tells others it is alive (a
+        # digest lease held by "pq:<id>" is taken over once that worker stops heartbeating).
+        holder = f"pq:{context.job.worker_id}" if context.job is not None and context.job.worker_id else None
+        job.run(ctx, holder)
 
-    task = app.task(name=f"periodic:{job.name}", queue=job.queue, priority=PRIORITY[job.queue])(body)
+    task = app.task(name=f"periodic:{job.name}", queue=job.queue, priority=PRIORITY[job.queue],
+                    pass_context=True)(body)
     app.periodic(cron=cron_of(job.every_seconds), periodic_id=job.name)(task)
 
 

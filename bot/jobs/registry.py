@@ -64,7 +64,7 @@ class Periodic:
 
     name: str
     every_seconds: int
-    run: Callable[[AppContext], object]
+    run: Callable[[AppContext, str | None], object]  # (ctx, holder: who runs it, e.g. "pq:12", or None)
     queue: str = MAINTENANCE
 
 

@@ -30,7 +30,7 @@ def pg_harness(db_url: str, session_factory: sessionmaker[Session], fake_slack: 
 
 def jobs_by_status(factory: sessionmaker[Session]) -> dict[str, int]:
     with factory() as s:
-        return {k: v for k, v in s.execute(text("SELECT status, count(*) FROM procrastinate_jobs GROUP BY status"))}
+        return {k: v for k, v in s.execute(text("SELECT status, count(*) FROM procrastinate_jobs WHERE task_name NOT LIKE 'periodic:%' AND task_name <> 'pmf.jobs.sweep_stalled' GROUP BY status"))}
 
 
 def test_cron_of_the_clock_intervals() -> None:
@@ -63,3 +63,35 @@ def test_a_job_whose_defer_fails_is_not_acked_as_working(pg_harness: Harness, se
     r = pg_harness.pmf("status")
     assert "could not queue" in r.ack()["text"]
     assert jobs_by_status(session_factory) == {}
+
+
+def test_a_digest_leased_by_a_dead_worker_is_taken_over_at_once_and_a_live_ones_is_not(
+        db_url: str, session_factory: sessionmaker[Session]) -> None:
+    if not is_pg_url(db_url):
+        pytest.skip("procrastinate's worker heartbeats live in PostgreSQL")
+    from datetime import UTC, datetime, timedelta
+
+    from bot.digests.claims import begin_send, claim_next, load_job, plan_due
+    from tests.jobs.helpers import make_product, subscribe
+
+    due = datetime(2026, 3, 23, 8, 0, tzinfo=UTC)
+    pid = make_product(session_factory, users=20)
+    subscribe(session_factory, product_id=pid, channel_id="C1")
+    subscribe(session_factory, product_id=pid, channel_id="C2")
+    with session_factory.begin() as s:
+        s.execute(text("DELETE FROM procrastinate_workers"))
+        live = s.execute(text("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")).scalar_one()
+        dead = s.execute(text("INSERT INTO procrastinate_workers (last_heartbeat) "
+                              "VALUES (now() - interval '25 seconds') RETURNING id")).scalar_one()
+    now = due + timedelta(seconds=5)
+    plan_due(session_factory, now=now)
+    (second,) = claim_next(session_factory, now=now, worker=f"pq:{live}")
+    (first,) = claim_next(session_factory, now=now, worker=f"pq:{dead}")  # (it was alive a moment ago)
+    held = load_job(session_factory, delivery_id=first, worker=f"pq:{dead}")
+    assert held is not None and begin_send(session_factory, held, now=now)  # died mid-send
+    # One tick later (well inside the 10-minute lease) another worker takes the dead one's digest only.
+    taken = claim_next(session_factory, now=now + timedelta(seconds=30), worker=f"pq:{live}")
+    assert taken == [first] and second != first
+    assert claim_next(session_factory, now=now + timedelta(seconds=31), worker="pq:778") == []
+    # A clock process that is no queue worker waits for the lease as before.
+    assert claim_next(session_factory, now=now + timedelta(seconds=32), worker="host:1:abc") == []
