@@ -37,6 +37,8 @@ def configure_logging(settings: Settings) -> None:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         # Alembic's two lines whenever the schema is checked at start-up.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        # procrastinate logs every job it starts and ends at INFO.
+        logging.getLogger("procrastinate").setLevel(logging.WARNING)
 
 
 def mode(settings: Settings) -> str:
