@@ -99,10 +99,22 @@ def claim_next(factory: Factory, *, now: datetime, worker: str, limit: int = 1) 
                                               dead_holders=dead)
 
 
-def load_job(factory: Factory, *, delivery_id: int, worker: str) -> DeliveryJob | None:
-    """The delivery with its subscription and product, if ``worker`` still holds it."""
+def take_orphan_charts(factory: Factory, *, now: datetime, worker: str) -> list[int]:
+    """Digests in their channel whose chart never followed because the procrastinate worker that
+    sent them died (its chart upload is a step of its own): ``worker`` takes them, once each."""
+    if not worker.startswith(delivery_repo.QUEUE_HOLDER):
+        return []
     with unit_of_work(factory) as s:
-        row = delivery_repo.fenced_job(s, delivery_id=delivery_id, worker=worker)
+        dead = delivery_repo.dead_queue_holders(s, stale_seconds=DEAD_HOLDER_SECONDS, statuses=("sent",))
+        return delivery_repo.take_orphan_charts(s, worker=worker, dead_holders=dead, since=now - MISSED_AFTER)
+
+
+def load_job(factory: Factory, *, delivery_id: int, worker: str, sent: bool = False) -> DeliveryJob | None:
+    """The delivery with its subscription and product, if ``worker`` still holds it (``sent``:
+    a delivered one whose chart it took over)."""
+    with unit_of_work(factory) as s:
+        row = delivery_repo.fenced_job(s, delivery_id=delivery_id, worker=worker,
+                                       statuses=("sent",) if sent else delivery_repo.OPEN_STATUSES)
         if row is None:
             return None
         d, sub, p, team_id = row

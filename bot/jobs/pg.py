@@ -93,7 +93,7 @@ def _register_periodic(app: procrastinate.App, ctx: AppContext, job: Periodic) -
 def build_procrastinate(ctx: AppContext) -> procrastinate.App:
     """One procrastinate App with every task and periodic job of ``ctx.jobs``."""
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(
-        conninfo=libpq_url(ctx.settings.database_url), kwargs={"application_name": "pmfbot-queue"}))
+        conninfo=libpq_url(ctx.settings.database_url)))
     for task in ctx.jobs.tasks.values():
         _register_task(app, ctx, task)
     for job in ctx.jobs.periodic.values():

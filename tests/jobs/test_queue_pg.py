@@ -95,3 +95,45 @@ def test_a_digest_leased_by_a_dead_worker_is_taken_over_at_once_and_a_live_ones_
     assert claim_next(session_factory, now=now + timedelta(seconds=31), worker="pq:778") == []
     # A clock process that is no queue worker waits for the lease as before.
     assert claim_next(session_factory, now=now + timedelta(seconds=32), worker="host:1:abc") == []
+
+
+def test_the_chart_of_a_digest_whose_sender_died_is_taken_over_once(
+        db_url: str, session_factory: sessionmaker[Session]) -> None:
+    if not is_pg_url(db_url):
+        pytest.skip("procrastinate's worker heartbeats live in PostgreSQL")
+    from datetime import UTC, datetime, timedelta
+
+    from bot.digests.claims import (
+        begin_send,
+        claim_next,
+        load_job,
+        plan_due,
+        record_chart,
+        record_sent,
+        take_orphan_charts,
+    )
+    from tests.jobs.helpers import make_product, subscribe
+
+    due = datetime(2026, 3, 23, 8, 0, tzinfo=UTC)
+    pid = make_product(session_factory, users=20)
+    subscribe(session_factory, product_id=pid, channel_id="C1")
+    subscribe(session_factory, product_id=pid, channel_id="C2")
+    with session_factory.begin() as s:
+        s.execute(text("DELETE FROM procrastinate_workers"))
+        live = s.execute(text("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")).scalar_one()
+        dead = s.execute(text("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")).scalar_one()
+    now = due + timedelta(seconds=5)
+    plan_due(session_factory, now=now)
+    ids = claim_next(session_factory, now=now, worker=f"pq:{dead}", limit=2)
+    for did in ids:
+        job = load_job(session_factory, delivery_id=did, worker=f"pq:{dead}")
+        assert job is not None and begin_send(session_factory, job, now=now)
+        assert record_sent(session_factory, job, message_ts=f"1.{did}", now=now)
+    record_chart(session_factory, delivery_id=ids[1], file_id="F1", error=None)  # its chart made it
+    assert take_orphan_charts(session_factory, now=now, worker=f"pq:{live}") == []  # the sender is alive
+    with session_factory.begin() as s:
+        s.execute(text("UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 minute' WHERE id = :i"),
+                  {"i": dead})
+    assert take_orphan_charts(session_factory, now=now, worker=f"pq:{live}") == [ids[0]]
+    assert take_orphan_charts(session_factory, now=now, worker=f"pq:{live}") == []  # taken once
+    assert load_job(session_factory, delivery_id=ids[0], worker=f"pq:{live}", sent=True) is not None
