@@ -154,7 +154,8 @@ def main() -> int:
         while time.monotonic() < deadline:
             if recovered_at is None and answered(fake, before_kill):
                 recovered_at = time.monotonic()
-            if answered(fake, sent) and digest_audit(fake, args.digests)["digests_posted"] >= args.digests:
+            d = digest_audit(fake, args.digests)
+            if answered(fake, sent) and d["digests_posted"] >= args.digests and not d["digests_without_chart"]:
                 break
             time.sleep(0.5)
         done = time.monotonic()
