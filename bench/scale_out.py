@@ -167,6 +167,15 @@ def main() -> int:
             queue = dict(sess.execute(text(
                 "SELECT status, count(*) FROM procrastinate_jobs WHERE task_name NOT LIKE 'periodic:%' "
                 "AND task_name <> 'pmf.jobs.sweep_stalled' GROUP BY status")).all())
+        # Graceful stop (SPEC §11): SIGTERM with a last burst of work in hand.
+        burst = [cluster.command(webs[0], "status") for _ in range(8)]
+        term_worker = cluster.stop("worker2")
+        term_web = cluster.stop(webs[0].name)
+        sent += burst
+        deadline = time.monotonic() + 120
+        while not answered(fake, burst) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        result = audit(fake, sent)
         acks = [s.ack_seconds for s in sent if s.status == 200]
         budget = args.webs * 20 + args.workers * (20 + 5)
         rows = [
@@ -188,6 +197,7 @@ def main() -> int:
              f"{recovered_at - killed_at:.1f} s" if recovered_at else "not recovered"),
             ("everything answered and delivered after start", f"{done - started:.0f} s"),
             ("queue at the end (todo/doing/failed)", dict(queue) or "empty"),
+            ("SIGTERM → exit (worker with jobs in hand / web)", f"{term_worker:.1f} s / {term_web:.1f} s"),
             ("PostgreSQL connections: peak / budget", f"{peak} / {budget} (pools: web 10+10, worker 10+10 + queue)"),
         ]
         width = max(len(k) for k, _ in rows)

@@ -8,6 +8,8 @@ the module size limit).
 - ``job_effects``: one row per external effect a job has completed (a response_url reply, a
   channel post's ts, a chart's file id), so a job run again after a crash skips what already
   happened (``bot.jobs.effects``).
+- ``report_cache``: reports and their charts shared by the workers on PostgreSQL
+  (``bot.reports.shared``), so N workers do not compute the same report N times.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String
+from sqlalchemy import JSON, Integer, LargeBinary, String
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.db import Base
@@ -43,4 +46,15 @@ class JobEffect(Base):
     job_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     step: Mapped[str] = mapped_column(String(100), primary_key=True)
     result: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class ReportCacheRow(Base):
+    """A computed report (``bot.digests.codec`` JSON) and its chart PNG, by a key hashing the
+    product, day, settings, data fingerprint and rules version."""
+
+    __tablename__ = "report_cache"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON().with_variant(JSONB(), "postgresql"))
+    chart: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

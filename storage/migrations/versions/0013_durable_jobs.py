@@ -1,4 +1,5 @@
-"""durable post-ack work: jobs (SQLite's in-process queue), job_effects, procrastinate's schema;
+"""durable post-ack work: jobs (SQLite's in-process queue), job_effects, report_cache (reports
+shared by the workers), procrastinate's schema;
 pending_work (0008) goes: an acked job is now stored before the ack and run to the end, not
 reported lost
 
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = '0013'
 down_revision: str | None = '0008'
@@ -59,6 +61,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('job_effects', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_job_effects_created_at'), ['created_at'], unique=False)
+    op.create_table(
+        'report_cache',
+        sa.Column('key', sa.String(length=64), nullable=False),
+        sa.Column('report', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'),
+                  nullable=False),
+        sa.Column('chart', sa.LargeBinary(), nullable=True),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('key', name=op.f('pk_report_cache')),
+    )
+    with op.batch_alter_table('report_cache', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_report_cache_created_at'), ['created_at'], unique=False)
     with op.batch_alter_table('pending_work', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_pending_work_started_at'))
     op.drop_table('pending_work')
@@ -82,6 +95,9 @@ def downgrade() -> None:
             "AND t.typname LIKE 'procrastinate\\_%' AND t.typtype IN ('e', 'c')")).scalars().all()
         for name in types:
             _run_raw(f"DROP TYPE IF EXISTS {name} CASCADE")
+    with op.batch_alter_table('report_cache', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_report_cache_created_at'))
+    op.drop_table('report_cache')
     with op.batch_alter_table('job_effects', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_job_effects_created_at'))
     op.drop_table('job_effects')
