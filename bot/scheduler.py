@@ -27,13 +27,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.context import AppContext, ScheduledJob
 from bot.digests import jobs as digest_jobs
 from bot.ingest import jobs as ingest_jobs
+from bot.jobs import maintenance
 from bot.jobs.registry import Periodic
 from bot.surveys import jobs as survey_jobs
 
 log = logging.getLogger(__name__)
 
 # Every job of the product, by the feature that owns it.
-JOBS: tuple[ScheduledJob, ...] = (digest_jobs.JOB, survey_jobs.JOB, ingest_jobs.JOB)
+JOBS: tuple[ScheduledJob, ...] = (digest_jobs.JOB, survey_jobs.JOB, ingest_jobs.JOB, maintenance.JOB)
 MISFIRE_GRACE_SECONDS = 300
 
 

@@ -228,3 +228,16 @@ def test_the_ack_comes_after_the_job_is_stored_and_the_row_goes_when_done(harnes
 def test_arguments_that_are_not_json_are_refused_before_the_ack(harness: Harness) -> None:
     with pytest.raises(TypeError):
         harness.ctx.queue.defer(JOB, {"team_id": "T1", "text": object()})  # type: ignore[union-attr]
+
+
+def test_housekeeping_forgets_effects_older_than_two_days_only(harness: Harness,
+                                                               session_factory: sessionmaker[Session]) -> None:
+    from bot.jobs.maintenance import prune
+
+    now = harness.ctx.now()
+    with unit_of_work(session_factory) as s:
+        repo.record_effect(s, job_key="old", step="reply:1", result="url", now=now - timedelta(days=2, minutes=1))
+        repo.record_effect(s, job_key="new", step="reply:1", result="url", now=now - timedelta(days=1))
+    assert prune(harness.ctx) == (1, 0)
+    with session_factory() as s:
+        assert [k for (k,) in s.execute(select(JobEffect.job_key))] == ["new"]
