@@ -62,11 +62,18 @@ def cron_of(seconds: int) -> str:
 async def recover_stalled(app: procrastinate.App) -> int:
     """Retry every job whose worker stopped heartbeating; how many."""
     jobs = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER))
+    retried = 0
     for job in jobs:
+        try:
+            await app.job_manager.retry_job(job)
+        except procrastinate.exceptions.ConnectorException:
+            # Another worker's sweep (every worker runs one at start) retried it first.
+            log.debug("job %s was already retried by another sweep", job.id)
+            continue
+        retried += 1
         log.warning("job %s (%s) was running on a worker that stopped; retrying it", job.id, job.task_name)
-        await app.job_manager.retry_job(job)
     await app.job_manager.prune_stalled_workers(seconds_since_heartbeat=STALLED_AFTER)
-    return len(jobs)
+    return retried
 
 
 def _register_task(app: procrastinate.App, ctx: AppContext, task: Task) -> None:

@@ -137,3 +137,15 @@ def test_the_chart_of_a_digest_whose_sender_died_is_taken_over_once(
     assert take_orphan_charts(session_factory, now=now, worker=f"pq:{live}") == [ids[0]]
     assert take_orphan_charts(session_factory, now=now, worker=f"pq:{live}") == []  # taken once
     assert load_job(session_factory, delivery_id=ids[0], worker=f"pq:{live}", sent=True) is not None
+
+
+def test_job_queue_setting() -> None:
+    from bot.config import ConfigError, Settings
+
+    assert Settings.from_env({"DATABASE_URL": "postgres://u@h/db"}).uses_procrastinate
+    assert not Settings.from_env({"DATABASE_URL": "sqlite:///x.db"}).uses_procrastinate
+    assert not Settings.from_env({"DATABASE_URL": "postgres://u@h/db", "JOB_QUEUE": "local"}).uses_procrastinate
+    with pytest.raises(ConfigError, match="JOB_QUEUE must be auto, local or procrastinate"):
+        Settings.from_env({"JOB_QUEUE": "redis"})
+    with pytest.raises(ConfigError, match="needs a PostgreSQL DATABASE_URL"):
+        Settings.from_env({"DATABASE_URL": "sqlite:///x.db", "JOB_QUEUE": "procrastinate"})
