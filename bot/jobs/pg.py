@@ -38,6 +38,7 @@ SWEEP_SECONDS = 10
 GRACEFUL_SECONDS = 25.0  # Heroku sends SIGKILL 30 s after SIGTERM
 RETRY_WAIT_SECONDS = 2
 SWEEP_TASK = "pmf.jobs.sweep_stalled"
+SWEEP_PRIORITY = 100
 
 
 def libpq_url(database_url: str) -> str:
@@ -109,7 +110,8 @@ def build_procrastinate(ctx: AppContext) -> procrastinate.App:
     async def sweep(timestamp: int) -> None:
         await recover_stalled(app)
 
-    sweep_task = app.task(name=SWEEP_TASK, queue=MAINTENANCE, priority=PRIORITY[MAINTENANCE] + 5)(sweep)
+    # Ahead of everything: behind a backlog of interactive jobs it would come too late to matter.
+    sweep_task = app.task(name=SWEEP_TASK, queue=MAINTENANCE, priority=SWEEP_PRIORITY)(sweep)
     app.periodic(cron=cron_of(SWEEP_SECONDS), periodic_id="sweep")(sweep_task)
     return app
 
