@@ -11,7 +11,7 @@ import logging
 import time
 from typing import Any
 
-from bot.jobs.registry import MAX_ATTEMPTS
+from bot.jobs.registry import MAX_ATTEMPTS, UnknownJob
 from bot.jobs.runner import KEY, execute, job_args
 from storage.db import unit_of_work
 from storage.repositories import jobs as repo
@@ -57,7 +57,7 @@ class LocalQueue:
                 attempt = repo.count_attempt(s, key)
             try:
                 execute(self.ctx, name, args, attempt=min(attempt, MAX_ATTEMPTS - 1))
-            except LookupError as err:  # a job this version does not know: dropped, said in the log
+            except UnknownJob as err:  # a job this version does not know: dropped, said in the log
                 log.error("job %s dropped: %s", key, err)
                 break
             except Exception:  # noqa: BLE001 - logged by execute; tried again
@@ -66,7 +66,3 @@ class LocalQueue:
             break
         with unit_of_work(self.ctx.factory) as s:
             repo.remove_job(s, key)
-
-    def pending(self) -> int:
-        with unit_of_work(self.ctx.factory) as s:
-            return repo.count_jobs(s)

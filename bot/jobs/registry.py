@@ -68,6 +68,10 @@ class Periodic:
     queue: str = MAINTENANCE
 
 
+class UnknownJob(LookupError):
+    """A job name this process has not registered (a worker older than the web that deferred it)."""
+
+
 class JobQueue(Protocol):
     kind: str
 
@@ -98,4 +102,4 @@ class Registry:
         try:
             return self.tasks[name]
         except KeyError:
-            raise LookupError(f"no job named {name!r} is registered (is this worker the same version?)") from None
+            raise UnknownJob(f"no job named {name!r} is registered (is this worker the same version?)") from None

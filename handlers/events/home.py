@@ -18,6 +18,7 @@ from bot.jobs.queue import queue_of
 from bot.jobs.registry import INTERACTIVE, JobRun, Task
 from bot.workspaces.service import claim_event
 from handlers.commands.router import Router
+from handlers.errors import tell_user
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +47,11 @@ def register(app: App, ctx: AppContext, router: Router) -> None:
     ctx.jobs.add(Task(JOB, run=run_publish, queue=INTERACTIVE))
 
     @app.event("app_home_opened")
-    def home_opened(body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
+    def home_opened(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
         team_id = str(context.team_id or body["team_id"])
         try:
             queue_of(ctx).defer(JOB, {"team_id": team_id, "user_id": event["user"], "event_id": body["event_id"]})
-        except Exception as err:  # noqa: BLE001 - the next app_home_opened tries again; nothing to tell
-            log.error("could not queue the App Home of team=%s: %s", team_id, type(err).__name__)
+        except Exception as err:  # noqa: BLE001 - the Home tab says so instead of staying blank
+            tell_user(err, body, client)

@@ -35,9 +35,6 @@ def open_jobs(session: Session) -> list[tuple[str, str, dict[str, Any]]]:
     return [(k, n, dict(a)) for k, n, a in rows]
 
 
-def count_jobs(session: Session) -> int:
-    return len(session.scalars(select(Job.id)).all())
-
 
 # ----------------------------------------------------------------------------- effects
 def effects(session: Session, job_key: str) -> dict[str, str | None]:
