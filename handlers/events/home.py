@@ -5,7 +5,6 @@ the job claims the event once (a redelivered event_id is a no-op) and publishes.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from slack_bolt import App, BoltContext
@@ -19,8 +18,6 @@ from bot.jobs.registry import INTERACTIVE, JobRun, Task
 from bot.workspaces.service import claim_event
 from handlers.commands.router import Router
 from handlers.errors import tell_user
-
-log = logging.getLogger(__name__)
 
 JOB = "pmf.home.publish"
 
