@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.context import AppContext, TrackingExecutor, Tuning
+from bot.reports.shared import SharedReports
 from bot.slack.client import make_client
 from bot.slack.identity import BotIdentity
 from bot.slack.oauth import OAuthParts
@@ -58,8 +59,11 @@ def build_context(settings: Settings, factory: sessionmaker[Session] | None = No
         def client_for_team(team_id: str) -> WebClient:
             return make_client(settings, token)
 
-    return AppContext(settings=settings, factory=factory, client_for_team=client_for_team, secret_key=secret,
-                      oauth=oauth, tuning=tuning or Tuning())
+    ctx = AppContext(settings=settings, factory=factory, client_for_team=client_for_team, secret_key=secret,
+                     oauth=oauth, tuning=tuning or Tuning())
+    if settings.uses_procrastinate:  # several workers: reports and charts shared through PostgreSQL
+        ctx.reports.shared = SharedReports(factory)
+    return ctx
 
 
 class _TokenFromEnvironment(logging.Filter):

@@ -292,6 +292,15 @@ def socket() -> None:
 
 @main.command()
 @handles_errors
+def worker() -> None:
+    """Run queued jobs and the periodic ones (PostgreSQL; replaces the clock there)."""
+    from bot.main import run_worker
+
+    run_worker(_settings())
+
+
+@main.command()
+@handles_errors
 def clock() -> None:
     """Run the scheduler: weekly digests and survey deadlines."""
     from bot.main import run_clock

@@ -34,11 +34,20 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)  # a secret: never in repr or logs
     port: int = 3000
     log_level: str = "INFO"
+    # Where post-ack work and clock jobs run (SPEC §11): "auto" = procrastinate's queue on
+    # PostgreSQL, in-process on SQLite; "local" forces in-process (one process only).
+    job_queue: str = "auto"
 
     @property
     def oauth_mode(self) -> bool:
         """Multi-workspace OAuth wins over a bot token (SPEC §3)."""
         return bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
+    def uses_procrastinate(self) -> bool:
+        if self.job_queue == "local":
+            return False
+        return self.job_queue == "procrastinate" or self.database_url.startswith("postgresql")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -73,7 +82,13 @@ class Settings:
         if bool(client_id) != bool(client_secret):
             missing = "SLACK_CLIENT_SECRET" if client_id else "SLACK_CLIENT_ID"
             raise ConfigError(f"{missing} is missing: multi-workspace mode needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET")
+        queue = (get("JOB_QUEUE") or "auto").lower()
+        if queue not in ("auto", "local", "procrastinate"):
+            raise ConfigError(f"JOB_QUEUE must be auto, local or procrastinate, got {queue!r}")
+        if queue == "procrastinate" and not normalise_url(url).startswith("postgresql"):
+            raise ConfigError("JOB_QUEUE=procrastinate needs a PostgreSQL DATABASE_URL")
         return cls(
+            job_queue=queue,
             database_url=normalise_url(url),
             slack_bot_token=bot_token,
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),

@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.jobs.registry import MAINTENANCE, JobQueue, Registry
 from bot.reports.cache import ReportCache
 from bot.slack.admins import AdminCache
 from bot.slack.files import SentCharts
@@ -140,8 +141,9 @@ class AppContext:
     user_emails: UserEmails = field(default_factory=UserEmails)
     work: WorkPool = field(init=False)
     admins: AdminCache = field(init=False)
-    # When this process last looked for work lost with another process (handlers.background).
-    lost_work_checked: float = field(default=float("-inf"))
+    # The jobs the features declare (bot.jobs.registry) and the queue that runs them (bot.jobs.queue).
+    jobs: Registry = field(default_factory=Registry)
+    queue: JobQueue | None = None
 
     def __post_init__(self) -> None:
         t = self.tuning
@@ -166,3 +168,4 @@ class ScheduledJob:
     every_seconds: int
     start: Callable[[AppContext], Callable[[], object]]
     stop: Callable[[Callable[[], object]], None] | None = None
+    queue: str = MAINTENANCE  # on PostgreSQL: the procrastinate queue its periodic task runs on

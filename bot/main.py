@@ -19,9 +19,9 @@ from bot import logs
 from bot.app import build_app, build_context
 from bot.config import ConfigError, Settings
 from bot.errors import SlackUnreachable
-from bot.scheduler import background_clock, blocking_clock
+from bot.jobs.queue import queue_of
+from bot.scheduler import background_clock, blocking_clock, periodic_jobs
 from bot.web import WebApp, serve
-from handlers.background import recover_lost
 from storage.db import redacted_url
 from storage.migrate import schema_state
 
@@ -38,6 +38,8 @@ def configure_logging(settings: Settings) -> None:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         # Alembic's two lines whenever the schema is checked at start-up.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        # procrastinate logs every job it starts and ends at INFO.
+        logging.getLogger("procrastinate").setLevel(logging.WARNING)
 
 
 def mode(settings: Settings) -> str:
@@ -60,20 +62,27 @@ def require_schema(settings: Settings) -> None:
 
 
 # ----------------------------------------------------------------------------- web
-def build_wsgi(settings: Settings, **kwargs: Any) -> WebApp:
-    """The production WSGI app (one per gunicorn worker, built after the fork)."""
+def build_wsgi(settings: Settings, *, clock: bool = False, **kwargs: Any) -> WebApp:
+    """The production WSGI app (one per gunicorn worker, built after the fork). ``clock``: run
+    the periodic jobs in this process too (SQLite: everything in one process)."""
     app, ctx = build_app(settings, **kwargs)
-    ctx.work.submit(lambda: recover_lost(ctx))  # work a previous process acked and never finished
+    queue_of(ctx).replay()  # SQLite: jobs a previous process acked and never finished (PostgreSQL: none)
+    if clock:
+        background_clock(ctx)
     return WebApp(app, ctx)
 
 
 def run_web(settings: Settings) -> None:
-    """``pmfbot web``: gunicorn with ``gthread`` workers on ``HOST:PORT``."""
+    """``pmfbot web``: gunicorn with ``gthread`` workers on ``HOST:PORT``. On PostgreSQL it only
+    verifies, stores jobs and acks (``pmfbot worker`` runs them); on SQLite it is the one
+    process: one gunicorn worker that runs the jobs and the clock's jobs in-process."""
     configure_logging(settings)
     settings.require_slack()
     require_schema(settings)
-    serve(settings, lambda: build_wsgi(settings),
-          ready=f"database {redacted_url(settings.database_url)}, {mode(settings)}")
+    local = not settings.uses_procrastinate
+    jobs = "jobs on the queue (pmfbot worker runs them)" if not local else "jobs and clock in-process"
+    serve(settings, lambda: build_wsgi(settings, clock=local),
+          ready=f"database {redacted_url(settings.database_url)}, {mode(settings)}, {jobs}", one_process=local)
 
 
 # ----------------------------------------------------------------------------- Socket Mode
@@ -153,6 +162,7 @@ def run_socket(settings: Settings) -> None:
     settings.require_slack(socket=True)
     require_schema(settings)
     app, ctx = build_app(settings, socket_mode=True)
+    queue_of(ctx).replay()  # SQLite: what a previous process acked (PostgreSQL: pmfbot worker runs the jobs)
     # Our Socket Mode handler (bot/slack/socket_mode.py) asks app.client, which points at SLACK_API_URL,
     # for each connection's URL.
     handler = SocketModeHandler(app, settings.slack_app_token or "")  # require_slack(socket=True) checked it
@@ -170,6 +180,31 @@ def run_socket(settings: Settings) -> None:
     liveness.stop()
     clock.stop(wait=False)
     handler.close()
+
+
+# ----------------------------------------------------------------------------- worker
+def run_worker(settings: Settings) -> None:
+    """``pmfbot worker`` (PostgreSQL): procrastinate's worker over every registered job and the
+    clock's jobs as periodic tasks, until SIGTERM (running jobs get ``GRACEFUL_SECONDS``; the
+    rest are retried by another worker's sweep). The Bolt app is built for its registry only."""
+    configure_logging(settings)
+    _require_clock_settings(settings)
+    if not settings.uses_procrastinate:
+        raise ConfigError("pmfbot worker runs procrastinate's queue on PostgreSQL: set DATABASE_URL to a "
+                          "postgresql:// URL (on SQLite, pmfbot web or socket runs every job in-process)")
+    require_schema(settings)
+    from bot.jobs.pg import WORKER_THREADS, build_procrastinate
+    from bot.jobs.pg import run_worker as work
+
+    _app, ctx = build_app(settings)
+    for job in periodic_jobs(ctx):
+        ctx.jobs.add_periodic(job)
+    queue = build_procrastinate(ctx)
+    log.info("PMF Gate worker ready: database %s, %s, Slack at %s, %d threads, jobs: %s; periodic: %s",
+             redacted_url(settings.database_url), mode(settings), settings.slack_api_url, WORKER_THREADS,
+             ", ".join(ctx.jobs.tasks), ", ".join(f"{p.name} every {p.every_seconds}s" for p in ctx.jobs.periodic.values()))
+    work(queue, name=f"pmfbot-worker-{os.getpid()}")
+    log.info("worker stopped")
 
 
 # ----------------------------------------------------------------------------- clock

@@ -27,12 +27,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.context import AppContext, ScheduledJob
 from bot.digests import jobs as digest_jobs
 from bot.ingest import jobs as ingest_jobs
+from bot.jobs import maintenance
+from bot.jobs.registry import Periodic
 from bot.surveys import jobs as survey_jobs
 
 log = logging.getLogger(__name__)
 
 # Every job of the product, by the feature that owns it.
-JOBS: tuple[ScheduledJob, ...] = (digest_jobs.JOB, survey_jobs.JOB, ingest_jobs.JOB)
+JOBS: tuple[ScheduledJob, ...] = (digest_jobs.JOB, survey_jobs.JOB, ingest_jobs.JOB, maintenance.JOB)
 MISFIRE_GRACE_SECONDS = 300
 
 
@@ -75,6 +77,22 @@ class Clock:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
 
+
+
+def periodic_jobs(ctx: AppContext, jobs: tuple[ScheduledJob, ...] = JOBS) -> list[Periodic]:
+    """The declared jobs as the queue's periodic tasks (``pmfbot worker`` on PostgreSQL): each
+    body built once per process, like the clock's."""
+    def runs(body: Callable[[], object]) -> Callable[[Any, str | None], object]:
+        def run(_ctx: Any, holder: str | None) -> object:
+            runner = getattr(body, "runner", None)  # the digest tick: its leases are the worker's
+            if holder is not None and runner is not None:
+                runner.worker_id = holder
+            return body()
+
+        return run
+
+    return [Periodic(name=job.id, every_seconds=job.every_seconds, run=runs(job.start(ctx)), queue=job.queue)
+            for job in jobs]
 
 
 def _executors() -> dict[str, Any]:

@@ -324,10 +324,11 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return self._load()
 
 
-def serve(settings: Settings, load: Callable[[], WebApp], *, ready: str = "") -> None:
+def serve(settings: Settings, load: Callable[[], WebApp], *, ready: str = "", one_process: bool = False) -> None:
     """gunicorn with ``gthread`` workers on ``HOST:PORT``; ``load`` builds a worker's app.
-    Once gunicorn listens, one INFO line says where, with ``ready`` (database, mode) after it."""
-    workers = _env_int("WEB_CONCURRENCY", WORKERS, 1, 64)
+    Once gunicorn listens, one INFO line says where, with ``ready`` (database, mode) after it.
+    ``one_process``: a single worker whatever ``WEB_CONCURRENCY`` says (SQLite's in-process queue)."""
+    workers = 1 if one_process else _env_int("WEB_CONCURRENCY", WORKERS, 1, 64)
     threads = _env_int("WEB_THREADS", THREADS, 1, 256)
     host = os.environ.get("HOST", "").strip() or "0.0.0.0"
 

@@ -10,8 +10,8 @@ Home tab itself for ``app_home_opened``. Reporting never raises: a failed reply 
 Only a verified request is acted on (``verified``): Bolt also calls this handler when its own
 signature check raises, with a body anyone could have written.
 
-Work done after ``ack()`` should go through ``handlers.background.submit`` (or at least run
-inside ``with reported(body, client):``). Bolt's thread runner, when a listener raises after it
+Work done after ``ack()`` should be a job (``bot.jobs``: the listener defers it), or at least run
+inside ``with reported(body, client):``. Bolt's thread runner, when a listener raises after it
 acked, resets the ack it has not sent yet: Slack then gets no answer for 3 s. ``reported``
 tells the user without letting the exception reach Bolt; as a safety net for listeners that do
 not use it, the app-wide handler holds the failing thread a moment so Bolt sends the ack first.

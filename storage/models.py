@@ -401,19 +401,3 @@ class AuditEntry(Base):
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class PendingWork(Base):
-    """Work promised by an ack ("Working on…") and not finished yet: removed when it ends, so a
-    row that outlives its process (killed after the ack) is found and its placeholder replaced
-    through ``response_url`` with "this did not finish" (``bot.workspaces.pending``). ``owner``
-    is ``host:pid`` of the process doing it. The response URL is a capability Slack hands out for
-    30 minutes; it is stored only while the work runs."""
-
-    __tablename__ = "pending_work"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    team_id: Mapped[str] = mapped_column(String(32))
-    response_url: Mapped[str] = mapped_column(String(500))
-    what: Mapped[str] = mapped_column(String(200))
-    owner: Mapped[str] = mapped_column(String(100))
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import bot.slack.installations  # noqa: F401  (slack_sdk's tables on our metadata)
 import storage.models  # noqa: F401
+import storage.models_jobs  # noqa: F401
 from storage.db import Base, make_engine, make_session_factory, scratch_schema
 from storage.migrate import upgrade
 

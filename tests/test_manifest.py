@@ -122,5 +122,6 @@ def test_events(manifest):
 
 
 def test_the_procfile():
+    # PostgreSQL (Heroku): web and worker, no clock — the clock's jobs are periodic tasks the workers run.
     lines = (ROOT / "Procfile").read_text().splitlines()
-    assert lines == ["release: pmfbot db upgrade", "web: pmfbot web", "clock: pmfbot clock"]
+    assert lines == ["release: pmfbot db upgrade", "web: pmfbot web", "worker: pmfbot worker"]

@@ -81,17 +81,40 @@ def plan_due(factory: Factory, *, now: datetime, chunk: int = 500) -> PlanResult
         return PlanResult(claimed, skipped)
 
 
+# A procrastinate worker with no heartbeat for this long is dead: its digests are taken over at
+# once (bot.jobs.pg: heartbeats every 5 s), so a digest whose claimant died is re-delivered at the
+# next tick (30 s) instead of after LEASE.
+DEAD_HOLDER_SECONDS = 20.0
+
+
 def claim_next(factory: Factory, *, now: datetime, worker: str, limit: int = 1) -> list[int]:
     """Take the lease of up to ``limit`` unfinished deliveries whose lease has run out (new
-    claims, backed-off retries, and the work of a process that crashed), oldest due first."""
+    claims, backed-off retries, and the work of a process that crashed), oldest due first. A
+    holder that is a procrastinate worker (``pq:<id>``) — as ``worker`` is under ``pmfbot
+    worker`` — loses its leases as soon as it stops heartbeating."""
     with unit_of_work(factory) as s:
-        return delivery_repo.claim_deliveries(s, now=now, worker=worker, limit=limit, lease_until=now + LEASE)
+        dead = (delivery_repo.dead_queue_holders(s, stale_seconds=DEAD_HOLDER_SECONDS)
+                if worker.startswith(delivery_repo.QUEUE_HOLDER) else [])
+        return delivery_repo.claim_deliveries(s, now=now, worker=worker, limit=limit, lease_until=now + LEASE,
+                                              dead_holders=dead)
 
 
-def load_job(factory: Factory, *, delivery_id: int, worker: str) -> DeliveryJob | None:
-    """The delivery with its subscription and product, if ``worker`` still holds it."""
+def take_orphan_charts(factory: Factory, *, now: datetime, worker: str) -> list[int]:
+    """Digests in their channel whose chart never followed because the procrastinate worker that
+    sent them died (its chart upload is a step of its own): ``worker`` takes them, once each."""
+    if not worker.startswith(delivery_repo.QUEUE_HOLDER):
+        return []
     with unit_of_work(factory) as s:
-        row = delivery_repo.fenced_job(s, delivery_id=delivery_id, worker=worker)
+        dead = delivery_repo.dead_queue_holders(s, stale_seconds=DEAD_HOLDER_SECONDS, statuses=("sent",))
+        return delivery_repo.take_orphan_charts(s, worker=worker, dead_holders=dead, since=now - MISSED_AFTER)
+
+
+def load_job(factory: Factory, *, delivery_id: int, worker: str, sent: bool = False) -> DeliveryJob | None:
+    """The delivery with its subscription and product, if ``worker`` still holds it (``sent``:
+    a delivered one whose chart it took over)."""
+    with unit_of_work(factory) as s:
+        row = delivery_repo.fenced_job(s, delivery_id=delivery_id, worker=worker,
+                                       statuses=("sent",) if sent else delivery_repo.OPEN_STATUSES)
         if row is None:
             return None
         d, sub, p, team_id = row

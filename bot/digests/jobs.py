@@ -9,6 +9,7 @@ from datetime import datetime
 from bot.context import AppContext, ScheduledJob
 from bot.digests.runner import DigestRunner
 from bot.digests.tick import TickStats
+from bot.jobs.registry import DIGESTS
 
 TICK_SECONDS = 30
 
@@ -33,4 +34,4 @@ def _stop(tick: Callable[[], object]) -> None:
 
 
 JOB = ScheduledJob(id="pmf.clock.digests", name="weekly digests", every_seconds=TICK_SECONDS, start=_Tick,
-                   stop=_stop)
+                   stop=_stop, queue=DIGESTS)

@@ -45,6 +45,7 @@ from bot.digests.claims import (
     record_retry,
     record_sent,
     record_skipped,
+    take_orphan_charts,
 )
 from bot.digests.service import DigestContent
 from bot.digests.tick import CHART_TIMEOUT_SECONDS, CHART_UPLOAD_THREADS, ChartPool, TickStats, _TickCache
@@ -110,6 +111,7 @@ class DigestRunner:
         uploads = ThreadPoolExecutor(max_workers=CHART_UPLOAD_THREADS, thread_name_prefix="digest-chart")
         cache = _TickCache(self.ctx, self.charts, uploads)
         lock = threading.Lock()
+        self._orphan_charts(cache, base)
 
         def work() -> None:
             while not self.stopping.is_set():
@@ -135,6 +137,31 @@ class DigestRunner:
         if stats.planned or stats.missed or stats.outcomes.total() > stats.outcomes["charts_rendered"]:
             log.info("digest tick worker=%s %s (%.1fs)", self.worker_id, stats, time.monotonic() - started)
         return stats
+
+    def _orphan_charts(self, cache: _TickCache, now: datetime) -> None:
+        """Charts of digests whose sender (a procrastinate worker) died after posting them: they
+        follow their message now, uploaded by this tick (SPEC §11)."""
+        try:
+            orphans = take_orphan_charts(self.ctx.factory, now=now, worker=self.worker_id)
+        except Exception as err:  # noqa: BLE001 - the next tick looks again
+            log.warning("digest tick: could not look for charts left behind: %s", type(err).__name__)
+            return
+        for delivery_id in orphans:
+            job = load_job(self.ctx.factory, delivery_id=delivery_id, worker=self.worker_id, sent=True)
+            if job is None:
+                continue
+            where = f"delivery={job.id} team={job.team_id} channel={job.channel_id} (chart left by a dead worker)"
+            try:
+                client = cache.client(job.team_id)
+                content = cache.content(job.product, job.week)
+            except Exception as err:  # noqa: BLE001 - recorded like any chart failure
+                record_chart(self.ctx.factory, delivery_id=job.id, file_id=None, error=type(err).__name__)
+                continue
+            if content.has_chart:
+                cache.chart(content)
+                cache.after(partial(self._post_chart, client, job, cache, where))
+            else:
+                record_chart(self.ctx.factory, delivery_id=job.id, file_id=None, error=None)
 
     # ------------------------------------------------------------------ one delivery
     def deliver(self, delivery_id: int, cache: _TickCache, clock: Callable[[], datetime]) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from bot.domain.settings import ProductSettings
 from bot.domain.types import GateReport
 from bot.render.names import SIGNALS_CHART
+from bot.reports.shared import SharedReports
 from storage.repositories import reports as repo
 from storage.repositories.products import ProductRef
 
@@ -59,6 +60,8 @@ class ReportCache:
         self._lock = threading.Lock()
         self._size = size
         self._cpu = threading.BoundedSemaphore(parallel)
+        # PostgreSQL: the cache shared by every process (bot.reports.shared), behind this LRU.
+        self.shared: SharedReports | None = None
 
     def fingerprint(self, session: Session, product_id: int) -> tuple[object, ...]:
         """Changes whenever an import or a survey adds or changes what the report is computed
@@ -96,17 +99,27 @@ class ReportCache:
                     self._key_locks.pop(key, None)
         return entry
 
-    def chart(self, entry: _Entry, settings: ProductSettings) -> bytes:
-        """The report's chart of all three signals (the digest's chart), drawn once per entry."""
+    def chart(self, entry: _Entry, settings: ProductSettings,
+              through: Callable[[Callable[[], bytes]], bytes] | None = None) -> bytes:
+        """The report's chart of all three signals (the digest's chart), drawn once per entry
+        (``through``: the shared cache, which draws it only if no process has)."""
         with entry.lock:
             if entry.chart is None:
                 from bot.digests.charts import digest_chart  # matplotlib: only when a chart is drawn
 
-                with self._cpu:
-                    entry.chart = digest_chart(entry.report, min_share=settings.organic.min_share, name=SIGNALS_CHART,
-                                               threshold=settings.survey.threshold,
-                                               window_weeks=settings.organic.window_weeks)
+                def draw() -> bytes:
+                    with self._cpu:
+                        return digest_chart(entry.report, min_share=settings.organic.min_share, name=SIGNALS_CHART,
+                                            threshold=settings.survey.threshold,
+                                            window_weeks=settings.organic.window_weeks)
+
+                entry.chart = through(draw) if through is not None else draw()
             return entry.chart
+
+    def preset_chart(self, entry: _Entry, chart: bytes) -> None:
+        with entry.lock:
+            if entry.chart is None:
+                entry.chart = chart
 
     def clear(self) -> None:
         with self._lock:

@@ -45,6 +45,7 @@ from bot.products.service import (
 )
 from bot.reports.cache import ReportBundle, ReportCache
 from bot.reports.inputs import ReportData
+from bot.reports.shared import report_key
 from storage.db import Factory, unit_of_work
 from storage.models import Workspace
 from storage.repositories import audience as audience_repo
@@ -281,8 +282,24 @@ def fetch_report(factory: Factory, cache: ReportCache, pending: PendingReport, *
             return compute_report(s, pending.product, pending.as_of, report_data(s, pending.product, pending.as_of))
 
     key = (pending.product.id, pending.as_of, pending.product.settings, pending.fingerprint)
-    entry = cache.entry(key, compute)
-    chart = cache.chart(entry, pending.product.settings) if with_chart and entry.report.has_data else None
+    shared = cache.shared
+    if shared is None:
+        entry = cache.entry(key, compute)
+        chart = cache.chart(entry, pending.product.settings) if with_chart and entry.report.has_data else None
+        return ReportBundle(pending.product, entry.report, chart)
+    skey = report_key(*key)
+    stored: list[bytes | None] = [None]
+
+    def from_shared() -> GateReport:
+        report, stored[0] = shared.report(skey, compute)
+        return report
+
+    entry = cache.entry(key, from_shared)
+    if stored[0] is not None:
+        cache.preset_chart(entry, stored[0])
+    chart = None
+    if with_chart and entry.report.has_data:
+        chart = cache.chart(entry, pending.product.settings, through=lambda draw: shared.chart(skey, draw))
     return ReportBundle(pending.product, entry.report, chart)
 
 

@@ -9,8 +9,15 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from typing import Protocol
 
 from slack_sdk import WebClient
+
+
+class ChartMemo(Protocol):
+    def get(self, key: tuple[str, str, str]) -> str | None: ...
+
+    def put(self, key: tuple[str, str, str], link: str) -> None: ...
 
 
 class SentCharts:
@@ -37,7 +44,7 @@ class SentCharts:
             self._links.clear()
 
 
-def chart_to_dm(client: WebClient, sent: SentCharts, team_id: str, user_id: str, chart: bytes, *, filename: str,
+def chart_to_dm(client: WebClient, sent: ChartMemo, team_id: str, user_id: str, chart: bytes, *, filename: str,
                 title: str, comment: str, what: str) -> str:
     """Upload a private chart into the user's DM with the app; returns a mrkdwn note linking to it
     (``what`` names the chart in that note)."""

@@ -26,8 +26,10 @@ class Responder:
     """Callable like Bolt's ``respond``: ``respond(text)`` or ``respond(**message)`` where
     ``message`` is a ``{"text", "blocks"}`` dict from ``bot.render.blocks``."""
 
-    def __init__(self, response_url: str | None, *, replace_first: bool = False, timeout: int = 10) -> None:
+    def __init__(self, response_url: str | None, *, replace_first: bool = False, timeout: int = 10,
+                 max_retries: int = 3) -> None:
         self.response_url = response_url
+        self._max_retries = max_retries
         self._replace_next = replace_first
         self._timeout = timeout
         self.sent = 0
@@ -47,7 +49,7 @@ class Responder:
             body["replace_original"] = replace_original
         if delete_original is not None:
             body["delete_original"] = delete_original
-        client = WebhookClient(url=self.response_url, timeout=self._timeout, retry_handlers=retry_handlers())
+        client = WebhookClient(url=self.response_url, timeout=self._timeout, retry_handlers=retry_handlers(self._max_retries))
         resp = client.send_dict(body)
         if resp.status_code != 200:
             raise ResponseUrlError(f"response_url answered HTTP {resp.status_code}: {resp.body[:200]}")

@@ -37,7 +37,7 @@ def history(req: CommandRequest) -> None:
     if h.weeks:
         from bot.history.charts import trajectory_chart  # matplotlib: only when there is a chart to draw
 
-        note = chart_to_dm(req.client, req.ctx.sent_charts, req.team_id, req.user_id, trajectory_chart(h),
+        note = chart_to_dm(req.client, req.sent_charts, req.team_id, req.user_id, trajectory_chart(h),
                            filename=f"pmf-trajectory-{h.product}.png", title=f"{h.product_name} · {TRAJECTORY_CHART}",
                            comment=f"PMF trajectory for *{blocks.escape(h.product_name)}* "
                                    f"(your `/pmf-check history` in <#{req.channel_id}>).",

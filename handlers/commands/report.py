@@ -47,7 +47,7 @@ def status(req: CommandRequest) -> None:
     note = None
     if b.chart is not None:  # none without data: an empty chart says nothing the reply does not
         note = chart_to_dm(
-            req.client, req.ctx.sent_charts, req.team_id, req.user_id, b.chart, filename=b.chart_filename,
+            req.client, req.sent_charts, req.team_id, req.user_id, b.chart, filename=b.chart_filename,
             title=b.chart_title, what=f"{SIGNALS_CHART} chart",
             comment=f"The three PMF signals of *{blocks.escape(b.product.name)}* "
                     f"(your `/pmf-check` in <#{req.channel_id}>).")
@@ -59,7 +59,8 @@ def share(req: CommandRequest) -> None:
     b = _bundle(req)
     note = f"Shared by <@{req.user_id}>" + (" · the chart of all three signals is below." if b.chart else ".")
     message = gate_report_message(b.report, chart_note=note, custom_rules=_rules(req, b))
-    share_report(req.client, req.channel_id, message, b.chart, filename=b.chart_filename, title=b.chart_title)
+    share_report(req.client, req.channel_id, message, b.chart, filename=b.chart_filename, title=b.chart_title,
+                 steps=req.effects, delivery=req.effects.key or None, rerun=req.rerun)
     req.respond(text=f":white_check_mark: Posted the report for *{blocks.escape(b.product.name)}* in <#{req.channel_id}>.")
 
 

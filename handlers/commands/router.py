@@ -2,7 +2,7 @@
 own. Parsing errors raise ``UserError`` with the right usage; nothing changes.
 
 A subcommand handler gets a ``CommandRequest`` (who, where, the remaining words, and ``respond``)
-and runs after the ack, on Bolt's listener thread pool.
+and runs in the ``pmf.command`` job after the ack (``handlers.commands.pmf_check``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from slack_sdk import WebClient
 from bot.context import AppContext
 from bot.domain.suggest import did_you_mean
 from bot.errors import UserError
+from bot.jobs.effects import Effects, NoEffects
 from bot.render.blocks import escape
+from bot.slack.files import ChartMemo
 
 
 @dataclass
@@ -34,6 +36,15 @@ class CommandRequest:
     response_url: str | None = None
     trigger_id: str | None = None
     base_url: str | None = None  # where this app answers HTTP (from the request), None in Socket Mode
+    # The job running this command (bot.jobs): its recorded effects, whether it ran before, and
+    # the private-chart memo backed by those effects.
+    effects: Effects = field(default_factory=NoEffects)
+    rerun: bool = False
+    chart_memo: ChartMemo | None = None
+
+    @property
+    def sent_charts(self) -> ChartMemo:
+        return self.chart_memo if self.chart_memo is not None else self.ctx.sent_charts
 
 
 Handler = Callable[[CommandRequest], None]

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.db import dialect_insert, is_postgres
@@ -43,11 +43,30 @@ def insert_deliveries(session: Session, rows: list[dict[str, Any]]) -> list[str]
     return [status for (status,) in session.execute(stmt)]
 
 
-def claim_deliveries(session: Session, *, now: datetime, worker: str, limit: int, lease_until: datetime) -> list[int]:
-    """Lease up to ``limit`` unfinished deliveries whose lease has run out, oldest due first;
-    their ids, sorted."""
+QUEUE_HOLDER = "pq:"  # a lease held by a procrastinate worker: "pq:<procrastinate_workers.id>"
+
+
+def dead_queue_holders(session: Session, *, stale_seconds: float,
+                       statuses: Sequence[str] = OPEN_STATUSES) -> list[str]:
+    """Lease holders that are procrastinate workers no longer heartbeating (PostgreSQL, under
+    ``pmfbot worker``): their leases can be taken at once instead of after ``LEASE``."""
+    holders = set(session.scalars(select(DigestDelivery.claimed_by).distinct().where(
+        DigestDelivery.claimed_by.like(f"{QUEUE_HOLDER}%"), DigestDelivery.status.in_(list(statuses)))))
+    if not holders:
+        return []
+    live = {f"{QUEUE_HOLDER}{i}" for i in session.scalars(text(
+        "SELECT id FROM procrastinate_workers WHERE last_heartbeat > now() - make_interval(secs => :stale)"),
+        {"stale": stale_seconds})}
+    return sorted(str(h) for h in holders - live)
+
+
+def claim_deliveries(session: Session, *, now: datetime, worker: str, limit: int, lease_until: datetime,
+                     dead_holders: Sequence[str] = ()) -> list[int]:
+    """Lease up to ``limit`` unfinished deliveries whose lease has run out (or whose holder is in
+    ``dead_holders``), oldest due first; their ids, sorted."""
     d = aliased(DigestDelivery)
-    pick = (select(d.id).where(d.status.in_(OPEN_STATUSES), d.lease_until <= now)
+    free = or_(d.lease_until <= now, d.claimed_by.in_(list(dead_holders))) if dead_holders else d.lease_until <= now
+    pick = (select(d.id).where(d.status.in_(OPEN_STATUSES), free)
             .order_by(d.due_at, d.id).limit(limit))
     if is_postgres(session):
         # Lock the picked rows first; concurrent claimers skip them instead of queueing. (A
@@ -61,28 +80,42 @@ def claim_deliveries(session: Session, *, now: datetime, worker: str, limit: int
         # SQLite runs one writer at a time: a single UPDATE picks and claims atomically.
         target = DigestDelivery.id.in_(pick.scalar_subquery())
     stmt = (update(DigestDelivery)
-            .where(target, DigestDelivery.status.in_(OPEN_STATUSES), DigestDelivery.lease_until <= now)
+            .where(target, DigestDelivery.status.in_(OPEN_STATUSES),
+                   or_(DigestDelivery.lease_until <= now, DigestDelivery.claimed_by.in_(list(dead_holders)))
+                   if dead_holders else DigestDelivery.lease_until <= now)
             .values(claimed_by=worker, lease_until=lease_until)
             .returning(DigestDelivery.id)
             .execution_options(synchronize_session=False))
     return sorted(int(i) for (i,) in session.execute(stmt))
 
 
-def _fenced(job_id: int, worker: str) -> Any:
+def _fenced(job_id: int, worker: str, statuses: Sequence[str] = OPEN_STATUSES) -> Any:
     """WHERE clause of every write a lease holder makes: still mine, still unfinished."""
     return (DigestDelivery.id == job_id, DigestDelivery.claimed_by == worker,
-            DigestDelivery.status.in_(OPEN_STATUSES))
+            DigestDelivery.status.in_(statuses))
 
 
-def fenced_job(session: Session, *, delivery_id: int,
-               worker: str) -> Row[DigestDelivery, DigestSubscription, Product, str] | None:
+def take_orphan_charts(session: Session, *, worker: str, dead_holders: Sequence[str], since: datetime) -> list[int]:
+    """Sent digests whose chart outcome was never recorded because their sender died (its holder
+    is in ``dead_holders``): now held by ``worker``, which uploads their charts. Each goes to one taker."""
+    if not dead_holders:
+        return []
+    stmt = (update(DigestDelivery)
+            .where(DigestDelivery.status == "sent", DigestDelivery.file_id.is_(None), DigestDelivery.error.is_(None),
+                   DigestDelivery.claimed_by.in_(list(dead_holders)), DigestDelivery.sent_at >= since)
+            .values(claimed_by=worker).returning(DigestDelivery.id).execution_options(synchronize_session=False))
+    return sorted(int(i) for (i,) in session.execute(stmt))
+
+
+def fenced_job(session: Session, *, delivery_id: int, worker: str,
+               statuses: Sequence[str] = OPEN_STATUSES) -> Row[DigestDelivery, DigestSubscription, Product, str] | None:
     """(delivery, subscription, product, team_id) if ``worker`` still holds the delivery."""
     return session.execute(
         select(DigestDelivery, DigestSubscription, Product, Workspace.team_id)
         .join(DigestSubscription, DigestSubscription.id == DigestDelivery.subscription_id)
         .join(Product, Product.id == DigestSubscription.product_id)
         .join(Workspace, Workspace.id == DigestSubscription.workspace_id)
-        .where(*_fenced(delivery_id, worker))
+        .where(*_fenced(delivery_id, worker, statuses))
     ).first()
 
 

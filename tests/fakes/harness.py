@@ -83,6 +83,9 @@ def make_settings(db_url: str, fake: FakeSlack, *, oauth: bool = False, **overri
     values: dict[str, Any] = dict(
         database_url=db_url, slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.api_url,
         secret_key=SECRET_KEY,
+        # The in-process queue on both engines (one process; its jobs run on ctx.work, which
+        # settle() drains); the procrastinate path has its own tests (tests/jobs/test_queue_pg.py).
+        job_queue="local",
     )
     if oauth:
         values.update(slack_client_id="111.222", slack_client_secret="client-secret")

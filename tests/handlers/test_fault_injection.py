@@ -282,28 +282,3 @@ def test_export_into_a_missing_folder_exits_2_with_a_clear_message(db_url: str, 
                                 env={"DATABASE_URL": db_url}, catch_exceptions=False)
     assert result.exit_code == 2
     assert "does not exist" in result.stderr and not target.parent.exists()
-
-
-
-# ----------------------------------------------------------------------------- work lost after the ack
-def test_work_lost_with_its_process_gets_its_placeholder_replaced(harness: Harness, fake_slack: FakeSlack,
-                                                                  seed_product: Any,
-                                                                  session_factory: sessionmaker[Session]) -> None:
-    import socket
-    import subprocess
-
-    from storage.models import PendingWork
-
-    seed_product("T1", "acme", data=False)
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])  # a worker that was killed after its ack
-    dead.wait()
-    lost_url = fake_slack.response_url("lost")
-    with session_factory.begin() as s:
-        s.add(PendingWork(id=uuid.uuid4().hex, team_id="T1", response_url=lost_url, what="/pmf-check status",
-                          owner=f"{socket.gethostname()}:{dead.pid}", started_at=harness.ctx.now()))
-    harness.pmf("status").reply()  # the next request looks for lost work
-    replaced = fake_slack.wait_response("lost")[0].params
-    assert "did not finish" in replaced["text"] and replaced.get("replace_original") is True
-    harness.ctx.work.drain()
-    with session_factory() as s:
-        assert s.scalars(select(PendingWork)).all() == []  # and the finished command left no record

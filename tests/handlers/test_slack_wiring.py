@@ -180,5 +180,5 @@ def test_the_clock_runs_every_job_the_features_declare():
     from bot import scheduler
 
     ids = [job.id for job in scheduler.JOBS]
-    assert ids == ["pmf.clock.digests", "pmf.clock.survey_deadlines", "pmf.clock.sql_sources"]
+    assert ids == ["pmf.clock.digests", "pmf.clock.survey_deadlines", "pmf.clock.sql_sources", "pmf.clock.prune_jobs"]
     assert len(set(ids)) == len(ids)

@@ -32,7 +32,8 @@ def test_the_clock_jobs_have_ids_generous_misfire_grace_and_do_not_overlap(sessi
     scheduler.Clock(sched, ctx)
     scheduler.Clock(sched, ctx)  # a restart re-adds them: replace_existing, no duplicates
     jobs = {j.id: j for j in sched.get_jobs()}
-    assert set(jobs) == {"pmf.clock.digests", "pmf.clock.survey_deadlines", "pmf.clock.sql_sources"}
+    assert set(jobs) == {"pmf.clock.digests", "pmf.clock.survey_deadlines", "pmf.clock.sql_sources",
+                         "pmf.clock.prune_jobs"}
     for job in jobs.values():
         assert job.misfire_grace_time >= 60 and job.coalesce and job.max_instances == 1
     assert jobs["pmf.clock.digests"].trigger.interval == timedelta(seconds=TICK_SECONDS)
