@@ -102,6 +102,12 @@ class RetentionSignal:
     drift_ratio_upper: float | None = None
     drift_users: int = 0
     drifting: bool = False
+    # The week offset the drift figures above were measured at: the first tail week, or the early
+    # offset max(4, ceil(first tail week / 2)) when that is where newer users retain worse.
+    drift_offset: int | None = None
+    # The tail's one-sided 95% lower slope bound is above 0: the same users came back (a win-back
+    # campaign, a season, a launch), so a plateau cannot be judged until it settles.
+    rising: bool = False
     # What this week's data alone says, before the confirm_weeks rule; the service passes the
     # previous week's value back in as ``previous_status``.
     unconfirmed_status: Status | None = None
@@ -126,6 +132,9 @@ class RetentionSignal:
             "tail_users": self.tail_users,
             "drift_ratio": _r(self.drift_ratio),
             "drift_ratio_upper": _r(self.drift_ratio_upper),
+            "drift_offset": self.drift_offset,
+            "drifting": self.drifting,
+            "rising": self.rising,
             "awaiting_confirmation": self.awaiting_confirmation,
             "summary": self.summary,
         }
