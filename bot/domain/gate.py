@@ -14,7 +14,7 @@ from datetime import date
 
 from bot.domain import _text as t
 from bot.domain.organic import MAX_UNKNOWN_SHARE, MIN_HISTORY_WEEKS, organic_shrinking, paid_growth
-from bot.domain.retention import rel_range
+from bot.domain.retention import rel_range, rising_line
 from bot.domain.settings import (
     OrganicSettings,
     ProductSettings,
@@ -30,6 +30,7 @@ from bot.domain.types import (
     Verdict,
     Warning_,
 )
+from bot.domain.weighting import COVERAGE_MIN, coverage_line, unmatched_line
 
 PAID_GROWTH_LIMIT = 0.20  # SPEC §5: paid signups growing more than 20% is premature scaling
 UNKNOWN_WARNING_SHARE = 0.20  # above this the organic share rests on too few tagged signups
@@ -164,9 +165,31 @@ def _warnings(verdict: Verdict, organic: OrganicSignal, survey: SurveySignal, wi
 # --------------------------------------------------------------------------- next steps
 
 
+def _who_steps(s: SurveySignal) -> list[str]:
+    # Coverage and unmatched answers (SPEC §5 "Who answered"): what would lift each limit.
+    steps = []
+    if s.uncovered_tiers:
+        line = coverage_line(s.uncovered_tiers)
+        steps.append(
+            f"{line[0].upper()}{line[1:]}: ask users of every activity level (light users are active "
+            f"1\u20132 of the last 8 weeks), e.g. in the product or by email, until each has "
+            f"{COVERAGE_MIN} answers; a survey of fans alone cannot pass."
+        )
+    if s.too_many_unmatched:
+        steps.append(
+            f"{unmatched_line(s.unmatched, s.responses).capitalize()}: import answers with "
+            "respondent_id set to the user_id of your signups, or import signups with an email column "
+            "so Slack answers are matched; at most a quarter may be unmatched."
+        )
+    return steps
+
+
 def _survey_steps(s: SurveySignal, cfg: SurveySettings) -> list[str]:
     bar = t.share_setting(cfg.threshold)
     n = s.more_responses_needed
+    who = _who_steps(s)
+    if who and s.status == "borderline" and s.pass_bound is not None and s.pass_bound >= cfg.threshold:
+        return who  # the score itself clears the bar: only who answered holds it back
     if s.status == "insufficient_data":
         shortfall = cfg.min_responses - s.responses
         if n > shortfall and s.score is not None:
@@ -183,12 +206,12 @@ def _survey_steps(s: SurveySignal, cfg: SurveySettings) -> list[str]:
     if s.status == "borderline":
         score = t.pct(s.score or 0.0)
         if n > 0:
-            return [
+            return who + [
                 f"Collect about {t.count(n)} more survey responses ({t.count(s.responses)} so far): "
                 f"if the score stays near {score}, that gives an 80% chance of settling whether it "
                 f"clears {bar}."
             ]
-        return [
+        return who + [
             f"The survey score ({score}) sits right at the {bar} bar, so more responses alone will "
             "not settle it: improve the product for the users who would be very disappointed and "
             "survey again."
@@ -233,10 +256,17 @@ def _retention_steps(r: RetentionSignal, cfg: RetentionSettings) -> list[str]:
                 "checks in a row before it counts."
             ]
         steps = []
+        if r.rising:
+            line = rising_line(len(r.tail_offsets))
+            steps.append(
+                f"{line[0].upper()}{line[1:]} (slope {t.pts(r.tail_slope or 0.0)} points a week over "
+                f"{span}): a win-back campaign, a season or a launch lifts the same users for a while; "
+                "check again once retention stops rising."
+            )
         if r.drifting and r.drift_ratio is not None:
             steps.append(
                 f"Newer users retain less than your first ones (about {t.pct(r.drift_ratio)} as well "
-                f"at week {first}): find what changed for later signups (audience, channel, "
+                f"at week {r.drift_offset if r.drift_offset is not None else first}): find what changed for later signups (audience, channel, "
                 "onboarding) before counting on the early plateau."
             )
         rel_ci = r.relative_slope_ci

@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from bot.domain import _text as t
 from bot.domain.settings import SurveySettings
 from bot.domain.types import (
+    ActivityTier,
     Answer,
     SegmentScore,
     Status,
@@ -31,7 +32,14 @@ from bot.domain.types import (
     SurveyResponse,
     SurveySignal,
 )
-from bot.domain.weighting import weighted_score
+from bot.domain.weighting import (
+    MAX_UNMATCHED_SHARE,
+    coverage_line,
+    respondent_tier,
+    uncovered_tiers,
+    unmatched_line,
+    weighted_score,
+)
 
 QUESTION = "How would you feel if you could no longer use {product}?"
 
@@ -267,7 +275,7 @@ def _score(counted: Sequence[SurveyResponse], settings: SurveySettings,
     inactive = 0
     kept = list(counted)
     if audience is not None:
-        kept = [r for r in counted if not (r.respondent in audience.tiers and audience.tiers[r.respondent] is None)]
+        kept = [r for r in counted if respondent_tier(r, audience) != (True, None)]
         inactive = sum(1 for r in counted if r.answer != "na") - sum(1 for r in kept if r.answer != "na")
     counts = count_answers(kept)
     n, very = counts.scored, counts.very
@@ -278,10 +286,13 @@ def _score(counted: Sequence[SurveyResponse], settings: SurveySettings,
     base: Literal["active_users", "channel_members"] | None = None
     score = very / n if n else None
     n_eff = float(n)
+    uncovered: tuple[tuple[ActivityTier, int], ...] = ()
     if audience is not None and scored:
-        matched = [(tier, r.answer == "very") for r in scored if (tier := audience.tiers.get(r.respondent))]
-        loose = [r.answer == "very" for r in scored if r.respondent not in audience.tiers]
+        tiers_of = [respondent_tier(r, audience) for r in scored]
+        matched = [(tier, r.answer == "very") for r, (_, tier) in zip(scored, tiers_of, strict=True) if tier]
+        loose = [r.answer == "very" for r, (ok, _) in zip(scored, tiers_of, strict=True) if not ok]
         unmatched = len(loose)
+        uncovered = uncovered_tiers([tier for tier, _ in matched], audience.active_by_tier)
         ws = weighted_score(matched, audience.active_by_tier, loose)
         if ws is not None and matched:
             weighted = True
@@ -334,6 +345,15 @@ def _score(counted: Sequence[SurveyResponse], settings: SurveySettings,
             f"{t.count(very)} of {t.plural(n, 'scored answer')} say they would be very disappointed: a score "
             f"of {t.pct(score)} (95% CI {t.pct_range(*ci)}), {verb} the {bar} bar{why_more}{na}{who}."
         )
+        # Who answered limits what the score can say (SPEC §5): every sizeable tier heard, and
+        # most answers tied to active users; otherwise at most borderline, saying which.
+        too_many = audience is not None and unmatched > MAX_UNMATCHED_SHARE * n
+        limits = [line for line in (coverage_line(uncovered), unmatched_line(unmatched, n) if too_many else "")
+                  if line]
+        if limits:
+            status = "borderline" if status == "pass" else status
+            lead = "; ".join(limits)
+            summary = f"{lead[0].upper()}{lead[1:]}. {summary}"
     return SurveySignal(
         status=status,
         responses=n,
@@ -351,6 +371,8 @@ def _score(counted: Sequence[SurveyResponse], settings: SurveySettings,
         inactive_excluded=inactive,
         response_rate=rate,
         response_rate_base=base,
+        uncovered_tiers=uncovered if n >= settings.min_responses else (),
+        too_many_unmatched=audience is not None and n >= settings.min_responses and unmatched > MAX_UNMATCHED_SHARE * n,
     )
 
 

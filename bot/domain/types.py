@@ -224,6 +224,11 @@ class SurveyResponse:
     main_benefit: str | None = None
     order: float = 0.0  # tie-break for "latest" (e.g. a timestamp); larger = later
     improve: str | None = None  # the "how could we improve it" follow-up (the survey's lessons)
+    # Matched when it was given, keeping no identity (anonymous Slack answers, SPEC §5 "Who
+    # answered"): ``active`` says whether the respondent was an active user then and ``tier``
+    # their activity tier. None = not matched at answer time; a key the audience matched wins.
+    active: bool | None = None
+    tier: ActivityTier | None = None
 
 
 @dataclass(frozen=True)
@@ -287,6 +292,11 @@ class SurveySignal:
     response_rate: float | None = None
     response_rate_base: Literal["active_users", "channel_members"] | None = None
     changed_by_window: bool = False  # the status moved only because answers left the window
+    # Coverage (SPEC §5): tiers holding >= 20% of the active users with fewer than 5 counted
+    # answers, with the answers they have; any caps the signal at borderline.
+    uncovered_tiers: tuple[tuple[ActivityTier, int], ...] = ()
+    # More than 25% of the counted answers cannot be tied to an active user: at most borderline.
+    too_many_unmatched: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -305,6 +315,8 @@ class SurveySignal:
             "response_rate": _r(self.response_rate, 3),
             "response_rate_base": self.response_rate_base,
             "changed_by_window": self.changed_by_window,
+            "uncovered_tiers": [{"tier": tier, "answers": n} for tier, n in self.uncovered_tiers],
+            "too_many_unmatched": self.too_many_unmatched,
             "summary": self.summary,
         }
 
