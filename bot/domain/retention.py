@@ -211,10 +211,11 @@ def plateau_test(
 
     rng = np.random.default_rng(seed)
     ev, reason = evidence(members, patterns, tail, rng, n_boot)
-    # Drift is looked for at the first tail week and at the early offset, where many more newer
-    # cohorts have arrived; the one that is confidently low (the early one first) is reported.
-    checks = [d for k in (early_offset(tail), tail[0]) if k is not None
-              and (d := drift_at(members, cohorts, patterns, k, settings, rng, n_boot)) is not None]
+    # Drift is looked for at the first tail week, over the cohorts outside the set that reached
+    # it, and at the early offset over the newer ones, too young for that week: two groups that
+    # share no cohort. The one that is confidently low (the early one first) is reported.
+    checks = [d for k, b in ((early_offset(tail), tail[0]), (tail[0], None)) if k is not None
+              and (d := drift_at(members, cohorts, patterns, k, settings, rng, n_boot, b)) is not None]
     low = [d for d in checks if d.upper is not None and d.upper < settings.drift_ratio]
     drift = low[0] if low else (checks[-1] if checks else None)
     drifting = bool(low)

@@ -136,14 +136,17 @@ def drift_at(
     settings: RetentionSettings,
     rng: np.random.Generator,
     n_boot: int,
+    before: int | None = None,
 ) -> Drift | None:
-    """The cohorts outside the tail set that reached ``offset``, against the set, at ``offset``.
+    """The cohorts outside the tail set that reached ``offset`` (and, with ``before``, have not yet
+    reached that offset), against the set, at ``offset``.
 
     None when they hold fewer than ``min_users`` users. The ratio's upper bound comes from a
     bootstrap over users within cohorts of both groups (the 95th percentile: one-sided 95%).
     """
     in_set = {c.week for c in members}
-    newer = tuple(c for c in cohorts if c.week not in in_set and len(c.active) > offset)
+    newer = tuple(c for c in cohorts if c.week not in in_set and len(c.active) > offset
+                  and (before is None or len(c.active) <= before))
     newer_users = sum(c.size for c in newer)
     if not newer or newer_users < settings.min_users:
         return None

@@ -48,7 +48,7 @@ class RetentionSettings:
     flat_tolerance: float = 0.01
     relative_tolerance: float = 0.02
     min_plateau: float = 0.05
-    drift_ratio: float = 0.8
+    drift_ratio: float = 0.9
     confirm_weeks: int = 2
 
 

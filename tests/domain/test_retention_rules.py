@@ -71,9 +71,9 @@ def test_cohorts_entering_the_average_do_not_bend_the_fixed_set() -> None:
     # ...and the drift check sees that the newer users retain half as well.
     assert s.drifting and s.drift_ratio == pytest.approx(0.5)
     assert s.status == "borderline"
-    # Both the first tail week (6) and the early offset (4) see it; the early one, with the more
-    # newer users, is reported.
-    assert s.summary.startswith("Newer users retain less than your first ones: at week 4 the 5,000 newer users "
+    # Both the first tail week (6, cohorts 3-5) and the early offset (4, cohorts 6-7: too young
+    # for week 6) see it; the early one is reported.
+    assert s.summary.startswith("Newer users retain less than your first ones: at week 4 the 2,000 newer users "
                                 "keep 50% of the first cohorts' retention")
 
 
@@ -182,7 +182,7 @@ def test_only_a_pass_waits_for_confirmation() -> None:
 
 def test_new_settings_have_their_defaults_and_are_validated() -> None:
     r = RetentionSettings()
-    assert (r.relative_tolerance, r.drift_ratio, r.confirm_weeks, r.min_cohorts) == (0.02, 0.8, 2, 6)
+    assert (r.relative_tolerance, r.drift_ratio, r.confirm_weeks, r.min_cohorts) == (0.02, 0.9, 2, 6)
     s = ProductSettings().with_value("retention.relative_tolerance", "0.05").with_value("retention.confirm_weeks", "1")
     assert s.retention.relative_tolerance == 0.05 and s.retention.confirm_weeks == 1
     assert ProductSettings.from_dict(s.to_dict()) == s
@@ -203,16 +203,16 @@ def test_the_early_offset_is_half_the_first_tail_week_and_at_least_4(first: int,
 
 def test_drift_is_also_looked_for_at_the_early_offset() -> None:
     # The 3 tail cohorts and the next 3 hold 30%; cohorts 6+ hold only 10%. At the first tail week
-    # (6) only cohorts 3-5 have arrived (ratio 1); at the early offset max(4, 6/2) = 4 cohorts 3-7
-    # have: (3 x 30% + 2 x 10%) / 5 = 22% against 30%, a ratio of 0.733.
+    # (6) only cohorts 3-5 have arrived (ratio 1); at the early offset max(4, 6/2) = 4 the cohorts
+    # too young for week 6 are compared: 6 and 7, at 10% against 30%, a ratio of 1/3.
     good, bad = [1.0, 0.5] + [0.30] * 20, [1.0, 0.5] + [0.10] * 20
     curves = [(good if i < 6 else bad)[: 12 - i] for i in range(12)]
     table, patterns = exact(curves)
     s = plateau_test(table, patterns, SETTINGS, previous_status="pass")
     assert s.tail_offsets == (6, 7, 8, 9) and patterns.offsets == (4, 6, 7, 8, 9)
     assert s.drifting and s.drift_offset == 4 and s.status == "borderline"
-    assert s.drift_ratio == pytest.approx(0.22 / 0.30) and s.drift_users == 5000
-    assert s.summary.startswith("Newer users retain less than your first ones: at week 4 the 5,000 newer users")
+    assert s.drift_ratio == pytest.approx(0.10 / 0.30) and s.drift_users == 2000
+    assert s.summary.startswith("Newer users retain less than your first ones: at week 4 the 2,000 newer users")
     # Without the early offset's patterns the same data passes: the first tail week sees no drift.
     tail_only = TailPatterns(offsets=(6, 7, 8, 9), counts=exact(curves)[1].counts)
     assert plateau_test(table, _drop_bit(tail_only, patterns), SETTINGS, previous_status="pass").status == "pass"
