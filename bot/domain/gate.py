@@ -175,11 +175,12 @@ def _who_steps(s: SurveySignal) -> list[str]:
             f"1\u20132 of the last 8 weeks), e.g. in the product or by email, until each has "
             f"{COVERAGE_MIN} answers; a survey of fans alone cannot pass."
         )
-    if s.too_many_unmatched:
+    if s.too_many_unmatched or s.unmatched_lift:
+        without = "; without them the score does not clear the bar" if s.unmatched_lift else ""
         steps.append(
-            f"{unmatched_line(s.unmatched, s.responses).capitalize()}: import answers with "
+            f"{unmatched_line(s.unmatched, s.responses).capitalize()}{without}: import answers with "
             "respondent_id set to the user_id of your signups, or import signups with an email column "
-            "so Slack answers are matched; at most a quarter may be unmatched."
+            "so Slack answers are matched; at most a quarter may be unmatched, and they can never make a pass."
         )
     return steps
 

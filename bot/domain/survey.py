@@ -281,12 +281,14 @@ def _score(counted: Sequence[SurveyResponse], settings: SurveySettings,
     n, very = counts.scored, counts.very
     scored = [r for r in kept if r.answer != "na"]
     weighted = False
+    too_many = lifted = False
     unmatched = 0
     rate: float | None = None
     base: Literal["active_users", "channel_members"] | None = None
     score = very / n if n else None
     n_eff = float(n)
     uncovered: tuple[tuple[ActivityTier, int], ...] = ()
+    matched_bound: float | None = None  # the pass bound on the matched answers alone
     if audience is not None and scored:
         tiers_of = [respondent_tier(r, audience) for r in scored]
         matched = [(tier, r.answer == "very") for r, (_, tier) in zip(scored, tiers_of, strict=True) if tier]
@@ -294,6 +296,9 @@ def _score(counted: Sequence[SurveyResponse], settings: SurveySettings,
         unmatched = len(loose)
         uncovered = uncovered_tiers([tier for tier, _ in matched], audience.active_by_tier)
         ws = weighted_score(matched, audience.active_by_tier, loose)
+        alone = weighted_score(matched, audience.active_by_tier) if unmatched else None
+        if alone is not None:
+            matched_bound = _wilson_p(alone.score, alone.effective_n, settings.pass_z)[0]
         if ws is not None and matched:
             weighted = True
             score, n_eff = ws.score, ws.effective_n
@@ -348,7 +353,12 @@ def _score(counted: Sequence[SurveyResponse], settings: SurveySettings,
         # Who answered limits what the score can say (SPEC §5): every sizeable tier heard, and
         # most answers tied to active users; otherwise at most borderline, saying which.
         too_many = audience is not None and unmatched > MAX_UNMATCHED_SHARE * n
-        limits = [line for line in (coverage_line(uncovered), unmatched_line(unmatched, n) if too_many else "")
+        # Unmatched answers may hold a pass back, never make one: the matched ones must pass alone.
+        lifted = status == "pass" and unmatched > 0 and not too_many and (
+            matched_bound is None or matched_bound < settings.threshold)
+        unmatched_text = unmatched_line(unmatched, n) + (
+            "; without them the score does not clear the bar" if lifted else "")
+        limits = [line for line in (coverage_line(uncovered), unmatched_text if too_many or lifted else "")
                   if line]
         if limits:
             status = "borderline" if status == "pass" else status
@@ -372,7 +382,8 @@ def _score(counted: Sequence[SurveyResponse], settings: SurveySettings,
         response_rate=rate,
         response_rate_base=base,
         uncovered_tiers=uncovered if n >= settings.min_responses else (),
-        too_many_unmatched=audience is not None and n >= settings.min_responses and unmatched > MAX_UNMATCHED_SHARE * n,
+        too_many_unmatched=too_many,
+        unmatched_lift=lifted,
     )
 
 

@@ -297,6 +297,8 @@ class SurveySignal:
     uncovered_tiers: tuple[tuple[ActivityTier, int], ...] = ()
     # More than 25% of the counted answers cannot be tied to an active user: at most borderline.
     too_many_unmatched: bool = False
+    # The score passes only thanks to unmatched answers (the matched ones alone do not): borderline.
+    unmatched_lift: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -317,6 +319,7 @@ class SurveySignal:
             "changed_by_window": self.changed_by_window,
             "uncovered_tiers": [{"tier": tier, "answers": n} for tier, n in self.uncovered_tiers],
             "too_many_unmatched": self.too_many_unmatched,
+            "unmatched_lift": self.unmatched_lift,
             "summary": self.summary,
         }
 

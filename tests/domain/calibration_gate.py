@@ -274,21 +274,22 @@ def flipped(runs: list[GateRun], to: tuple[Verdict, ...] = ("not_ready",)) -> bo
 
 @dataclass(frozen=True)
 class Scenario:
-    """One row of the table: ``run(rng)`` is True when the signal (or the gate) passes."""
+    """One row of the table: ``run(rng)`` is True when the signal (or the gate) passes;
+    ``run(rng, n_boot=500)`` is the same with fewer bootstrap replicates (the tests' speed)."""
 
     name: str
     family: str  # retention, survey, gate
     target: str  # "<=5%" (a false pass) or ">=80%" (power) or "<=20%" (flips) or "info"
-    run: Callable[[np.random.Generator], bool]
-    reps: int = 200  # replicates in the bench
+    run: Callable[..., bool]
+    reps: int = 400  # replicates in the bench
 
 
 def _retention_trap(p: Callable[[np.random.Generator], Product], weeks: tuple[int, int] = (16, 30)
-                    ) -> Callable[[np.random.Generator], bool]:
-    def run(rng: np.random.Generator) -> bool:
+                    ) -> Callable[..., bool]:
+    def run(rng: np.random.Generator, n_boot: int = 2000) -> bool:
         w = int(rng.integers(weeks[0], weeks[1] + 1))
         cohorts = simulate_users(rng, growing_sizes(rng, w), p(rng))
-        return retention_status(cohorts, seed=int(rng.integers(1 << 30))) == "pass"
+        return retention_status(cohorts, seed=int(rng.integers(1 << 30)), n_boot=n_boot) == "pass"
     return run
 
 
@@ -310,14 +311,18 @@ def slow_decay(rng: np.random.Generator) -> Product:
     return Product(level=float(rng.uniform(0.10, 0.20)), decay=0.03)
 
 
-def _survey_trap(s: Callable[[np.random.Generator], Survey]) -> Callable[[np.random.Generator], bool]:
-    return lambda rng: survey_status(rng, s(rng)) == "pass"
+def _survey_trap(s: Callable[[np.random.Generator], Survey]) -> Callable[..., bool]:
+    return lambda rng, n_boot=0: survey_status(rng, s(rng)) == "pass"
 
 
-def _gate(product: Product, survey: Survey = FIT_SURVEY, signups: Signups = FIT_SIGNUPS
-          ) -> Callable[[np.random.Generator], bool]:
-    return lambda rng: gate_once(rng, product, signups=signups, survey=survey,
-                                 seed=int(rng.integers(1 << 30))).verdict == "ready"
+def _gate(product: Callable[[np.random.Generator], Product], survey: Survey = FIT_SURVEY,
+          signups: Signups = FIT_SIGNUPS) -> Callable[..., bool]:
+    return lambda rng, n_boot=2000: gate_once(rng, product(rng), signups=signups, survey=survey, n_boot=n_boot,
+                                              seed=int(rng.integers(1 << 30))).verdict == "ready"
+
+
+def _fit(_rng: np.random.Generator) -> Product:
+    return FIT
 
 
 SCENARIOS: list[Scenario] = [
@@ -337,11 +342,11 @@ SCENARIOS: list[Scenario] = [
     Scenario("self-selected respondents (heavy 6x), true 38%", "survey", "<=5%",
              _survey_trap(lambda rng: Survey(score=0.38))),
     Scenario("gate: win-back product, organic 70% and survey 55% truly there", "gate", "<=5%",
-             lambda rng: _gate(winback(rng))(rng)),
+             _gate(winback)),
     Scenario("gate: keen first 6-8 cohorts, organic and survey truly there", "gate", "<=5%",
-             lambda rng: _gate(keen_first(rng))(rng)),
+             _gate(keen_first)),
     Scenario("gate: fit product, survey from fans only at true 34%", "gate", "<=5%",
-             _gate(FIT, survey=Survey(score=0.34, fans_only=True))),
+             _gate(_fit, survey=Survey(score=0.34, fans_only=True))),
     Scenario("power: all three truly there (400/wk, 26 wks, 1,000 per window, 300 answers at 55%)", "gate",
-             ">=80%", _gate(FIT)),
+             ">=80%", _gate(_fit), reps=300),
 ]

@@ -130,3 +130,21 @@ def test_without_an_audience_no_limit_applies() -> None:
     responses, _ = tiered({"heavy": (150, 50)})
     s = survey_signal(responses, AS_OF, SETTINGS)
     assert s.status == "pass" and s.uncovered_tiers == () and not s.too_many_unmatched
+
+
+def test_unmatched_answers_can_hold_a_pass_back_but_never_make_one() -> None:
+    # 240 matched answers at 40% in every tier (pass bound 31.5%: no pass) plus 60 all-"very"
+    # answers under ids that match no user (20%, under the 25% limit): together 52%, whose pass
+    # bound (44%) clears the bar; the matched answers alone do not, so it is borderline.
+    responses, tiers = tiered({"light": (32, 48), "regular": (32, 48), "heavy": (32, 48)})
+    responses += [SurveyResponse(respondent=f"x{i}", answered_at_day=AS_OF, answer="very") for i in range(60)]
+    s = survey_signal(responses, AS_OF, SETTINGS, audience=SurveyAudience(tiers=tiers, active_by_tier=POPULATION))
+    assert s.score == pytest.approx(156 / 300) and s.pass_bound is not None and s.pass_bound > 0.4
+    assert not s.too_many_unmatched and s.unmatched_lift and s.status == "borderline"
+    assert s.summary.startswith("60 of 300 answers cannot be tied to active users; without them the score does "
+                                "not clear the bar. ")
+    # Matched answers that pass alone keep their pass with the same unmatched answers beside them.
+    strong, strong_tiers = tiered({"light": (60, 20), "regular": (60, 20), "heavy": (60, 20)})
+    strong += [SurveyResponse(respondent=f"x{i}", answered_at_day=AS_OF, answer="not") for i in range(60)]
+    ok = survey_signal(strong, AS_OF, SETTINGS, audience=SurveyAudience(tiers=strong_tiers, active_by_tier=POPULATION))
+    assert ok.status == "pass" and not ok.unmatched_lift
