@@ -55,7 +55,7 @@ FALSE_PASS = [
     ("fan channel only", 300),
     ("60 extra answers", 300),
     ("self-selected respondents", 300),
-    ("gate: fit product, survey from fans only", 60),
+    ("fit product, survey from fans only", 60),
 ]
 
 
