@@ -5,7 +5,9 @@ scale, and why not to rewrite). Same CSV formats as ``bot.demo.generate``; seede
 What makes it pass (SPEC §5): a core of users who come back nearly every week, so the tail of
 the retention curve is flat two weeks running (not losing ≥ 2% of its users a week); 70% of
 the classified signups organic at first, rising to 84%, so the Wilson lower bound clears 50%; and about 200 survey
-answers whose score rose over the quarter to about 60%, so the interval at z = 2.7 clears 40%;
+answers from its own active users (respondent_id = user_id: matched, weighted by activity tier,
+every sizeable tier heard) whose score rose over the quarter to about 60%, so the interval at
+z = 2.7 clears 40%;
 engineering managers love it clearly more than everyone else (a segment that stands out).
 """
 
@@ -58,6 +60,7 @@ def generate_ready(out: Path, as_of: date, *, weeks: int = 26, seed: int = 11) -
     out.mkdir(parents=True, exist_ok=True)
     signups, events, responses = out / "signups.csv", out / "events.csv", out / "responses.csv"
     n_users = n_events = 0
+    keepers: list[str] = []
     with open(signups, "w", newline="") as fs, open(events, "w", newline="") as fe:
         ws, we = csv.writer(fs), csv.writer(fe)
         ws.writerow(["user_id", "signed_up_at", "channel"])
@@ -73,6 +76,8 @@ def generate_ready(out: Path, as_of: date, *, weeks: int = 26, seed: int = 11) -
                            if rng.random() < 0.70 + 0.14 * w / weeks else CHANNELS_PAID[int(rng.integers(len(CHANNELS_PAID)))])
                 ws.writerow([uid, signup.isoformat(), channel])
                 keeper = rng.random() < 0.45  # the team that runs its week on it
+                if keeper:
+                    keepers.append(uid)
                 for k in range(0, weeks - w):
                     p = 0.97 if keeper else 0.5 * np.exp(-k / 1.2)
                     if k == 0 or rng.random() < p:
@@ -82,6 +87,10 @@ def generate_ready(out: Path, as_of: date, *, weeks: int = 26, seed: int = 11) -
                             we.writerow([uid, at.isoformat(), "session"])
                             n_events += 1
     n_resp = 0
+    # Respondents are the product's own users (respondent_id = user_id), so every answer is tied
+    # to an active user and weighted by how active they are (SPEC §5 "Who answered"). Drawn
+    # with their own generator so the answers themselves stay as they were.
+    who = np.random.default_rng(seed + 1).choice(keepers, size=200, replace=False)
     with open(responses, "w", newline="") as fr:
         wr = csv.writer(fr)
         wr.writerow(["respondent_id", "answered_at", "answer", "segment", "who_benefits", "main_benefit", "improve"])
@@ -96,6 +105,6 @@ def generate_ready(out: Path, as_of: date, *, weeks: int = 26, seed: int = 11) -
                 days=days_ago, seconds=int(rng.integers(0, 86400)))
             benefit = BENEFITS[int(rng.integers(len(BENEFITS)))] if answer[0] in "VS" else ""
             improve = IMPROVE[int(rng.integers(len(IMPROVE)))] if answer.startswith("Somewhat") else ""
-            wr.writerow([f"s{i:04d}", at.isoformat(), answer, seg, "teams of 5-50", benefit, improve])
+            wr.writerow([str(who[i]), at.isoformat(), answer, seg, "teams of 5-50", benefit, improve])
             n_resp += 1
     return ReadyData(events, signups, responses, n_users, n_events, n_resp)
