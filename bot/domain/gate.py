@@ -267,8 +267,9 @@ def _retention_steps(r: RetentionSignal, cfg: RetentionSettings) -> list[str]:
         if r.drifting and r.drift_ratio is not None:
             steps.append(
                 f"Newer users retain less than your first ones (about {t.pct(r.drift_ratio)} as well "
-                f"at week {r.drift_offset if r.drift_offset is not None else first}): find what changed for later signups (audience, channel, "
-                "onboarding) before counting on the early plateau."
+                f"from week {r.drift_offset if r.drift_offset is not None else first} on): find what "
+                "changed for later signups (audience, channel, onboarding) before counting on the "
+                "early plateau."
             )
         rel_ci = r.relative_slope_ci
         if rel_ci is not None and rel_ci[0] <= -cfg.relative_tolerance and r.tail_slope_ci[0] > -cfg.flat_tolerance:

@@ -111,11 +111,11 @@ def early_offset(tail: tuple[int, ...]) -> int | None:
 
 def tail_offsets(table: CohortTable, settings: RetentionSettings) -> tuple[int, ...]:
     """The offsets storage must give activity patterns for: the tail chosen by ``choose_tail``
-    and, before it, the early offset of the drift check (``early_offset``); patterns of every
-    cohort that reached the first of them. () when there is no tail."""
+    and, before it, the weeks from the early offset of the drift check (``early_offset``) up to
+    the tail; patterns of every cohort that reached the first of them. () when there is no tail."""
     tail = choose_tail(table, settings)[0]
     early = early_offset(tail)
-    return tail if early is None else (early, *tail)
+    return tail if early is None else (*range(early, tail[0]), *tail)
 
 
 def tail_patterns_from_users(
@@ -169,9 +169,10 @@ def plateau_test(
     ``unconfirmed_status``, passed in as ``previous_status``) passed too when ``confirm_weeks`` is
     2; a first-time pass reads borderline, "passes if it holds next week".
     fail: slope or relative slope upper bound < -its tolerance, or level upper bound < min_plateau.
-    Drift (newer cohorts' retention at the first tail week, or at the early offset
-    ``early_offset(tail)``, confidently under ``drift_ratio`` of the set's, when they hold at least
-    ``min_users``) caps the status at borderline, and so does a rising tail (the slope's lower
+    Drift (newer cohorts' retention over the tail weeks they reached, or from the early offset
+    ``early_offset(tail)`` up to the tail for those too young for it, confidently under
+    ``drift_ratio`` of the set's at the same weeks, when they hold at least ``min_users``) caps
+    the status at borderline, and so does a rising tail (the slope's lower
     bound above 0: a win-back campaign or a season lifts the same users; judged once it settles). Otherwise
     borderline: no evidence of a slope is never evidence of a plateau. Without usable ``patterns``
     there is no interval, and the result is borderline at best.
@@ -211,11 +212,14 @@ def plateau_test(
 
     rng = np.random.default_rng(seed)
     ev, reason = evidence(members, patterns, tail, rng, n_boot)
-    # Drift is looked for at the first tail week, over the cohorts outside the set that reached
-    # it, and at the early offset over the newer ones, too young for that week: two groups that
-    # share no cohort. The one that is confidently low (the early one first) is reported.
-    checks = [d for k, b in ((early_offset(tail), tail[0]), (tail[0], None)) if k is not None
-              and (d := drift_at(members, cohorts, patterns, k, settings, rng, n_boot, b)) is not None]
+    # Drift is looked for over the tail, among the cohorts outside the set that reached its first
+    # week, and from the early offset up to the tail among the newer ones, too young for that
+    # week: two groups that share no cohort, each counted at every week of its span it reached.
+    # The one that is confidently low (the early one first) is reported.
+    early = early_offset(tail)
+    spans = ([(tuple(range(early, tail[0])), tail[0])] if early is not None else []) + [(tail, None)]
+    checks = [d for offs, b in spans
+              if (d := drift_at(members, cohorts, patterns, offs, settings, rng, n_boot, b)) is not None]
     low = [d for d in checks if d.upper is not None and d.upper < settings.drift_ratio]
     drift = low[0] if low else (checks[-1] if checks else None)
     drifting = bool(low)
@@ -278,7 +282,7 @@ def plateau_test(
         if status == "pass":
             status = "borderline"
         summary = (
-            f"Newer users retain less than your first ones: at week {drift.offset} the "
+            f"Newer users retain less than your first ones: {drift_weeks(drift.offset, drift.last)} the "
             f"{t.plural(drift.users, 'newer user')} keep {t.pct(drift.ratio)} of the first cohorts' "
             f"retention (at most {t.pct(drift.upper)}, under {t.share_setting(settings.drift_ratio)}). "
             + summary
@@ -309,6 +313,11 @@ def plateau_test(
         rising=rising,
         unconfirmed_status=unconfirmed,
     )
+
+
+def drift_weeks(first: int, last: int) -> str:
+    """Where newer users were compared: "at week 9", "over weeks 4\u20138"."""
+    return f"at week {first}" if first == last else f"over weeks {first}{t.EN_DASH}{last}"
 
 
 def rising_line(weeks: int) -> str:

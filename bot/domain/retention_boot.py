@@ -75,13 +75,15 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Drift:
-    """Newer cohorts against the tail set at one offset: the ratio of their retention there, its
-    one-sided 95% upper bound (None without patterns) and how many newer users it rests on."""
+    """Newer cohorts against the tail set from ``offset`` to ``last``: the ratio of their
+    retention there, its one-sided 95% upper bound (None without patterns) and how many newer
+    users it rests on."""
 
     offset: int
     ratio: float | None
     upper: float | None
     users: int
+    last: int
 
 
 def _percentiles(x: NDArray[np.float64]) -> tuple[float, float]:
@@ -132,40 +134,45 @@ def drift_at(
     members: tuple[Cohort, ...],
     cohorts: list[Cohort],
     patterns: TailPatterns | None,
-    offset: int,
+    offsets: tuple[int, ...],
     settings: RetentionSettings,
     rng: np.random.Generator,
     n_boot: int,
     before: int | None = None,
 ) -> Drift | None:
-    """The cohorts outside the tail set that reached ``offset`` (and, with ``before``, have not yet
-    reached that offset), against the set, at ``offset``.
+    """The cohorts outside the tail set that reached ``offsets[0]`` (and, with ``before``, have not
+    yet reached that offset), against the set, over ``offsets``.
 
-    None when they hold fewer than ``min_users`` users. The ratio's upper bound comes from a
+    Each newer cohort counts at every one of ``offsets`` it has reached: the ratio is their active
+    members over what the set's retention at the same weeks would give them (observed ÷
+    expected), so one offset gives the plain ratio of the two retention rates. None when the
+    newer cohorts hold fewer than ``min_users`` users. The ratio's upper bound comes from a
     bootstrap over users within cohorts of both groups (the 95th percentile: one-sided 95%).
     """
     in_set = {c.week for c in members}
-    newer = tuple(c for c in cohorts if c.week not in in_set and len(c.active) > offset
+    first = offsets[0]
+    newer = tuple(c for c in cohorts if c.week not in in_set and len(c.active) > first
                   and (before is None or len(c.active) <= before))
     newer_users = sum(c.size for c in newer)
     if not newer or newer_users < settings.min_users:
         return None
     users = sum(c.size for c in members)
-    base_active = sum(c.active[offset] for c in members)
-    base_rate = base_active / users
-    newer_rate = sum(c.active[offset] for c in newer) / newer_users
-    ratio = float(newer_rate / base_rate) if base_rate > 0 else None
+    base_active = np.array([sum(c.active[k] for c in members) for k in offsets], dtype=np.int64)
+    exposed = np.array([sum(c.size for c in newer if len(c.active) > k) for k in offsets], dtype=np.float64)
+    observed = np.array([sum(c.active[k] for c in newer if len(c.active) > k) for k in offsets], dtype=np.int64)
+    expected = float(exposed @ base_active) / users
+    ratio = float(observed.sum() / expected) if expected > 0 else None
     if patterns is None or ratio is None:
-        return Drift(offset, ratio, None, newer_users)
+        return Drift(first, ratio, None, newer_users, offsets[-1])
     try:
-        mboot, mseen = draw(rng, members, patterns, (offset,), n_boot)
-        nboot, nseen = draw(rng, newer, patterns, (offset,), n_boot)
+        mboot, mseen = draw(rng, members, patterns, offsets, n_boot)
+        nboot, nseen = draw(rng, newer, patterns, offsets, n_boot)
     except PatternsUnusable:
-        return Drift(offset, ratio, None, newer_users)
-    if int(mseen[0]) != base_active or int(nseen[0]) != sum(c.active[offset] for c in newer):
-        return Drift(offset, ratio, None, newer_users)
-    base = mboot[:, 0] / users
+        return Drift(first, ratio, None, newer_users, offsets[-1])
+    if not (np.array_equal(mseen, base_active) and np.array_equal(nseen, observed)):
+        return Drift(first, ratio, None, newer_users, offsets[-1])
+    base = (mboot @ exposed) / users
     # A replicate where the tail set kept nobody says nothing against the newer users: a large
     # finite ratio (inf would break the percentile's interpolation).
-    boot_ratio = np.divide(nboot[:, 0] / newer_users, base, out=np.full(n_boot, 1e9), where=base > 0)
-    return Drift(offset, ratio, float(np.percentile(boot_ratio, 95.0)), newer_users)
+    boot_ratio = np.divide(nboot.sum(axis=1), base, out=np.full(n_boot, 1e9), where=base > 0)
+    return Drift(first, ratio, float(np.percentile(boot_ratio, 95.0)), newer_users, offsets[-1])

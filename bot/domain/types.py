@@ -96,14 +96,14 @@ class RetentionSignal:
     # slope / level per week ("loses 3% of its remaining users a week" is -0.03), with its interval.
     relative_slope: float | None = None
     relative_slope_ci: tuple[float, float] | None = None
-    # Newer cohorts' retention at the first tail week over the tail set's, with the one-sided 95%
-    # upper bound; None when too few newer users reached it to compare.
+    # Newer cohorts' retention over the tail set's at the same weeks (observed / expected), with
+    # the one-sided 95% upper bound; None when too few newer users reached them to compare.
     drift_ratio: float | None = None
     drift_ratio_upper: float | None = None
     drift_users: int = 0
     drifting: bool = False
-    # The week offset the drift figures above were measured at: the first tail week, or the early
-    # offset max(4, ceil(first tail week / 2)) when that is where newer users retain worse.
+    # The first week the drift figures above were measured from: the first tail week, or the
+    # early offset max(4, ceil(first tail week / 2)) when that is where newer users retain worse.
     drift_offset: int | None = None
     # The tail's one-sided 95% lower slope bound is above 0: the same users came back (a win-back
     # campaign, a season, a launch), so a plateau cannot be judged until it settles.

@@ -71,10 +71,10 @@ def test_cohorts_entering_the_average_do_not_bend_the_fixed_set() -> None:
     # ...and the drift check sees that the newer users retain half as well.
     assert s.drifting and s.drift_ratio == pytest.approx(0.5)
     assert s.status == "borderline"
-    # Both the first tail week (6, cohorts 3-5) and the early offset (4, cohorts 6-7: too young
+    # Both the first tail week (6, cohorts 3-5) and the early weeks (4-5, cohorts 6-7: too young
     # for week 6) see it; the early one is reported.
-    assert s.summary.startswith("Newer users retain less than your first ones: at week 4 the 2,000 newer users "
-                                "keep 50% of the first cohorts' retention")
+    assert s.summary.startswith("Newer users retain less than your first ones: over weeks 4\u20135 the 2,000 newer "
+                                "users keep 50% of the first cohorts' retention")
 
 
 @pytest.mark.parametrize(
@@ -203,30 +203,33 @@ def test_the_early_offset_is_half_the_first_tail_week_and_at_least_4(first: int,
 
 def test_drift_is_also_looked_for_at_the_early_offset() -> None:
     # The 3 tail cohorts and the next 3 hold 30%; cohorts 6+ hold only 10%. At the first tail week
-    # (6) only cohorts 3-5 have arrived (ratio 1); at the early offset max(4, 6/2) = 4 the cohorts
-    # too young for week 6 are compared: 6 and 7, at 10% against 30%, a ratio of 1/3.
+    # (6) only cohorts 3-5 have arrived (ratio 1); from the early offset max(4, 6/2) = 4 up to the
+    # tail, the cohorts too young for week 6 are compared at every week they reached: cohort 6 at
+    # weeks 4 and 5, cohort 7 at week 4, 300 active where the set's 30% would give 900: 1/3.
     good, bad = [1.0, 0.5] + [0.30] * 20, [1.0, 0.5] + [0.10] * 20
     curves = [(good if i < 6 else bad)[: 12 - i] for i in range(12)]
     table, patterns = exact(curves)
     s = plateau_test(table, patterns, SETTINGS, previous_status="pass")
-    assert s.tail_offsets == (6, 7, 8, 9) and patterns.offsets == (4, 6, 7, 8, 9)
+    assert s.tail_offsets == (6, 7, 8, 9) and patterns.offsets == (4, 5, 6, 7, 8, 9)
     assert s.drifting and s.drift_offset == 4 and s.status == "borderline"
     assert s.drift_ratio == pytest.approx(0.10 / 0.30) and s.drift_users == 2000
-    assert s.summary.startswith("Newer users retain less than your first ones: at week 4 the 2,000 newer users")
+    assert s.summary.startswith("Newer users retain less than your first ones: over weeks 4\u20135 the 2,000 "
+                                "newer users")
     # Without the early offset's patterns the same data passes: the first tail week sees no drift.
     tail_only = TailPatterns(offsets=(6, 7, 8, 9), counts=exact(curves)[1].counts)
     assert plateau_test(table, _drop_bit(tail_only, patterns), SETTINGS, previous_status="pass").status == "pass"
 
 
 def _drop_bit(target: TailPatterns, full: TailPatterns) -> TailPatterns:
-    """``full``'s patterns without its first offset (bit 0), under ``target``'s offsets."""
+    """``full``'s patterns without its first offsets (the low bits), under ``target``'s offsets."""
+    shift = len(full.offsets) - len(target.offsets)
     return TailPatterns(offsets=target.offsets, counts={
-        w: _merge({m >> 1: 0 for m in c}, c) for w, c in full.counts.items()})
+        w: _merge({m >> shift: 0 for m in c}, c, shift) for w, c in full.counts.items()})
 
 
-def _merge(keys: dict[int, int], counts: dict[int, int]) -> dict[int, int]:
+def _merge(keys: dict[int, int], counts: dict[int, int], shift: int) -> dict[int, int]:
     for m, n in counts.items():
-        keys[m >> 1] += n
+        keys[m >> shift] += n
     return keys
 
 
