@@ -5,7 +5,9 @@ scale, and why not to rewrite). Same CSV formats as ``bot.demo.generate``; seede
 What makes it pass (SPEC §5): a core of users who come back nearly every week, so the tail of
 the retention curve is flat two weeks running (not losing ≥ 2% of its users a week); 70% of
 the classified signups organic at first, rising to 84%, so the Wilson lower bound clears 50%; and about 200 survey
-answers whose score rose over the quarter to about 60%, so the interval at z = 2.7 clears 40%;
+answers from its own active users (respondent_id = user_id: matched, weighted by activity tier,
+every sizeable tier heard) whose score rose over the quarter to about 60%, so the interval at
+z = 2.7 clears 40%;
 engineering managers love it clearly more than everyone else (a segment that stands out).
 """
 

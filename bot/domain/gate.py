@@ -15,13 +15,13 @@ from datetime import date
 from bot.domain import _text as t
 from bot.domain.organic import MAX_UNKNOWN_SHARE, MIN_HISTORY_WEEKS, organic_shrinking, paid_growth
 from bot.domain.organic_questions import organic_answers
-from bot.domain.retention import rel_range
+from bot.domain.retention import rel_range, rising_line
 from bot.domain.settings import (
     OrganicSettings,
     ProductSettings,
     RetentionSettings,
-    SurveySettings,
 )
+from bot.domain.survey_steps import survey_steps
 from bot.domain.types import (
     CohortTable,
     GateReport,
@@ -165,43 +165,6 @@ def _warnings(verdict: Verdict, organic: OrganicSignal, survey: SurveySignal, wi
 # --------------------------------------------------------------------------- next steps
 
 
-def _survey_steps(s: SurveySignal, cfg: SurveySettings) -> list[str]:
-    bar = t.share_setting(cfg.threshold)
-    n = s.more_responses_needed
-    if s.status == "insufficient_data":
-        shortfall = cfg.min_responses - s.responses
-        if n > shortfall and s.score is not None:
-            return [
-                f"Collect {s.more_responses_text} more survey responses ({t.count(s.responses)} so far): "
-                f"{cfg.min_responses} are needed for a verdict, and if the score stays near "
-                f"{t.pct(s.score)}, {s.more_responses_text} more give an 80% chance of settling whether "
-                f"it clears {bar}."
-            ]
-        return [
-            f"Collect {t.count(max(n, shortfall))} more survey responses ({t.count(s.responses)} so far; "
-            f"at least {cfg.min_responses} are needed for a verdict)."
-        ]
-    if s.status == "borderline":
-        score = t.pct(s.score or 0.0)
-        if n > 0:
-            return [
-                f"Collect {s.more_responses_text} more survey responses ({t.count(s.responses)} so far): "
-                f"if the score stays near {score}, that gives an 80% chance of settling whether it "
-                f"clears {bar} (a range: each new answer moves the estimate)."
-            ]
-        return [
-            f"The survey score ({score}) sits right at the {bar} bar, so more responses alone will "
-            "not settle it: improve the product for the users who would be very disappointed and "
-            "survey again."
-        ]
-    if s.status == "fail":
-        return [
-            f"Only {t.pct(s.score or 0.0)} of users would be very disappointed (the bar is {bar}): "
-            "ask the very disappointed what they value most and focus the product on users like them."
-        ]
-    return []
-
-
 def _retention_steps(r: RetentionSignal, cfg: RetentionSettings) -> list[str]:
     if r.status == "insufficient_data":
         if r.users < cfg.min_users:
@@ -234,11 +197,19 @@ def _retention_steps(r: RetentionSignal, cfg: RetentionSettings) -> list[str]:
                 "checks in a row before it counts."
             ]
         steps = []
+        if r.rising:
+            line = rising_line(len(r.tail_offsets))
+            steps.append(
+                f"{line[0].upper()}{line[1:]} (slope {t.pts(r.tail_slope or 0.0)} points a week over "
+                f"{span}): a win-back campaign, a season or a launch lifts the same users for a while; "
+                "check again once retention stops rising."
+            )
         if r.drifting and r.drift_ratio is not None:
             steps.append(
                 f"Newer users retain less than your first ones (about {t.pct(r.drift_ratio)} as well "
-                f"at week {first}): find what changed for later signups (audience, channel, "
-                "onboarding) before counting on the early plateau."
+                f"from week {r.drift_offset if r.drift_offset is not None else first} on): find what "
+                "changed for later signups (audience, channel, onboarding) before counting on the "
+                "early plateau."
             )
         rel_ci = r.relative_slope_ci
         if rel_ci is not None and rel_ci[0] <= -cfg.relative_tolerance and r.tail_slope_ci[0] > -cfg.flat_tolerance:
@@ -402,7 +373,7 @@ def evaluate(
     steps = (
         _retention_steps(retention, settings.retention)
         + _organic_steps(organic, settings.organic)
-        + _survey_steps(survey, settings.survey)
+        + survey_steps(survey, settings.survey)
     )
     if verdict == "ready":
         steps += list(SCALE_STEPS)

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
-from numpy.typing import NDArray
 
 from bot.domain import _text as t
+from bot.domain.retention_boot import drift_at, evidence
 from bot.domain.settings import RetentionSettings
 from bot.domain.types import Cohort, CohortTable, CurvePoint, RetentionSignal, Status, TailPatterns
 from bot.domain.weeks import last_complete_week, week_start
@@ -101,10 +100,22 @@ def choose_tail(table: CohortTable, settings: RetentionSettings) -> tuple[tuple[
     return (), ()
 
 
+def early_offset(tail: tuple[int, ...]) -> int | None:
+    """The early offset of the drift check, max(4, ceil(first tail week / 2)) (SPEC §5 "Drift"),
+    or None when it would not come before the tail (then the first tail week is the only one)."""
+    if not tail:
+        return None
+    early = max(4, -(-tail[0] // 2))
+    return early if early < tail[0] else None
+
+
 def tail_offsets(table: CohortTable, settings: RetentionSettings) -> tuple[int, ...]:
-    """The tail chosen by ``choose_tail`` (the offsets storage must give activity patterns for:
-    patterns of every cohort that reached the first of them, for the tail and the drift check)."""
-    return choose_tail(table, settings)[0]
+    """The offsets storage must give activity patterns for: the tail chosen by ``choose_tail``
+    and, before it, the weeks from the early offset of the drift check (``early_offset``) up to
+    the tail; patterns of every cohort that reached the first of them. () when there is no tail."""
+    tail = choose_tail(table, settings)[0]
+    early = early_offset(tail)
+    return tail if early is None else (*range(early, tail[0]), *tail)
 
 
 def tail_patterns_from_users(
@@ -136,137 +147,6 @@ def tail_patterns_from_users(
 # --------------------------------------------------------------------------- the plateau test
 
 
-def _ols_weights(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    # The OLS slope is linear in y: slope = sum(w_i * y_i) with w = (x - mean x) / Sxx, which lets
-    # one matrix product give the slope of every bootstrap replicate at once.
-    xc = x - x.mean()
-    return xc / float(xc @ xc)
-
-
-class _PatternsUnusable(Exception):
-    """The patterns cannot support an interval; the message says why, for the summary."""
-
-
-def _draw(
-    rng: np.random.Generator,
-    cohorts: tuple[Cohort, ...],
-    patterns: TailPatterns,
-    offsets: tuple[int, ...],
-    n_boot: int,
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Bootstrap replicates of the active members at ``offsets``, summed over ``cohorts``.
-
-    Each cohort's members are resampled with replacement, which only needs the number of members
-    per activity pattern: a multinomial draw over the patterns. Cohort sizes stay fixed (the
-    design is stratified by cohort), and the numerators vary jointly across offsets as real users
-    do. Returns the (n_boot, offsets) replicates and the observed counts the patterns imply.
-    """
-    missing = [k for k in offsets if k not in patterns.offsets]
-    if missing:
-        raise _PatternsUnusable(f"no activity patterns for week {missing[0]}")
-    bit_of = np.array([patterns.offsets.index(k) for k in offsets])
-    boot = np.zeros((n_boot, len(offsets)), dtype=np.int64)
-    seen = np.zeros(len(offsets), dtype=np.int64)
-    for cohort in cohorts:
-        raw = {m: n for m, n in patterns.counts.get(cohort.week, {}).items() if n > 0}
-        total = sum(raw.values())
-        if total > cohort.size:
-            raise _PatternsUnusable(f"more patterns than members in the cohort of week {cohort.week}")
-        # Members active at none of the tail weeks may be left out by storage: they are mask 0.
-        # Sorting the masks makes the draws depend on the patterns only, not on dict order.
-        raw[0] = raw.get(0, 0) + cohort.size - total
-        masks = np.array(sorted(raw), dtype=np.int64)
-        counts = np.array([raw[m] for m in sorted(raw)], dtype=np.int64)
-        bits = (masks[:, None] >> bit_of[None, :]) & 1
-        draws = rng.multinomial(cohort.size, counts / cohort.size, size=n_boot)
-        boot += draws @ bits
-        seen += counts @ bits
-    return boot, seen
-
-
-@dataclass(frozen=True)
-class _Evidence:
-    slope: float
-    level: float
-    relative: float | None
-    slope_ci: tuple[float, float] | None = None
-    level_ci: tuple[float, float] | None = None
-    relative_ci: tuple[float, float] | None = None
-    drift: float | None = None
-    drift_upper: float | None = None
-
-
-def _percentiles(x: NDArray[np.float64]) -> tuple[float, float]:
-    lo, hi = np.percentile(x, [5.0, 95.0])
-    return float(lo), float(hi)
-
-
-def _evidence(
-    members: tuple[Cohort, ...],
-    newer: tuple[Cohort, ...],
-    patterns: TailPatterns | None,
-    tail: tuple[int, ...],
-    n_boot: int,
-    seed: int,
-) -> tuple[_Evidence, str]:
-    """Point estimates on the fixed set, and their bootstrap intervals when the patterns allow.
-
-    The slope, the level and the relative slope come from the same replicates, so slope ÷ level
-    carries their correlation. The drift ratio (newer cohorts' retention at the first tail week
-    over the tail set's) is bootstrapped the same way, its upper end a one-sided 95% bound.
-    """
-    users = float(sum(c.size for c in members))
-    y = np.array([sum(c.active[k] for c in members) for k in tail], dtype=np.float64) / users
-    w = _ols_weights(np.array(tail, dtype=np.float64))
-    slope, level = float(y @ w), float(y.mean())
-    relative = slope / level if level > 0 else None
-    newer_users = sum(c.size for c in newer)
-    first = tail[0]
-    drift = None
-    if newer:
-        newer_rate = sum(c.active[first] for c in newer) / newer_users
-        drift = float(newer_rate / y[0]) if y[0] > 0 else None
-    point = _Evidence(slope=slope, level=level, relative=relative, drift=drift)
-    if patterns is None:
-        return point, "no per-user activity patterns were supplied"
-    rng = np.random.default_rng(seed)
-    try:
-        boot, seen = _draw(rng, members, patterns, tail, n_boot)
-        expected = np.array([sum(c.active[k] for c in members) for k in tail], dtype=np.int64)
-        if not np.array_equal(seen, expected):
-            raise _PatternsUnusable("the activity patterns do not match the cohort table")
-        drift_upper = None
-        if newer and drift is not None:
-            nboot, nseen = _draw(rng, newer, patterns, (first,), n_boot)
-            if int(nseen[0]) != sum(c.active[first] for c in newer):
-                raise _PatternsUnusable("the activity patterns do not match the cohort table")
-            base = boot[:, 0] / users
-            # A replicate where the tail set kept nobody says nothing against the newer users:
-            # a large finite ratio (inf would break the percentile's interpolation).
-            ratio = np.divide(nboot[:, 0] / newer_users, base, out=np.full(n_boot, 1e9), where=base > 0)
-            drift_upper = float(np.percentile(ratio, 95.0))
-    except _PatternsUnusable as exc:
-        return point, str(exc)
-    curves = boot / users
-    slopes = curves @ w
-    levels = curves.mean(axis=1)
-    # A replicate with nobody retained has lost everyone: a relative slope of -1 a week.
-    rels = np.divide(slopes, levels, out=np.full(n_boot, -1.0), where=levels > 0)
-    return (
-        _Evidence(
-            slope=slope,
-            level=level,
-            relative=relative,
-            slope_ci=_percentiles(slopes),
-            level_ci=_percentiles(levels),
-            relative_ci=_percentiles(rels),
-            drift=drift,
-            drift_upper=drift_upper,
-        ),
-        "",
-    )
-
-
 def plateau_test(
     table: CohortTable,
     patterns: TailPatterns | None,
@@ -289,8 +169,11 @@ def plateau_test(
     ``unconfirmed_status``, passed in as ``previous_status``) passed too when ``confirm_weeks`` is
     2; a first-time pass reads borderline, "passes if it holds next week".
     fail: slope or relative slope upper bound < -its tolerance, or level upper bound < min_plateau.
-    Drift (newer cohorts' retention at the first tail week confidently under ``drift_ratio`` of
-    the set's, when they hold at least ``min_users``) caps the status at borderline. Otherwise
+    Drift (newer cohorts' retention over the tail weeks they reached, or from the early offset
+    ``early_offset(tail)`` up to the tail for those too young for it, confidently under
+    ``drift_ratio`` of the set's at the same weeks, when they hold at least ``min_users``) caps
+    the status at borderline, and so does a rising tail (the slope's lower
+    bound above 0: a win-back campaign or a season lifts the same users; judged once it settles). Otherwise
     borderline: no evidence of a slope is never evidence of a plateau. Without usable ``patterns``
     there is no interval, and the result is borderline at best.
     """
@@ -327,11 +210,19 @@ def plateau_test(
             unconfirmed_status="insufficient_data",
         )
 
-    member_weeks = {c.week for c in members}
-    newer_all = tuple(c for c in cohorts if c.week not in member_weeks and len(c.active) > tail[0])
-    newer_users = sum(c.size for c in newer_all)
-    newer = newer_all if newer_users >= settings.min_users else ()
-    ev, reason = _evidence(members, newer, patterns, tail, n_boot, seed)
+    rng = np.random.default_rng(seed)
+    ev, reason = evidence(members, patterns, tail, rng, n_boot)
+    # Drift is looked for over the tail, among the cohorts outside the set that reached its first
+    # week, and from the early offset up to the tail among the newer ones, too young for that
+    # week: two groups that share no cohort, each counted at every week of its span it reached.
+    # The one that is confidently low (the early one first) is reported.
+    early = early_offset(tail)
+    spans = ([(tuple(range(early, tail[0])), tail[0])] if early is not None else []) + [(tail, None)]
+    checks = [d for offs, b in spans
+              if (d := drift_at(members, cohorts, patterns, offs, settings, rng, n_boot, b)) is not None]
+    low = [d for d in checks if d.upper is not None and d.upper < settings.drift_ratio]
+    drift = low[0] if low else (checks[-1] if checks else None)
+    drifting = bool(low)
     tail_users = sum(c.size for c in members)
     span = t.week_span(tail)
     rests = (
@@ -339,7 +230,6 @@ def plateau_test(
         f"({t.day_range(week_start(members[0].week), week_start(members[-1].week))}, "
         f"{t.plural(tail_users, 'user')}) of {population}"
     )
-    drifting = ev.drift_upper is not None and ev.drift_upper < settings.drift_ratio
 
     status: Status
     if ev.slope_ci is None or ev.level_ci is None or ev.relative_ci is None:
@@ -382,13 +272,19 @@ def plateau_test(
                 f"Retention may be flattening at {level_txt} over {span}, but "
                 f"{' and '.join(doubts)}; {slope_txt}; {rests}."
             )
-    if drifting and ev.drift is not None and ev.drift_upper is not None:
+    rising = ev.slope_ci is not None and ev.slope_ci[0] > 0
+    if rising:
+        if status == "pass":
+            status = "borderline"
+        line = rising_line(len(tail))
+        summary = f"{line[0].upper()}{line[1:]}. " + summary
+    if drifting and drift is not None and drift.ratio is not None and drift.upper is not None:
         if status == "pass":
             status = "borderline"
         summary = (
-            f"Newer users retain less than your first ones: at week {tail[0]} the "
-            f"{t.plural(newer_users, 'newer user')} keep {t.pct(ev.drift)} of the first cohorts' "
-            f"retention (at most {t.pct(ev.drift_upper)}, under {t.share_setting(settings.drift_ratio)}). "
+            f"Newer users retain less than your first ones: {drift_weeks(drift.offset, drift.last)} the "
+            f"{t.plural(drift.users, 'newer user')} keep {t.pct(drift.ratio)} of the first cohorts' "
+            f"retention (at most {t.pct(drift.upper)}, under {t.share_setting(settings.drift_ratio)}). "
             + summary
         )
     unconfirmed = status
@@ -409,11 +305,26 @@ def plateau_test(
         tail_users=tail_users,
         relative_slope=ev.relative,
         relative_slope_ci=ev.relative_ci,
-        drift_ratio=ev.drift,
-        drift_ratio_upper=ev.drift_upper,
-        drift_users=newer_users if newer else 0,
+        drift_ratio=drift.ratio if drift else None,
+        drift_ratio_upper=drift.upper if drift else None,
+        drift_users=drift.users if drift else 0,
         drifting=drifting,
+        drift_offset=drift.offset if drift else None,
+        rising=rising,
         unconfirmed_status=unconfirmed,
+    )
+
+
+def drift_weeks(first: int, last: int) -> str:
+    """Where newer users were compared: "at week 9", "over weeks 4\u20138"."""
+    return f"at week {first}" if first == last else f"over weeks {first}{t.EN_DASH}{last}"
+
+
+def rising_line(weeks: int) -> str:
+    """The one plain line for a confidently rising tail (SPEC §5 "Rising tail")."""
+    return (
+        f"your retention rose over the last {t.plural(weeks, 'week')} \u2014 a plateau must hold "
+        "without a lift; it is judged once it settles"
     )
 
 

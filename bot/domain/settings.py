@@ -46,11 +46,11 @@ class RetentionSettings:
     min_weeks: int = 8
     tail_weeks: int = 6
     min_users: int = 50
-    min_cohorts: int = 3
+    min_cohorts: int = 6
     flat_tolerance: float = 0.01
     relative_tolerance: float = 0.02
     min_plateau: float = 0.05
-    drift_ratio: float = 0.8
+    drift_ratio: float = 0.9
     confirm_weeks: int = 2
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
@@ -21,8 +20,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bot.domain import _text as t
+from bot.domain.answers import answer_label, parse_answer  # noqa: F401  (the survey's public names)
 from bot.domain.settings import SurveySettings
 from bot.domain.types import (
+    ActivityTier,
     Answer,
     SegmentScore,
     Status,
@@ -31,7 +32,14 @@ from bot.domain.types import (
     SurveyResponse,
     SurveySignal,
 )
-from bot.domain.weighting import weighted_score
+from bot.domain.weighting import (
+    MAX_UNMATCHED_SHARE,
+    coverage_line,
+    respondent_tier,
+    uncovered_tiers,
+    unmatched_line,
+    weighted_score,
+)
 
 QUESTION = "How would you feel if you could no longer use {product}?"
 
@@ -41,59 +49,6 @@ SETTLE_CHANCE = 0.8  # "responses needed" is for this chance of settling the ver
 
 # More responses than this are not worth suggesting: the answer would be "never, in practice".
 _MAX_SUGGESTED = 1_000_000
-
-
-# --------------------------------------------------------------------------- answers
-
-
-def answer_label(answer: Answer, product: str) -> str:
-    """The exact text of an answer, as shown to respondents (SPEC §5)."""
-    labels: dict[Answer, str] = {
-        "very": "Very disappointed",
-        "somewhat": "Somewhat disappointed",
-        "not": "Not disappointed",
-        "na": f"N/A \u2014 I no longer use {product}",
-    }
-    return labels[answer]
-
-
-_WORDS: dict[str, Answer] = {
-    "1": "very",
-    "2": "somewhat",
-    "3": "not",
-    "4": "na",
-    "very": "very",
-    "very disappointed": "very",
-    "somewhat": "somewhat",
-    "somewhat disappointed": "somewhat",
-    "not": "not",
-    "not disappointed": "not",
-    "n/a": "na",
-    "na": "na",
-}
-# The N/A label with any product name after it, once dashes are unified to "-".
-_NA_LABEL = re.compile(r"^n/?a\s*-\s*i no longer use\s+\S.*$")
-# Whitespace, ASCII punctuation and typographic quotes around an answer are not part of it.
-_SURROUND = " \t\r\n" + "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~" + "\u2018\u2019\u201c\u201d\u00ab\u00bb"
-_DASHES = re.compile("[\u2010-\u2015\u2212]")
-
-
-def parse_answer(text: str) -> Answer | None:
-    """Read a typed reply as an answer, or None when it is not exactly one of them.
-
-    Accepts the numbers 1-4, the first words ("very", "somewhat", "not", "n/a", "na"), the two
-    word forms ("very disappointed" ...) and the full labels, in any case, with surrounding
-    whitespace, punctuation or quotes, and an em dash, en dash or hyphen in the N/A label with any
-    product name. Only whole replies match: "very useful" or a sentence is None, so free text
-    in a survey thread is never mistaken for an answer.
-    """
-    s = _DASHES.sub("-", text.lower()).strip(_SURROUND)
-    s = " ".join(s.split())
-    if s in _WORDS:
-        return _WORDS[s]
-    if _NA_LABEL.match(s):
-        return "na"
-    return None
 
 
 # --------------------------------------------------------------------------- statistics
@@ -267,22 +222,30 @@ def _score(counted: Sequence[SurveyResponse], settings: SurveySettings,
     inactive = 0
     kept = list(counted)
     if audience is not None:
-        kept = [r for r in counted if not (r.respondent in audience.tiers and audience.tiers[r.respondent] is None)]
+        kept = [r for r in counted if respondent_tier(r, audience) != (True, None)]
         inactive = sum(1 for r in counted if r.answer != "na") - sum(1 for r in kept if r.answer != "na")
     counts = count_answers(kept)
     n, very = counts.scored, counts.very
     scored = [r for r in kept if r.answer != "na"]
     weighted = False
+    too_many = lifted = False
     unmatched = 0
     rate: float | None = None
     base: Literal["active_users", "channel_members"] | None = None
     score = very / n if n else None
     n_eff = float(n)
+    uncovered: tuple[tuple[ActivityTier, int], ...] = ()
+    matched_bound: float | None = None  # the pass bound on the matched answers alone
     if audience is not None and scored:
-        matched = [(tier, r.answer == "very") for r in scored if (tier := audience.tiers.get(r.respondent))]
-        loose = [r.answer == "very" for r in scored if r.respondent not in audience.tiers]
+        tiers_of = [respondent_tier(r, audience) for r in scored]
+        matched = [(tier, r.answer == "very") for r, (_, tier) in zip(scored, tiers_of, strict=True) if tier]
+        loose = [r.answer == "very" for r, (ok, _) in zip(scored, tiers_of, strict=True) if not ok]
         unmatched = len(loose)
+        uncovered = uncovered_tiers([tier for tier, _ in matched], audience.active_by_tier)
         ws = weighted_score(matched, audience.active_by_tier, loose)
+        alone = weighted_score(matched, audience.active_by_tier) if unmatched else None
+        if alone is not None:
+            matched_bound = _wilson_p(alone.score, alone.effective_n, settings.pass_z)[0]
         if ws is not None and matched:
             weighted = True
             score, n_eff = ws.score, ws.effective_n
@@ -341,6 +304,20 @@ def _score(counted: Sequence[SurveyResponse], settings: SurveySettings,
             f"{t.count(very)} of {t.plural(n, 'scored answer')} say they would be very disappointed: a score "
             f"of {t.pct(score)} (95% CI {t.pct_range(*ci)}), {verb} the {bar} bar{why_more}{na}{who}."
         )
+        # Who answered limits what the score can say (SPEC §5): every sizeable tier heard, and
+        # most answers tied to active users; otherwise at most borderline, saying which.
+        too_many = audience is not None and unmatched > MAX_UNMATCHED_SHARE * n
+        # Unmatched answers may hold a pass back, never make one: the matched ones must pass alone.
+        lifted = status == "pass" and unmatched > 0 and not too_many and (
+            matched_bound is None or matched_bound < settings.threshold)
+        unmatched_text = unmatched_line(unmatched, n) + (
+            "; without them the score does not clear the bar" if lifted else "")
+        limits = [line for line in (coverage_line(uncovered), unmatched_text if too_many or lifted else "")
+                  if line]
+        if limits:
+            status = "borderline" if status == "pass" else status
+            lead = "; ".join(limits)
+            summary = f"{lead[0].upper()}{lead[1:]}. {summary}"
     return SurveySignal(
         status=status,
         responses=n,
@@ -359,6 +336,9 @@ def _score(counted: Sequence[SurveyResponse], settings: SurveySettings,
         inactive_excluded=inactive,
         response_rate=rate,
         response_rate_base=base,
+        uncovered_tiers=uncovered if n >= settings.min_responses else (),
+        too_many_unmatched=too_many,
+        unmatched_lift=lifted,
     )
 
 

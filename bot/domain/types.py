@@ -96,12 +96,18 @@ class RetentionSignal:
     # slope / level per week ("loses 3% of its remaining users a week" is -0.03), with its interval.
     relative_slope: float | None = None
     relative_slope_ci: tuple[float, float] | None = None
-    # Newer cohorts' retention at the first tail week over the tail set's, with the one-sided 95%
-    # upper bound; None when too few newer users reached it to compare.
+    # Newer cohorts' retention over the tail set's at the same weeks (observed / expected), with
+    # the one-sided 95% upper bound; None when too few newer users reached them to compare.
     drift_ratio: float | None = None
     drift_ratio_upper: float | None = None
     drift_users: int = 0
     drifting: bool = False
+    # The first week the drift figures above were measured from: the first tail week, or the
+    # early offset max(4, ceil(first tail week / 2)) when that is where newer users retain worse.
+    drift_offset: int | None = None
+    # The tail's one-sided 95% lower slope bound is above 0: the same users came back (a win-back
+    # campaign, a season, a launch), so a plateau cannot be judged until it settles.
+    rising: bool = False
     # What this week's data alone says, before the confirm_weeks rule; the service passes the
     # previous week's value back in as ``previous_status``.
     unconfirmed_status: Status | None = None
@@ -126,6 +132,9 @@ class RetentionSignal:
             "tail_users": self.tail_users,
             "drift_ratio": _r(self.drift_ratio),
             "drift_ratio_upper": _r(self.drift_ratio_upper),
+            "drift_offset": self.drift_offset,
+            "drifting": self.drifting,
+            "rising": self.rising,
             "awaiting_confirmation": self.awaiting_confirmation,
             "summary": self.summary,
         }
@@ -239,6 +248,11 @@ class SurveyResponse:
     main_benefit: str | None = None
     order: float = 0.0  # tie-break for "latest" (e.g. a timestamp); larger = later
     improve: str | None = None  # the "how could we improve it" follow-up (the survey's lessons)
+    # Matched when it was given, keeping no identity (anonymous Slack answers, SPEC §5 "Who
+    # answered"): ``active`` says whether the respondent was an active user then and ``tier``
+    # their activity tier. None = not matched at answer time; a key the audience matched wins.
+    active: bool | None = None
+    tier: ActivityTier | None = None
 
 
 @dataclass(frozen=True)
@@ -311,6 +325,13 @@ class SurveySignal:
         """ "about 350–470" (or "about 423" when the range is one number)."""
         lo, hi = self.more_responses_range or (self.more_responses_needed, self.more_responses_needed)
         return f"about {lo:,}" if lo == hi else f"about {lo:,}–{hi:,}"
+    # Coverage (SPEC §5): tiers holding >= 20% of the active users with fewer than 5 counted
+    # answers, with the answers they have; any caps the signal at borderline.
+    uncovered_tiers: tuple[tuple[ActivityTier, int], ...] = ()
+    # More than 25% of the counted answers cannot be tied to an active user: at most borderline.
+    too_many_unmatched: bool = False
+    # The score passes only thanks to unmatched answers (the matched ones alone do not): borderline.
+    unmatched_lift: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -329,6 +350,9 @@ class SurveySignal:
             "response_rate": _r(self.response_rate, 3),
             "response_rate_base": self.response_rate_base,
             "changed_by_window": self.changed_by_window,
+            "uncovered_tiers": [{"tier": tier, "answers": n} for tier, n in self.uncovered_tiers],
+            "too_many_unmatched": self.too_many_unmatched,
+            "unmatched_lift": self.unmatched_lift,
             "summary": self.summary,
         }
 

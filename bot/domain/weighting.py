@@ -4,15 +4,13 @@ do not lift the score (SPEC §5 "Who answered"). Pure."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from bot.domain.types import (
-    ActivityTier,
-)
+from bot.domain.types import ActivityTier, SurveyAudience, SurveyResponse
 
 # --------------------------------------------------------------------------- who answered
 
@@ -87,3 +85,56 @@ def weighted_score(
     )
 
 
+
+
+# --------------------------------------------------------------------------- coverage (issue 18)
+
+COVERAGE_SHARE = 0.20  # a tier holding at least this share of the active users must be heard...
+COVERAGE_MIN = 5  # ...in at least this many counted answers, or the survey is at most borderline
+MAX_UNMATCHED_SHARE = 0.25  # above this share of unmatched counted answers: at most borderline
+_TIER_ORDER: tuple[ActivityTier, ...] = ("light", "regular", "heavy")
+
+
+def respondent_tier(response: SurveyResponse, audience: SurveyAudience) -> tuple[bool, ActivityTier | None]:
+    """(matched?, tier) of one answer: the audience's match of its key when there is one, else the
+    tier and active flag it carries from answer time (anonymous Slack answers). Matched with tier
+    None means the respondent is not an active user (their answer is left out); not matched means
+    it counts unweighted."""
+    if response.respondent in audience.tiers:
+        return True, audience.tiers[response.respondent]
+    if response.active is not None:
+        return True, response.tier if response.active else None
+    return False, None
+
+
+def uncovered_tiers(answer_tiers: Sequence[ActivityTier],
+                    active_by_tier: Mapping[ActivityTier, int]) -> tuple[tuple[ActivityTier, int], ...]:
+    """The tiers holding at least ``COVERAGE_SHARE`` of the active users that have fewer than
+    ``COVERAGE_MIN`` counted answers (``answer_tiers``: one tier per matched scored answer), with
+    the answers each has, lightest first. () when the active users per tier are not known."""
+    total = sum(active_by_tier.values())
+    if total <= 0:
+        return ()
+    have = Counter(answer_tiers)
+    return tuple((tier, have[tier]) for tier in _TIER_ORDER
+                 if active_by_tier.get(tier, 0) >= COVERAGE_SHARE * total and have[tier] < COVERAGE_MIN)
+
+
+def coverage_line(uncovered: Sequence[tuple[ActivityTier, int]]) -> str:
+    """One plain line for tiers not yet heard: "no answers yet from light users — survey beyond
+    your fans"; "" when every tier is covered."""
+    if not uncovered:
+        return ""
+    none = [tier for tier, n in uncovered if n == 0]
+    few = [(tier, n) for tier, n in uncovered if n > 0]
+    parts = []
+    if none:
+        parts.append(f"no answers yet from {' or '.join(none)} users")
+    for tier, n in few:
+        parts.append(f"only {n} answer{'s' if n != 1 else ''} from {tier} users ({COVERAGE_MIN} needed)")
+    return ", ".join(parts) + " \u2014 survey beyond your fans"
+
+
+def unmatched_line(unmatched: int, counted: int) -> str:
+    """One plain line when too many counted answers cannot be tied to active users."""
+    return f"{unmatched:,} of {counted:,} answers cannot be tied to active users"

@@ -8,7 +8,7 @@ import dataclasses
 
 import pytest
 
-from bot.domain.retention import build_cohort_table, choose_tail, plateau_test
+from bot.domain.retention import build_cohort_table, choose_tail, early_offset, plateau_test, rising_line, tail_offsets
 from bot.domain.settings import ProductSettings, RetentionSettings, SettingError
 from bot.domain.types import CohortTable, Status, TailPatterns
 from bot.domain.weeks import week_start
@@ -25,7 +25,7 @@ def exact(curves: list[list[float]], size: int | list[int] = 1000) -> tuple[Coho
     sizes = [size] * n if isinstance(size, int) else size
     rows = [(FIRST + i, k, round(sizes[i] * r)) for i, c in enumerate(curves) for k, r in enumerate(c)]
     table = build_cohort_table(week_start(FIRST + n), {FIRST + i: sizes[i] for i in range(n)}, rows)
-    tail, _ = choose_tail(table, SETTINGS)
+    tail = tail_offsets(table, SETTINGS)  # the tail and the drift check's early offset
     counts: dict[int, dict[int, int]] = {}
     for i, c in enumerate(curves):
         active = [round(sizes[i] * c[k]) if k < len(c) else 0 for k in tail]
@@ -71,8 +71,10 @@ def test_cohorts_entering_the_average_do_not_bend_the_fixed_set() -> None:
     # ...and the drift check sees that the newer users retain half as well.
     assert s.drifting and s.drift_ratio == pytest.approx(0.5)
     assert s.status == "borderline"
-    assert s.summary.startswith("Newer users retain less than your first ones: at week 6 the 3,000 newer users "
-                                "keep 50% of the first cohorts' retention")
+    # Both the first tail week (6, cohorts 3-5) and the early weeks (4-5, cohorts 6-7: too young
+    # for week 6) see it; the early one is reported.
+    assert s.summary.startswith("Newer users retain less than your first ones: over weeks 4\u20135 the 2,000 newer "
+                                "users keep 50% of the first cohorts' retention")
 
 
 @pytest.mark.parametrize(
@@ -180,7 +182,7 @@ def test_only_a_pass_waits_for_confirmation() -> None:
 
 def test_new_settings_have_their_defaults_and_are_validated() -> None:
     r = RetentionSettings()
-    assert (r.relative_tolerance, r.drift_ratio, r.confirm_weeks, r.min_cohorts) == (0.02, 0.8, 2, 3)
+    assert (r.relative_tolerance, r.drift_ratio, r.confirm_weeks, r.min_cohorts) == (0.02, 0.9, 2, 6)
     s = ProductSettings().with_value("retention.relative_tolerance", "0.05").with_value("retention.confirm_weeks", "1")
     assert s.retention.relative_tolerance == 0.05 and s.retention.confirm_weeks == 1
     assert ProductSettings.from_dict(s.to_dict()) == s
@@ -188,3 +190,62 @@ def test_new_settings_have_their_defaults_and_are_validated() -> None:
                      ("retention.relative_tolerance", "-0.1"), ("retention.confirm_weeks", "two")):
         with pytest.raises(SettingError):
             ProductSettings().with_value(key, bad)
+
+
+# --------------------------------------------------------------------------- round 2 (issue 18)
+
+
+@pytest.mark.parametrize(("first", "early"), [(3, None), (4, None), (5, 4), (6, 4), (9, 5), (10, 5), (11, 6), (20, 10)])
+def test_the_early_offset_is_half_the_first_tail_week_and_at_least_4(first: int, early: int | None) -> None:
+    assert early_offset((first, first + 1, first + 2)) == early
+    assert early_offset(()) is None
+
+
+def test_drift_is_also_looked_for_at_the_early_offset() -> None:
+    # The 3 tail cohorts and the next 3 hold 30%; cohorts 6+ hold only 10%. At the first tail week
+    # (6) only cohorts 3-5 have arrived (ratio 1); from the early offset max(4, 6/2) = 4 up to the
+    # tail, the cohorts too young for week 6 are compared at every week they reached: cohort 6 at
+    # weeks 4 and 5, cohort 7 at week 4, 300 active where the set's 30% would give 900: 1/3.
+    good, bad = [1.0, 0.5] + [0.30] * 20, [1.0, 0.5] + [0.10] * 20
+    curves = [(good if i < 6 else bad)[: 12 - i] for i in range(12)]
+    table, patterns = exact(curves)
+    s = plateau_test(table, patterns, SETTINGS, previous_status="pass")
+    assert s.tail_offsets == (6, 7, 8, 9) and patterns.offsets == (4, 5, 6, 7, 8, 9)
+    assert s.drifting and s.drift_offset == 4 and s.status == "borderline"
+    assert s.drift_ratio == pytest.approx(0.10 / 0.30) and s.drift_users == 2000
+    assert s.summary.startswith("Newer users retain less than your first ones: over weeks 4\u20135 the 2,000 "
+                                "newer users")
+    # Without the early offset's patterns the same data passes: the first tail week sees no drift.
+    tail_only = TailPatterns(offsets=(6, 7, 8, 9), counts=exact(curves)[1].counts)
+    assert plateau_test(table, _drop_bit(tail_only, patterns), SETTINGS, previous_status="pass").status == "pass"
+
+
+def _drop_bit(target: TailPatterns, full: TailPatterns) -> TailPatterns:
+    """``full``'s patterns without its first offsets (the low bits), under ``target``'s offsets."""
+    shift = len(full.offsets) - len(target.offsets)
+    return TailPatterns(offsets=target.offsets, counts={
+        w: _merge({m >> shift: 0 for m in c}, c, shift) for w, c in full.counts.items()})
+
+
+def _merge(keys: dict[int, int], counts: dict[int, int], shift: int) -> dict[int, int]:
+    for m, n in counts.items():
+        keys[m >> shift] += n
+    return keys
+
+
+def test_a_confidently_rising_tail_is_at_best_borderline_and_says_why() -> None:
+    # The same users come back 2 points a week over the tail (a win-back campaign, a season).
+    rising = [1.0, 0.5, 0.3, 0.3, 0.3, 0.3, 0.32, 0.34, 0.36, 0.38, 0.40, 0.42]
+    table, patterns = exact(history(12, rising))
+    s = plateau_test(table, patterns, SETTINGS, previous_status="pass")
+    assert s.tail_slope == pytest.approx(0.02)
+    assert s.tail_slope_ci is not None and s.tail_slope_ci[0] > 0
+    assert s.rising and s.status == s.unconfirmed_status == "borderline"
+    line = rising_line(4)
+    assert line == ("your retention rose over the last 4 weeks \u2014 a plateau must hold without a lift; "
+                    "it is judged once it settles")
+    assert s.summary.startswith("Your retention rose over the last 4 weeks \u2014 ")
+    assert s.to_json()["rising"] is True
+    # Flat at the same level is not rising and passes.
+    flat = plateau_test(*exact(history(12, rising[:6] + [0.3] * 6)), SETTINGS, previous_status="pass")
+    assert not flat.rising and flat.status == "pass"

@@ -32,7 +32,8 @@ def test_app_home_opened_publishes_verdict_signals_and_buttons(harness, fake_sla
     view = call.json_param("view")
     assert view["type"] == "home"
     text = text_of(view)
-    assert "Acme" in text and "Not sure yet, so not yet" in text
+    # The 12-week sample: its only 6-cohort retention tail is weeks 1-6, still falling.
+    assert "Acme" in text and "Not ready to scale" in text
     assert "Retention" in text and "Organic" in text
     assert "No data for Empty yet" in text and "pmfbot import signups FILE --product empty" in text
     action_ids = {el["action_id"] for b in view["blocks"] if b["type"] == "actions" for el in b["elements"]}

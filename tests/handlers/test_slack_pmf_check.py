@@ -28,7 +28,8 @@ def test_status_acks_at_once_then_the_report_replaces_the_placeholder_with_a_pri
     reply = r.reply()
     assert reply["replace_original"] is True
     assert reply["response_type"] == "ephemeral"
-    assert "Acme" in reply["text"] and "Not sure yet, so not yet" in text_of(reply)
+    # The 12-week sample: its only 6-cohort retention tail is weeks 1-6, still falling.
+    assert "Acme" in reply["text"] and "Not ready to scale" in text_of(reply)
     assert "only you can see it" in text_of(reply)
     # The chart went to the invoker's DM with the app, never to the channel.
     pngs = fake_slack.uploaded_png("DU1")
