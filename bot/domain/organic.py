@@ -31,7 +31,11 @@ MAX_UNKNOWN_SHARE = 0.5  # SPEC §5: more than half the signups unknown is insuf
 SHRINK_P = 0.05  # one-sided significance for "organic signups are shrinking"
 REFERRAL_QUESTION_SHARE = 0.15  # referrals above this share of the window: ask if they are rewarded
 UNTAGGED_MAJORITY = 0.5  # untagged above this share of the classified signups: at most borderline
-TREND_CONFIDENCE = 0.90  # two-sided, so each end is a one-sided 95% bound
+TREND_CONFIDENCE = 0.90  # two-sided, so each end is a one-sided 95% bound (the interval shown)
+# "Confidently falling" (which blocks a pass, and fails the signal) is decided on a one-sided 99%
+# bound: the share is looked at every week, and at 95% a steady 70% organic product read "falling"
+# in 5% of checks and flipped ready -> not ready in 27% of 13-week histories (issue 18 merge).
+FALLING_CONFIDENCE = 0.99
 
 # Classification lives in bot/domain/channels.py; these names are kept for its callers.
 __all__ = ["classify_channel", "classify_signup", "classify_utm", "organic_signal"]
@@ -54,10 +58,11 @@ def classify_utm(
 
 def _trend(
     points: list[tuple[int, float]],
-) -> tuple[float | None, tuple[float, float] | None]:
-    """OLS slope of share on week with its 90% t-interval (None with fewer than 3 weeks)."""
+) -> tuple[float | None, tuple[float, float] | None, float | None]:
+    """OLS slope of share on week with its 90% t-interval, and its one-sided upper bound at
+    ``FALLING_CONFIDENCE`` (None with fewer than 3 weeks)."""
     if len(points) < 3:
-        return None, None
+        return None, None, None
     x = np.array([p[0] for p in points], dtype=np.float64)
     y = np.array([p[1] for p in points], dtype=np.float64)
     xc = x - x.mean()
@@ -69,7 +74,7 @@ def _trend(
     from scipy import stats  # imported on first use: ~0.5-1 s that start-up should not pay
 
     q = float(stats.t.ppf(0.5 + TREND_CONFIDENCE / 2, dof))
-    return slope, (slope - q * se, slope + q * se)
+    return slope, (slope - q * se, slope + q * se), slope + float(stats.t.ppf(FALLING_CONFIDENCE, dof)) * se
 
 
 Z_ONE_SIDED_95 = 1.6448536269514722  # the share passes on its one-sided 95% Wilson lower bound
@@ -241,7 +246,7 @@ def organic_signal(
         n = r.organic + r.paid + r.direct
         weekly.append((week, wo / n if n else None))
         organic_counts.append(wo)
-    slope, slope_ci = _trend([(week, s) for week, s in weekly if s is not None])
+    slope, slope_ci, falling_upper = _trend([(week, s) for week, s in weekly if s is not None])
     fit = quasi_poisson_trend(organic_counts)
     shrinking = fit is not None and fit.p_falling < SHRINK_P
 
@@ -270,9 +275,9 @@ def organic_signal(
             summary += " " + classify_hint(pending) + "."
     else:
         assert share is not None and share_ci is not None and lower is not None
-        trend_ok = slope_ci is None or slope_ci[1] >= 0
+        falling = falling_upper is not None and falling_upper < 0
+        trend_ok = not falling
         trend_up = slope_ci is not None and slope_ci[0] > 0
-        falling = slope_ci is not None and slope_ci[1] < 0
         bar = settings.min_share
         holds_without = without_lower is None or without_lower >= bar
         holds_worst = worst_lower is None or worst_lower >= bar

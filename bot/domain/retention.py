@@ -272,7 +272,7 @@ def plateau_test(
                 f"Retention may be flattening at {level_txt} over {span}, but "
                 f"{' and '.join(doubts)}; {slope_txt}; {rests}."
             )
-    rising = ev.slope_ci is not None and ev.slope_ci[0] > 0
+    rising = ev.rise_lower is not None and ev.rise_lower > 0
     if rising:
         if status == "pass":
             status = "borderline"

@@ -71,6 +71,10 @@ class Evidence:
     slope_ci: tuple[float, float] | None = None
     level_ci: tuple[float, float] | None = None
     relative_ci: tuple[float, float] | None = None
+    # The slope's one-sided lower bound at 99%: a tail is "rising" only when this clears 0. At 95%
+    # a truly flat tail read "rising" in 1 check in 20, which alone cost a truly fit product ~5
+    # points of power and, with the two-week confirmation, flips (issue 18 merge).
+    rise_lower: float | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,8 @@ def evidence(
     rels = np.divide(slopes, levels, out=np.full(n_boot, -1.0), where=levels > 0)
     return (
         Evidence(slope=slope, level=level, relative=relative, slope_ci=_percentiles(slopes),
-                  level_ci=_percentiles(levels), relative_ci=_percentiles(rels)),
+                 level_ci=_percentiles(levels), relative_ci=_percentiles(rels),
+                 rise_lower=float(np.percentile(slopes, 1.0))),
         "",
     )
 
