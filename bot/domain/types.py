@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+from bot.domain.active_events import ActiveEventsReport
+
 Status = Literal["pass", "borderline", "fail", "insufficient_data"]
 Verdict = Literal["ready", "not_ready", "unclear"]
 Answer = Literal["very", "somewhat", "not", "na"]
@@ -105,6 +107,9 @@ class RetentionSignal:
     # What this week's data alone says, before the confirm_weeks rule; the service passes the
     # previous week's value back in as ``previous_status``.
     unconfirmed_status: Status | None = None
+    # What counted as activity (retention.active_events) and the top event names, when the
+    # product's imports carried event names or a non-default rule is set.
+    active_events: ActiveEventsReport | None = None
 
     @property
     def awaiting_confirmation(self) -> bool:
@@ -128,6 +133,7 @@ class RetentionSignal:
             "drift_ratio_upper": _r(self.drift_ratio_upper),
             "awaiting_confirmation": self.awaiting_confirmation,
             "summary": self.summary,
+            **({"active_events": self.active_events.to_json()} if self.active_events else {}),
         }
 
 

@@ -14,6 +14,7 @@ from bot.domain.types import SurveyResponse as DomainResponse
 from bot.domain.types import TailPatterns, WeekChannels
 from storage.models import (
     ActivityWeek,
+    EventName,
     ProductUser,
     SurveyResponse,
 )
@@ -164,4 +165,7 @@ def data_fingerprint(session: Session, product_id: int, *, last_week: int | None
         select(func.count(), func.max(SurveyResponse.id), func.max(SurveyResponse.updated_at),
                func.count(SurveyResponse.email_hash))
         .where(*answer_filter)).one()
-    return tuple(users) + tuple(activity) + tuple(answers)
+    # Event names (retention.active_events): an import may add named rows without new user-weeks.
+    names = session.execute(select(func.count(), func.sum(EventName.user_weeks))
+                            .where(EventName.product_id == product_id)).one()
+    return tuple(users) + tuple(activity) + tuple(answers) + tuple(names)
