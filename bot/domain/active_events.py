@@ -121,6 +121,20 @@ class ActiveEventsReport:
         return out
 
 
+def top_event_lines(report: ActiveEventsReport, top: int = 10) -> list[str]:
+    """For ``config``: the most frequent event names, "login: 1,204 user-weeks", marked
+    "(not counted)" when the rule leaves them out, then how many more there are."""
+    both = sorted([(c, True) for c in report.counted] + [(c, False) for c in report.excluded],
+                  key=lambda x: (-x[0].user_weeks, x[0].event))
+    lines = [f"{c.event}: {c.user_weeks:,} user-weeks" + ("" if counted else " (not counted)")
+             for c, counted in both[:top]]
+    if len(both) > top:
+        lines.append(f"… and {len(both) - top} more event names")
+    if report.note:
+        lines.append(report.note)
+    return lines
+
+
 NO_NAMES_NOTE = ("retention.active_events is set, but the imported events carry no event names, so the "
                  "filter cannot apply and every event counts. Import events with an `event` column "
                  "(user_id,occurred_at,event) to use it.")

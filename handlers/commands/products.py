@@ -104,9 +104,9 @@ def product_managers(req: CommandRequest, args: list[str]) -> None:
 def config(req: CommandRequest) -> None:
     ctx = req.ctx
     if not req.words:
-        slug, items = product_settings(ctx.factory, team_id=req.team_id, channel_id=req.channel_id,
-                                       single_workspace=ctx.single_workspace)
-        req.respond(**config_message(slug, items))
+        slug, items, events = product_settings(ctx.factory, team_id=req.team_id, channel_id=req.channel_id,
+                                               single_workspace=ctx.single_workspace)
+        req.respond(**config_message(slug, items, events=events))
     elif req.words[0].lower() == "history":
         expect_no_args(req.words[1:], usage_text(CONFIG_USAGE))
         p = _channel_product(req)
@@ -118,9 +118,9 @@ def config(req: CommandRequest) -> None:
         key, value = req.words[0], " ".join(req.words[1:])
         p = _channel_product(req)
         _require(req, p, f"change the settings of `{p.slug}`")
-        slug, items = change_setting(ctx.factory, product=p, key=key, value=value, user_id=req.user_id)
+        slug, items, events = change_setting(ctx.factory, product=p, key=key, value=value, user_id=req.user_id)
         changed = f":white_check_mark: Changed `{blocks.escape(key)}` of `{slug}` to `{blocks.escape(value)}`."
-        req.respond(**config_message(slug, items, changed=changed))
+        req.respond(**config_message(slug, items, changed=changed, events=events))
     else:
         raise UserError("`/pmf-check config` takes nothing (show), `history`, or exactly `KEY VALUE` (change; "
                         f"`{CLASSIFY} SOURCE organic|paid` takes a source and a class).",
