@@ -10,6 +10,10 @@ report under the default rule, cost exactly what they did."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
+from sqlalchemy import bindparam, text
+
 from storage.bulk import BulkWriter
 from storage.staging import EventWeeks
 
@@ -33,10 +37,13 @@ def write_event_weeks(writer: BulkWriter, events: EventWeeks) -> int:
         "WHERE true ORDER BY i.id, t.week, n.id ON CONFLICT DO NOTHING")
 
 
-def recount_event_names(writer: BulkWriter) -> None:
-    """Each name's ``user_weeks`` from the rows themselves (once an import is written: counting
-    rows rather than adding chunk counts keeps a re-import from counting twice)."""
-    writer._exec(
-        "UPDATE event_names SET user_weeks = (SELECT count(*) FROM activity_event_weeks a "
-        "WHERE a.product_id = event_names.product_id AND a.event_id = event_names.id) "
-        "WHERE product_id = :pid")
+def recount_event_names(writer: BulkWriter, names: Collection[str]) -> None:
+    """Each of ``names``' ``user_weeks`` from the rows themselves, once an import is written
+    (counting rows rather than adding chunk counts keeps a re-import from counting twice; an
+    index-only count per name)."""
+    if names:
+        writer._conn.execute(text(
+            "UPDATE event_names SET user_weeks = (SELECT count(*) FROM activity_event_weeks a "
+            "WHERE a.product_id = event_names.product_id AND a.event_id = event_names.id) "
+            "WHERE product_id = :pid AND name IN :names").bindparams(bindparam("names", expanding=True)),
+            {"pid": writer._pid, "names": sorted(names)})

@@ -220,6 +220,7 @@ class ProductSettings:
 
 
 CLASSIFY = "organic.classify"
+ACTIVE_EVENTS = "retention.active_events"
 
 _RANGES: dict[str, tuple[float, float]] = {
     "retention.min_weeks": (3, 104),

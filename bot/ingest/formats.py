@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -342,7 +342,7 @@ class _Chunk:
 
 @dataclass
 class _Counts:
-    named: bool = False  # some chunk carried event names (storage.event_weeks)
+    names: set[str] = field(default_factory=set)  # the event names written (storage.event_weeks)
     inserted: int = 0
     updated: int = 0
     new_users: int = 0
@@ -355,7 +355,7 @@ class _Counts:
             if isinstance(payload, EventPairs) and payload.events is not None and len(payload):
                 # Right after the pairs: the writer's staged users are this chunk's.
                 write_event_weeks(writer, payload.events)
-                self.named = True
+                self.names.update(n for n in payload.events.names if n)
             self.new_users += new_users
             self.inserted += new_weeks
         elif kind == "signups":
@@ -371,8 +371,7 @@ class _Counts:
 
     def finish(self, writer: BulkWriter) -> None:
         """Once every chunk is written: recount the event names' user-weeks, if any were named."""
-        if self.named:
-            recount_event_names(writer)
+        recount_event_names(writer, self.names)
 
 
 @contextmanager

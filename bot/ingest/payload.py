@@ -132,6 +132,7 @@ def _ingest_once(factory: Factory, *, workspace_id: int, payload: Any,
                 for item in parsed[kind]:
                     chunk.add(item)
                 counts[kind].write(writer, kind, chunk.take())
+            counts["events"].finish(writer)
             writer.close()
             session.commit()
         except BaseException:

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.context import AppContext
-from bot.domain.settings import CLASSIFY
+from bot.domain.settings import ACTIVE_EVENTS, CLASSIFY
 from bot.errors import UserError
 from bot.products import access, managers
 from bot.products.blocks import config_message, history_message, managers_message, product_list_message
@@ -113,8 +113,9 @@ def config(req: CommandRequest) -> None:
         changes = managers.history(ctx.factory, product=p)
         req.respond(**history_message(p.slug, [(c.at, c.actor, c.kind, c.key, c.old, c.new) for c in changes],
                                       managers.custom_rules(ctx.factory, product=p)))
-    elif len(req.words) == 2 or (len(req.words) >= 3 and req.words[0].lower() == CLASSIFY):
-        # organic.classify takes a source (perhaps of several words) and a class.
+    elif len(req.words) == 2 or (len(req.words) >= 3 and req.words[0].lower() in (CLASSIFY, ACTIVE_EVENTS)):
+        # organic.classify takes a source (perhaps of several words) and a class; an event list may
+        # be written with spaces ("exclude: email_opened, notification_sent").
         key, value = req.words[0], " ".join(req.words[1:])
         p = _channel_product(req)
         _require(req, p, f"change the settings of `{p.slug}`")
