@@ -176,10 +176,7 @@ class ActivityEventWeek(Base):
     week copy (a filtered read joins ``product_users``); no key on product_id/event_id (see ActivityWeek)."""
 
     __tablename__ = "activity_event_weeks"
-    __table_args__ = (
-        Index("ix_activity_event_weeks_event", "product_id", "event_id", "week", "user_id"),
-        {"sqlite_with_rowid": False},
-    )
+    __table_args__ = ({"sqlite_with_rowid": False},)
     user_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("product_users.id", ondelete="CASCADE"), primary_key=True
     )

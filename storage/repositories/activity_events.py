@@ -36,10 +36,12 @@ def _counted(product_id: int, rule: ActiveEvents) -> ColumnElement[bool]:
 def _user_weeks(product_id: int, rule: ActiveEvents, last_week: int, min_offset: int):  # type: ignore[no-untyped-def]
     """Distinct (user, cohort week, week) with a counted event, weeks cohort+min_offset..last_week."""
     a, u = ActivityEventWeek, ProductUser
+    # From the product's users (its cohort-week index) to their rows by primary key: the table
+    # has no second index, which would cost every imported row another B-tree insert.
     return (select(a.user_id.label("uid"), u.cohort_week.label("cw"), a.week.label("week"))
-            .join(u, u.id == a.user_id)
-            .where(a.product_id == product_id, _counted(product_id, rule), a.week <= last_week,
-                   u.cohort_week <= last_week - min_offset, a.week >= u.cohort_week + min_offset)
+            .select_from(u).join(a, a.user_id == u.id)
+            .where(u.product_id == product_id, u.cohort_week <= last_week - min_offset,
+                   _counted(product_id, rule), a.week <= last_week, a.week >= u.cohort_week + min_offset)
             .distinct().subquery())
 
 

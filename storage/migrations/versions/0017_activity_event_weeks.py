@@ -44,11 +44,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('user_id', 'week', 'event_id', name=op.f('pk_activity_event_weeks')),
         sqlite_with_rowid=False,
     )
-    op.create_index('ix_activity_event_weeks_event', 'activity_event_weeks',
-                    ['product_id', 'event_id', 'week', 'user_id'])
 
 
 def downgrade() -> None:
-    op.drop_index('ix_activity_event_weeks_event', table_name='activity_event_weeks')
     op.drop_table('activity_event_weeks')
     op.drop_table('event_names')
