@@ -192,3 +192,38 @@ def test_row_by_row_and_vectorised_imports_keep_the_same_event_weeks(session_fac
         assert counts == expected_counts
     expected = set(frame[["user", "week", "event"]].itertuples(index=False, name=None))
     assert tables[0] == tables[1] == expected
+
+
+def test_tail_patterns_under_an_exclusion_match_pandas(run, product, session_factory) -> None:  # type: ignore[no-untyped-def]
+    """The bootstrap's input (each user's activity pattern over the tail weeks) under the rule,
+    against the same masks built with pandas from the CSV rows."""
+    from bot.domain.active_events import parse_active_events
+    from bot.products.service import cli_product
+    from storage.repositories import activity_events
+    from storage.repositories.reports import cohort_sizes
+
+    frame = product
+    last = week_of_date(AS_OF) - 1
+    offsets = (5, 6, 7, 8)
+    rule = parse_active_events("exclude:email_opened,notification_sent")
+    with session_factory() as s:
+        pid = cli_product(s, "acme", None).id
+        sizes = cohort_sizes(s, pid, last)
+        got = activity_events.tail_patterns(s, pid, last, offsets, sizes, rule)
+    counted = frame[~frame["event"].isin(PASSIVE)].drop_duplicates(["user", "week"]).copy()
+    counted["k"] = counted["week"] - counted["cohort"]
+    counted = counted[counted["k"].isin(offsets) & (counted["week"] <= last)]
+    counted["bit"] = [1 << offsets.index(k) for k in counted["k"]]
+    masks = counted.groupby(["cohort", "user"])["bit"].sum().groupby(level=0).value_counts()
+    expected: dict[int, dict[int, int]] = {}
+    for (cohort, mask), n in masks.items():
+        if cohort <= last - min(offsets):
+            expected.setdefault(int(cohort), {})[int(mask)] = int(n)
+    sizes_series = frame.attrs["sizes"]
+    for cohort in sizes_series.index:
+        row = expected.setdefault(int(cohort), {})
+        rest = int(sizes_series[cohort]) - sum(row.values())
+        if rest:
+            row[0] = rest
+    assert {w: c for w, c in got.counts.items() if c} == {w: c for w, c in expected.items() if c}
+    assert any(mask for row in expected.values() for mask in row)  # some users are active in the tail
