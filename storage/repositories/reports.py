@@ -165,6 +165,8 @@ def data_fingerprint(session: Session, product_id: int, *, last_week: int | None
         select(func.count(), func.max(SurveyResponse.id), func.max(SurveyResponse.updated_at),
                func.count(SurveyResponse.email_hash))
         .where(*answer_filter)).one()
+    if last_week is not None:  # a stored week's snapshot: its event-name counts are all-time figures
+        return tuple(users) + tuple(activity) + tuple(answers)
     # Event names (retention.active_events): an import may add named rows without new user-weeks.
     names = session.execute(select(func.count(), func.sum(EventName.user_weeks))
                             .where(EventName.product_id == product_id)).one()
