@@ -1,7 +1,7 @@
 """Benchmark: what keeping event names costs (``retention.active_events``, SPEC §5 "Activity").
 
 Imports the same generated events file (bench/ingest_and_cohorts.py's generator) into fresh SQLite
-databases twice — with its ``event`` column (pairs + named event-weeks) and with the column cut
+databases (or PostgreSQL schemas, ``--db postgres``) twice — with its ``event`` column (pairs + named event-weeks) and with the column cut
 off (pairs only: the writer's path as before) — then times the cohort table under the default
 rule (activity_weeks, unchanged) and under ``exclude:page_view`` (activity_event_weeks).
 Prints figures and the core count; asserts nothing about time.
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.ingest_and_cohorts import SLUG, generate  # noqa: E402
+from bench.ingest_and_cohorts import SLUG, generate, postgres_url  # noqa: E402
 from bot.domain.active_events import parse_active_events  # noqa: E402
 from bot.ingest.csv_import import import_csv  # noqa: E402
 from bot.products import service as product_service  # noqa: E402
@@ -31,8 +31,21 @@ from storage.db import make_engine, make_session_factory  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 
 
-def one(workdir: Path, label: str, signups: Path, events: Path, as_of, rules: list[str]) -> None:  # type: ignore[no-untyped-def]
-    url = f"sqlite:///{workdir / (label + '.db')}"
+def one(workdir: Path, label: str, signups: Path, events: Path, as_of, rules: list[str],  # type: ignore[no-untyped-def]
+        db: str) -> None:
+    drop = None
+    if db == "postgres":
+        url, drop = postgres_url(os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    else:
+        url = f"sqlite:///{workdir / (label.replace(' ', '_') + '.db')}"
+    try:
+        _one(url, label, signups, events, as_of, rules)
+    finally:
+        if drop is not None:
+            drop()
+
+
+def _one(url: str, label: str, signups: Path, events: Path, as_of, rules: list[str]) -> None:  # type: ignore[no-untyped-def]
     upgrade(url)
     factory = make_session_factory(make_engine(url))
     product_service.create_product(factory, slug=SLUG, name=SLUG, team_id=None)
@@ -60,8 +73,9 @@ def main() -> int:
     ap.add_argument("--users", type=int, default=100_000)
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--weeks", type=int, default=26)
+    ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     args = ap.parse_args()
-    print(f"cores: {os.cpu_count()}; {args.users:,} users, {args.events:,} events, SQLite")
+    print(f"cores: {os.cpu_count()}; {args.users:,} users, {args.events:,} events, {args.db}")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         signups, events, as_of = generate(workdir, args.users, args.events, args.weeks)
@@ -69,8 +83,8 @@ def main() -> int:
         with events.open() as src, bare.open("w") as dst:
             for line in src:
                 dst.write(line.rsplit(",", 1)[0] + "\n")
-        one(workdir, "without names", signups, bare, as_of, ["default"])
-        one(workdir, "with names", signups, events, as_of, ["default", "exclude:page_view"])
+        one(workdir, "without names", signups, bare, as_of, ["default"], args.db)
+        one(workdir, "with names", signups, events, as_of, ["default", "exclude:page_view"], args.db)
     return 0
 
 
