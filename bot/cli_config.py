@@ -16,6 +16,7 @@ from bot.cli_common import _factory, _settings, handles_errors
 def config(product_slug: str, workspace: str | None, words: tuple[str, ...]) -> None:
     """Show the settings, or change one: KEY VALUE, e.g. `survey.threshold 0.4`,
     `organic.classify partner paid`, `organic.referrals_rewarded no`."""
+    from bot.domain.active_events import top_event_lines
     from bot.domain.settings import describe
     from bot.errors import UserError
     from bot.products import service as product_service
@@ -33,3 +34,7 @@ def config(product_slug: str, workspace: str | None, words: tuple[str, ...]) -> 
     for row in describe(settings):
         changed = "  (changed)" if row.value != row.default else ""
         click.echo(f"{row.key} = {row.value or '-'}  [{row.unit}; default {row.default or '-'}]{changed}")
+    events = top_event_lines(product_service.cli_events(factory, product_slug=product_slug, team_id=workspace))
+    if events:
+        click.echo("\nEvent names imported (retention.active_events decides which count as activity):")
+        click.echo("\n".join(f"  {line}" for line in events))

@@ -158,6 +158,32 @@ class ActivityWeek(Base):
     cohort_week: Mapped[int] = mapped_column(Integer)
 
 
+class EventName(Base):
+    """Event names a product's imports carried (SPEC §5 "Activity"), numbered for
+    ``activity_event_weeks``; ``user_weeks``: its rows there (recounted after each import)."""
+
+    __tablename__ = "event_names"
+    __table_args__ = (UniqueConstraint("product_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    user_weeks: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ActivityEventWeek(Base):
+    """The user did event ``event_id`` at least once in this week: written beside ``activity_weeks``
+    by imports that name events, read only under a non-default ``retention.active_events``. No cohort
+    week copy (a filtered read joins ``product_users``); no foreign keys: a key's check per row
+    halved PostgreSQL's write (1M events: 10.5 -> 4.7 s); workspaces.delete_workspace deletes them."""
+
+    __tablename__ = "activity_event_weeks"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    user_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    week: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(Integer)
+
+
 class Survey(Base):
     """An in-channel Sean Ellis survey. ``open_key`` is set while open and unique, which makes
     "one open survey per channel and product" a database guarantee on every engine."""

@@ -14,6 +14,20 @@ SignupRow = tuple[str, int, datetime, str | None, str] | tuple[str, int, datetim
 # (dedupe key, respondent key, answered_at (aware), answer, segment, who_benefits, main_benefit, improve)
 ResponseRow = tuple[str, str, datetime, str, str | None, str | None, str | None, str | None]
 @dataclass
+class EventWeeks:
+    """A chunk's distinct (user, week, event name) triples, beside its EventPairs: ``user`` indexes
+    ``EventPairs.users``, ``event`` indexes ``names`` (the chunk's distinct, non-blank names)."""
+
+    names: list[str]
+    user: Any
+    week: Any
+    event: Any
+
+    def __len__(self) -> int:
+        return len(self.week)
+
+
+@dataclass
 class EventPairs:
     """A chunk's distinct (user, week) pairs in columns, as a vectorised reader makes them:
     ``users`` distinct and sorted, ``first_weeks[k]`` the earliest week of ``users[k]``, and pair
@@ -25,6 +39,9 @@ class EventPairs:
     first_weeks: Any
     pair_user: Any
     pair_week: Any
+    # The event names, when the source has them (written to activity_event_weeks; see
+    # storage.event_weeks). The activity_weeks writer never reads them.
+    events: EventWeeks | None = None
 
     def __len__(self) -> int:
         return len(self.pair_week)
@@ -51,6 +68,9 @@ _STAGING: dict[str, str] = {
     "pmf_stage_new": "ui INTEGER PRIMARY KEY, id BIGINT NOT NULL, fw INTEGER, cw INTEGER",
     # Users whose cohort week changes in this chunk (see _moving).
     "pmf_stage_moved": "id BIGINT PRIMARY KEY, week INTEGER NOT NULL",
+    # A chunk's event names and its (user, week, event) triples (storage.event_weeks).
+    "pmf_stage_evnames": "ev INTEGER PRIMARY KEY, name VARCHAR(200) NOT NULL",
+    "pmf_stage_evweeks": "ui INTEGER NOT NULL, week INTEGER NOT NULL, ev INTEGER NOT NULL",
     "pmf_stage_responses": (
         "dedupe_key VARCHAR(400) NOT NULL, respondent_key VARCHAR(255) NOT NULL, answered_at {ts} NOT NULL, "
         "answer VARCHAR(10) NOT NULL, segment VARCHAR(200), who_benefits TEXT, main_benefit TEXT, improve TEXT"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain.active_events import ActiveEventsError, parse_active_events
 from bot.domain.channels import is_ambiguous, normalise_channel
 from bot.domain.suggest import did_you_mean
 from bot.domain.types import ChannelClass
@@ -52,6 +53,8 @@ class RetentionSettings:
     min_plateau: float = 0.05
     drift_ratio: float = 0.9
     confirm_weeks: int = 2
+    # What counts as activity (bot.domain.active_events): default, include:A,B or exclude:A,B.
+    active_events: str = "default"
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,13 @@ class ProductSettings:
             return dataclasses.replace(self, channel_overrides=rest + ((name, cast(ChannelClass, cls_)),))
         if key == CLASSIFY or key.startswith(CLASSIFY + "."):
             return self._classify(key, raw)
+        if key == "retention.active_events":
+            try:
+                rule = parse_active_events(raw)
+            except ActiveEventsError as err:
+                raise SettingError(str(err)) from None
+            return dataclasses.replace(self, retention=dataclasses.replace(self.retention,
+                                                                           active_events=rule.canonical()))
         if key == "organic.referrals_rewarded":
             answer = {"yes": "yes", "no": "no", "true": "yes", "false": "no", "": ""}.get(raw.lower())
             if answer is None:
@@ -213,6 +223,7 @@ class ProductSettings:
 
 
 CLASSIFY = "organic.classify"
+ACTIVE_EVENTS = "retention.active_events"
 
 _RANGES: dict[str, tuple[float, float]] = {
     "retention.min_weeks": (3, 104),
@@ -267,6 +278,7 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "retention.drift_ratio": ("newer cohorts retaining below this ratio of older ones hold the signal back",
                               "ratio"),
     "retention.confirm_weeks": ("weeks in a row a plateau must hold to pass (1 turns this off)", "weeks"),
+    "retention.active_events": ("which events count as activity", "default, include:A,B or exclude:A,B"),
     "organic.window_weeks": ("recent weeks the organic share is measured over", "weeks"),
     "organic.trend_weeks": ("weeks the organic trend is measured over", "weeks"),
     "organic.min_signups": ("fewest classified signups in the window before a verdict", "signups"),

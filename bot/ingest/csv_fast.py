@@ -28,6 +28,7 @@ import numpy as np
 
 from bot.domain.weeks import EPOCH_MONDAY
 from storage.bulk import EventPairs
+from storage.staging import EventWeeks
 
 # Bytes per block parsed at a time, and events per writer chunk: the parsed (user, week) columns
 # of several blocks (~15 MB as Arrow strings and int64 weeks at 500k events) are merged into one
@@ -106,9 +107,10 @@ class EventBlocks:
 
     def __init__(self, raw: IO[bytes], start: int, n_header: int, iu: int, it: int, tz_name: str,
                  parse_row: RowParser, years: tuple[int, int], block_bytes: int = BLOCK_BYTES,
-                 block_lines: int | None = None) -> None:
+                 block_lines: int | None = None, ie: int | None = None) -> None:
         self._raw, self._start, self._n_header = raw, start, n_header
         self._iu, self._it = iu, it
+        self._ie = ie  # the event name column, if any (kept beside the pairs: EventPairs.events)
         self._tz_name = tz_name
         self._tz = ZoneInfo(tz_name)
         self._parse_row = parse_row
@@ -187,7 +189,13 @@ class EventBlocks:
         merge_rows = 1 if self._block_lines else MERGE_ROWS
         users: list[Any] = []
         weeks: list[np.ndarray] = []
+        events: list[Any] = []
         rows = 0
+
+        def merged() -> EventPairs:
+            named = pa.chunked_array(events, pa.string()) if self._ie is not None else None
+            return _distinct(pa.chunked_array(users, pa.string()), np.concatenate(weeks), pa, pc, named)
+
         for chunk in self._raw_blocks():
             first = self.line_num + 1
             parsed = self._parse(chunk)
@@ -199,17 +207,17 @@ class EventBlocks:
             del chunk
             users.append(parsed[0])
             weeks.append(parsed[1])
+            if self._ie is not None:
+                events.append(parsed[2])
             rows += len(parsed[1])
             if rows >= merge_rows:
-                yield Block(first, rows=rows, pairs=_distinct(pa.chunked_array(users, pa.string()),
-                                                              np.concatenate(weeks), pa, pc))
-                users, weeks, rows = [], [], 0
+                yield Block(first, rows=rows, pairs=merged())
+                users, weeks, events, rows = [], [], [], 0
         if rows:
-            yield Block(self.line_num, rows=rows, pairs=_distinct(pa.chunked_array(users, pa.string()),
-                                                                 np.concatenate(weeks), pa, pc))
+            yield Block(self.line_num, rows=rows, pairs=merged())
 
     # ---------------------------------------------------------------- one block
-    def _parse(self, chunk: bytes) -> tuple[Any, np.ndarray] | None:
+    def _parse(self, chunk: bytes) -> tuple[Any, ...] | None:
         """A block's (user id array, week array), every row valid; None: hand the block back."""
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -236,13 +244,14 @@ class EventBlocks:
 
         names = [f"c{i}" for i in range(self._n_header)]
         cu, ct = names[self._iu], names[self._it]
+        wanted = list(dict.fromkeys([cu, ct] + ([names[self._ie]] if self._ie is not None else [])))
         try:
             table = pacsv.read_csv(
                 pa.py_buffer(chunk),
                 read_options=pacsv.ReadOptions(column_names=names, use_threads=READ_THREADS),
                 parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in chunk, invalid_row_handler=invalid_row),
                 convert_options=pacsv.ConvertOptions(
-                    include_columns=[cu, ct] if cu != ct else [cu], column_types={cu: pa.string(), ct: pa.string()},
+                    include_columns=wanted, column_types={c: pa.string() for c in wanted},
                     strings_can_be_null=False, quoted_strings_can_be_null=False),
             )
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -250,9 +259,12 @@ class EventBlocks:
         if odd:
             return None
         if table.num_rows == 0:
-            return pa.array([], pa.string()), np.zeros(0, np.int64)
+            return pa.array([], pa.string()), np.zeros(0, np.int64), pa.array([], pa.string())
         uid = table.column(cu).combine_chunks()
         ts = table.column(ct).combine_chunks()
+        # Event names as the row parser keeps them: trimmed, at most 200 characters.
+        ev = (pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(table.column(names[self._ie]).combine_chunks()), 0, 200)
+              if self._ie is not None else None)
         del table
         computed = self._weeks(ts, pa, pc)
         if computed is None:
@@ -276,7 +288,7 @@ class EventBlocks:
                 for i, clean in fixed.items():
                     values[i] = clean
                 uid = pa.array(values, type=pa.string())
-        return uid, weeks
+        return uid, weeks, ev
 
     def _weeks(self, ts: Any, pa: Any, pc: Any) -> tuple[np.ndarray, np.ndarray] | None:
         """Week index of each timestamp, and where it was computed here (elsewhere: garbage).
@@ -338,9 +350,10 @@ def _utc_offsets(instants: np.ndarray, tz: ZoneInfo, n: int, where: np.ndarray) 
     return out
 
 
-def _distinct(uid: Any, weeks: np.ndarray, pa: Any, pc: Any) -> EventPairs:
+def _distinct(uid: Any, weeks: np.ndarray, pa: Any, pc: Any, events: Any = None) -> EventPairs:
     """Distinct (user, week) pairs: users sorted (so the writer's look-ups walk the unique index
-    in order), each with its earliest week, and the pairs as (user index, week), sorted."""
+    in order), each with its earliest week, and the pairs as (user index, week), sorted. With
+    ``events`` (a name per row), the distinct named (user index, week, event) triples too."""
     if not len(weeks):
         return EventPairs([], np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
     enc = pc.dictionary_encode(uid.combine_chunks() if hasattr(uid, "num_chunks") else uid)
@@ -356,7 +369,23 @@ def _distinct(uid: Any, weeks: np.ndarray, pa: Any, pc: Any) -> EventPairs:
     pair_week += lo
     first = np.flatnonzero(np.diff(pair_user, prepend=-1))  # each user's first pair: its earliest week
     # Kept as Arrow / numpy arrays: the writer makes Python values of one statement's rows at a time.
-    return EventPairs(names.take(pa.array(order)), pair_week[first], pair_user, pair_week)
+    out = EventPairs(names.take(pa.array(order)), pair_week[first], pair_user, pair_week)
+    if events is not None:
+        out.events = _named(rank[codes] * span + (weeks - lo), span, lo, events, pa, pc)
+    return out
+
+
+def _named(pair_keys: np.ndarray, span: int, lo: int, events: Any, pa: Any, pc: Any) -> EventWeeks:
+    """The distinct (user index, week, event) triples of rows whose event name is not blank."""
+    enc = pc.dictionary_encode(events.combine_chunks() if hasattr(events, "num_chunks") else events)
+    codes = np.asarray(enc.indices, dtype=np.int64)
+    names = enc.dictionary.to_pylist()
+    keep = np.array([bool(n) for n in names], dtype=bool)[codes] if names else np.zeros(0, bool)
+    n = max(1, len(names))
+    keys = _unique(pair_keys[keep] * n + codes[keep])
+    pair, event = np.divmod(keys, n)
+    user, week = np.divmod(pair, span)
+    return EventWeeks(names, user, week + lo, event)
 
 
 def _unique(values: np.ndarray) -> np.ndarray:

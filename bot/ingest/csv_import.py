@@ -374,6 +374,7 @@ def import_csv(
                 result.rows_read, result.rejected = producer.rows, rejects.count
                 if rejects.count and not skip_invalid:
                     raise UserError(_refusal(path, rejects.count, producer.rows, rejects.first))
+                counts.finish(writer)
                 writer.close()
                 session.commit()
                 result.rejected_file = rejects.commit()
@@ -408,7 +409,7 @@ def _fast_events(kind: str, raw: io.BufferedReader, header: Sequence[str], index
     tz = product.settings.timezone
     return csv_fast.EventBlocks(raw, start, len(header), index["user_id"], index["occurred_at"], tz,
                                 event_parser({"user_id": 0, "occurred_at": 1}, tz), (MIN_YEAR, MAX_YEAR),
-                                block_lines=chunk_rows)
+                                block_lines=chunk_rows, ie=index.get("event"))
 
 
 def _refusal(path: Path, bad: int, total: int, errors: Sequence[str]) -> str:

@@ -14,7 +14,10 @@ from zoneinfo import ZoneInfo
 from bot.domain.survey import parse_answer
 from bot.domain.weeks import EPOCH_MONDAY
 from bot.errors import UserError
+from bot.ingest.event_names import named_pairs
 from storage.bulk import BulkWriter, ResponseRow, SignupRow
+from storage.event_weeks import recount_event_names, write_event_weeks
+from storage.staging import EventPairs
 
 MAX_REPORTED_ERRORS = 10  # errors quoted in the message; the total is always given
 MAX_PAYLOAD_ITEMS = 10_000  # SPEC §7
@@ -219,8 +222,19 @@ def _cell(row: Sequence[str], i: int) -> str:
 
 
 def event_parser(index: Mapping[str, int], tz_name: str) -> RowParser:
+    """(user id, week); with an ``event`` column (user id, week, event name): the name trimmed,
+    cut to 200 characters, "" when blank (then the row is activity with no name)."""
     iu, it = index["user_id"], index["occurred_at"]
     week = week_parser(tz_name, "occurred_at")
+    ie = index.get("event", -1)
+    if ie >= 0:
+        def parse_named(row: Sequence[str]) -> tuple[str, int, str]:
+            uid = row[iu].strip()
+            if not uid or len(uid) > 255:
+                _user_id(uid, "user_id")
+            return uid, week(row[it]), (row[ie].strip()[:200] if ie < len(row) else "")
+
+        return parse_named
 
     def parse(row: Sequence[str]) -> tuple[str, int]:
         uid = row[iu].strip()
@@ -332,13 +346,20 @@ class _Chunk:
 
 @dataclass
 class _Counts:
+    names: set[str] = field(default_factory=set)  # the event names written (storage.event_weeks)
     inserted: int = 0
     updated: int = 0
     new_users: int = 0
 
     def write(self, writer: BulkWriter, kind: str, payload: Any) -> None:
         if kind == "events":
+            if not isinstance(payload, EventPairs) and payload and len(next(iter(payload))) == 3:
+                payload = named_pairs(payload)  # an `event` column: (user, week, name) rows
             new_users, new_weeks = writer.events(payload)
+            if isinstance(payload, EventPairs) and payload.events is not None and len(payload):
+                # Right after the pairs: the writer's staged users are this chunk's.
+                write_event_weeks(writer, payload.events)
+                self.names.update(n for n in payload.events.names if n)
             self.new_users += new_users
             self.inserted += new_weeks
         elif kind == "signups":
@@ -351,6 +372,10 @@ class _Counts:
                 writer.email_hashes(emails)
         else:
             self.inserted += writer.responses(payload)
+
+    def finish(self, writer: BulkWriter) -> None:
+        """Once every chunk is written: recount the event names' user-weeks, if any were named."""
+        recount_event_names(writer, self.names)
 
 
 @contextmanager

@@ -220,6 +220,7 @@ def _write(session: Session, product_id: int, parsed: dict[str, list[Any]], coun
             for item in parsed[kind]:
                 chunk.add(item)
             counts[kind].write(writer, kind, chunk.take())
+        counts["events"].finish(writer)
         writer.close()
         session.commit()
     except BaseException:

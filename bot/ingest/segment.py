@@ -34,9 +34,11 @@ from bot.domain.matching import MIN_SECRET, email_hash
 from bot.domain.settings import ProductSettings
 from bot.domain.weeks import week_of
 from bot.ingest import jsonbody
+from bot.ingest.event_names import named_pairs
 from bot.ingest.formats import MAX_YEAR, MIN_YEAR
 from storage.bulk import BulkWriter, SignupRow
 from storage.db import retry_on_conflict
+from storage.event_weeks import recount_event_names, write_event_weeks
 from storage.models import Product
 from storage.repositories import segment as segment_repo
 from storage.writer import single_writer
@@ -78,6 +80,7 @@ class Message:
     created_at: datetime | None = None  # identify's traits.created_at / createdAt
     campaign: tuple[str, str, str] | None = None  # (utm source, utm medium, ad click id or "")
     email: str | None = None  # identify's traits.email: only ever hashed (bot.domain.matching)
+    event: str = ""  # a track's event name; "page" / "screen" for those (retention.active_events)
 
 
 @dataclass
@@ -239,7 +242,9 @@ def _message(raw: Any, where: str, kind: str | None, sent_at: datetime | None, r
                    latest)
     if at is None:
         return
-    batch.messages.append(Message(typ, user, message_id, at, created, _campaign(raw.get("context")), email))
+    name = raw.get("event") if typ == "track" else typ
+    event = name.strip()[:200] if isinstance(name, str) else ""
+    batch.messages.append(Message(typ, user, message_id, at, created, _campaign(raw.get("context")), email, event))
 
 
 def parse_batch(body: Any, *, kind: str | None, received_at: datetime) -> Batch:
@@ -281,6 +286,7 @@ class Plan:
     signups: list[SignupRow]
     pairs: set[tuple[str, int]]
     emails: dict[str, str] = field(default_factory=dict)  # user → address of their last identify
+    named: set[tuple[str, int, str]] = field(default_factory=set)  # (user, week, event name)
 
 
 def _channel(campaign: tuple[str, str, str] | None, channel_map: Mapping[str, str]
@@ -309,6 +315,7 @@ def plan(messages: Iterable[Message], *, existing: Mapping[str, tuple[str | None
     first_campaign: dict[str, tuple[datetime, tuple[str, str, str]]] = {}
     explicit: dict[str, Message] = {}
     pairs: set[tuple[str, int]] = set()
+    named: set[tuple[str, int, str]] = set()
     emails: dict[str, str] = {}
     for m in messages:
         uid = m.user_id
@@ -322,6 +329,7 @@ def plan(messages: Iterable[Message], *, existing: Mapping[str, tuple[str | None
             explicit[uid] = m
         if m.type in ACTIVITY_TYPES:
             pairs.add((uid, week_of(m.at, tz)))
+            named.add((uid, week_of(m.at, tz), m.event))
     signups: list[SignupRow] = []
     for uid, at in first.items():
         seen = first_campaign.get(uid)
@@ -338,7 +346,7 @@ def plan(messages: Iterable[Message], *, existing: Mapping[str, tuple[str | None
             signups.append((uid, week_of(m.created_at, tz), m.created_at, *channel))
         elif uid not in existing:
             signups.append((uid, week_of(at, tz), at, *_channel(campaign, channel_map)))
-    return Plan(signups, pairs, emails)
+    return Plan(signups, pairs, emails, named)
 
 
 # ----------------------------------------------------------------------------- the use case
@@ -395,7 +403,12 @@ def _write(session: Session, *, product_id: int, settings: ProductSettings, fres
             todo = plan(fresh, existing=existing, settings=settings)
             # Signups first, so that users created by this batch get their signup row at once.
             new, changed, signup_weeks = writer.signups(todo.signups)
-            _, event_weeks = writer.events(todo.pairs)
+            # With event names: the pairs and their names together (storage.event_weeks).
+            events = named_pairs(todo.named) if any(e for *_, e in todo.named) else None
+            _, event_weeks = writer.events(events if events is not None else todo.pairs)
+            if events is not None and events.events is not None:
+                write_event_weeks(writer, events.events)
+                recount_event_names(writer, events.events.names)
             if todo.emails and secret and len(secret) >= MIN_SECRET:  # without a key, not kept at all
                 hashed = ((uid, email_hash(secret, product_id, e)) for uid, e in todo.emails.items())
                 writer.email_hashes([(uid, h) for uid, h in hashed if h is not None])

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.domain.active_events import ActiveEventsReport, top_event_lines
 from bot.domain.settings import SettingRow
 from bot.render import limits
 from bot.render.blocks import _context, _list_sections, _message, _section, escape
@@ -38,10 +39,12 @@ def product_list_message(products: list[tuple[str, str, bool]]) -> dict[str, Any
     return _message(fallback, blocks)
 
 
-def config_message(product_slug: str, rows: Sequence[SettingRow], *, changed: str | None = None) -> dict[str, Any]:
+def config_message(product_slug: str, rows: Sequence[SettingRow], *, changed: str | None = None,
+                   events: ActiveEventsReport | None = None) -> dict[str, Any]:
     """A product's settings, each with its value, unit, default and meaning, and how to change
     one. ``changed`` (mrkdwn) leads the message when it answers a change, so a change gets one
-    reply that shows the result in context."""
+    reply that shows the result in context. ``events``: the imported event names, most frequent
+    first, and which ``retention.active_events`` counts."""
     slug = escape(product_slug)
     lines = [
         f"• `{escape(r.key)}` = *{escape(r.value)}* ({escape(r.unit)}; default {escape(r.default)})"
@@ -50,6 +53,10 @@ def config_message(product_slug: str, rows: Sequence[SettingRow], *, changed: st
     ]
     blocks = [_section(changed)] if changed else []
     blocks += _list_sections(f"Settings for `{slug}`", lines or ["_No settings._"])
+    top = top_event_lines(events) if events is not None else []
+    if top:
+        blocks += _list_sections("Event names imported (`retention.active_events` decides which count as activity)",
+                                 [f"• {escape(line)}" for line in top])
     blocks.append(_context("Change one: `/pmf-check config KEY VALUE`, e.g. `/pmf-check config survey.threshold 0.4`; "
                            "`channel.NAME organic|paid|direct|unknown` classifies a signup channel; "
                            "`organic.classify SOURCE organic|paid` says how an ambiguous source counts"))

@@ -3,6 +3,7 @@ binding a channel (``product use``), and showing or changing settings. No Slack 
 
 from __future__ import annotations
 
+from bot.domain.active_events import ActiveEventsReport
 from bot.domain.settings import SettingRow, describe
 from bot.errors import UserError
 from bot.products import service as product_service
@@ -59,20 +60,20 @@ def use_product(factory: Factory, *, team_id: str, channel_id: str, slug: str, s
 
 
 def product_settings(factory: Factory, *, team_id: str, channel_id: str,
-                     single_workspace: bool) -> tuple[str, list[SettingRow]]:
+                     single_workspace: bool) -> tuple[str, list[SettingRow], ActiveEventsReport]:
     with unit_of_work(factory) as s:
         product = product_service.channel_product(s, slack_workspace(s, team_id, single_workspace=single_workspace), channel_id)
-        return product.slug, describe(product.settings)
+        return product.slug, describe(product.settings), product_service.events_summary(s, product.id, product.settings)
 
 
 def change_setting(factory: Factory, *, product: ProductRef, key: str, value: str,
-                   user_id: str) -> tuple[str, list[SettingRow]]:
+                   user_id: str) -> tuple[str, list[SettingRow], ActiveEventsReport]:
     """Change a setting of ``product`` (the caller checked that ``user_id`` manages it)."""
     with unit_of_work(factory) as s:
         row = s.get(Product, product.id)  # the settings as they are now, not as first read
         if row is None:
             raise UserError(f"The product `{product.slug}` no longer exists.")
         new = product_service.update_setting(s, product_ref(row, product.team_id), key, value, actor=user_id)
-        return product.slug, describe(new)
+        return product.slug, describe(new), product_service.events_summary(s, product.id, new)
 
 

@@ -41,6 +41,8 @@ def custom_rules_text(custom: Sequence[CustomSetting], changes: Mapping[str, tup
     for c in custom:
         name = _PERCENT.get(c.key, c.key)
         was = f" (default {_show(c.key, c.default)})" if c.default is not None else " (default map)"
+        if c.key == "retention.active_events":
+            was = " (default: every event counts)"
         actor, at = changes.get(c.key, (CLI_ACTOR, None))
         parts.append(f"{name} {_show(c.key, c.value)}{was}, {set_by(actor, at, mention=mention)}")
     return ("Custom rules: " + "; ".join(parts)) if parts else None

@@ -11,12 +11,14 @@ import re
 
 from sqlalchemy.orm import Session
 
+from bot.domain.active_events import ActiveEventsReport, active_events_report, parse_active_events
 from bot.domain.settings import ProductSettings, SettingError
 from bot.domain.suggest import did_you_mean
 from bot.errors import NotFound, UserError
 from storage.db import Factory, unit_of_work
 from storage.models import Product, Workspace
 from storage.repositories import access as audit
+from storage.repositories import activity_events
 from storage.repositories import products as repo
 from storage.repositories.products import (
     LOCAL_TEAM,
@@ -157,6 +159,19 @@ def cli_change_setting(factory: Factory, *, product_slug: str, team_id: str | No
 def cli_settings(factory: Factory, *, product_slug: str, team_id: str | None) -> ProductSettings:
     with unit_of_work(factory) as s:
         return cli_product(s, product_slug, team_id).settings
+
+
+def events_summary(session: Session, product_id: int, settings: ProductSettings) -> ActiveEventsReport:
+    """The event names the product's imports carried, counted or not under its
+    ``retention.active_events`` (SPEC §5 "Activity"), for ``config``."""
+    rule = parse_active_events(settings.retention.active_events)
+    return active_events_report(rule, activity_events.event_counts(session, product_id))
+
+
+def cli_events(factory: Factory, *, product_slug: str, team_id: str | None) -> ActiveEventsReport:
+    with unit_of_work(factory) as s:
+        p = cli_product(s, product_slug, team_id)
+        return events_summary(s, p.id, p.settings)
 
 
 def update_setting(session: Session, product: ProductRef, key: str, value: str, *, actor: str) -> ProductSettings:

@@ -69,6 +69,7 @@ def report_text(report: GateReport, changes: Mapping[str, tuple[str, datetime]] 
         *rules_lines(report, changes),
         "",
         f"  Retention plateau   [{STATUS_MARK[r.status]}] {r.summary}",
+        *([f"                      {r.active_events.line()}"] if r.active_events else []),
         f"  Organic growth      [{STATUS_MARK[o.status]}] {o.summary}",
         f"  Sean Ellis survey   [{STATUS_MARK[s.status]}] {s.summary}",
     ]

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.domain import default_rules, gate, organic, retention, survey
+from bot.domain.active_events import ActiveEvents, ActiveEventsReport, active_events_report, parse_active_events
 from bot.domain.types import (
     TIERS,
     ActivityTier,
@@ -48,6 +49,7 @@ from bot.reports.inputs import ReportData
 from bot.reports.shared import report_key
 from storage.db import Factory, unit_of_work
 from storage.models import Workspace
+from storage.repositories import activity_events as activity_events_repo
 from storage.repositories import audience as audience_repo
 from storage.repositories.products import ProductRef, list_products, product_ref
 from storage.repositories.reports import survey_responses
@@ -69,7 +71,20 @@ def build_cohort_table(session: Session, product: ProductRef, as_of: date,
     data = data or ReportData(session, product.id)
     if sizes is None:
         sizes = data.cohort_sizes(last)
-    return retention.build_cohort_table(as_of, sizes, data.cohort_activity(last))
+    rule = counted_events(session, product)[0]
+    if rule is None:
+        return retention.build_cohort_table(as_of, sizes, data.cohort_activity(last))
+    return retention.build_cohort_table(
+        as_of, sizes, activity_events_repo.cohort_activity(session, product.id, last, rule, sizes))
+
+
+def counted_events(session: Session, product: ProductRef) -> tuple[ActiveEvents | None, ActiveEventsReport]:
+    """The rule retention's reads filter by (None: every event counts, the default path, also
+    when a rule is set but no imported event carries a name), and what it counts, for the
+    report's details and ``config``."""
+    rule = parse_active_events(product.settings.retention.active_events)
+    report = active_events_report(rule, activity_events_repo.event_counts(session, product.id))
+    return (None if rule.is_default or not report.applies else rule), report
 
 
 def _retention_signal(session: Session, product: ProductRef, as_of: date,
@@ -81,10 +96,16 @@ def _retention_signal(session: Session, product: ProductRef, as_of: date,
     sizes = data.cohort_sizes(last)
     table = build_cohort_table(session, product, as_of, sizes, data)
     offsets = retention.tail_offsets(table, s.retention)
-    patterns = data.tail_patterns(last, offsets, sizes) if offsets else None
+    rule, counted = counted_events(session, product)
+    patterns = None
+    if offsets:
+        patterns = (data.tail_patterns(last, offsets, sizes) if rule is None else
+                    activity_events_repo.tail_patterns(session, product.id, last, offsets, sizes, rule))
     signal = retention.plateau_test(table, patterns, s.retention, previous_status=previous_status,
                                     seed=_seed(product.id, as_of))
     data.unconfirmed[as_of] = signal.unconfirmed_status
+    if counted.counted or counted.excluded or counted.note:
+        signal = dataclasses.replace(signal, active_events=counted)
     return signal, table
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.context import AppContext
-from bot.domain.settings import CLASSIFY
+from bot.domain.settings import ACTIVE_EVENTS, CLASSIFY
 from bot.errors import UserError
 from bot.products import access, managers
 from bot.products.blocks import config_message, history_message, managers_message, product_list_message
@@ -104,23 +104,24 @@ def product_managers(req: CommandRequest, args: list[str]) -> None:
 def config(req: CommandRequest) -> None:
     ctx = req.ctx
     if not req.words:
-        slug, items = product_settings(ctx.factory, team_id=req.team_id, channel_id=req.channel_id,
-                                       single_workspace=ctx.single_workspace)
-        req.respond(**config_message(slug, items))
+        slug, items, events = product_settings(ctx.factory, team_id=req.team_id, channel_id=req.channel_id,
+                                               single_workspace=ctx.single_workspace)
+        req.respond(**config_message(slug, items, events=events))
     elif req.words[0].lower() == "history":
         expect_no_args(req.words[1:], usage_text(CONFIG_USAGE))
         p = _channel_product(req)
         changes = managers.history(ctx.factory, product=p)
         req.respond(**history_message(p.slug, [(c.at, c.actor, c.kind, c.key, c.old, c.new) for c in changes],
                                       managers.custom_rules(ctx.factory, product=p)))
-    elif len(req.words) == 2 or (len(req.words) >= 3 and req.words[0].lower() == CLASSIFY):
-        # organic.classify takes a source (perhaps of several words) and a class.
+    elif len(req.words) == 2 or (len(req.words) >= 3 and req.words[0].lower() in (CLASSIFY, ACTIVE_EVENTS)):
+        # organic.classify takes a source (perhaps of several words) and a class; an event list may
+        # be written with spaces ("exclude: email_opened, notification_sent").
         key, value = req.words[0], " ".join(req.words[1:])
         p = _channel_product(req)
         _require(req, p, f"change the settings of `{p.slug}`")
-        slug, items = change_setting(ctx.factory, product=p, key=key, value=value, user_id=req.user_id)
+        slug, items, events = change_setting(ctx.factory, product=p, key=key, value=value, user_id=req.user_id)
         changed = f":white_check_mark: Changed `{blocks.escape(key)}` of `{slug}` to `{blocks.escape(value)}`."
-        req.respond(**config_message(slug, items, changed=changed))
+        req.respond(**config_message(slug, items, changed=changed, events=events))
     else:
         raise UserError("`/pmf-check config` takes nothing (show), `history`, or exactly `KEY VALUE` (change; "
                         f"`{CLASSIFY} SOURCE organic|paid` takes a source and a class).",

@@ -14,6 +14,7 @@ from bot.domain.types import SurveyResponse as DomainResponse
 from bot.domain.types import TailPatterns, WeekChannels
 from storage.models import (
     ActivityWeek,
+    EventName,
     ProductUser,
     SurveyResponse,
 )
@@ -157,7 +158,13 @@ def data_fingerprint(session: Session, product_id: int, *, last_week: int | None
         .where(*user_filter)).one()
     activity = session.execute(
         select(func.count(), func.max(ActivityWeek.week)).select_from(ActivityWeek).where(*activity_filter)).one()
-    return tuple(users) + tuple(activity) + answers_fingerprint(session, product_id, until=until)
+    answers = answers_fingerprint(session, product_id, until=until)
+    if last_week is not None:  # a stored week's snapshot: its event-name counts are all-time figures
+        return tuple(users) + tuple(activity) + answers
+    # Event names (retention.active_events): an import may add named rows without new user-weeks.
+    names = session.execute(select(func.count(), func.sum(EventName.user_weeks))
+                            .where(EventName.product_id == product_id)).one()
+    return tuple(users) + tuple(activity) + answers + tuple(names)
 
 
 def answers_fingerprint(session: Session, product_id: int, *, until: datetime | None = None) -> tuple[object, ...]:

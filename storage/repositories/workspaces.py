@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Table, delete, text
+from sqlalchemy import Table, delete, select, text
 from sqlalchemy.orm import Session
 
-from storage.models import Workspace
+from storage.models import ActivityEventWeek, Product, Workspace
 
 
 def delete_team_rows(session: Session, table: Table, *, team_id: str, user_ids: Sequence[str] | None = None) -> None:
@@ -23,7 +23,10 @@ def delete_team_rows(session: Session, table: Table, *, team_id: str, user_ids: 
 
 
 def delete_workspace(session: Session, *, team_id: str) -> None:
-    """Delete the team's workspace row (it cascades to every table holding its data)."""
+    """Delete the team's workspace row (it cascades to every table holding its data, but for
+    ``activity_event_weeks``, which has no foreign key: deleted here first)."""
+    products = select(Product.id).join(Workspace, Workspace.id == Product.workspace_id).where(Workspace.team_id == team_id)
+    session.execute(delete(ActivityEventWeek).where(ActivityEventWeek.product_id.in_(products)))
     session.execute(delete(Workspace).where(Workspace.team_id == team_id))
 
 

@@ -9,7 +9,16 @@ from sqlalchemy import func, select
 
 from bot.render.limits import validate_view
 from bot.slack.installations import slack_bots, slack_installations
-from storage.models import ChannelBinding, IngestToken, Product, ProductUser, SlackEventReceipt, Workspace
+from storage.models import (
+    ActivityEventWeek,
+    ChannelBinding,
+    EventName,
+    IngestToken,
+    Product,
+    ProductUser,
+    SlackEventReceipt,
+    Workspace,
+)
 from tests.fakes.slack_api import PNG_MAGIC, text_of
 
 
@@ -113,12 +122,14 @@ def test_app_uninstalled_deletes_the_workspaces_data(harness, fake_slack, seed_p
     _seed_everything(seed_product, harness, "T1")
     seed_product("T2", "other", "Other", data=False)
     assert _count(session_factory, ProductUser) > 0
+    assert _count(session_factory, ActivityEventWeek) > 0 and _count(session_factory, EventName) > 0
     assert harness.event({"type": "app_uninstalled"}, team="T1", event_id="EvUNINSTALL").status == 200
     harness.wait(lambda: _count(session_factory, Workspace) == 1, what="workspace T1 deleted")
     with session_factory() as s:
         assert s.scalar(select(Workspace.team_id)) == "T2"
         assert s.scalars(select(Product.slug)).all() == ["other"]
-    for model in (ProductUser, ChannelBinding, IngestToken):
+    # activity_event_weeks has no foreign key: the workspace's deletion removes its rows itself.
+    for model in (ProductUser, ChannelBinding, IngestToken, ActivityEventWeek, EventName):
         assert _count(session_factory, model) == 0
 
 
