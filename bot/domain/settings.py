@@ -51,7 +51,7 @@ class RetentionSettings:
     flat_tolerance: float = 0.01
     relative_tolerance: float = 0.02
     min_plateau: float = 0.05
-    drift_ratio: float = 0.9
+    drift_ratio: float = 0.95
     confirm_weeks: int = 2
     # What counts as activity (bot.domain.active_events): default, include:A,B or exclude:A,B.
     active_events: str = "default"
