@@ -39,6 +39,8 @@ from handlers.commands.router import Router
 
 log = logging.getLogger(__name__)
 
+ERROR_EVENT = "pmf_error"  # the metadata event type of an error told by DM (post.dm reconciles on it)
+
 
 def register(app: App, ctx: AppContext, router: Router) -> None:
     @app.error
@@ -136,7 +138,7 @@ def tell_user(error: BaseException, body: dict[str, Any], client: WebClient) -> 
             # message must not replace that message, so it gets a new ephemeral one.
             Responder(url)(**message, replace_original="command" in body)
         elif body.get("type") in ("block_actions", "view_submission", "shortcut") and user and client:
-            post.dm(client, user, message, meta=post.metadata("pmf_error", ref=ref))
+            post.dm(client, user, message, meta=post.metadata(ERROR_EVENT, ref=ref))
         elif (body.get("event") or {}).get("type") == "app_home_opened" and user and client:
             client.views_publish(user_id=user, view={"type": "home", "blocks": message["blocks"]})
         else:

@@ -49,7 +49,7 @@ from bot.ingest.formats import (
 )
 from bot.products import service as products
 from storage.bulk import BulkWriter, tidy_after_import
-from storage.db import Factory
+from storage.db import Factory, begin_write
 from storage.repositories.products import ProductRef
 
 # Rows per database round, by kind. The bigger an events chunk, the more repeated user-weeks are
@@ -349,6 +349,10 @@ def import_csv(
         index = shape.index
 
         with factory() as session, _gc_paused():
+            # SQLite: the write lock now, not at the first write. A transaction that read first
+            # cannot wait for another writer (the clock of a running `pmfbot web` or `socket`):
+            # SQLite would answer "database is locked" at once instead of queueing the import.
+            begin_write(session)
             product = products.cli_product(session, product_slug, team_id)
             parse = shape.wrap(_parser_for(kind, index, product, secret))
             result = ImportResult(kind=kind, product=product.slug, path=str(path), notes=shape.notes)

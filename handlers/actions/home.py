@@ -6,12 +6,14 @@ its chart are recorded steps, so a rerun never sends them twice)."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.context import AppContext
+from bot.errors import UserError
 from bot.home.ids import Action as HomeAction
 from bot.jobs.queue import queue_of
 from bot.jobs.registry import INTERACTIVE, JobRun, Task
@@ -21,7 +23,7 @@ from bot.reports.service import product_report
 from bot.reports.slack import share_report
 from bot.slack import post
 from handlers.commands.router import Router
-from handlers.errors import describe, tell_user
+from handlers.errors import ERROR_EVENT, describe, tell_user
 from handlers.events.home import publish_home
 
 log = logging.getLogger(__name__)
@@ -34,8 +36,13 @@ def run_check(ctx: AppContext, run: JobRun) -> None:
     a = run.args
     team_id, user_id = a["team_id"], a["user_id"]
     client = ctx.client_for_team(team_id)
-    b = product_report(ctx.factory, cache=ctx.reports, team_id=team_id, slug=a["slug"],
-                       single_workspace=ctx.single_workspace, now=ctx.now())
+    try:
+        b = product_report(ctx.factory, cache=ctx.reports, team_id=team_id, slug=a["slug"],
+                           single_workspace=ctx.single_workspace, now=ctx.now())
+    except UserError as err:  # what to fix (e.g. the product is gone): the final answer, never retried
+        log.info("user error in a Home check team=%s user=%s: %s", team_id, user_id, err)
+        run.effects.once("error-dm", partial(_tell, ctx, run, err))
+        return
     dm = run.effects.once("dm", lambda: client.conversations_open(users=user_id)["channel"]["id"])
     message = gate_report_message(b.report, chart_note="The chart of all three signals is below."
                                   if b.chart is not None else None,
@@ -45,8 +52,15 @@ def run_check(ctx: AppContext, run: JobRun) -> None:
     publish_home(ctx, client, team_id, user_id)
 
 
+def _tell(ctx: AppContext, run: JobRun, error: BaseException) -> str | None:
+    """The error by DM, named like every error DM (so an ambiguous failure is reconciled in the DM)."""
+    ref = run.key[:8]
+    return post.dm(ctx.client_for_team(run.args["team_id"]), run.args["user_id"], describe(error, ref),
+                   meta=post.metadata(ERROR_EVENT, ref=ref))
+
+
 def gave_up(ctx: AppContext, run: JobRun, error: BaseException) -> None:
-    post.dm(ctx.client_for_team(run.args["team_id"]), run.args["user_id"], describe(error, run.key[:8]))
+    _tell(ctx, run, error)
 
 
 def register(app: App, ctx: AppContext, router: Router) -> None:

@@ -12,6 +12,7 @@ repeats one). Web processes never render reports or charts.
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from slack_bolt import Ack, App, BoltRequest
@@ -34,8 +35,8 @@ log = logging.getLogger(__name__)
 COMMAND = "/pmf-check"
 JOB = "pmf.command"
 PLACEHOLDER = ":hourglass_flowing_sand: Working on `/pmf-check {text}`…"
-NOT_QUEUED = (":warning: PMF Gate could not queue `/pmf-check {text}` (its database did not answer), so nothing "
-              "will happen. Please try again in a minute.")
+NOT_QUEUED = (":warning: PMF Gate hit an internal problem: it could not queue `/pmf-check {text}` (its database "
+              "did not answer), so nothing will happen. Please try again in a minute. Reference `{ref}`.")
 DID_NOT_FINISH = ":warning: This did not finish: `/pmf-check {text}` failed {n} times. Please try again later."
 # In a direct message there is no channel to bind, share in or survey: these work there (the report
 # and lessons of a named product, the history, a digest into one's own DM, help).
@@ -123,8 +124,9 @@ def register(app: App, ctx: AppContext, router: Router) -> None:
         try:
             queue_of(ctx).defer(JOB, args)
         except Exception as err:  # noqa: BLE001 - told in the ack; nothing was stored
-            log.error("could not queue /pmf-check for team=%s channel=%s: %s", command["team_id"],
-                      command["channel_id"], type(err).__name__)
-            ack(response_type="ephemeral", text=NOT_QUEUED.format(text=shown))
+            ref = uuid.uuid4().hex[:8]
+            log.error("could not queue /pmf-check for team=%s channel=%s ref=%s: %s", command["team_id"],
+                      command["channel_id"], ref, type(err).__name__)
+            ack(response_type="ephemeral", text=NOT_QUEUED.format(text=shown, ref=ref))
             return
         ack(response_type="ephemeral", text=PLACEHOLDER.format(text=shown))

@@ -9,7 +9,6 @@ from tests.fakes.slack_api import text_of
 
 def test_the_pmf_check_chart_has_one_name(harness, fake_slack, seed_product, monkeypatch):  # type: ignore[no-untyped-def]
     import bot.digests.charts as charts
-    import bot.reports.cache as cache
 
     names: list[str] = []
     original = charts.digest_chart
@@ -18,7 +17,9 @@ def test_the_pmf_check_chart_has_one_name(harness, fake_slack, seed_product, mon
         names.append(kwargs.get("name", "(the default)"))
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(cache, "digest_chart", spy)
+    # bot.reports.cache imports digest_chart when it draws (matplotlib is imported lazily): the spy
+    # goes where that import finds it.
+    monkeypatch.setattr(charts, "digest_chart", spy)
     seed_product("T1", "acme", "Acme")
     reply = text_of(harness.pmf("status").reply(timeout=30))
     assert f"{SIGNALS_CHART} chart: <" in reply

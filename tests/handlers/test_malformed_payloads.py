@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -133,16 +134,21 @@ def test_digest_weekly_with_a_40_character_channel_id_gets_a_clear_reply(
     _no_error_lines(caplog)
 
 
-def test_a_real_internal_problem_still_says_so(harness: Harness, seed_product: Any) -> None:
+def test_a_real_internal_problem_still_says_so(harness: Harness, seed_product: Any,
+                                              caplog: pytest.LogCaptureFixture) -> None:
     """The plain "out of date" answer is only for malformed payloads: a failure of ours still
-    reads as an internal problem with a reference."""
+    reads as an internal problem with a reference. With the database gone the command's job
+    cannot be stored, so the ack itself says so (SPEC §11), with the reference the log has."""
     seed_product("T1", "acme", "Acme", data=False)
     real = harness.ctx.factory.kw["bind"]
     harness.ctx.factory.configure(bind=create_engine("sqlite:////nonexistent/dir/x.db"))  # the database is gone
     try:
-        assert "internal problem" in text_of(harness.pmf("").reply())
+        ack = harness.pmf("").ack()["text"]
     finally:
         harness.ctx.factory.configure(bind=real)
+    assert "internal problem" in ack and OUT_OF_DATE not in ack
+    ref = re.search(r"Reference `([0-9a-f]{8})`", ack)
+    assert ref and any(f"ref={ref.group(1)}" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.parametrize(("body", "why"), [

@@ -384,3 +384,52 @@ def test_a_large_import_is_vacuumed_on_postgresql(session_factory: Factory, prod
         assert after is not None and after != before
     # SQLite has nothing to vacuum for: the function says it did not run.
     assert bulk.tidy_after_import(engine, "events", 10**9) is pg
+
+
+def test_an_import_waits_for_another_writer_instead_of_failing(session_factory: Factory, product: str,
+                                                              csv_file: MakeCsv,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite: while `pmfbot web` runs its clock in-process, another connection writes during a CLI
+    import (here: a write transaction open for 0.3 s, begun while the import works). The import
+    waits its turn and commits; a transaction that read first and wrote later would get "database
+    is locked" at once when it reached the lock (SQLite cannot let it wait: its snapshot is stale)."""
+    engine = session_factory.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's single writer")
+    import sqlite3
+    import threading
+    import time
+
+    other: list[str] = []
+    threads: list[threading.Thread] = []
+    original = bulk.BulkWriter._analyze
+
+    def clock_write(began: threading.Event) -> None:
+        conn = sqlite3.connect(engine.url.database, timeout=5, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            began.set()
+            conn.execute("UPDATE products SET name = name")
+            time.sleep(0.3)
+            conn.execute("COMMIT")
+            other.append("written")
+        except sqlite3.OperationalError as err:
+            began.set()
+            other.append(str(err))
+        finally:
+            conn.close()
+
+    def write_meanwhile(self: bulk.BulkWriter, table: str) -> None:  # after the import read product_users
+        if table == "pmf_stage_ids" and not threads:
+            began = threading.Event()
+            threads.append(threading.Thread(target=clock_write, args=(began,)))
+            threads[0].start()
+            began.wait(0.5)
+        original(self, table)
+
+    monkeypatch.setattr(bulk.BulkWriter, "_analyze", write_meanwhile)
+    path = csv_file("events.csv", ["user_id", "occurred_at"], [["u1", "2026-03-02T10:00:00Z"], ["u2", "2026-03-09"]])
+    result = run(session_factory, "events", path)
+    threads[0].join()
+    assert result.new_users == 2 and activity(session_factory) == {("u1", W), ("u2", W + 1)}
+    assert other == ["written"]  # the other writer waited for the import, then wrote

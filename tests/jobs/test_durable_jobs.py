@@ -177,7 +177,8 @@ def test_a_url_older_than_25_minutes_replies_by_dm(harness: Harness, fake_slack:
     args = job_args(command_args(fake_slack, "product", "old"), harness.ctx.now() - timedelta(minutes=26))
     execute(harness.ctx, JOB, args, attempt=0)
     assert fake_slack.responses("old") == []
-    dms = [c for c in fake_slack.calls_to("chat.postMessage") if c.params.get("channel") == "U1"]
+    # A DM goes to the IM channel conversations.open names (bot/slack/post.py dm), not the user id.
+    dms = [c for c in fake_slack.calls_to("chat.postMessage") if c.params.get("channel") == "DU1"]
     assert len(dms) == 1
 
 

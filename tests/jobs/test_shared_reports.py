@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.reports import cache as cache_module
+from bot.digests import charts
 from bot.reports import service
 from bot.reports.cache import ReportCache
 from bot.reports.service import PendingReport, fetch_report
@@ -34,7 +34,7 @@ def test_two_workers_compute_and_draw_a_report_once(db_url: str, session_factory
     product = seed_product("T1", "acme", "Acme")
     computed: list[int] = []
     drawn: list[int] = []
-    real_compute, real_chart = service.compute_report, cache_module.digest_chart
+    real_compute, real_chart = service.compute_report, charts.digest_chart
 
     def counting_compute(*a: Any, **k: Any) -> Any:
         computed.append(1)
@@ -45,7 +45,7 @@ def test_two_workers_compute_and_draw_a_report_once(db_url: str, session_factory
         return real_chart(*a, **k)
 
     monkeypatch.setattr(service, "compute_report", counting_compute)
-    monkeypatch.setattr(cache_module, "digest_chart", counting_chart)
+    monkeypatch.setattr(charts, "digest_chart", counting_chart)  # bot.reports.cache imports it when it draws
     caches = two_processes(session_factory)
     with session_factory() as s:
         fingerprint = caches[0].fingerprint(s, product.id)
