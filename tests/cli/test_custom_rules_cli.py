@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.settings import RetentionSettings
 from bot.domain.weeks import week_of_date
 from bot.history.charts import trajectory_chart
 from bot.history.service import cli_history
@@ -24,11 +25,12 @@ from storage.db import unit_of_work
 from storage.models import AuditEntry
 from tests.fakes.keen_product import write_keen_product
 
+DRIFT = RetentionSettings().drift_ratio  # the default, as the reports show it
 AS_OF = date(2026, 11, 23)  # a Monday
 CHANGED_AT = datetime(2026, 11, 25, 10, 30, tzinfo=UTC)  # two days after: after every week shown
 LINE = ("Ready to scale with your custom rules; with the default rules: Not sure yet, so not yet — retention "
-        "reads borderline under the defaults, pass under retention.drift_ratio 0 (default 0.8). To judge by the "
-        "defaults again: `/pmf-check config retention.drift_ratio 0.8`.")
+        f"reads borderline under the defaults, pass under retention.drift_ratio 0 (default {DRIFT:g}). To judge by the "
+        f"defaults again: `/pmf-check config retention.drift_ratio {DRIFT:g}`.")
 
 
 @pytest.fixture
@@ -71,13 +73,13 @@ def test_drift_ratio_zero_is_disclosed_by_check_text_and_json(run, keen, session
     # ... and the JSON says what the defaults give: exactly the report computed before the change.
     assert after["default_rules_verdict"] == before["verdict"]
     assert after["default_rules_signals"] == {k: v["status"] for k, v in before["signals"].items()}
-    assert after["custom_rules"] == [{"key": "retention.drift_ratio", "value": 0.0, "default": 0.8,
+    assert after["custom_rules"] == [{"key": "retention.drift_ratio", "value": 0.0, "default": DRIFT,
                                       "set_by": "U0MGR", "set_at": CHANGED_AT.isoformat()}]
     # The text: the verdict, then both verdicts with the way back, then who set the rule and when.
     lines = text.splitlines()
     assert lines[1] == "Verdict: Ready to scale"
     assert lines[2] == LINE
-    assert lines[3] == "Custom rules: retention.drift_ratio 0 (default 0.8), set by U0MGR on 25 Nov"
+    assert lines[3] == f"Custom rules: retention.drift_ratio 0 (default {DRIFT:g}), set by U0MGR on 25 Nov"
 
 
 def test_drift_ratio_zero_is_disclosed_by_history_text_json_and_chart(run, keen, session_factory) -> None:  # type: ignore[no-untyped-def]
@@ -102,12 +104,12 @@ def test_drift_ratio_zero_is_disclosed_by_history_text_json_and_chart(run, keen,
     assert differing, "the custom rule changes no week's verdict: the case is not exercised"
     for w, b in zip(after["weeks"], before["weeks"], strict=True):
         assert w.get("default_rules_verdict") == (b["verdict"] if w["verdict"] != b["verdict"] else None)
-    assert after["custom_rules"] == [{"key": "retention.drift_ratio", "value": 0.0, "default": 0.8}]
-    assert after["rule_changes"] == [{"week": "2026-11-23", "change": "retention.drift_ratio: 0.8 → 0.0"}]
+    assert after["custom_rules"] == [{"key": "retention.drift_ratio", "value": 0.0, "default": DRIFT}]
+    assert after["rule_changes"] == [{"week": "2026-11-23", "change": f"retention.drift_ratio: {DRIFT:g} → 0.0"}]
 
-    assert (f"Every week is computed with your custom rules (retention.drift_ratio 0 (default 0.8)); with the "
+    assert (f"Every week is computed with your custom rules (retention.drift_ratio 0 (default {DRIFT:g})); with the "
             f"default rules the verdict reads otherwise in {len(differing)} of 3 weeks (marked).") in text
-    assert ("Rules changed in the week of 2026-11-23: retention.drift_ratio: 0.8 → 0.0 (after the weeks shown: "
+    assert (f"Rules changed in the week of 2026-11-23: retention.drift_ratio: {DRIFT:g} → 0.0 (after the weeks shown: "
             "every week here is computed with the new rules)") in text
     marked = [line for line in text.splitlines() if line.endswith("(with the default rules: Not sure yet, so not yet)")]
     assert len(marked) == len(differing)
@@ -115,7 +117,7 @@ def test_drift_ratio_zero_is_disclosed_by_history_text_json_and_chart(run, keen,
     # The trajectory marks the change on its time axis: the chart differs from the same history
     # without it, and from one with the change placed at another week.
     h = cli_history(session_factory, product_slug="acme", weeks=3, as_of=AS_OF)
-    assert h.rule_changes == ((week_of_date(CHANGED_AT.date()), "retention.drift_ratio: 0.8 → 0.0"),)
+    assert h.rule_changes == ((week_of_date(CHANGED_AT.date()), f"retention.drift_ratio: {DRIFT:g} → 0.0"),)
     chart = trajectory_chart(h)
     assert chart != trajectory_chart(replace(h, rule_changes=()))
-    assert chart != trajectory_chart(replace(h, rule_changes=((h.weeks[0].week, "retention.drift_ratio: 0.8 → 0.0"),)))
+    assert chart != trajectory_chart(replace(h, rule_changes=((h.weeks[0].week, f"retention.drift_ratio: {DRIFT:g} → 0.0"),)))

@@ -10,14 +10,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from bot.domain.settings import RetentionSettings
 from bot.ingest.csv_import import import_csv
 from bot.products.service import create_product
 from tests.fakes.fixtures import AS_OF
 from tests.fakes.keen_product import write_keen_product
 from tests.fakes.slack_api import text_of
 
+DRIFT = RetentionSettings().drift_ratio  # the default, as the reports show it
 BOTH = "Ready to scale with your custom rules; with the default rules: Not sure yet, so not yet"
-BACK = "To judge by the defaults again: `/pmf-check config retention.drift_ratio 0.8`."
+BACK = f"To judge by the defaults again: `/pmf-check config retention.drift_ratio {DRIFT:g}`."
 
 
 def _seed(session_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -46,7 +48,7 @@ def test_both_verdicts_on_the_report_share_digest_and_app_home(harness, fake_sla
     assert "Ready to scale" in report
     assert report.count(BOTH) == 2, report  # the verdict section and the notification text
     assert BACK in report
-    assert "Custom rules: retention.drift_ratio 0 (default 0.8), set by <@U1> on " in report
+    assert f"Custom rules: retention.drift_ratio 0 (default {DRIFT:g}), set by <@U1> on " in report
 
     harness.pmf("share").reply()
     (shared,) = [c for c in fake_slack.calls_to("chat.postMessage") if c.params["channel"] == "C1"
@@ -61,5 +63,5 @@ def test_both_verdicts_on_the_report_share_digest_and_app_home(harness, fake_sla
     assert BOTH in home and BACK in home
 
     history = text_of(harness.pmf("history").reply())
-    assert "Every week is computed with your custom rules (retention.drift_ratio 0 (default 0.8))" in history
+    assert f"Every week is computed with your custom rules (retention.drift_ratio 0 (default {DRIFT:g}))" in history
     assert "(with the default rules: Not sure yet, so not yet)" in history
