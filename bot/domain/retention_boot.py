@@ -71,9 +71,10 @@ class Evidence:
     slope_ci: tuple[float, float] | None = None
     level_ci: tuple[float, float] | None = None
     relative_ci: tuple[float, float] | None = None
-    # The slope's one-sided lower bound at 99%: a tail is "rising" only when this clears 0. At 95%
-    # a truly flat tail read "rising" in 1 check in 20, which alone cost a truly fit product ~5
-    # points of power and, with the two-week confirmation, flips (issue 18 merge).
+    # The slope's one-sided lower bound at 98%: a tail is "rising" only when this clears 0. At 95%
+    # a truly flat tail read "rising" in 1 check in 20 (whole-gate power 74% with the rest of the
+    # round's rules); at 99% a win-back blast passed 29/600 (4.8%); at 98% 18/600 (3.0%) with
+    # power 122/150 (81%) (issue 18 merge, seeded simulations in tests/domain/calibration_gate.py).
     rise_lower: float | None = None
 
 
@@ -88,6 +89,9 @@ class Drift:
     upper: float | None
     users: int
     last: int
+
+
+RISE_PERCENTILE = 2.0  # the slope's lower bound for "rising": one-sided 98% (see Evidence.rise_lower)
 
 
 def _percentiles(x: NDArray[np.float64]) -> tuple[float, float]:
@@ -130,7 +134,7 @@ def evidence(
     return (
         Evidence(slope=slope, level=level, relative=relative, slope_ci=_percentiles(slopes),
                  level_ci=_percentiles(levels), relative_ci=_percentiles(rels),
-                 rise_lower=float(np.percentile(slopes, 1.0))),
+                 rise_lower=float(np.percentile(slopes, RISE_PERCENTILE))),
         "",
     )
 
