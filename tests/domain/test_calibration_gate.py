@@ -119,10 +119,6 @@ def test_a_survey_truly_at_55_percent_with_300_answers_passes() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "the organic signal costs the power (bench: gate 67%, organic 81%, retention 91%, survey 95%): "
-    "its plain-Poisson 'shrinking' test flags steady products whose weekly volumes vary (the "
-    "gate-org branch replaces it with quasi-Poisson). Remove this mark once it passes."))
 def test_power_all_three_signals_truly_there_reads_ready() -> None:
     reps = 50
     hits = sum(gate_once(np.random.default_rng(42_000 + i), FIT, n_boot=500, seed=i).verdict == "ready"
