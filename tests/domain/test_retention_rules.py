@@ -182,7 +182,7 @@ def test_only_a_pass_waits_for_confirmation() -> None:
 
 def test_new_settings_have_their_defaults_and_are_validated() -> None:
     r = RetentionSettings()
-    assert (r.relative_tolerance, r.drift_ratio, r.confirm_weeks, r.min_cohorts) == (0.02, 0.9, 2, 6)
+    assert (r.relative_tolerance, r.drift_ratio, r.confirm_weeks, r.min_cohorts) == (0.02, 0.95, 2, 6)
     s = ProductSettings().with_value("retention.relative_tolerance", "0.05").with_value("retention.confirm_weeks", "1")
     assert s.retention.relative_tolerance == 0.05 and s.retention.confirm_weeks == 1
     assert ProductSettings.from_dict(s.to_dict()) == s
