@@ -1,5 +1,6 @@
 """The real ``pmfbot web`` (gunicorn) as a subprocess on loopback, against the fake Slack Web API:
-the e2e tests' one way to start it."""
+the e2e tests' one way to start it. On PostgreSQL a ``pmfbot worker`` runs beside it, as the
+Procfile deploys them: web only stores the job and acks, the worker runs it (SPEC §11)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ def web_process(db_url: str, fake_slack: FakeSlack, session_factory, tmp_path: P
     log = open(tmp_path / "web.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "web"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
+    worker = None
+    if db_url.startswith("postgresql"):
+        worker = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], cwd=ROOT, env=env, stdout=log,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -49,4 +54,6 @@ def web_process(db_url: str, fake_slack: FakeSlack, session_factory, tmp_path: P
         yield url
     finally:
         stop_process_group(proc, timeout=20)
+        if worker is not None:
+            stop_process_group(worker, timeout=20)
         log.close()
