@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.fakes.processes import free_port  # noqa: E402 - after the path set-up
+from tests.fakes.processes import free_port, wait_healthy  # noqa: E402 - after the path set-up
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
 
 PMFBOT = [sys.executable, "-m", "bot.cli"]
@@ -74,20 +74,6 @@ def _batch(client: int, n: int, size: int) -> bytes:
                      "messageId": f"c{client}-b{n}-m{i}", "timestamp": f"2026-10-{day:02d}T10:00:00Z"})
     return json.dumps({"batch": msgs}).encode()
 
-
-def _wait_healthy(base: str, web: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if web.poll() is not None:
-            raise SystemExit("pmfbot web exited: " + (web.stderr.read().decode()[-2000:] if web.stderr else ""))
-        try:
-            with urlopen(base + "/healthz", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except (URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    raise SystemExit("pmfbot web did not become healthy within 60 s")
 
 
 def _stored(url: str) -> dict[str, int]:
@@ -131,7 +117,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         statuses: list[int] = []
         lock = threading.Lock()
         try:
-            _wait_healthy(base, web)
+            wait_healthy(base, web)
 
             def client(c: int) -> None:
                 for n in range(args.batches):

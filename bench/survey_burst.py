@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.fakes.processes import free_port  # noqa: E402 - after the path set-up
+from tests.fakes.processes import free_port, wait_healthy  # noqa: E402 - after the path set-up
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
 
 SIGNING_SECRET = "bench-signing-secret"
@@ -134,7 +134,7 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         web = subprocess.Popen([*PMFBOT, "web"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait_healthy(base, web)
+            wait_healthy(base, web)
             survey_id = _start_survey(base, fake)
             latencies, statuses, spent = _burst(base, survey_id, args)
             processed, stored, shown, updates = _settle(fake, db, survey_id, args.answers)
@@ -161,20 +161,6 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         "count_shown": shown, "chat_update_calls": updates,
     }
 
-
-def _wait_healthy(base: str, web: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if web.poll() is not None:
-            raise SystemExit(f"pmfbot web exited: {web.stderr.read().decode()[-2000:] if web.stderr else ''}")
-        try:
-            with urlopen(base + "/healthz", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except (URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    raise SystemExit("pmfbot web did not become healthy within 60 s")
 
 
 def _start_survey(base: str, fake: FakeSlack) -> int:

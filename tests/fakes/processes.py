@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 
 
 def free_port() -> int:
@@ -23,3 +24,23 @@ def stop_process_group(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> 
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def wait_healthy(base: str, web: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Wait until ``pmfbot web`` at ``base`` answers ``/healthz`` with 200; exit the bench with
+    its stderr if the process died, or after ``timeout`` seconds."""
+    from urllib.error import URLError
+    from urllib.request import urlopen
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if web.poll() is not None:
+            raise SystemExit("pmfbot web exited: " + (web.stderr.read().decode()[-2000:] if web.stderr else ""))
+        try:
+            with urlopen(base + "/healthz", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"pmfbot web did not become healthy within {timeout:.0f} s")

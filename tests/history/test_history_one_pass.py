@@ -20,22 +20,14 @@ from bot.history.service import product_history
 from bot.reports.inputs import ReportData
 from bot.reports.service import compute_report
 from storage.db import unit_of_work
-from storage.models import ActivityWeek, Product, ProductUser, SurveyResponse, Workspace
-from storage.repositories.products import ProductRef, product_ref
-from tests.jobs.helpers import make_product
+from storage.models import ActivityWeek, ProductUser, SurveyResponse
+from storage.repositories.products import ProductRef
+from tests.jobs.helpers import make_product, product_ref_of
 
 THROUGH = date(2026, 5, 31)  # a Sunday
 AS_OF = date(2026, 6, 1)
 WEEKS = 22
 
-
-def _ref(factory: sessionmaker[Session], pid: int) -> ProductRef:
-    with unit_of_work(factory) as s:
-        p = s.get(Product, pid)
-        assert p is not None
-        ws = s.get(Workspace, p.workspace_id)
-        assert ws is not None
-        return product_ref(p, ws.team_id)
 
 
 def _product(factory: sessionmaker[Session]) -> ProductRef:
@@ -56,7 +48,7 @@ def _product(factory: sessionmaker[Session]) -> ProductRef:
                             "answered_at": datetime.combine(day, time(12), tzinfo=UTC),
                             "answer": rng.choice(["very", "very", "somewhat", "not"])})
         s.execute(insert(SurveyResponse), answers)
-    return _ref(factory, pid)
+    return product_ref_of(factory, pid)
 
 
 def test_every_week_of_a_cold_history_equals_the_report_as_of_that_week(

@@ -14,21 +14,12 @@ from bot.history.service import product_history
 from bot.products.service import create_product
 from bot.reports.service import compute_report
 from storage.db import unit_of_work
-from storage.models import Product, SurveyResponse, WeeklySnapshot, Workspace
-from storage.repositories.products import ProductRef, product_ref
-from tests.jobs.helpers import TEAM, make_product
+from storage.models import SurveyResponse, WeeklySnapshot
+from tests.jobs.helpers import TEAM, make_product, product_ref_of
 
 THROUGH = date(2026, 3, 22)  # a Sunday: the data ends with the week of 16 Mar
 AS_OF = date(2026, 3, 23)
 
-
-def _ref(factory: sessionmaker[Session], pid: int) -> ProductRef:
-    with unit_of_work(factory) as s:
-        p = s.get(Product, pid)
-        assert p is not None
-        ws = s.get(Workspace, p.workspace_id)
-        assert ws is not None
-        return product_ref(p, ws.team_id)
 
 
 def _answers(factory: sessionmaker[Session], pid: int, plan: list[tuple[date, str]]) -> None:
@@ -48,7 +39,7 @@ def _plan() -> list[tuple[date, str]]:
 def test_each_week_is_the_report_computed_directly_for_that_week(session_factory: sessionmaker[Session]) -> None:
     pid = make_product(session_factory, users=400, through=THROUGH, weeks=16)
     _answers(session_factory, pid, _plan())
-    product = _ref(session_factory, pid)
+    product = product_ref_of(session_factory, pid)
     h = product_history(session_factory, product, as_of=AS_OF, weeks=6)
     last = week_of_date(THROUGH)
     assert [w.week for w in h.weeks] == list(range(last - 5, last + 1))
@@ -69,7 +60,7 @@ def test_each_week_is_the_report_computed_directly_for_that_week(session_factory
 
 def test_stored_snapshots_are_read_back_not_recomputed(session_factory: sessionmaker[Session]) -> None:
     pid = make_product(session_factory, users=300, through=THROUGH, weeks=12)
-    product = _ref(session_factory, pid)
+    product = product_ref_of(session_factory, pid)
     calls: list[tuple[int, int]] = []
     first = product_history(session_factory, product, as_of=AS_OF, weeks=4, progress=lambda d, t: calls.append((d, t)))
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]  # what drives the CLI's progress bar
@@ -84,7 +75,7 @@ def test_stored_snapshots_are_read_back_not_recomputed(session_factory: sessionm
 def test_the_history_starts_at_the_first_cohort_and_is_empty_without_data(
         session_factory: sessionmaker[Session]) -> None:
     pid = make_product(session_factory, users=200, through=THROUGH, weeks=5)
-    h = product_history(session_factory, _ref(session_factory, pid), as_of=AS_OF, weeks=52)
+    h = product_history(session_factory, product_ref_of(session_factory, pid), as_of=AS_OF, weeks=52)
     assert len(h.weeks) == 5 and h.weeks[0].week == week_of_date(THROUGH) - 4
     empty = create_product(session_factory, slug="empty", name="Empty", team_id=TEAM)
     assert product_history(session_factory, empty, as_of=AS_OF).to_json() == {
@@ -93,7 +84,7 @@ def test_the_history_starts_at_the_first_cohort_and_is_empty_without_data(
 
 def test_the_json_has_exactly_the_keys_of_the_spec(session_factory: sessionmaker[Session]) -> None:
     pid = make_product(session_factory, users=300, through=THROUGH, weeks=10)
-    js = product_history(session_factory, _ref(session_factory, pid), as_of=AS_OF, weeks=3).to_json()
+    js = product_history(session_factory, product_ref_of(session_factory, pid), as_of=AS_OF, weeks=3).to_json()
     assert set(js) == {"product", "weeks", "rule_changes", "custom_rules"} and len(js["weeks"]) == 3
     for w in js["weeks"]:
         assert set(w) == {"week", "as_of", "verdict", "retention", "organic", "survey"}
@@ -120,7 +111,7 @@ def test_a_rule_change_in_the_weeks_shown_is_marked_on_the_trajectory(session_fa
     from storage.models import AuditEntry
 
     pid = make_product(session_factory, users=300, through=THROUGH, weeks=10)
-    product = _ref(session_factory, pid)
+    product = product_ref_of(session_factory, pid)
     changed_on = datetime(2026, 3, 11, 15, 0, tzinfo=UTC)  # in the week of 9 Mar
     with unit_of_work(session_factory) as s:
         s.add(AuditEntry(workspace_id=product.workspace_id, product_id=pid, actor="U1", kind="setting",

@@ -17,6 +17,7 @@ from bot.products import service as product_service
 from bot.slack.client import make_client
 from storage.db import unit_of_work
 from storage.models import ActivityWeek, DigestSubscription, Product, ProductUser, Workspace
+from storage.repositories.products import ProductRef, product_ref
 
 TEAM = "T1"
 TOKEN = "xoxb-test-token"
@@ -96,3 +97,13 @@ def workspace_id(factory: sessionmaker[Session], team_id: str = TEAM) -> int:
 def tiny_png(_content: Any) -> bytes:
     """A stand-in chart renderer: the real one is tested by the render suite and once here."""
     return b"\x89PNG\r\n\x1a\n" + b"0" * 64
+
+
+def product_ref_of(factory: sessionmaker[Session], pid: int) -> ProductRef:
+    """The ``ProductRef`` of product ``pid`` (with its workspace's team id)."""
+    with unit_of_work(factory) as s:
+        p = s.get(Product, pid)
+        assert p is not None
+        ws = s.get(Workspace, p.workspace_id)
+        assert ws is not None
+        return product_ref(p, ws.team_id)
