@@ -12,6 +12,7 @@ from bot.domain.types import (
     GateReport,
     Status,
 )
+from bot.render import palette
 from bot.render.blocks import (
     PLATEAU_CI_LEVEL,
     SCORE_CI_LEVEL,
@@ -27,10 +28,6 @@ from bot.render.charts import (
     _DIGEST,
     _RULE,
     DIGEST_SIZE,
-    GREY,
-    STATUS_COLOR,
-    VERDICT_COLOR,
-    VERMILLION,
     _figure,
     _Fonts,
     _no_data,
@@ -130,15 +127,15 @@ def _draw_verdict(ax: Axes, report: GateReport, previous: GateReport | None, fon
                     textcoords="offset points", ha="left", va="top", **kw)
 
     v = report.verdict
-    put(VERDICT_TEXT[v], 6, x_pt=8, fontsize=fonts.title + 2, fontweight="bold", color="white",
-        bbox={"boxstyle": "round,pad=0.45", "facecolor": VERDICT_COLOR[v], "edgecolor": "none"})
+    put(VERDICT_TEXT[v], 6, x_pt=8, fontsize=fonts.title + 2, fontweight="bold", color=palette.TEXT_ON_COLOUR,
+        bbox={"boxstyle": "round,pad=0.45", "facecolor": palette.verdict_color(v), "edgecolor": "none"})
     y = 52.0
     if previous is not None and previous.verdict != v:
-        put(f"last week: {VERDICT_TEXT[previous.verdict]}", y, fontsize=fonts.annot, color=GREY)
+        put(f"last week: {VERDICT_TEXT[previous.verdict]}", y, fontsize=fonts.annot, color=palette.NOTE)
         y += 18
     line = fonts.annot * 1.35
     for status, head, numbers in _signal_rows(report, previous):
-        put(_GLYPH[status], y - 1, fontsize=fonts.annot + 3, color=STATUS_COLOR[status])
+        put(_GLYPH[status], y - 1, fontsize=fonts.annot + 3, color=palette.STATUS_COLOR[status])
         put(head, y, x_pt=24, fontsize=fonts.annot, fontweight="bold")
         put(numbers, y + line, x_pt=24, fontsize=fonts.annot)
         y += 2 * line + 9
@@ -147,4 +144,4 @@ def _draw_verdict(ax: Axes, report: GateReport, previous: GateReport | None, fon
         lines = textwrap.wrap(f"⚠ {report.warnings[0].message}{more}", 66)
         if len(lines) > 3:
             lines = [*lines[:2], lines[2][:62] + "…"]
-        put("\n".join(lines), y, fontsize=fonts.annot - 1, color=VERMILLION, linespacing=1.25)
+        put("\n".join(lines), y, fontsize=fonts.annot - 1, color=palette.WARNING, linespacing=1.25)

@@ -13,16 +13,11 @@ from matplotlib.lines import Line2D
 from bot.domain.types import GateReport, Status
 from bot.domain.weeks import week_start
 from bot.history.values import History
+from bot.render import palette
 from bot.render.blocks import PLATEAU_CI_LEVEL, SCORE_CI_LEVEL, SHARE_CI_LEVEL
 from bot.render.charts import (
     _RULE,
     _SINGLE,
-    BLACK,
-    BLUE,
-    GREEN,
-    GREY,
-    PURPLE,
-    STATUS_COLOR,
     STATUS_MARKER,
     _figure,
     _Fonts,
@@ -63,12 +58,12 @@ def _panel(ax: Axes, xs: Sequence[int], reports: Sequence[GateReport], value: Va
     top = max([1.0 if bar is None else min(1.0, bar * 2)] + [ci[1] for _, _, ci, _ in known if ci] +
               [v for _, v, _, _ in known])
     _percent_y(ax, min(1.0, top * 1.1) if top < 0.95 else 1.0)
-    ax.set_title(title, loc="left", fontsize=fonts.label + 1, fontweight="bold", color=BLACK)
+    ax.set_title(title, loc="left", fontsize=fonts.label + 1, fontweight="bold", color=palette.TEXT)
     if bar is not None:
-        ax.axhline(bar, color=BLACK, linestyle=":", linewidth=1.6, label=bar_label)
+        ax.axhline(bar, color=palette.THRESHOLD, linestyle=":", linewidth=1.6, label=bar_label)
     if not known:
         ax.text(0.5, 0.5, "no figure yet (not enough data in any week shown)", transform=ax.transAxes,
-                ha="center", va="center", fontsize=fonts.annot, color=GREY)
+                ha="center", va="center", fontsize=fonts.annot, color=palette.NOTE)
     else:
         with_ci = [(x, ci) for x, _, ci, _ in known if ci is not None]
         if with_ci:
@@ -78,8 +73,8 @@ def _panel(ax: Axes, xs: Sequence[int], reports: Sequence[GateReport], value: Va
         for status in ("pass", "borderline", "fail", "insufficient_data"):
             mine = [(x, v) for x, v, _, st in known if st == status]
             if mine:
-                ax.scatter([x for x, _ in mine], [v for _, v in mine], color=STATUS_COLOR[status],
-                           marker=STATUS_MARKER[status], s=_AREA[status], zorder=3, edgecolors="white",
+                ax.scatter([x for x, _ in mine], [v for _, v in mine], color=palette.STATUS_COLOR[status],
+                           marker=STATUS_MARKER[status], s=_AREA[status], zorder=3, edgecolors=palette.BACKGROUND,
                            linewidths=0.6)
     if bar is not None or known:
         ax.legend(loc="best", fontsize=fonts.legend, frameon=False)  # "best" is computed from the data: still deterministic
@@ -103,18 +98,18 @@ def trajectory_chart(history: History) -> bytes:
         return _png(fig)
     axes = body.subplots(3, 1, sharex=True)
     # The key: every status with the very marker (shape, colour, size) the panels draw.
-    body.legend(handles=[Line2D([], [], linestyle="none", marker=STATUS_MARKER[st], color=STATUS_COLOR[st],
-                                markeredgecolor="white", markeredgewidth=0.6, markersize=_AREA[st] ** 0.5,
+    body.legend(handles=[Line2D([], [], linestyle="none", marker=STATUS_MARKER[st], color=palette.STATUS_COLOR[st],
+                                markeredgecolor=palette.BACKGROUND, markeredgewidth=0.6, markersize=_AREA[st] ** 0.5,
                                 label=word) for st, word in _KEY],
                 loc="outside lower center", ncols=4, fontsize=fonts.legend, frameon=False)
     xs = list(range(len(history.weeks)))
     reports = [w.report for w in history.weeks]
-    _panel(axes[0], xs, reports, _survey, title="Sean Ellis score (very disappointed)", colour=PURPLE,
+    _panel(axes[0], xs, reports, _survey, title="Sean Ellis score (very disappointed)", colour=palette.TRAJECTORY_SCORE,
            bar=history.threshold, bar_label=f"{history.threshold:.0%} bar", fonts=fonts,
            ci_level=SCORE_CI_LEVEL)
-    _panel(axes[1], xs, reports, _plateau, title="Retention plateau level", colour=BLUE, bar=None,
+    _panel(axes[1], xs, reports, _plateau, title="Retention plateau level", colour=palette.RETENTION, bar=None,
            bar_label="", fonts=fonts, ci_level=PLATEAU_CI_LEVEL)
-    _panel(axes[2], xs, reports, _organic, title="Organic share of signups", colour=GREEN,
+    _panel(axes[2], xs, reports, _organic, title="Organic share of signups", colour=palette.TRAJECTORY_ORGANIC,
            bar=history.min_share, bar_label=f"{history.min_share:.0%} bar", fonts=fonts,
            ci_level=SHARE_CI_LEVEL)
     position = {w.week: i for i, w in enumerate(history.weeks)}
@@ -126,12 +121,12 @@ def trajectory_chart(history: History) -> bytes:
         if x is None:
             continue
         for ax in axes:
-            ax.axvline(x, color=GREY, linestyle="--", linewidth=1.2, zorder=1)
+            ax.axvline(x, color=palette.RULE_CHANGE, linestyle="--", linewidth=1.2, zorder=1)
         label = "rules changed" if week <= last_week else "rules changed since"
         right = x > len(xs) / 2  # the label runs towards the middle, never off the chart
         axes[0].annotate(f"{label}: {what}", (x, 1.0), xycoords=("data", "axes fraction"),
                          xytext=(-3 if right else 3, -12 - 11 * (n % 3)), textcoords="offset points",
-                         ha="right" if right else "left", fontsize=fonts.legend, color=GREY)
+                         ha="right" if right else "left", fontsize=fonts.legend, color=palette.RULE_CHANGE)
     if any(week > last_week for week, _ in history.rule_changes):
         axes[2].set_xlim(-0.5, len(xs) - 0.3)
     step = max(1, -(-len(xs) // 6))  # at most six dates: a label a week would overlap

@@ -4,7 +4,7 @@ Never pyplot: no global figure registry, no GUI backend, safe on Bolt's worker t
 function takes domain values and returns PNG bytes; the same input gives the same bytes (no
 date or software metadata, explicit font sizes instead of the global ``rcParams``). Charts are
 sized for Slack's preview (about 800×500 px, the digest 1200×800 px), use the Okabe–Ito
-colour-blind-safe palette, never rely on colour alone (statuses are also written out or drawn
+colour-blind-safe palette (``bot.render.palette``, every colour named by its meaning), never rely on colour alone (statuses are also written out or drawn
 with distinct marker shapes), and are titled with the product name and as-of date. Missing or
 insufficient data gives a chart that says so instead of an exception.
 """
@@ -21,39 +21,9 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.text import Text
 from matplotlib.ticker import PercentFormatter
 
-from bot.domain.types import (
-    Status,
-    Verdict,
-)
+from bot.domain.types import Status
+from bot.render import palette
 from bot.render.blocks import STATUS_LABEL as STATUS_WORD
-
-# Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
-# deficiency.
-BLACK = "#000000"
-ORANGE = "#E69F00"
-SKY = "#56B4E9"
-GREEN = "#009E73"
-YELLOW = "#F0E442"
-BLUE = "#0072B2"
-VERMILLION = "#D55E00"
-PURPLE = "#CC79A7"
-GREY = "#7F7F7F"
-LIGHT_GREY = "#BBBBBB"
-
-STATUS_COLOR: dict[Status, str] = {
-    "pass": GREEN,
-    "borderline": ORANGE,
-    "fail": VERMILLION,
-    "insufficient_data": GREY,
-}
-# Shape as well as colour, so that a status reads without colour vision.
-STATUS_MARKER: dict[Status, str] = {
-    "pass": "o",
-    "borderline": "D",
-    "fail": "X",
-    "insufficient_data": "o",
-}
-VERDICT_COLOR: dict[Verdict, str] = {"ready": GREEN, "not_ready": VERMILLION, "unclear": ORANGE}
 
 DPI = 100
 SIZE = (8.0, 5.0)  # inches: 800×500 px at DPI
@@ -61,7 +31,14 @@ DIGEST_SIZE = (12.0, 8.0)  # 1200×800 px
 HEATMAP_MAX_ROWS = 16
 HEATMAP_MAX_COLS = 26
 RECENT_COHORTS = 3
-_COHORT_STYLES = ((SKY, "s"), (ORANGE, "^"), (PURPLE, "D"), (GREEN, "v"))
+_COHORT_MARKERS = ("s", "^", "D", "v")  # with palette.RECENT_COHORTS, newest first
+# Shape as well as colour (palette.STATUS_COLOR), so that a status reads without colour vision.
+STATUS_MARKER: dict[Status, str] = {
+    "pass": "o",
+    "borderline": "D",
+    "fail": "X",
+    "insufficient_data": "o",
+}
 
 
 @dataclass(frozen=True)
@@ -95,13 +72,13 @@ def _figure(
 ) -> tuple[Figure, SubFigure]:
     """A figure with a title strip "{product_name} · {what}" over the subtitle; returns the body
     subfigure to draw in. A long product name is shortened, never the rest of the title."""
-    fig = Figure(figsize=size, dpi=DPI, layout="constrained", facecolor="white")
+    fig = Figure(figsize=size, dpi=DPI, layout="constrained", facecolor=palette.BACKGROUND)
     FigureCanvasAgg(fig)
     rows = fig.add_gridspec(2, 1, height_ratios=[fonts.header_in, size[1] - fonts.header_in])
     head, body = fig.add_subfigure(rows[0]), fig.add_subfigure(rows[1])
     _fit(fig, head.text(0.012, 0.93, "", fontsize=fonts.title, fontweight="bold", ha="left", va="top"),
          product_name, suffix=f" · {what}")
-    _fit(fig, head.text(0.012, 0.18, "", fontsize=fonts.subtitle, color="#444444", ha="left",
+    _fit(fig, head.text(0.012, 0.18, "", fontsize=fonts.subtitle, color=palette.SUBTITLE, ha="left",
                         va="bottom"), subtitle)
     return fig, body
 
@@ -131,18 +108,18 @@ def _png(fig: Figure) -> bytes:
     place_all(fig)  # labels go where they cover no data, measured after the layout
     buffer = io.BytesIO()
     # No "Software" (matplotlib version) chunk and no timestamps: same input, same bytes.
-    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
+    fig.savefig(buffer, format="png", dpi=DPI, facecolor=palette.BACKGROUND, metadata={"Software": None})
     return buffer.getvalue()
 
 
 def _style(ax: Axes, fonts: _Fonts, *, ygrid: bool = True) -> None:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.spines["left"].set_color(LIGHT_GREY)
-    ax.spines["bottom"].set_color(LIGHT_GREY)
-    ax.tick_params(labelsize=fonts.tick, color=LIGHT_GREY)
+    ax.spines["left"].set_color(palette.AXES)
+    ax.spines["bottom"].set_color(palette.AXES)
+    ax.tick_params(labelsize=fonts.tick, color=palette.AXES)
     if ygrid:
-        ax.grid(axis="y", color="#E5E5E5", linewidth=0.8)
+        ax.grid(axis="y", color=palette.GRID, linewidth=0.8)
         ax.set_axisbelow(True)
 
 
@@ -154,13 +131,13 @@ def _percent_y(ax: Axes, top: float = 1.0) -> None:
 def _no_data(ax: Axes, headline: str, detail: str, fonts: _Fonts) -> None:
     ax.set_axis_off()
     ax.text(0.5, 0.56, headline, transform=ax.transAxes, ha="center", va="center",
-            fontsize=fonts.title + 2, color=GREY, fontweight="bold")
+            fontsize=fonts.title + 2, color=palette.NOTE, fontweight="bold")
     ax.text(0.5, 0.40, textwrap.fill(detail, 60), transform=ax.transAxes, ha="center", va="center",
-            fontsize=fonts.label, color=GREY)
+            fontsize=fonts.label, color=palette.NOTE)
 
 
 def _panel_title(ax: Axes, name: str, status: Status, fonts: _Fonts) -> None:
     ax.set_title(f"{name} · {STATUS_WORD[status]}", loc="left", fontsize=fonts.label + 1.5,
-                 fontweight="bold", color=BLACK)
+                 fontweight="bold", color=palette.TEXT)
 
 

@@ -22,6 +22,7 @@ from bot.domain.types import (
     RetentionSignal,
 )
 from bot.domain.weeks import last_complete_week, week_start
+from bot.render import palette
 from bot.render.blocks import (
     PLATEAU_CI_LEVEL,
     SHARE_CI_LEVEL,
@@ -34,17 +35,12 @@ from bot.render.blocks import (
 )
 from bot.render.blocks import STATUS_LABEL as STATUS_WORD
 from bot.render.charts import (
-    _COHORT_STYLES,
+    _COHORT_MARKERS,
     _SINGLE,
-    BLACK,
-    BLUE,
-    GREY,
     HEATMAP_MAX_COLS,
     HEATMAP_MAX_ROWS,
-    ORANGE,
     RECENT_COHORTS,
     SIZE,
-    STATUS_COLOR,
     _figure,
     _Fonts,
     _no_data,
@@ -106,7 +102,7 @@ def cohort_heatmap(table: CohortTable, *, product_name: str, judged: Sequence[in
     top = float(np.nanmax(later)) if later.size and not np.all(np.isnan(later)) else 1.0
     # Week 0 is 100% by definition; scaling to the later weeks keeps their differences visible.
     vmax = min(1.0, max(0.1, math.ceil(top * 10) / 10))
-    cmap = colormaps["viridis"].with_extremes(bad="white")
+    cmap = colormaps[palette.HEATMAP].with_extremes(bad=palette.BACKGROUND)
     image = ax.imshow(
         np.ma.masked_invalid(data), cmap=cmap, vmin=0.0, vmax=vmax, aspect="auto",
         interpolation="nearest",
@@ -116,11 +112,11 @@ def cohort_heatmap(table: CohortTable, *, product_name: str, judged: Sequence[in
         for (i, k), v in np.ndenumerate(data):
             if not np.isnan(v):
                 r, g, b = to_rgb(cmap(min(v, vmax) / vmax))
-                ink = BLACK if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+                ink = palette.TEXT if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else palette.TEXT_ON_COLOUR
                 ax.text(k, i, f"{v * 100:.0f}", ha="center", va="center", fontsize=size, color=ink)
     for i in range(1, len(shown)):
         if shown[i].week != shown[i - 1].week + 1:  # cohorts left out between these rows
-            ax.axhline(i - 0.5, color="white", linewidth=4)
+            ax.axhline(i - 0.5, color=palette.BACKGROUND, linewidth=4)
     ax.set_yticks(range(len(shown)))
     ax.set_yticklabels([f"{'▶ ' if c.week in set(judged) else ''}{week_start(c.week).isoformat()} ({c.size:,})"
                         for c in shown])
@@ -195,32 +191,33 @@ def _draw_retention(
 
     if signal.tail_offsets:
         lo_x, hi_x = min(signal.tail_offsets) - 0.5, max(signal.tail_offsets) + 0.5
-        ax.axvspan(lo_x, hi_x, color=BLACK, alpha=0.05, linewidth=0, label="tail window")
+        ax.axvspan(lo_x, hi_x, color=palette.WINDOW, alpha=0.05, linewidth=0, label="tail window")
         if not legend:
             label(ax, "tail", [((lo_x + hi_x) / 2, 0.99, "center", "top", "data"),
                                ((lo_x + hi_x) / 2, 0.05, "center", "bottom", "data")],
-                  fontsize=fonts.legend, color=GREY)
+                  fontsize=fonts.legend, color=palette.NOTE)
 
     band = [wilson(p.active, p.users) for p in points]
-    ax.fill_between(x, [b[0] for b in band], [b[1] for b in band], color=BLUE, alpha=0.15,
+    ax.fill_between(x, [b[0] for b in band], [b[1] for b in band], color=palette.RETENTION, alpha=0.15,
                     linewidth=0, label="95% band per week")
 
     for i, c in enumerate(_recent_cohorts(table, cohorts)):
-        colour, marker = _COHORT_STYLES[i % len(_COHORT_STYLES)]
+        colour = palette.RECENT_COHORTS[i % len(palette.RECENT_COHORTS)]
+        marker = _COHORT_MARKERS[i % len(_COHORT_MARKERS)]
         ax.plot(range(len(c.active)), [a / c.size for a in c.active], color=colour, marker=marker,
                 markersize=3.5, linewidth=1.2, alpha=0.9,
                 label=f"{week_start(c.week):%b %d} cohort ({c.size:,})")
 
     if used:
-        ax.plot([p.week_offset for p in used], [p.retention for p in used], color=BLUE, linewidth=2.8,
+        ax.plot([p.week_offset for p in used], [p.retention for p in used], color=palette.RETENTION, linewidth=2.8,
                 marker="o", markersize=4.5, label="average (size-weighted)", zorder=4)
     if len(thin) > 1 or not used:
         # The dotted line joins the last used week; only the weeks not used get hollow markers.
         unused = [p for p in thin if p.week_offset > last_usable] if used else thin
-        ax.plot([p.week_offset for p in thin], [p.retention for p in thin], color=BLUE, linewidth=1.6,
+        ax.plot([p.week_offset for p in thin], [p.retention for p in thin], color=palette.RETENTION, linewidth=1.6,
                 linestyle=":", zorder=3)
-        ax.plot([p.week_offset for p in unused], [p.retention for p in unused], color=BLUE, linestyle="none",
-                marker="o", markersize=4, markerfacecolor="white", zorder=4,
+        ax.plot([p.week_offset for p in unused], [p.retention for p in unused], color=palette.RETENTION,
+                linestyle="none", marker="o", markersize=4, markerfacecolor=palette.BACKGROUND, zorder=4,
                 # After the tail, too few cohorts have reached a week for it to be judged, however
                 # many users those few cohorts hold; before there is a tail, too few users.
                 label="not used (too few cohorts)" if signal.tail_offsets else "too few users (not used)")
@@ -228,9 +225,9 @@ def _draw_retention(
     if signal.plateau_level is not None and signal.tail_offsets:
         level, level_ci = signal.plateau_level, signal.plateau_level_ci
         if level_ci is not None:
-            ax.fill_between([lo_x, hi_x], [level_ci[0]] * 2, [level_ci[1]] * 2, color=BLACK, alpha=0.13,
+            ax.fill_between([lo_x, hi_x], [level_ci[0]] * 2, [level_ci[1]] * 2, color=palette.PLATEAU, alpha=0.13,
                             linewidth=0, zorder=3, label=f"plateau {PLATEAU_CI_LEVEL}% CI")
-        ax.hlines(level, lo_x, hi_x, colors=BLACK, linestyles="--", linewidth=2.0, zorder=5,
+        ax.hlines(level, lo_x, hi_x, colors=palette.PLATEAU, linestyles="--", linewidth=2.0, zorder=5,
                   label="plateau level")
         text = f"plateau {pct(level)}\n{pct_ci(level_ci, PLATEAU_CI_LEVEL)}"
         if signal.tail_slope is not None:
@@ -242,9 +239,9 @@ def _draw_retention(
         preferred = (lo_x - 0.3 if left_room else (lo_x + hi_x) / 2, min(top + 0.06, 0.62),
                      "right" if left_room else "center", "bottom", "data")
         label(ax, text, [preferred, (lo_x - 0.3, min(top + 0.2, 0.8), "right", "bottom", "data")],
-              multialignment="center", fontsize=fonts.annot, color=BLACK, zorder=6,
-              bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": STATUS_COLOR[signal.status],
-                    "linewidth": 1.5})
+              multialignment="center", fontsize=fonts.annot, color=palette.TEXT, zorder=6,
+              bbox={"boxstyle": "round,pad=0.3", "facecolor": palette.BACKGROUND,
+                    "edgecolor": palette.STATUS_COLOR[signal.status], "linewidth": 1.5})
 
     _style(ax, fonts)
     _percent_y(ax, 1.03)
@@ -295,13 +292,13 @@ def _draw_organic(
     end = last_complete_week(as_of)
     start = end - window_weeks + 1
     x_lo, x_hi = min(min(weeks), start) - 0.7, max(max(weeks), end) + 0.7
-    ax.axvspan(start - 0.5, end + 0.5, color=BLACK, alpha=0.06, linewidth=0,
+    ax.axvspan(start - 0.5, end + 0.5, color=palette.WINDOW, alpha=0.06, linewidth=0,
                label=f"window: last {window_weeks} weeks")
     bar = f"bar: {min_share * 100:.0f}% organic"
-    ax.axhline(min_share, color=BLACK, linestyle=":", linewidth=1.6, label=bar)
+    ax.axhline(min_share, color=palette.THRESHOLD, linestyle=":", linewidth=1.6, label=bar)
 
     ys = [np.nan if s is None else s for _, s in signal.weekly_shares]
-    ax.plot(weeks, ys, color=BLUE, linewidth=2.4, marker="o", markersize=5, label="weekly share", zorder=4)
+    ax.plot(weeks, ys, color=palette.ORGANIC, linewidth=2.4, marker="o", markersize=5, label="weekly share", zorder=4)
 
     trend = None
     if signal.trend_per_week is not None and len(known) >= 2:
@@ -312,14 +309,14 @@ def _draw_organic(
         xs = np.array([min(weeks), max(weeks)], dtype=float)
         if signal.trend_ci is not None:
             a, b = (ym + slope * (xs - xm) for slope in signal.trend_ci)
-            ax.fill_between(xs, np.minimum(a, b), np.maximum(a, b), color=ORANGE, alpha=0.15, linewidth=0)
+            ax.fill_between(xs, np.minimum(a, b), np.maximum(a, b), color=palette.ORGANIC_TREND, alpha=0.15, linewidth=0)
         trend = ym + signal.trend_per_week * (xs - xm)
-        ax.plot(xs, trend, color=ORANGE, linewidth=2.2, linestyle="--", zorder=3,
+        ax.plot(xs, trend, color=palette.ORGANIC_TREND, linewidth=2.2, linestyle="--", zorder=3,
                 label=f"trend {pts(signal.trend_per_week)}/week ({pts_ci(signal.trend_ci, TREND_CI_LEVEL)})")
 
     window = None
     if signal.organic_share is not None:
-        colour = STATUS_COLOR[signal.status]
+        colour = palette.STATUS_COLOR[signal.status]
         if signal.organic_share_ci is not None:
             lo, hi = signal.organic_share_ci
             ax.fill_between([start - 0.5, end + 0.5], [lo, lo], [hi, hi], color=colour, alpha=0.2, linewidth=0)
@@ -333,14 +330,14 @@ def _draw_organic(
         small: dict[str, Any] = {"fontsize": fonts.legend, "zorder": 6}
         if window is not None and signal.organic_share is not None:
             upper = signal.organic_share_ci[1] if signal.organic_share_ci else signal.organic_share
-            label(ax, window, [(end + 0.5, min(upper + 0.12, 0.97), "right", "bottom", "data")], color=BLACK,
+            label(ax, window, [(end + 0.5, min(upper + 0.12, 0.97), "right", "bottom", "data")], color=palette.TEXT,
                   **small)
         label(ax, bar, [(x_lo + 0.2, min_share - 0.04, "left", "top", "data"),
-                        (x_lo + 0.2, min_share + 0.04, "left", "bottom", "data")], color=BLACK, **small)
+                        (x_lo + 0.2, min_share + 0.04, "left", "bottom", "data")], color=palette.THRESHOLD, **small)
         if trend is not None:
             label(ax, f"trend {pts(signal.trend_per_week or 0.0)}/week",
                   [(min(weeks), float(trend[0]) + 0.09, "left", "bottom", "data"),
-                   (min(weeks), float(trend[0]) - 0.09, "left", "top", "data")], color="#8A5F00", **small)
+                   (min(weeks), float(trend[0]) - 0.09, "left", "top", "data")], color=palette.ORGANIC_TREND_TEXT, **small)
 
     _style(ax, fonts)
     _percent_y(ax, 1.03)

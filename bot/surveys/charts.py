@@ -14,6 +14,7 @@ from bot.domain.types import (
     SurveyCounts,
     SurveySignal,
 )
+from bot.render import palette
 from bot.render.blocks import (
     SCORE_CI_LEVEL,
     pct,
@@ -22,14 +23,7 @@ from bot.render.blocks import (
 from bot.render.blocks import STATUS_LABEL as STATUS_WORD
 from bot.render.charts import (
     _SINGLE,
-    BLACK,
-    BLUE,
-    GREY,
-    LIGHT_GREY,
-    ORANGE,
     SIZE,
-    SKY,
-    STATUS_COLOR,
     STATUS_MARKER,
     _figure,
     _Fonts,
@@ -77,22 +71,28 @@ def survey_figure(counts: SurveyCounts, *, product_name: str, as_of: date, signa
 
 # --------------------------------------------------------------------------- survey
 
-_ANSWER_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("very", "Very disappointed", BLUE),
-    ("somewhat", "Somewhat disappointed", SKY),
-    ("not_", "Not disappointed", ORANGE),
-    ("na", "N/A (no longer uses it)", LIGHT_GREY),
+_ANSWER_ROWS: tuple[tuple[str, str], ...] = (
+    ("very", "Very disappointed"),
+    ("somewhat", "Somewhat disappointed"),
+    ("not_", "Not disappointed"),
+    ("na", "N/A (no longer uses it)"),
 )
 
 
+def _answer_colours() -> list[str]:
+    """The answers' colours in ``_ANSWER_ROWS`` order, read from the palette when drawn."""
+    return [palette.VERY_DISAPPOINTED, palette.SOMEWHAT_DISAPPOINTED, palette.NOT_DISAPPOINTED,
+            palette.NO_LONGER_USES]
+
+
 def _draw_answers(ax: Axes, counts: SurveyCounts, fonts: _Fonts, *, compact: bool = False) -> None:
-    values = [getattr(counts, attr) for attr, _, _ in _ANSWER_ROWS]
+    values = [getattr(counts, attr) for attr, _ in _ANSWER_ROWS]
     ys = list(range(len(values)))[::-1]
-    bars = ax.barh(ys, values, color=[c for _, _, c in _ANSWER_ROWS], height=0.68)
+    bars = ax.barh(ys, values, color=_answer_colours(), height=0.68)
     bars[-1].set_hatch("//")
-    bars[-1].set_edgecolor(GREY)
+    bars[-1].set_edgecolor(palette.NO_LONGER_USES_EDGE)
     peak = max(values) or 1
-    for y, v, (attr, _, _) in zip(ys, values, _ANSWER_ROWS, strict=True):
+    for y, v, (attr, _) in zip(ys, values, _ANSWER_ROWS, strict=True):
         # One number and what it is out of (the score's own base: the scored answers), never a
         # second percentage beside the score.
         if attr == "na":
@@ -101,7 +101,7 @@ def _draw_answers(ax: Axes, counts: SurveyCounts, fonts: _Fonts, *, compact: boo
             text = f"{v:,} of {counts.scored:,}"  # the subtitle says they are the scored answers
         ax.text(v + peak * 0.015, y, text, va="center", fontsize=fonts.annot)
     ax.set_yticks(ys)
-    ax.set_yticklabels([label.split(" ")[0] if compact else label for _, label, _ in _ANSWER_ROWS])
+    ax.set_yticklabels([label.split(" ")[0] if compact else label for _, label in _ANSWER_ROWS])
     ax.set_xlim(0, peak * (1.6 if compact else 1.45))
     ax.xaxis.set_visible(False)
     _style(ax, fonts, ygrid=False)
@@ -121,16 +121,16 @@ def _draw_score(
     ax.set_ylim(-1.0, 1.0)
     ax.set_yticks([])
     ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
-    ax.grid(axis="x", color="#E5E5E5", linewidth=0.8)
+    ax.grid(axis="x", color=palette.GRID, linewidth=0.8)
     ax.set_axisbelow(True)
-    ax.axvline(threshold, color=BLACK, linestyle="--", linewidth=1.8)
+    ax.axvline(threshold, color=palette.THRESHOLD, linestyle="--", linewidth=1.8)
     ax.text(threshold, 0.97, f" bar {threshold * 100:.0f}%", ha="left", va="top", fontsize=fonts.annot,
-            color=BLACK)
+            color=palette.THRESHOLD)
     if score is None:
         ax.text(0.5, -0.1, f"Not enough responses yet (n={n:,})", ha="center", va="center",
-                fontsize=fonts.label, color=GREY, transform=ax.transAxes)
+                fontsize=fonts.label, color=palette.NOTE, transform=ax.transAxes)
         return
-    colour = STATUS_COLOR[status]
+    colour = palette.STATUS_COLOR[status]
     if compact:  # the panel is narrow; the verdict panel beside it says the rest
         title = f"score {pct(score)} ({pct_ci(ci, SCORE_CI_LEVEL)})"
     else:
@@ -138,16 +138,16 @@ def _draw_score(
         title = f"{what[0].upper()}{what[1:]}: {pct(score)} very disappointed ({pct_ci(ci, SCORE_CI_LEVEL)})"
     ax.set_title(title, loc="left", fontsize=fonts.annot, fontweight="bold")
     if previous is not None:
-        ax.plot([previous], [-0.15], marker="o", markersize=11, markerfacecolor="white",
-                markeredgecolor=GREY, markeredgewidth=2, linestyle="none", zorder=4)
+        ax.plot([previous], [-0.15], marker="o", markersize=11, markerfacecolor=palette.BACKGROUND,
+                markeredgecolor=palette.NOTE, markeredgewidth=2, linestyle="none", zorder=4)
         # Beside the marker, on the side away from the threshold line, over a white patch.
         left = previous < threshold
         ax.text(previous + (0.01 if not left else -0.01), -0.6, f"last week {pct(previous)}",
-                ha="right" if left else "left", va="top", fontsize=fonts.legend, color=GREY, zorder=6,
-                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0})
+                ha="right" if left else "left", va="top", fontsize=fonts.legend, color=palette.NOTE, zorder=6,
+                bbox={"facecolor": palette.BACKGROUND, "edgecolor": "none", "pad": 1.0})
     xerr = None if ci is None else [[score - ci[0]], [ci[1] - score]]
     ax.errorbar([score], [-0.15], xerr=xerr, fmt=STATUS_MARKER[status], color=colour, markersize=11,
                 elinewidth=3, capsize=7, capthick=2.5, zorder=5, markeredgewidth=2,
-                markerfacecolor="white" if status == "insufficient_data" else colour)
+                markerfacecolor=palette.BACKGROUND if status == "insufficient_data" else colour)
 
 
