@@ -34,7 +34,7 @@ from bot.render.charts import (
     _panel_title,
     _png,
 )
-from bot.render.names import DIGEST_CHART
+from bot.render.names import DIGEST_CHART, SURVEY_CHART
 from bot.reports.charts import _draw_organic, _draw_retention
 from bot.surveys.charts import _draw_answers, _draw_score
 
@@ -73,7 +73,7 @@ def digest_chart(
     _draw_organic(org_ax, report.organic, report.as_of, min_share, window_weeks, fonts, legend=False)
 
     s = report.survey
-    _panel_title(answers_ax, "Sean Ellis survey", s.status, fonts)
+    _panel_title(answers_ax, SURVEY_CHART, s.status, fonts)
     if s.counts.scored + s.counts.na == 0:
         _no_data(answers_ax, "No responses yet", "Start one with /pmf-check survey start.", fonts)
         gauge_ax.set_axis_off()

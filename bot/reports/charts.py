@@ -48,6 +48,7 @@ from bot.render.charts import (
     _png,
     _style,
 )
+from bot.render.names import HEATMAP_CHART, ORGANIC_CHART, RETENTION_CHART
 from bot.render.placement import label
 
 # --------------------------------------------------------------------------- public API
@@ -57,7 +58,7 @@ def retention_chart(table: CohortTable, signal: RetentionSignal, *, product_name
     """The average retention curve by week since signup, with a per-week 95% band, a few recent
     cohorts as thin lines, the tail window shaded and the plateau level (with its CI) marked."""
     subtitle = f"as of {table.as_of.isoformat()} · {_retention_subtitle(table, signal)}"
-    fig, body = _figure(SIZE, product_name, "weekly retention", subtitle, _SINGLE)
+    fig, body = _figure(SIZE, product_name, RETENTION_CHART, subtitle, _SINGLE)
     ax = body.subplots()
     _draw_retention(ax, table, signal, _SINGLE, cohorts=RECENT_COHORTS, legend=True)
     return _png(fig)
@@ -86,7 +87,7 @@ def cohort_heatmap(table: CohortTable, *, product_name: str, judged: Sequence[in
         subtitle = f"as of {table.as_of.isoformat()} · share of each cohort active · ▶ cohorts the verdict rests on"
     if len(shown) < len(cohorts):
         subtitle += f" · {len(shown)} of {len(cohorts)}"
-    fig, body = _figure(SIZE, product_name, "retention by cohort", subtitle, _SINGLE)
+    fig, body = _figure(SIZE, product_name, HEATMAP_CHART, subtitle, _SINGLE)
     ax = body.subplots()
     ncols = min(HEATMAP_MAX_COLS, max((len(c.active) for c in shown), default=0))
     if not shown or ncols == 0:
@@ -146,7 +147,7 @@ def organic_chart(
     ``min_share`` bar, and the last ``window_weeks`` complete weeks highlighted with the window's
     share."""
     subtitle = f"as of {as_of.isoformat()} · {_organic_subtitle(signal, window_weeks)}"
-    fig, body = _figure(SIZE, product_name, "organic growth", subtitle, _SINGLE)
+    fig, body = _figure(SIZE, product_name, ORGANIC_CHART, subtitle, _SINGLE)
     ax = body.subplots()
     _draw_organic(ax, signal, as_of, min_share, window_weeks, _SINGLE)
     return _png(fig)

@@ -31,6 +31,7 @@ from bot.render.charts import (
     _png,
     _style,
 )
+from bot.render.names import SURVEY_CHART
 
 
 def survey_chart(
@@ -57,7 +58,7 @@ def survey_figure(counts: SurveyCounts, *, product_name: str, as_of: date, signa
         f"as of {as_of.isoformat()} · n={counts.scored:,} scored answers, {counts.na:,} N/A · "
         f"{STATUS_WORD[shown]}"
     )
-    fig, body = _figure(SIZE, product_name, "Sean Ellis survey", subtitle, _SINGLE)
+    fig, body = _figure(SIZE, product_name, SURVEY_CHART, subtitle, _SINGLE)
     if total == 0:
         _no_data(body.subplots(), "Not enough data yet", "No survey responses so far.", _SINGLE)
         return fig

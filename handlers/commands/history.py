@@ -39,7 +39,7 @@ def history(req: CommandRequest) -> None:
 
         note = chart_to_dm(req.client, req.sent_charts, req.team_id, req.user_id, trajectory_chart(h),
                            filename=f"pmf-trajectory-{h.product}.png", title=f"{h.product_name} · {TRAJECTORY_CHART}",
-                           comment=f"PMF trajectory for *{blocks.escape(h.product_name)}* "
+                           comment=f"{TRAJECTORY_CHART} for *{blocks.escape(h.product_name)}* "
                                    f"(your `/pmf-check history` in <#{req.channel_id}>).",
                            what=f"{TRAJECTORY_CHART} chart")
     req.respond(**history_message(h, chart_note=note))
