@@ -50,9 +50,12 @@ class Responder:
             body["replace_original"] = replace_original
         if delete_original is not None:
             body["delete_original"] = delete_original
-        policy = retry.IDEMPOTENT if self._max_retries is None else replace(retry.IDEMPOTENT, retries=self._max_retries)
-        client = WebhookClient(url=self.response_url, timeout=self._timeout, retry_handlers=policy.handlers())
-        resp = client.send_dict(body)
+        resp = self.client(self.response_url).send_dict(body)
         if resp.status_code != 200:
             raise ResponseUrlError(f"response_url answered HTTP {resp.status_code}: {resp.body[:200]}")
         self.sent += 1
+
+    def client(self, url: str) -> WebhookClient:
+        """The response_url client: ``retry.IDEMPOTENT``'s retries, ``max_retries`` times if given."""
+        policy = retry.IDEMPOTENT if self._max_retries is None else replace(retry.IDEMPOTENT, retries=self._max_retries)
+        return WebhookClient(url=url, timeout=self._timeout, retry_handlers=policy.handlers())

@@ -20,7 +20,8 @@ every client, post, digest delivery and job reads it from here.
   time), ``JOBS`` (any failure of a deferred job; its last failure gives up), and a survey's
   results, posted again by the clock between ``RESULTS_REPOST_AFTER`` and ``RESULTS_REPOST_UNTIL``
   after the close (found first in the thread by their metadata).
-- **Socket Mode** reconnects after ``RECONNECT_DELAYS`` while Slack cannot be reached.
+- **Socket Mode** reconnects after ``RECONNECT_DELAYS`` while Slack cannot be reached; a failed
+  ``auth.test`` (single-workspace authorization) is asked again after ``AUTH_TEST_RETRY_SECONDS``.
 - **Retry-After** is a floor, never a replacement: a durable wait is the later of the schedule's
   and Slack's (``honour_retry_after``).
 
@@ -133,6 +134,8 @@ JOBS_LOCAL_PAUSE_SECONDS = 1.0
 # looking for them in the thread by their metadata), until this long after the close.
 RESULTS_REPOST_AFTER = timedelta(minutes=2)
 RESULTS_REPOST_UNTIL = timedelta(hours=24)
+# Single-workspace authorization (bot.slack.identity): after auth.test failed, not asked again for this long.
+AUTH_TEST_RETRY_SECONDS = 60.0
 # Socket Mode: seconds between connection attempts while Slack cannot be reached (the last repeats).
 RECONNECT_DELAYS: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
 
