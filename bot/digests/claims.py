@@ -35,11 +35,15 @@ OPEN_STATUSES: tuple[str, ...] = delivery_repo.OPEN_STATUSES
 # =============================================================================== claiming
 
 
+def window_text() -> str:
+    """``retry.DIGEST_WINDOW`` as the messages say it ("24 h")."""
+    return f"{retry.DIGEST_WINDOW / timedelta(hours=1):g} h"
+
 
 def plan_due(factory: Factory, *, now: datetime, chunk: int = 500) -> PlanResult:
     """Insert the claim row of every run that is due and has none yet (idempotent, safe to run
     in several processes at once: ``ON CONFLICT DO NOTHING``). Runs missed by more than
-    ``retry.DIGEST_WINDOW`` (24 h) are recorded as skipped instead; runs due before the schedule took effect
+    ``retry.DIGEST_WINDOW`` are recorded as skipped instead; runs due before the schedule took effect
     are ignored. Claimed rows are immediately available (``lease_until = now``) to
     ``claim_next`` in any process."""
     with unit_of_work(factory) as s:
@@ -59,7 +63,7 @@ def plan_due(factory: Factory, *, now: datetime, chunk: int = 500) -> PlanResult
                 "status": "skipped" if missed else "claimed", "attempts": 0, "claimed_by": None,
                 "lease_until": None if missed else now, "late": now - occ.due_at > LATE_AFTER,
                 "claimed_at": now,
-                "error": "missed: no clock ran within 24 h of the due time" if missed else None,
+                "error": f"missed: no clock ran within {window_text()} of the due time" if missed else None,
             })
         if not candidates:
             return PlanResult(0, 0)
@@ -172,7 +176,7 @@ def record_retry(factory: Factory, job: DeliveryJob, *, now: datetime, error: st
 
 def attempts_exhausted(job: DeliveryJob, *, now: datetime, attempts: int | None = None) -> bool:
     """No attempt left under ``retry.DIGEST_DELIVERY``: all made, or the next would come after
-    its give-up window (24 h after the due time)."""
+    its give-up window after the due time (``retry.DIGEST_WINDOW``)."""
     n = job.attempts if attempts is None else attempts
     return retry.DIGEST_DELIVERY.exhausted(n, since_due=now - job.due_at)
 

@@ -46,6 +46,7 @@ from bot.digests.claims import (
     record_sent,
     record_skipped,
     take_orphan_charts,
+    window_text,
 )
 from bot.digests.service import DigestContent
 from bot.digests.tick import CHART_TIMEOUT_SECONDS, CHART_UPLOAD_THREADS, ChartPool, TickStats, _TickCache
@@ -104,7 +105,7 @@ class DigestRunner:
         plan = plan_due(self.ctx.factory, now=base)
         stats = TickStats(planned=plan.claimed, missed=plan.skipped)
         if plan.skipped:
-            log.warning("digest runs missed by more than 24 h recorded as skipped: %d", plan.skipped)
+            log.warning("digest runs missed by more than %s recorded as skipped: %d", window_text(), plan.skipped)
         uploads = ThreadPoolExecutor(max_workers=CHART_UPLOAD_THREADS, thread_name_prefix="digest-chart")
         cache = _TickCache(self.ctx, self.charts, uploads)
         lock = threading.Lock()
@@ -195,8 +196,8 @@ class DigestRunner:
 
         now = clock()
         if now > job.due_at + retry.DIGEST_WINDOW:
-            record_skipped(f, job, reason="too late: not delivered within 24 h of the due time")
-            log.warning("digest %s skipped: more than 24 h late", where)
+            record_skipped(f, job, reason=f"too late: not delivered within {window_text()} of the due time")
+            log.warning("digest %s skipped: more than %s late", where, window_text())
             return "skipped"
 
         try:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digests.runner import DigestRunner
@@ -16,6 +17,8 @@ from bot.jobs.local import LocalQueue
 from bot.jobs.registry import Task
 from bot.jobs.runner import execute, job_args
 from bot.slack import retry
+from storage.db import unit_of_work
+from storage.models import DigestDelivery
 from tests.fakes.slack_api import FakeSlack
 from tests.jobs.helpers import make_ctx, subscribe
 from tests.jobs.test_digest_delivery import DUE, SINCE, digests_in, posts_to
@@ -40,11 +43,14 @@ def test_a_digest_backs_off_and_gives_up_as_the_policy_says(
 def test_a_digest_later_than_the_policys_window_is_skipped(
         monkeypatch: pytest.MonkeyPatch, session_factory: sessionmaker[Session], fake_slack: FakeSlack,
         product_id: int, make_runner: Callable[..., DigestRunner]) -> None:
-    edit_policy(monkeypatch, DIGEST_WINDOW="timedelta(minutes=10)")
-    assert retry.DIGEST_DELIVERY.give_up_after == timedelta(minutes=10)  # the backoff's window follows
+    edit_policy(monkeypatch, DIGEST_WINDOW="timedelta(hours=2)")
+    assert retry.DIGEST_DELIVERY.give_up_after == timedelta(hours=2)  # the backoff's window follows
     subscribe(session_factory, product_id=product_id, channel_id="C1", effective_from=SINCE)
-    stats = make_runner().tick(DUE + timedelta(minutes=15))
+    stats = make_runner().tick(DUE + timedelta(hours=3))
     assert stats.missed == 1 and posts_to(fake_slack, "C1") == []
+    with unit_of_work(session_factory) as s:
+        (error,) = s.scalars(select(DigestDelivery.error).where(DigestDelivery.status == "skipped"))
+    assert error == "missed: no clock ran within 2 h of the due time"
 
 
 def test_jobs_retry_as_the_policy_says_on_both_queues(
