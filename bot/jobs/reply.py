@@ -4,8 +4,9 @@
 step ``reply:n``; a rerun skips the replies already recorded. A reply goes through the command's
 ``response_url`` with ``replace_original`` (so a repeat after a crash between sending and
 recording edits the same message instead of adding one), at most ``retry.POST_TRIES.attempts``
-times over all runs of the job (each try is recorded first; the URL allows 5 uses); when the URL is older than
-``URL_MAX_AGE`` (it lasts 30 minutes) or its tries are used up, the reply goes by DM instead.
+times over all runs of the job (each try is recorded first; the URL allows 5 uses); when the URL
+is older than ``URL_MAX_AGE`` (it lasts 30 minutes) or its tries are used up, the reply goes by
+DM instead.
 """
 
 from __future__ import annotations
