@@ -16,20 +16,16 @@ from zoneinfo import ZoneInfoNotFoundError
 from bot.digests.schedule import Schedule, latest_due
 from bot.digests.service import Factory, _schedule
 from bot.digests.values import DeliveryJob, FailureOutcome, PlanResult
+from bot.slack import retry
 from storage.db import unit_of_work
 from storage.repositories import digest_deliveries as delivery_repo
 from storage.repositories.products import product_ref
 
 # A run claimed this long after it was due says so ("This digest is late").
 LATE_AFTER = timedelta(minutes=15)
-# A run not delivered within this window is recorded as skipped, never sent (SPEC §6).
-MISSED_AFTER = timedelta(hours=24)
 # How long a claimer owns a delivery. Longer than one send can take (client timeouts × retries),
 # short enough that a crashed process's digest is still on time-ish.
 LEASE = timedelta(minutes=10)
-# Attempts per delivery (across ticks) before giving up; the waits between them.
-MAX_ATTEMPTS = 6
-RETRY_BACKOFF: tuple[timedelta, ...] = tuple(timedelta(seconds=s) for s in (30, 60, 120, 300, 600, 1200))
 # Weeks in a row a subscription may fail before it is paused.
 PAUSE_AFTER_FAILED_WEEKS = 3
 
@@ -39,11 +35,15 @@ OPEN_STATUSES: tuple[str, ...] = delivery_repo.OPEN_STATUSES
 # =============================================================================== claiming
 
 
+def window_text() -> str:
+    """``retry.DIGEST_WINDOW`` as the messages say it ("24 h")."""
+    return f"{retry.DIGEST_WINDOW / timedelta(hours=1):g} h"
+
 
 def plan_due(factory: Factory, *, now: datetime, chunk: int = 500) -> PlanResult:
     """Insert the claim row of every run that is due and has none yet (idempotent, safe to run
     in several processes at once: ``ON CONFLICT DO NOTHING``). Runs missed by more than
-    ``MISSED_AFTER`` are recorded as skipped instead; runs due before the schedule took effect
+    ``retry.DIGEST_WINDOW`` are recorded as skipped instead; runs due before the schedule took effect
     are ignored. Claimed rows are immediately available (``lease_until = now``) to
     ``claim_next`` in any process."""
     with unit_of_work(factory) as s:
@@ -57,13 +57,13 @@ def plan_due(factory: Factory, *, now: datetime, chunk: int = 500) -> PlanResult
                 continue  # validated on write; a hand-edited row must not stop every digest
             if occ.due_at < effective_from:
                 continue
-            missed = now - occ.due_at > MISSED_AFTER
+            missed = now - occ.due_at > retry.DIGEST_WINDOW
             candidates.append({
                 "subscription_id": sub_id, "period": occ.period, "due_at": occ.due_at,
                 "status": "skipped" if missed else "claimed", "attempts": 0, "claimed_by": None,
                 "lease_until": None if missed else now, "late": now - occ.due_at > LATE_AFTER,
                 "claimed_at": now,
-                "error": "missed: no clock ran within 24 h of the due time" if missed else None,
+                "error": f"missed: no clock ran within {window_text()} of the due time" if missed else None,
             })
         if not candidates:
             return PlanResult(0, 0)
@@ -106,7 +106,7 @@ def take_orphan_charts(factory: Factory, *, now: datetime, worker: str) -> list[
         return []
     with unit_of_work(factory) as s:
         dead = delivery_repo.dead_queue_holders(s, stale_seconds=DEAD_HOLDER_SECONDS, statuses=("sent",))
-        return delivery_repo.take_orphan_charts(s, worker=worker, dead_holders=dead, since=now - MISSED_AFTER)
+        return delivery_repo.take_orphan_charts(s, worker=worker, dead_holders=dead, since=now - retry.DIGEST_WINDOW)
 
 
 def load_job(factory: Factory, *, delivery_id: int, worker: str, sent: bool = False) -> DeliveryJob | None:
@@ -159,21 +159,14 @@ def record_chart(factory: Factory, *, delivery_id: int, file_id: str | None, err
         delivery_repo.set_delivery_values(s, delivery_id=delivery_id, values=values)
 
 
-def backoff(attempts: int) -> timedelta:
-    """The wait after the ``attempts``-th failed attempt."""
-    return RETRY_BACKOFF[min(max(attempts - 1, 0), len(RETRY_BACKOFF) - 1)]
-
-
 def record_retry(factory: Factory, job: DeliveryJob, *, now: datetime, error: str, ambiguous: bool,
                  retry_after: float | None = None) -> bool:
-    """A transient failure: try again after a backoff. ``ambiguous`` keeps the row in
-    ``sending`` (the post may be in Slack, the next attempt reconciles first); otherwise it goes
-    back to ``claimed``. ``job.attempts`` (attempts made, this one included: posts, and failed
-    look-ups for an earlier post) is stored so the backoff grows and the attempts run out.
-    False when the lease was lost."""
-    wait = backoff(job.attempts)
-    if retry_after:
-        wait = max(wait, timedelta(seconds=retry_after))
+    """A transient failure: try again after the wait of ``retry.DIGEST_DELIVERY`` (at least
+    Slack's ``retry_after``). ``ambiguous`` keeps the row in ``sending`` (the post may be in
+    Slack, the next attempt reconciles first); otherwise it goes back to ``claimed``.
+    ``job.attempts`` (attempts made, this one included: posts, and failed look-ups for an earlier
+    post) is stored so the wait grows and the attempts run out. False when the lease was lost."""
+    wait = retry.DIGEST_DELIVERY.wait(job.attempts, retry_after)
     with unit_of_work(factory) as s:
         return delivery_repo.update_fenced(s, delivery_id=job.id, worker=job.worker,
                                            values={"status": "sending" if ambiguous else "claimed",
@@ -182,9 +175,10 @@ def record_retry(factory: Factory, job: DeliveryJob, *, now: datetime, error: st
 
 
 def attempts_exhausted(job: DeliveryJob, *, now: datetime, attempts: int | None = None) -> bool:
-    """No attempt left: ``MAX_ATTEMPTS`` made, or the next would come after the 24 h window."""
+    """No attempt left under ``retry.DIGEST_DELIVERY``: all made, or the next would come after
+    its give-up window after the due time (``retry.DIGEST_WINDOW``)."""
     n = job.attempts if attempts is None else attempts
-    return n >= MAX_ATTEMPTS or now + backoff(n) > job.due_at + MISSED_AFTER
+    return retry.DIGEST_DELIVERY.exhausted(n, since_due=now - job.due_at)
 
 
 def record_skipped(factory: Factory, job: DeliveryJob, *, reason: str) -> bool:

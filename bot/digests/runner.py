@@ -5,10 +5,11 @@ several processes, twice, or after a crash.
 A tick (1) inserts the claim rows of the runs now due (``bot.digests.plan_due``), then (2) a
 bounded pool of threads takes leases one delivery at a time (``claim_next``) and delivers: build
 the digest from the week's stored snapshot, mark the row ``sending``, post it with message
-``metadata`` naming the delivery, record it ``sent``, then upload the chart. Posts go through a
-client that retries only HTTP 429 (Slack did not process the request); a 5xx, a timeout or a
-dropped connection leaves the row in ``sending`` and the next attempt first looks for the
-message in ``conversations.history`` — a retry never doubles a post. Permanent Slack errors are
+``metadata`` naming the delivery, record it ``sent``, then upload the chart. Each post is one
+try (``bot.slack.post.send``: within the call only what Slack did not process is retried); a
+5xx, a timeout or a dropped connection leaves the row in ``sending`` and the next attempt, after
+the wait of ``bot.slack.retry.DIGEST_DELIVERY``, first looks for the message in
+``conversations.history`` — a retry never doubles a post. Permanent Slack errors are
 recorded, told once to the subscriber, and pause the subscription when they cannot heal.
 
 Within a tick, each product's figures and chart are computed once however many channels get
@@ -34,7 +35,6 @@ from slack_sdk.errors import SlackApiError
 from bot.context import AppContext
 from bot.digests import blocks as digest_blocks
 from bot.digests.claims import (
-    MISSED_AFTER,
     attempts_exhausted,
     begin_send,
     claim_next,
@@ -46,6 +46,7 @@ from bot.digests.claims import (
     record_sent,
     record_skipped,
     take_orphan_charts,
+    window_text,
 )
 from bot.digests.service import DigestContent
 from bot.digests.tick import CHART_TIMEOUT_SECONDS, CHART_UPLOAD_THREADS, ChartPool, TickStats, _TickCache
@@ -53,7 +54,7 @@ from bot.digests.values import DeliveryJob
 from bot.domain.weeks import week_start
 from bot.errors import NotFound
 from bot.render.names import TRAJECTORY_CHART
-from bot.slack import post
+from bot.slack import post, retry
 from bot.slack.errors import NO_ACCESS_ERRORS, classify, error_code
 
 log = logging.getLogger(__name__)
@@ -62,9 +63,6 @@ T = TypeVar("T")
 
 METADATA_EVENT = "pmf_digest"
 NOTICE_EVENT = "pmf_digest_notice"  # the DM telling a subscriber that a delivery failed
-# Slack's clock and ours differ a little: look for an earlier post from a bit before the claim.
-RECONCILE_SLACK = timedelta(seconds=120)
-RECONCILE_MAX_PAGES = 5
 DELIVERY_THREADS = 32
 # Chart uploads run beside the deliveries (they wait on drawing, then on Slack).
 
@@ -107,7 +105,7 @@ class DigestRunner:
         plan = plan_due(self.ctx.factory, now=base)
         stats = TickStats(planned=plan.claimed, missed=plan.skipped)
         if plan.skipped:
-            log.warning("digest runs missed by more than 24 h recorded as skipped: %d", plan.skipped)
+            log.warning("digest runs missed by more than %s recorded as skipped: %d", window_text(), plan.skipped)
         uploads = ThreadPoolExecutor(max_workers=CHART_UPLOAD_THREADS, thread_name_prefix="digest-chart")
         cache = _TickCache(self.ctx, self.charts, uploads)
         lock = threading.Lock()
@@ -197,9 +195,9 @@ class DigestRunner:
                 return "reconciled"
 
         now = clock()
-        if now > job.due_at + MISSED_AFTER:
-            record_skipped(f, job, reason="too late: not delivered within 24 h of the due time")
-            log.warning("digest %s skipped: more than 24 h late", where)
+        if now > job.due_at + retry.DIGEST_WINDOW:
+            record_skipped(f, job, reason=f"too late: not delivered within {window_text()} of the due time")
+            log.warning("digest %s skipped: more than %s late", where, window_text())
             return "skipped"
 
         try:
@@ -248,7 +246,7 @@ class DigestRunner:
     def _reconcile(self, client: Any, job: DeliveryJob) -> str | None:
         def find() -> str | None:
             return post.find_posted(client, channel_id=job.channel_id, event_type=METADATA_EVENT,
-                                    match={"delivery_id": job.id}, since=job.claimed_at - RECONCILE_SLACK)
+                                    match={"delivery_id": job.id}, since=job.claimed_at - post.RECONCILE_SLACK)
 
         try:
             return find()

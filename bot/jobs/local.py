@@ -11,8 +11,9 @@ import logging
 import time
 from typing import Any
 
-from bot.jobs.registry import MAX_ATTEMPTS, UnknownJob
+from bot.jobs.registry import UnknownJob
 from bot.jobs.runner import KEY, execute, job_args
+from bot.slack import retry
 from storage.db import unit_of_work
 from storage.repositories import jobs as repo
 
@@ -21,15 +22,13 @@ AppContext = Any
 
 log = logging.getLogger(__name__)
 
-RETRY_PAUSE_SECONDS = 1.0
-
 
 class LocalQueue:
     kind = "in-process (SQLite)"
 
-    def __init__(self, ctx: AppContext, *, retry_pause: float = RETRY_PAUSE_SECONDS) -> None:
+    def __init__(self, ctx: AppContext, *, retry_pause: float | None = None) -> None:
         self.ctx = ctx
-        self.retry_pause = retry_pause
+        self.retry_pause = retry.JOBS_LOCAL_PAUSE_SECONDS if retry_pause is None else retry_pause
 
     def defer(self, name: str, args: dict[str, Any]) -> str:
         """Store the job (committed when this returns), then run it soon; its key."""
@@ -56,7 +55,7 @@ class LocalQueue:
             with unit_of_work(self.ctx.factory) as s:
                 attempt = repo.count_attempt(s, key)
             try:
-                execute(self.ctx, name, args, attempt=min(attempt, MAX_ATTEMPTS - 1))
+                execute(self.ctx, name, args, attempt=min(attempt, retry.JOBS.max_attempts - 1))
             except UnknownJob as err:  # a job this version does not know: dropped, said in the log
                 log.error("job %s dropped: %s", key, err)
                 break

@@ -23,8 +23,9 @@ from typing import Any
 import procrastinate
 from procrastinate import JobContext, RetryStrategy
 
-from bot.jobs.registry import MAINTENANCE, MAX_ATTEMPTS, PRIORITY, QUEUES, Periodic, Task
+from bot.jobs.registry import MAINTENANCE, PRIORITY, QUEUES, Periodic, Task
 from bot.jobs.runner import KEY, execute, job_args
+from bot.slack import retry
 
 # bot.context.AppContext (which imports this package): named, not imported, to keep imports acyclic.
 AppContext = Any
@@ -36,7 +37,6 @@ HEARTBEAT_SECONDS = 5.0
 STALLED_AFTER = 20.0  # no heartbeat for this long: the worker is gone
 SWEEP_SECONDS = 10
 GRACEFUL_SECONDS = 25.0  # Heroku sends SIGKILL 30 s after SIGTERM
-RETRY_WAIT_SECONDS = 2
 SWEEP_TASK = "pmf.jobs.sweep_stalled"
 SWEEP_PRIORITY = 100
 
@@ -83,7 +83,13 @@ def _register_task(app: procrastinate.App, ctx: AppContext, task: Task) -> None:
         execute(ctx, task.name, payload, attempt=attempts)
 
     app.task(name=task.name, queue=task.queue, priority=PRIORITY[task.queue], pass_context=True,
-             retry=RetryStrategy(max_attempts=MAX_ATTEMPTS - 1, wait=RETRY_WAIT_SECONDS))(body)
+             retry=_retry_strategy())(body)
+
+
+def _retry_strategy() -> RetryStrategy:
+    """``retry.JOBS`` as procrastinate counts it: retries after the first run, one wait."""
+    policy = retry.JOBS
+    return RetryStrategy(max_attempts=policy.max_attempts - 1, wait=int(policy.wait(1).total_seconds()))
 
 
 def _register_periodic(app: procrastinate.App, ctx: AppContext, job: Periodic) -> None:

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.jobs.effects import Effects
+from bot.slack import retry
 
 # bot.context.AppContext (which imports this package): named, not imported, to keep imports acyclic.
 AppContext = Any
@@ -25,7 +26,6 @@ AppContext = Any
 INTERACTIVE, DIGESTS, MAINTENANCE = "interactive", "digests", "maintenance"
 QUEUES = (INTERACTIVE, DIGESTS, MAINTENANCE)
 PRIORITY = {INTERACTIVE: 20, DIGESTS: 10, MAINTENANCE: 0}
-MAX_ATTEMPTS = 3
 
 
 @dataclass
@@ -36,7 +36,7 @@ class JobRun:
     attempt: int  # 0 for the first run
     enqueued_at: datetime
     effects: Effects
-    max_attempts: int = MAX_ATTEMPTS
+    max_attempts: int = field(default_factory=lambda: retry.JOBS.max_attempts)
 
     @property
     def final(self) -> bool:

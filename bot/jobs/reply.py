@@ -3,9 +3,10 @@
 ``JobResponder`` is callable like ``bot.slack.respond.Responder``: the n-th reply of a job is the
 step ``reply:n``; a rerun skips the replies already recorded. A reply goes through the command's
 ``response_url`` with ``replace_original`` (so a repeat after a crash between sending and
-recording edits the same message instead of adding one), at most ``URL_ATTEMPTS`` times over all
-runs of the job (each try is recorded first; the URL allows 5 uses); when the URL is older than
-``URL_MAX_AGE`` (it lasts 30 minutes) or its tries are used up, the reply goes by DM instead.
+recording edits the same message instead of adding one), at most ``retry.POST_TRIES.attempts``
+times over all runs of the job (each try is recorded first; the URL allows 5 uses); when the URL
+is older than ``URL_MAX_AGE`` (it lasts 30 minutes) or its tries are used up, the reply goes by
+DM instead.
 """
 
 from __future__ import annotations
@@ -19,12 +20,11 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.jobs.registry import JobRun
-from bot.slack import post
+from bot.slack import post, retry
 from bot.slack.respond import Responder
 
 log = logging.getLogger(__name__)
 
-URL_ATTEMPTS = 3
 URL_MAX_AGE = timedelta(minutes=25)
 
 
@@ -68,7 +68,8 @@ class JobResponder:
         # is a rerun (the message it would add may already be there).
         replace = replace_original if replace_original is not None else (self.count == 1 or self.run.rerun)
         last: Exception | None = None
-        for i in range(tried, URL_ATTEMPTS):
+        tries = retry.POST_TRIES
+        for i in range(tried, tries.attempts):
             effects.record(f"{step}:try{i + 1}")
             try:
                 Responder(self.response_url, max_retries=0)(response_type=response_type, replace_original=replace,
@@ -76,8 +77,8 @@ class JobResponder:
                 return "url"
             except Exception as err:  # noqa: BLE001 - tried again, then by DM
                 last = err
-                if i + 1 < URL_ATTEMPTS:
-                    self.sleep(0.5 * 2 ** i)
+                if i + 1 < tries.attempts:
+                    self.sleep(tries.pause(i))
         log.warning("job %s: reply by response_url failed %d times (%s); sending it by DM", self.run.key,
-                    URL_ATTEMPTS, type(last).__name__ if last else "used up")
+                    tries.attempts, type(last).__name__ if last else "used up")
         return None

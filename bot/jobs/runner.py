@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.jobs.effects import Effects
-from bot.jobs.registry import MAX_ATTEMPTS, JobRun
+from bot.jobs.registry import JobRun
+from bot.slack import retry
 
 # bot.context.AppContext (which imports this package): named, not imported, to keep imports acyclic.
 AppContext = Any
@@ -26,8 +27,10 @@ def job_args(args: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 
 def execute(ctx: AppContext, name: str, args: dict[str, Any], *, attempt: int,
-            max_attempts: int = MAX_ATTEMPTS) -> None:
-    """Run job ``name``; raises to be retried (not on the last attempt, which gives up)."""
+            max_attempts: int | None = None) -> None:
+    """Run job ``name``; raises to be retried (not on the last attempt, which gives up). How many
+    attempts: ``retry.JOBS`` unless ``max_attempts`` says."""
+    max_attempts = retry.JOBS.max_attempts if max_attempts is None else max_attempts
     task = ctx.jobs.task(name)
     key = str(args.get(KEY) or "")
     at = datetime.fromisoformat(args[AT]) if args.get(AT) else ctx.now()

@@ -57,12 +57,7 @@ def classify(err: BaseException) -> SlackOutcome:
     if isinstance(err, SlackApiError):
         status = err.response.status_code
         if status == 429 or code == "ratelimited":
-            raw = (err.response.headers or {}).get("Retry-After") or (err.response.headers or {}).get("retry-after")
-            try:
-                after = float(raw[0] if isinstance(raw, list) else raw) if raw else None
-            except ValueError:
-                after = None
-            return SlackOutcome("retry", "ratelimited", after)
+            return SlackOutcome("retry", "ratelimited", _retry_after_header(err))
         if status >= 500 or code in AMBIGUOUS_ERRORS:
             return SlackOutcome("ambiguous", code if code in AMBIGUOUS_ERRORS else f"http_{status}")
         if code in PAUSE_NOW_ERRORS:
@@ -78,10 +73,15 @@ def classify(err: BaseException) -> SlackOutcome:
 
 def retry_after(err: BaseException, default: float = 1.0) -> float:
     """The seconds of a 429's ``Retry-After`` header (``default`` when absent or unreadable)."""
+    after = _retry_after_header(err)
+    return default if after is None else after
+
+
+def _retry_after_header(err: BaseException) -> float | None:
     response = getattr(err, "response", None)
     headers = getattr(response, "headers", None) or {}
     raw = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
     try:
-        return float(raw[0] if isinstance(raw, list) else raw) if raw is not None else default
+        return float(raw[0] if isinstance(raw, list) else raw) if raw else None
     except ValueError:
-        return default
+        return None

@@ -5,7 +5,8 @@ and keeps calling it on every request while it fails: a slow Slack delays every 
 unreachable one turns every command into a 500. ``BotIdentity`` is Bolt's ``authorize`` instead:
 it answers at once with the bot token and whatever it already knows of the bot (user id, bot id),
 and learns that with ``auth.test`` on a background thread — one at a time, cached once it
-succeeds, and after a failure not tried again for ``retry_after`` seconds.
+succeeds, and after a failure not tried again for ``retry_after`` seconds
+(``bot.slack.retry.AUTH_TEST_RETRY_SECONDS``).
 """
 
 from __future__ import annotations
@@ -19,16 +20,18 @@ from typing import Any
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
+from bot.slack import retry
+
 log = logging.getLogger(__name__)
 
 
 class BotIdentity:
     """Bolt's ``authorize`` for one workspace and one bot token."""
 
-    def __init__(self, client: WebClient, *, retry_after: float = 60.0,
+    def __init__(self, client: WebClient, *, retry_after: float | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._client = client
-        self._retry_after = retry_after
+        self._retry_after = retry.AUTH_TEST_RETRY_SECONDS if retry_after is None else retry_after
         self._clock = clock
         self._lock = threading.Lock()
         self._known: dict[str, Any] | None = None

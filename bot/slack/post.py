@@ -4,11 +4,12 @@ feature goes through.
 Slack has no idempotency key, and a ``chat.postMessage`` that fails with a 5xx, a timeout or a
 dropped connection may have been posted anyway. So every post here carries message
 ``metadata`` naming the thing posted (``event_type`` + a payload such as ``{"survey_id": 7}``),
-goes through a client that retries only HTTP 429 (Slack did not process those), and after an
-ambiguous failure looks for its own message (``conversations.history``, or
-``conversations.replies`` in a thread) before posting again. When the outcome stays unknown,
-``PostOutcomeUnknown`` says so: the caller must keep what it posted about (never delete a
-survey whose message may be out), and tell the user to look before trying again.
+goes through a client that retries within the call only what Slack did not process
+(``bot.slack.retry.NON_IDEMPOTENT``), and after an ambiguous failure looks for its own message
+(``conversations.history``, or ``conversations.replies`` in a thread) before posting again
+(``retry.POST_TRIES``). When the outcome stays unknown, ``PostOutcomeUnknown`` says so: the
+caller must keep what it posted about (never delete a survey whose message may be out), and
+tell the user to look before trying again.
 
 Joining: the bot joins a public channel before posting and uploading (thread replies reach
 only member bots, and uploads need membership even where ``chat:write.public`` would post); a
@@ -30,6 +31,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.errors import UserError
 from bot.slack import client as slack_client
+from bot.slack import retry
 from bot.slack.errors import PermanentSlackError, classify, error_code
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,6 @@ SLACK_REFUSALS = {
     "method_not_supported_for_channel_type": INVITE_HINT,
     "cannot_dm_bot": "PMF Gate cannot open a direct message with this user.",
 }
-POST_ATTEMPTS = 3
 # Slack's clock and ours differ a little: look for an earlier post from a bit before the claim.
 RECONCILE_SLACK = timedelta(seconds=120)
 RECONCILE_MAX_PAGES = 5
@@ -72,8 +73,8 @@ def refusal(err: BaseException) -> UserError | None:
 
 
 def post_client(client: WebClient) -> WebClient:
-    """``client`` without the retries that could double a post: only HTTP 429 is retried."""
-    return slack_client.with_retries(client, server_errors=False, connection_errors=False)  # type: ignore[no-any-return]
+    """``client`` without the retries that could double a post (``retry.NON_IDEMPOTENT``)."""
+    return slack_client.with_retries(client, retry.NON_IDEMPOTENT)  # type: ignore[no-any-return]
 
 
 def join(client: WebClient, channel_id: str) -> None:
@@ -169,13 +170,15 @@ def send(client: WebClient, *, channel_id: str, message: Mapping[str, Any], meta
 
 def post(client: WebClient, *, channel_id: str, message: Mapping[str, Any], meta: Mapping[str, Any],
          match: Mapping[str, Any] | None = None, since: datetime | None = None, thread_ts: str | None = None,
-         attempts: int = POST_ATTEMPTS, join_if_needed: bool = True, sleep: Any = time.sleep,
+         join_if_needed: bool = True, sleep: Any = time.sleep,
          **extra: Any) -> str:
     """Post exactly once: on an ambiguous failure look for the message (by ``meta``'s event type
     and the payload values in ``match``, default all of them, from ``since``) before trying again. Returns the ts; raises ``PostOutcomeUnknown`` when the last
-    attempt's outcome stays unknown, and permanent refusals as they are."""
+    attempt's outcome stays unknown, and permanent refusals as they are. How many tries, and the
+    pauses between them: ``retry.POST_TRIES``."""
+    tries = retry.POST_TRIES
     last = "unknown"
-    for attempt in range(attempts):
+    for attempt in range(tries.attempts):
         try:
             return send(client, channel_id=channel_id, message=message, meta=meta, thread_ts=thread_ts,
                         join_if_needed=join_if_needed, **extra)
@@ -195,15 +198,16 @@ def post(client: WebClient, *, channel_id: str, message: Mapping[str, Any], meta
         if found is not None:
             log.warning("post in %s failed ambiguously (%s) but the message is there (ts %s)", channel_id, last, found)
             return found
-        if attempt < attempts - 1:
-            sleep(0.5 * 2 ** attempt)
+        if attempt < tries.attempts - 1:
+            sleep(tries.pause(attempt))
     raise PostOutcomeUnknown(channel_id, last)
 
 
 def upload(client: WebClient, *, channel_id: str, content: bytes, filename: str, title: str,
            thread_ts: str | None = None, **extra: Any) -> str | None:
     """files_upload_v2 into a channel (joining a public one when Slack says not_in_channel),
-    at most once: an upload is never retried after a 5xx (a repeat could double the image).
+    at most once: an upload is never retried after a 5xx (a repeat could double the image;
+    ``retry.NON_IDEMPOTENT``).
     No ``alt_txt``: it has been reported to make the share fail silently. Returns the file id."""
     kwargs: dict[str, Any] = {"channel": channel_id, "content": content, "filename": filename, "title": title,
                               **extra}

@@ -1,19 +1,20 @@
 """Replies through a command's or an interaction's ``response_url``, with retries.
 
-Bolt's ``respond()`` posts once with no retry handlers; ours retries connection errors, 429
-(Retry-After) and 5xx like every WebClient the app makes, raises when Slack refuses the reply
-(so the error handler hears about it instead of the reply silently vanishing), and by default
-makes its first reply replace the "Checking…" placeholder that the ack showed.
+Bolt's ``respond()`` posts once with no retry handlers; ours retries like every WebClient the
+app makes (``bot.slack.retry.IDEMPOTENT``), raises when Slack refuses the reply (so the error
+handler hears about it instead of the reply silently vanishing), and by default makes its first
+reply replace the "Checking…" placeholder that the ack showed.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from slack_sdk.webhook import WebhookClient
 
-from bot.slack.client import retry_handlers
+from bot.slack import retry
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +28,9 @@ class Responder:
     ``message`` is a ``{"text", "blocks"}`` dict from ``bot.render.blocks``."""
 
     def __init__(self, response_url: str | None, *, replace_first: bool = False, timeout: int = 10,
-                 max_retries: int = 3) -> None:
+                 max_retries: int | None = None) -> None:
         self.response_url = response_url
-        self._max_retries = max_retries
+        self._max_retries = max_retries  # None: retry.IDEMPOTENT's
         self._replace_next = replace_first
         self._timeout = timeout
         self.sent = 0
@@ -49,8 +50,12 @@ class Responder:
             body["replace_original"] = replace_original
         if delete_original is not None:
             body["delete_original"] = delete_original
-        client = WebhookClient(url=self.response_url, timeout=self._timeout, retry_handlers=retry_handlers(self._max_retries))
-        resp = client.send_dict(body)
+        resp = self.client(self.response_url).send_dict(body)
         if resp.status_code != 200:
             raise ResponseUrlError(f"response_url answered HTTP {resp.status_code}: {resp.body[:200]}")
         self.sent += 1
+
+    def client(self, url: str) -> WebhookClient:
+        """The response_url client: ``retry.IDEMPOTENT``'s retries, ``max_retries`` times if given."""
+        policy = retry.IDEMPOTENT if self._max_retries is None else replace(retry.IDEMPOTENT, retries=self._max_retries)
+        return WebhookClient(url=url, timeout=self._timeout, retry_handlers=policy.handlers())

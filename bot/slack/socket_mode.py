@@ -8,7 +8,8 @@ command after Slack's routine ``refresh_requested`` in 3.1 s (its one receive th
 new one), took ~10 s to notice a close frame and ~60 s to notice a dropped TCP connection,
 spinning on empty reads meanwhile. Here a new connection is read from the moment it opens, the
 old one is closed in the background, and a connection that ends in any way (close frame, EOF,
-keepalive ping unanswered) is replaced at once, with backoff while Slack cannot be reached.
+keepalive ping unanswered) is replaced at once, with backoff while Slack cannot be reached
+(``bot.slack.retry.RECONNECT_DELAYS``).
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ from websockets.protocol import State
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
+from bot.slack import retry
+
 log = logging.getLogger(__name__)
 
 ACK_GRACE = 3.0  # Slack waits 3 s for an ack; an ack whose connection ended waits as long for the next
-RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)  # seconds between attempts while Slack cannot be reached
 
 
 class SocketModeClient(BaseSocketModeClient):
@@ -45,7 +47,7 @@ class SocketModeClient(BaseSocketModeClient):
 
     def __init__(self, app_token: str, web_client: WebClient, *, concurrency: int = 10,
                  ping_interval: float = 10.0, ping_timeout: float = 10.0, close_timeout: float = 2.0,
-                 retry_delays: tuple[float, ...] = RETRY_DELAYS) -> None:
+                 retry_delays: tuple[float, ...] | None = None) -> None:
         self.app_token = app_token
         self.logger = log
         self.web_client = web_client
@@ -58,7 +60,7 @@ class SocketModeClient(BaseSocketModeClient):
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self.close_timeout = close_timeout
-        self.retry_delays = retry_delays
+        self.retry_delays = retry.RECONNECT_DELAYS if retry_delays is None else retry_delays
         self._current: ClientConnection | None = None
         self._changed = threading.Condition()
         self._stopped = threading.Event()

@@ -5,10 +5,10 @@ never twice), and repair live counts a restart left stale."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot.context import AppContext, ScheduledJob
-from bot.slack import post
+from bot.slack import post, retry
 from bot.surveys import service as surveys
 from bot.surveys.ids import Metadata
 from bot.surveys.results import due_surveys, results_for, set_results_ts, unposted_results
@@ -18,9 +18,6 @@ from bot.surveys.slack import (
     refresh_survey_counts,
     update_parent,
 )
-
-RESULTS_RETRY_GRACE = timedelta(minutes=2)
-RESULTS_RETRY_HORIZON = timedelta(hours=24)
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +57,8 @@ def close_due_surveys(ctx: AppContext, now: datetime) -> int:
         except Exception:  # noqa: BLE001 - keep closing the others; unposted results are retried below
             log.exception("survey %s: closing at the deadline failed (team %s, channel %s)", sid, info.team_id,
                           info.channel_id)
-    for sid in unposted_results(ctx.factory, now=now, grace=RESULTS_RETRY_GRACE, horizon=RESULTS_RETRY_HORIZON):
+    for sid in unposted_results(ctx.factory, now=now, grace=retry.RESULTS_REPOST_AFTER,
+                                 horizon=retry.RESULTS_REPOST_UNTIL):
         try:
             _retry_results(ctx, sid, now)
         except Exception:  # noqa: BLE001

@@ -28,7 +28,8 @@ from bot.context import AppContext
 from bot.errors import UserError
 from bot.slack import client as slack_client
 from bot.slack import post
-from bot.slack.errors import PermanentSlackError, error_code, retry_after
+from bot.slack import retry as slack_retry
+from bot.slack.errors import PermanentSlackError, classify, error_code, retry_after
 from bot.slack.respond import Responder
 from bot.surveys import blocks as ui
 from bot.surveys import service as surveys
@@ -112,7 +113,7 @@ def _fail_fast(client: WebClient) -> WebClient:
     """``client`` without the rate-limit retry handler. chat.postEphemeral is Tier 4 (about 100
     a minute per workspace) while a survey can draw 1,000 answers a minute: sleeping out a
     Retry-After on a listener thread would hold the pool that acks every other click."""
-    return slack_client.with_retries(client, rate_limits=False)  # type: ignore[no-any-return]
+    return slack_client.with_retries(client, slack_retry.LISTENER)  # type: ignore[no-any-return]
 
 
 def _ephemeral(client: WebClient, survey: SurveyInfo, user_id: str, message: dict[str, Any],
@@ -126,7 +127,7 @@ def _ephemeral(client: WebClient, survey: SurveyInfo, user_id: str, message: dic
         return
     except SlackApiError as err:
         code = error_code(err)
-        if not (err.response is not None and err.response.status_code == 429 and response_url):
+        if not (classify(err).kind == "retry" and response_url):  # rate limited
             # The answer is stored either way; a lost confirmation is not worth failing the request.
             log.warning("survey %s: ephemeral reply failed (%s)", survey.id, code)
             return
@@ -206,10 +207,10 @@ def request_count_refresh(ctx: AppContext, client: WebClient, survey_id: int) ->
         # Marked stale: a later refresh (trailing, or the clock's sweep) shows the count again.
         surveys.count_update_failed(ctx.factory, survey_id=survey_id)
         log.warning("survey %s: count update failed (%s)", survey_id, error_code(err))
-        if err.response is not None and err.response.status_code == 429:
+        if classify(err).kind == "retry":  # rate limited
             # Another survey of the workspace used up chat.update's tier: back off as told,
             # off the listener thread.
-            _trailing(ctx, client, survey_id, max(retry_after(err), interval.total_seconds()))
+            _trailing(ctx, client, survey_id, slack_retry.honour_retry_after(interval, retry_after(err)).total_seconds())
         return False
     # A close may have happened while our update was in flight: never leave an open rendering
     # (with buttons) on a closed survey.

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli import main
 from bot.render.limits import validate_message
-from bot.slack.post import POST_ATTEMPTS
+from bot.slack.retry import POST_TRIES
 from bot.surveys.ids import Metadata
 from bot.surveys.jobs import close_due_surveys
 from storage.models import Survey, SurveyComment, SurveyResponse
@@ -323,7 +323,7 @@ def test_results_that_failed_to_post_are_posted_by_the_clock(harness: Harness, f
     sid, ts = started
     click(harness, ts, "U2", "very", slack_ts(10), survey_id=sid)
     harness.wait(lambda: ephemerals(fake_slack, "U2"), what="the answer recorded")
-    fake_slack.fail("chat.postMessage", error="fatal_error", times=POST_ATTEMPTS)
+    fake_slack.fail("chat.postMessage", error="fatal_error", times=POST_TRIES.attempts)
     reply = harness.pmf("survey close").reply()
     assert "fatal_error" in text_of(reply) and "nothing is lost" in text_of(reply)
     assert not [m for m in fake_slack.messages[CHANNEL]

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digests import blocks as digest_blocks
 from bot.digests import service as digests
-from bot.digests.claims import LEASE, MAX_ATTEMPTS, plan_due
+from bot.digests.claims import LEASE, plan_due
 from bot.digests.ids import Action as DigestAction
 from bot.digests.runner import METADATA_EVENT, DigestRunner
+from bot.slack.retry import DIGEST_DELIVERY
 from storage.db import unit_of_work
 from storage.models import DigestDelivery, DigestSubscription
 from tests.fakes.slack_api import PNG_MAGIC, FakeSlack
@@ -331,7 +332,7 @@ def test_when_the_earlier_post_cannot_be_checked_attempts_run_out_instead_of_loo
     for minutes in range(0, 24 * 60, 10):
         runner.tick(DUE + timedelta(minutes=minutes, seconds=5))
     history = fake_slack.attempts("conversations.history")
-    assert len(history) == MAX_ATTEMPTS - 1  # one post, then each look-up is an attempt
+    assert len(history) == DIGEST_DELIVERY.max_attempts - 1  # one post, then each look-up is an attempt
     assert len(posts_to(fake_slack, "C1")) == 1 and digests_in(fake_slack, "C1") == []
     (row,) = rows(session_factory)
     assert row.status == "failed" and "outcome is unknown" in (row.error or "")
