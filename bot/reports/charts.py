@@ -14,6 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import to_rgb
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
+from bot.domain.settings import DEFAULT_ORGANIC_WINDOW_WEEKS
 from bot.domain.survey import wilson
 from bot.domain.types import (
     Cohort,
@@ -144,7 +145,7 @@ def organic_chart(
     product_name: str,
     as_of: date,
     min_share: float,
-    window_weeks: int = 4,
+    window_weeks: int = DEFAULT_ORGANIC_WINDOW_WEEKS,
 ) -> bytes:
     """Weekly organic share of classified signups with its trend (and the trend's 90% CI), the
     ``min_share`` bar, and the last ``window_weeks`` complete weeks highlighted with the window's
