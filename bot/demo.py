@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.demo_ready import active_respondents, answer_time, generate_ready
+from bot.demo_ready import CHANNELS_ORGANIC, CHANNELS_PAID, active_respondents, answer_time, generate_ready
 from bot.digests.charts import digest_chart
 from bot.domain.lessons import survey_lessons
 from bot.domain.settings import DEFAULT_ORGANIC_MIN_SHARE, DEFAULT_SURVEY_THRESHOLD
@@ -29,8 +29,6 @@ from bot.reports.charts import cohort_heatmap, organic_chart, retention_chart
 from bot.surveys.charts import survey_chart
 from storage.repositories.reports import survey_responses
 
-CHANNELS_ORGANIC = ("direct", "organic_search", "referral", "word_of_mouth", "community")
-CHANNELS_PAID = ("cpc", "paid_social", "display")
 SEGMENTS = ("Founder", "Engineer", "Product manager", "Designer", "Marketer")
 BENEFITS = (
     "saves me hours every week on reporting",

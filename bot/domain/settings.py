@@ -13,7 +13,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.active_events import ActiveEventsError, parse_active_events
-from bot.domain.channels import is_ambiguous, normalise_channel
+from bot.domain.channels import DEFAULT_PAID_CHANNELS, is_ambiguous, normalise_channel
 from bot.domain.confidence import SURVEY_PASS_Z
 from bot.domain.suggest import did_you_mean
 from bot.domain.types import ChannelClass
@@ -29,11 +29,8 @@ DEFAULT_CHANNEL_MAP: dict[str, ChannelClass] = {
     )},
     # Analytics tools' names for traffic that carried no tags at all (SPEC §5 "direct (untagged)").
     **{k: "direct" for k in ("direct", "none", "not_set", "untagged")},
-    **{k: "paid" for k in (
-        "cpc", "ppc", "paid", "paid_search", "paid_social", "display", "affiliate", "sponsored",
-        "ads", "ad", "adwords", "google_ads", "facebook_ads", "meta_ads", "linkedin_ads",
-        "retargeting", "banner", "cpm", "paidsocial", "sem",
-    )},
+    # The paid names live with the rest of the paid vocabulary (bot/domain/channels.py).
+    **{k: "paid" for k in DEFAULT_PAID_CHANNELS},
     "unknown": "unknown",
     "other": "unknown",
 }
