@@ -66,7 +66,7 @@ def survey_figure(counts: SurveyCounts, *, product_name: str, as_of: date, signa
     )
     fig, body = _figure(SIZE, product_name, "Sean Ellis survey", subtitle, _SINGLE)
     if total == 0:
-        _no_data(body.subplots(), "Not enough data yet", "No survey responses so far.", _SINGLE)
+        _no_data(body.subplots(), STATUS_WORD["insufficient_data"].capitalize(), "No survey responses so far.", _SINGLE)
         return fig
     bars, gauge = body.subplots(2, 1, height_ratios=[3.0, 1.25])
     _draw_answers(bars, counts, _SINGLE)
