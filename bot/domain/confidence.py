@@ -23,11 +23,13 @@ TREND_CI = 0.90
 
 # --------------------------------------------------------------------------- decisions
 
-# The survey passes when the Wilson lower bound at this z (about a one-sided 99.7% bound) clears the bar:
-# a score read every week clears a 95% bound by luck too often (SPEC §5). survey.pass_z's default.
+# The survey passes when the Wilson lower bound at this z (about a one-sided 99.7% bound) clears
+# the bar: a score read every week clears a 95% bound by luck too often (SPEC §5). The default of
+# survey.pass_z.
 SURVEY_PASS_Z = 2.7
 # The organic share passes when its one-sided 95% Wilson lower bound clears organic.min_share.
-ORGANIC_PASS_Z = 1.6448536269514722
+ORGANIC_PASS = 0.95
+ORGANIC_PASS_Z = 1.6448536269514722  # ORGANIC_PASS's one-sided normal quantile
 # "Confidently falling" (blocks a pass, and fails the signal) is decided on a one-sided 99% bound
 # of the share's trend: at 95% a steady 70% organic product read "falling" in 5% of weekly checks
 # and flipped ready -> not ready in 27% of 13-week histories (issue 18 merge).

@@ -67,7 +67,7 @@ def _panel(ax: Axes, xs: Sequence[int], reports: Sequence[GateReport], value: Va
     if bar is not None:
         ax.axhline(bar, color=BLACK, linestyle=":", linewidth=1.6, label=bar_label)
     if not known:
-        ax.text(0.5, 0.5, "no figure yet (not enough data in any week shown)", transform=ax.transAxes,
+        ax.text(0.5, 0.5, f"no figure yet ({STATUS_WORD['insufficient_data']} in any week shown)", transform=ax.transAxes,
                 ha="center", va="center", fontsize=fonts.annot, color=GREY)
     else:
         with_ci = [(x, ci) for x, _, ci, _ in known if ci is not None]

@@ -112,7 +112,7 @@ def pct(x: float, nd: int = 1) -> str:
     return f"{x * 100:.{nd}f}%"
 
 
-def pct_ci(ci: tuple[float, float] | None, level: int = 95) -> str:
+def pct_ci(ci: tuple[float, float] | None, level: int = SHARE_CI_LEVEL) -> str:
     """(0.263, 0.554) -> "95% CI 26.3–55.4%"."""
     if ci is None:
         return f"{level}% CI not available"
@@ -124,7 +124,7 @@ def pts(x: float) -> str:
     return f"{_signed(x * 100)} points"
 
 
-def pts_ci(ci: tuple[float, float] | None, level: int = 90) -> str:
+def pts_ci(ci: tuple[float, float] | None, level: int = SLOPE_CI_LEVEL) -> str:
     """(-0.006, 0.002) -> "90% CI −0.6 to +0.2" (percentage points)."""
     if ci is None:
         return f"{level}% CI not available"
