@@ -12,7 +12,7 @@ import pytest
 from bot.digests.blocks import digest_message
 from bot.domain import gate
 from bot.domain.default_rules import default_rules_line
-from bot.domain.types import CustomSetting, DefaultRulesGate, GateReport
+from bot.domain.types import CustomSetting, DefaultRulesGate, GateReport, Verdict
 from bot.domain.weeks import week_of_date
 from bot.history.blocks import history_message, history_text
 from bot.history.values import History, HistoryWeek
@@ -22,7 +22,7 @@ from bot.reports.blocks import gate_report_message
 from tests.domain.test_gate import AS_OF, report
 from tests.literals import modules_saying
 
-NEW_WORDS = {"ready": "Go ahead and grow", "not_ready": "Hold the budget", "unclear": "Wait and measure"}
+NEW_WORDS: dict[Verdict, str] = {"ready": "Go ahead and grow", "not_ready": "Hold the budget", "unclear": "Wait and measure"}
 
 
 def _surfaces(r: GateReport) -> dict[str, str]:
