@@ -40,8 +40,9 @@ ORGANIC_SHRINKING_P = 0.05
 # the ends of the two-sided 90% interval shown.
 RETENTION_BOUND_PCT = 95.0
 # A tail is "rising" only when the slope's one-sided 98% lower bound clears 0: at 95% a truly flat
-# tail read "rising" in 1 check in 20, at 99% a win-back blast passed 4.8% of the time, at 98%
-# 3.0% with 81% power (issue 18 merge, tests/domain/calibration_gate.py).
+# tail read "rising" in 1 check in 20 (whole-gate power 74%); at 99% a win-back blast passed 29/600
+# (4.8%); at 98% 18/600 (3.0%) with power 122/150 (81%) (issue 18 merge, seeded simulations in
+# tests/domain/calibration_gate.py).
 RETENTION_RISING_PCT = 98.0
 # Newer cohorts drift below the first ones when the one-sided 95% upper bound of their retention
 # ratio is under retention.drift_ratio.

@@ -72,11 +72,8 @@ class Evidence:
     slope_ci: tuple[float, float] | None = None
     level_ci: tuple[float, float] | None = None
     relative_ci: tuple[float, float] | None = None
-    # The slope's one-sided lower bound at confidence.RETENTION_RISING_PCT (98%): a tail is
-    # "rising" only when this clears 0. At 95% a truly flat tail read "rising" in 1 check in 20
-    # (whole-gate power 74% with the rest of the round's rules); at 99% a win-back blast passed
-    # 29/600 (4.8%); at 98% 18/600 (3.0%) with power 122/150 (81%) (issue 18 merge, seeded
-    # simulations in tests/domain/calibration_gate.py).
+    # The slope's one-sided lower bound at confidence.RETENTION_RISING_PCT: a tail is "rising"
+    # only when this clears 0 (why that level: bot/domain/confidence.py).
     rise_lower: float | None = None
 
 
