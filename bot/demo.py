@@ -20,16 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from bot.demo_ready import active_respondents, answer_time, generate_ready
+from bot.demo_ready import CHANNELS_ORGANIC, CHANNELS_PAID, active_respondents, answer_time, generate_ready
 from bot.digests.charts import digest_chart
 from bot.domain.lessons import survey_lessons
+from bot.domain.settings import DEFAULT_ORGANIC_MIN_SHARE, DEFAULT_SURVEY_THRESHOLD
 from bot.reports.blocks import gate_report_message
 from bot.reports.charts import cohort_heatmap, organic_chart, retention_chart
 from bot.surveys.charts import survey_chart
 from storage.repositories.reports import survey_responses
 
-CHANNELS_ORGANIC = ("direct", "organic_search", "referral", "word_of_mouth", "community")
-CHANNELS_PAID = ("cpc", "paid_social", "display")
 SEGMENTS = ("Founder", "Engineer", "Product manager", "Designer", "Marketer")
 BENEFITS = (
     "saves me hours every week on reporting",
@@ -188,7 +187,7 @@ def run_demo(out: Path, *, echo: Callable[[str], None] = print, as_of: date | No
     save("retention.png", retention_chart(table, report.retention, product_name=report.product_name))
     save("cohorts.png", cohort_heatmap(table, product_name=report.product_name, judged=report.retention.tail_cohorts))
     save("organic.png", organic_chart(report.organic, product_name=report.product_name, as_of=as_of,
-                                             min_share=0.5))
+                                             min_share=DEFAULT_ORGANIC_MIN_SHARE))
     save("pmf-check.blocks.json", gate_report_message(report, chart_note="Chart of the three signals: digest.png"))
 
     previous = services.gate_report(factory, product_slug="acme", as_of=as_of - timedelta(days=7))
@@ -197,7 +196,7 @@ def run_demo(out: Path, *, echo: Callable[[str], None] = print, as_of: date | No
 
     s = report.survey
     save("survey.png", survey_chart(s.counts, product_name=report.product_name, as_of=as_of, signal=s,
-                                   threshold=0.40))
+                                   threshold=DEFAULT_SURVEY_THRESHOLD))
     with factory() as session:
 
         product = product_service.cli_product(session, "acme", None)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+# Both demos' sample signup channels (bot/demo.py imports them); how they classify is decided
+# by bot/domain/channels.py, like any product's.
 CHANNELS_ORGANIC = ("direct", "organic_search", "referral", "word_of_mouth", "community")
 CHANNELS_PAID = ("cpc", "paid_social", "display")
 

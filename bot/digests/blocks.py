@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from bot.digests.ids import Action as DigestAction
+
+# The schedule's words (day names, defaults, "Mondays at 09:00 (Europe/Berlin)") live in schedule.py.
+from bot.digests.schedule import ScheduleLike, default_when, describe, local_label
 from bot.domain.default_rules import default_rules_line
 from bot.domain.survey import who_answered
 from bot.domain.types import GateReport
@@ -27,9 +29,6 @@ from bot.render.blocks import STATUS_FOOTER, _button, _context, _header, _messag
 from bot.render.names import DIGEST_CHART
 from bot.reports.blocks import _fallback, _report_body
 from bot.surveys.values import DEFAULT_DAYS
-
-DAY_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-DAY_LONG = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 ERROR_HELP: dict[str, str] = {
     "channel_not_found": "the channel no longer exists, or it is private and the app is not in it "
@@ -47,15 +46,6 @@ ERROR_HELP: dict[str, str] = {
 
 
 # --------------------------------------------------------------------------- inputs (duck-typed)
-
-
-class ScheduleLike(Protocol):
-    @property
-    def weekday(self) -> int: ...
-    @property
-    def local_time(self) -> time: ...
-    @property
-    def timezone(self) -> str: ...
 
 
 class DeliveryLike(Protocol):
@@ -107,20 +97,6 @@ class SurveyLine:
 # --------------------------------------------------------------------------- formatting
 
 
-def when(at: datetime, tz: str, *, date_too: bool = True) -> str:
-    """An instant in ``tz``: "Mon 30 Mar 09:00 CEST" (or "Mon 09:00")."""
-    local = at.astimezone(ZoneInfo(tz))
-    day = DAY_SHORT[local.weekday()]
-    if not date_too:
-        return f"{day} {local:%H:%M}"
-    return f"{day} {local.day} {local:%b} {local:%H:%M} {local.tzname() or tz}"
-
-
-def schedule_text(s: ScheduleLike) -> str:
-    """"Mondays at 09:00 (Europe/Berlin)"."""
-    return f"{DAY_LONG[s.weekday]}s at {s.local_time:%H:%M} ({s.timezone})"
-
-
 def week_label(week: int) -> str:
     """"2–8 Mar 2026": the Monday-to-Sunday span of a week index."""
     start: date = week_start(week)
@@ -134,7 +110,7 @@ def week_label(week: int) -> str:
 
 def late_notice(due_at: datetime, tz: str) -> str:
     """The line a late digest carries (SPEC: delivered late within 24 h, and says so)."""
-    return f"This digest is late: it was due {when(due_at, tz, date_too=False)}."
+    return f"This digest is late: it was due {local_label(due_at, tz, with_date=False)}."
 
 
 def error_help(code: str) -> str:
@@ -150,7 +126,7 @@ def survey_status(surveys: Sequence[SurveyLine], tz: str) -> str | None:
     for s in surveys:
         n = f"{b.num(s.responses)} response{'s' if s.responses != 1 else ''} so far"
         anon = ", anonymous" if s.anonymous else ""
-        lines.append(f":bar_chart: Survey open in <#{s.channel_id}>{anon}: {n}, closes {when(s.closes_at, tz)}.")
+        lines.append(f":bar_chart: Survey open in <#{s.channel_id}>{anon}: {n}, closes {local_label(s.closes_at, tz)}.")
     return "\n".join(lines)
 
 
@@ -286,9 +262,9 @@ def chart_filename(product_slug: str, week: int) -> str:
 
 def subscribed_message(sub: SubscriptionLike, *, tz_from_profile: bool) -> dict[str, Any]:
     name = b.escape(sub.product_name)
-    nxt = f" Next: {when(sub.next_run, sub.schedule.timezone)}." if sub.next_run else ""
+    nxt = f" Next: {local_label(sub.next_run, sub.schedule.timezone)}." if sub.next_run else ""
     text = (f":calendar: Weekly PMF digest for *{name}* in <#{sub.channel_id}>: "
-            f"{schedule_text(sub.schedule)}.{nxt}")
+            f"{describe(sub.schedule)}.{nxt}")
     hints = []
     if tz_from_profile:
         hints.append("Time zone from your Slack profile; add e.g. `Europe/Berlin` to choose another.")
@@ -318,18 +294,18 @@ def _last_line(sub: SubscriptionLike) -> str:
     if d is None:
         parts.append("nothing delivered yet")
     elif d.status == "sent" and d.sent_at is not None:
-        parts.append(f"last delivered {when(d.sent_at, tz)}" + (" (late)" if d.late else ""))
+        parts.append(f"last delivered {local_label(d.sent_at, tz)}" + (" (late)" if d.late else ""))
         if d.error and d.error.startswith("chart:"):
             parts.append(f"chart not posted ({b.escape(d.error[7:].strip())})")
     elif d.status == "skipped":
-        parts.append(f"skipped the run due {when(d.due_at, tz)}" + (f" ({b.escape(d.error)})" if d.error else ""))
+        parts.append(f"skipped the run due {local_label(d.due_at, tz)}" + (f" ({b.escape(d.error)})" if d.error else ""))
     elif d.status == "failed":
-        parts.append(f":x: run due {when(d.due_at, tz)} failed: {error_help(d.error or 'unknown')}")
+        parts.append(f":x: run due {local_label(d.due_at, tz)} failed: {error_help(d.error or 'unknown')}")
     else:
-        parts.append(f"run due {when(d.due_at, tz)} in progress" + (f", retrying after `{b.escape(d.error)}`"
+        parts.append(f"run due {local_label(d.due_at, tz)} in progress" + (f", retrying after `{b.escape(d.error)}`"
                                                                        if d.error else ""))
     if sub.last_error and (d is None or d.status != "failed"):
-        at = f" ({when(sub.last_error_at, tz)})" if sub.last_error_at else ""
+        at = f" ({local_label(sub.last_error_at, tz)})" if sub.last_error_at else ""
         parts.append(f"last error{at}: {error_help(sub.last_error)}")
     return "; ".join(parts)
 
@@ -342,9 +318,9 @@ def subscriptions_message(subs: Sequence[SubscriptionLike]) -> dict[str, Any]:
         return {"text": text, "blocks": [b._section(text)]}
     lines = []
     for s in subs:
-        head = f"• *{b.escape(s.product_name)}* in <#{s.channel_id}> — {schedule_text(s.schedule)}"
+        head = f"• *{b.escape(s.product_name)}* in <#{s.channel_id}> — {describe(s.schedule)}"
         if s.active and s.next_run is not None:
-            state = f"next: {when(s.next_run, s.schedule.timezone)}"
+            state = f"next: {local_label(s.next_run, s.schedule.timezone)}"
         else:
             state = (f":double_vertical_bar: {b.escape(s.paused_reason or 'paused')} — resume with "
                      f"`/pmf-check digest weekly <#{s.channel_id}>`")
@@ -353,8 +329,8 @@ def subscriptions_message(subs: Sequence[SubscriptionLike]) -> dict[str, Any]:
     blocks.append(b._context("Times are in each digest's own time zone. Change one: "
                              "`/pmf-check digest weekly [#channel] [mon…sun] [HH:MM] [Area/City]`."))
     fallback = "Weekly PMF digests:\n" + "\n".join(
-        f"{s.product_name} in #{s.channel_id}: {schedule_text(s.schedule)}"
-        + (f", next {when(s.next_run, s.schedule.timezone)}" if s.active and s.next_run else ", paused")
+        f"{s.product_name} in #{s.channel_id}: {describe(s.schedule)}"
+        + (f", next {local_label(s.next_run, s.schedule.timezone)}" if s.active and s.next_run else ", paused")
         for s in subs)
     message = {"text": limits.truncate(fallback, limits.FALLBACK_TEXT), "blocks": blocks}
     limits.validate_message(message)
@@ -376,7 +352,8 @@ def failure_notice(*, product_name: str, channel_id: str, error: str, paused: bo
 def usage_lines() -> list[tuple[str, str]]:
     return [
         ("/pmf-check digest weekly [#channel] [mon…sun] [HH:MM] [Area/City]",
-         "a weekly scaling-readiness digest (also `subscribe`; default: this channel, Monday 09:00, your time zone)"),
+         "a weekly scaling-readiness digest (also `subscribe`; default: this channel, "
+         f"{default_when()}, your time zone)"),
         ("/pmf-check digest off [#channel]", "stop a channel's weekly digest (also `unsubscribe`, `stop`)"),
         ("/pmf-check digest now [#channel]", "post the digest now"),
         ("/pmf-check digest list", "every digest, its next run and its last delivery or error"),

@@ -8,6 +8,7 @@ from typing import Any
 
 from matplotlib.axes import Axes
 
+from bot.domain.settings import DEFAULT_ORGANIC_MIN_SHARE, DEFAULT_ORGANIC_WINDOW_WEEKS, DEFAULT_SURVEY_THRESHOLD
 from bot.domain.types import (
     GateReport,
     Status,
@@ -43,9 +44,9 @@ def digest_chart(
     report: GateReport,
     *,
     previous: GateReport | None = None,
-    min_share: float = 0.5,
-    threshold: float = 0.40,
-    window_weeks: int = 4,
+    min_share: float = DEFAULT_ORGANIC_MIN_SHARE,
+    threshold: float = DEFAULT_SURVEY_THRESHOLD,
+    window_weeks: int = DEFAULT_ORGANIC_WINDOW_WEEKS,
     name: str = DIGEST_CHART,
 ) -> bytes:
     """One composite figure for the weekly digest: retention curve, organic share, survey score

@@ -11,12 +11,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.weeks import last_complete_week
 from bot.errors import UserError
-from storage.repositories.products import ProductRef
+
+if TYPE_CHECKING:
+    from storage.repositories.products import ProductRef
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -25,6 +27,35 @@ DEFAULT_WEEKDAY = 0
 DEFAULT_TIME = time(9, 0)
 DEFAULT_TZ = "UTC"
 # =============================================================================== schedule (pure)
+# This module is the one home of the schedule's words: the day names, the defaults and how a
+# schedule reads ("Mondays at 09:00 (Europe/Berlin)"); the digest's blocks and App Home import them.
+
+
+class ScheduleLike(Protocol):
+    """What ``describe`` reads: a ``Schedule``, or a stored subscription's schedule."""
+
+    @property
+    def weekday(self) -> int: ...
+    @property
+    def local_time(self) -> time: ...
+    @property
+    def timezone(self) -> str: ...
+
+
+def every(weekday: int) -> str:
+    """"Mondays": the day a weekly digest runs on (0 = Monday)."""
+    return f"{WEEKDAY_LONG[weekday]}s"
+
+
+def describe(s: ScheduleLike) -> str:
+    """"Mondays at 09:00 (Europe/Berlin)"."""
+    return f"{every(s.weekday)} at {s.local_time:%H:%M} ({s.timezone})"
+
+
+def default_when() -> str:
+    """"Monday 09:00": when a digest runs unless the command says otherwise (the zone is the
+    invoker's)."""
+    return f"{WEEKDAY_LONG[DEFAULT_WEEKDAY]} {DEFAULT_TIME:%H:%M}"
 
 
 @dataclass(frozen=True)
@@ -41,7 +72,7 @@ class Schedule:
 
     def describe(self) -> str:
         """"Mondays at 09:00 (Europe/Berlin)"."""
-        return f"{WEEKDAY_LONG[self.weekday]}s at {self.local_time:%H:%M} ({self.timezone})"
+        return describe(self)
 
 
 @dataclass(frozen=True)
@@ -109,8 +140,8 @@ def next_run(schedule: Schedule, now: datetime) -> Occurrence:
     return occ
 
 
-def local_label(at: datetime, tz: str, *, with_date: bool = False) -> str:
-    """"Mon 09:00" (or "Mon 30 Mar 09:00 CEST" with the date) in ``tz``."""
+def local_label(at: datetime, tz: str, *, with_date: bool = True) -> str:
+    """An instant in ``tz``: "Mon 30 Mar 09:00 CEST" (or "Mon 09:00" without the date)."""
     local = at.astimezone(ZoneInfo(tz))
     day = WEEKDAY_NAMES[local.weekday()]
     if with_date:

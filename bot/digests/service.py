@@ -90,8 +90,8 @@ def _target_product(session: Session, ws: Workspace, channel_id: str, invoked_in
 def subscribe(factory: Factory, *, team_id: str, single_workspace: bool, invoked_in: str, user_id: str,
               args: WeeklyArgs, default_tz: str | None, now: datetime) -> SubscriptionInfo:
     """Create, change or resume the weekly digest of a channel (defaults: the command's channel,
-    Monday 09:00, the invoker's time zone). The new schedule takes effect now: a run it would
-    have had earlier this week is not sent late."""
+    ``schedule.default_when()`` (DEFAULT_WEEKDAY at DEFAULT_TIME), the invoker's time zone). The
+    new schedule takes effect now: a run it would have had earlier this week is not sent late."""
     channel_id = args.channel_id or invoked_in
     tz = args.timezone or default_tz or DEFAULT_TZ
     validate_zone(tz)

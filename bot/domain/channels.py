@@ -32,12 +32,28 @@ CLICK_PREFIX = "click:"  # a signup's key when a click id made it paid
 REFERRAL_KEY = "referral"
 KEY_MAX = 100  # stored keys are cut to this length
 
-_PAID_WORDS = ("paid", "cpc", "ppc", "cpm", "sponsor", "affiliate", "display", "adwords")
+# --------------------------------------------------------------------------- the paid vocabulary
+# The one home of the words that say "paid". Which list to edit:
+# - a paid *medium* (utm_medium, also a channel or source of that exact name): PAID_MEDIA. It is
+#   in the default channel map (``DEFAULT_CHANNEL_MAP`` in settings.py, what ``config`` resets
+#   ``channel.NAME`` to) and paid as a medium even under a map without it: one edit does both.
+# - another exact channel or source name that is paid (paid_social, google_ads): PAID_NAMES, the
+#   rest of the default map's paid names.
+# - a word that makes any tag paid wherever it appears inside it ("paid" in "paid_newsletter"):
+#   PAID_WORDS. Keep these specific: "cpa" would match "cpanel".
+PAID_MEDIA: tuple[str, ...] = ("cpc", "ppc", "cpm", "display", "affiliate", "banner", "retargeting")
+# Paid as a utm_medium only: not in the default map, so a channel or source of that name is
+# unknown (as it always was). Moving one to PAID_MEDIA would make it paid as a name too.
+PAID_MEDIA_ONLY: tuple[str, ...] = ("cpa", "cpv")
+PAID_NAMES: tuple[str, ...] = ("paid", "paid_search", "paid_social", "sponsored", "ads", "ad", "adwords",
+                               "google_ads", "facebook_ads", "meta_ads", "linkedin_ads", "paidsocial", "sem")
+DEFAULT_PAID_CHANNELS: tuple[str, ...] = PAID_MEDIA + PAID_NAMES  # the default channel map's paid names
+PAID_WORDS: tuple[str, ...] = ("paid", "cpc", "ppc", "cpm", "sponsor", "affiliate", "display", "adwords")
+
 _ORGANIC_WORDS = ("organic", "seo", "direct", "community", "word")
 # "ads" inside a word is usually an ad platform ("googleads", "fbads") but not always.
 _ADS = re.compile(r"(^|_)ads?($|_)|ads($|_)")
 _NOT_ADS = re.compile(r"(loads|leads|reads|roads|heads|threads)($|_)")
-_PAID_MEDIA = ("cpc", "ppc", "cpm", "cpa", "cpv", "display", "affiliate", "banner", "retargeting")
 _ORGANIC_MEDIA = ("organic", "social", "email", "e_mail")
 # Analytics tools write these for "no tag"; they say nothing about the channel.
 _NO_TAG = ("", "none", "not_set")
@@ -84,7 +100,7 @@ def _paid_word(name: str) -> bool:
     words = set(name.split("_"))
     if words & {"sponsor", "sponsors"} and not any(w in name for w in ("sponsored", "sponsorship")):
         name = name.replace("sponsors", "").replace("sponsor", "")  # a bare sponsor is ambiguous
-    return any(w in name for w in _PAID_WORDS) or bool(_ADS.search(name) and not _NOT_ADS.search(name))
+    return any(w in name for w in PAID_WORDS) or bool(_ADS.search(name) and not _NOT_ADS.search(name))
 
 
 def _part(name: str, channel_map: Mapping[str, str], *, medium: bool) -> ChannelClass | str | None:
@@ -94,7 +110,7 @@ def _part(name: str, channel_map: Mapping[str, str], *, medium: bool) -> Channel
     mapped = _CLASSES.get(channel_map.get(name, ""))
     if mapped is not None:
         return mapped
-    if medium and (name in _PAID_MEDIA or name.startswith("paid")):
+    if medium and (name in PAID_MEDIA or name in PAID_MEDIA_ONLY or name.startswith("paid")):
         return "paid"
     if _paid_word(name):
         return "paid"

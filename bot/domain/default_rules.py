@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.domain.gate import verdict_text
+from bot.domain.gate import STATUS_WORD, verdict_text
 from bot.domain.settings import DEFAULT_CHANNEL_MAP, ProductSettings
 from bot.domain.types import CustomSetting, DefaultRulesGate, GateReport, Status, Verdict
 
@@ -24,8 +24,6 @@ NOT_RULES: tuple[str, ...] = ("timezone", "organic.referrals_rewarded", "organic
 
 def is_rule(key: str) -> bool:
     return not any(key == p or key.startswith(p + ".") for p in NOT_RULES)
-_STATUS_WORDS: dict[Status, str] = {"pass": "pass", "borderline": "borderline", "fail": "fail",
-                                    "insufficient_data": "not enough data"}
 
 
 def custom_settings(settings: ProductSettings) -> tuple[CustomSetting, ...]:
@@ -111,8 +109,8 @@ def default_rules_line(report: GateReport) -> str | None:
         keys = [c for c in d.custom if name in signal_of(c.key)]
         settings = ", ".join(f"{c.key} {show(c.value)} (default {show(c.default) if c.default is not None else 'none'})"
                              for c in keys)
-        why.append(f"{name} reads {_STATUS_WORDS[d.statuses()[name]]} under the defaults, "
-                   f"{_STATUS_WORDS[mine[name]]} under {settings}")
+        why.append(f"{name} reads {STATUS_WORD[d.statuses()[name]]} under the defaults, "
+                   f"{STATUS_WORD[mine[name]]} under {settings}")
         resets += [f"`{reset_command(c)}`" for c in keys]
     line = (f"{verdict_text(report.verdict)} with your custom rules; with the default rules: "
             f"{verdict_text(d.verdict)}")

@@ -27,6 +27,7 @@ from bot.domain.types import (
     GateReport,
     OrganicSignal,
     RetentionSignal,
+    Status,
     SurveySignal,
     Verdict,
     Warning_,
@@ -36,16 +37,23 @@ PAID_GROWTH_LIMIT = 0.20  # SPEC §5: paid signups growing more than 20% is prem
 UNKNOWN_WARNING_SHARE = 0.20  # above this the organic share rests on too few tagged signups
 NA_WARNING_SHARE = 0.25  # above this many respondents have already left the product
 
-_VERDICT_TEXT: dict[Verdict, str] = {
+# The verdict and the statuses in words: their one home, read by every surface (Slack, the CLI,
+# the digest, the history, App Home, the charts, the default-rules line).
+VERDICT_TEXT: dict[Verdict, str] = {
     "ready": "Ready to scale",
     "not_ready": "Not ready to scale",
     "unclear": "Not sure yet, so not yet",
 }
+# A status in running text ("retention reads pass under the defaults"; the CLI's [PASS])...
+STATUS_WORD: dict[Status, str] = {"pass": "pass", "borderline": "borderline", "fail": "fail",
+                                  "insufficient_data": "not enough data"}
+# ... and standing alone as a signal's label ("Survey · not enough data yet").
+STATUS_LABEL: dict[Status, str] = {**STATUS_WORD, "insufficient_data": f"{STATUS_WORD['insufficient_data']} yet"}
 
 
 def verdict_text(verdict: Verdict) -> str:
     """The verdict in words, as every surface shows it."""
-    return _VERDICT_TEXT[verdict]
+    return VERDICT_TEXT[verdict]
 
 
 def _verdict(retention: RetentionSignal, organic: OrganicSignal, survey: SurveySignal) -> Verdict:

@@ -19,6 +19,7 @@ import numpy as np
 
 from bot.domain import _text as t
 from bot.domain.channels import CLICK_PREFIX, REFERRAL_KEY, classify_signup
+from bot.domain.confidence import ORGANIC_FALLING, ORGANIC_PASS_Z, ORGANIC_SHRINKING_P, TREND_CI
 from bot.domain.organic_questions import REFERRAL_HINT, UNTAGGED_HINT, classify_hint
 from bot.domain.organic_stats import dispersion, quasi_poisson_trend, wilson_dispersed
 from bot.domain.settings import OrganicSettings
@@ -28,14 +29,12 @@ from bot.domain.weeks import last_complete_week
 
 MIN_HISTORY_WEEKS = 6  # SPEC §5: fewer weeks of history is insufficient_data
 MAX_UNKNOWN_SHARE = 0.5  # SPEC §5: more than half the signups unknown is insufficient_data
-SHRINK_P = 0.05  # one-sided significance for "organic signups are shrinking"
+SHRINK_P = ORGANIC_SHRINKING_P  # one-sided significance for "organic signups are shrinking"
 REFERRAL_QUESTION_SHARE = 0.15  # referrals above this share of the window: ask if they are rewarded
 UNTAGGED_MAJORITY = 0.5  # untagged above this share of the classified signups: at most borderline
-TREND_CONFIDENCE = 0.90  # two-sided, so each end is a one-sided 95% bound (the interval shown)
-# "Confidently falling" (which blocks a pass, and fails the signal) is decided on a one-sided 99%
-# bound: the share is looked at every week, and at 95% a steady 70% organic product read "falling"
-# in 5% of checks and flipped ready -> not ready in 27% of 13-week histories (issue 18 merge).
-FALLING_CONFIDENCE = 0.99
+# The confidence levels (and why each is what it is) live in bot/domain/confidence.py.
+TREND_CONFIDENCE = TREND_CI  # two-sided, so each end is a one-sided 95% bound (the interval shown)
+FALLING_CONFIDENCE = ORGANIC_FALLING  # "confidently falling": a one-sided 99% bound
 
 # Classification lives in bot/domain/channels.py; these names are kept for its callers.
 __all__ = ["classify_channel", "classify_signup", "classify_utm", "organic_signal"]
@@ -77,7 +76,7 @@ def _trend(
     return slope, (slope - q * se, slope + q * se), slope + float(stats.t.ppf(FALLING_CONFIDENCE, dof)) * se
 
 
-Z_ONE_SIDED_95 = 1.6448536269514722  # the share passes on its one-sided 95% Wilson lower bound
+Z_ONE_SIDED_95 = ORGANIC_PASS_Z  # the share passes on its one-sided 95% Wilson lower bound
 
 
 def untagged_as_paid(untagged: float, tagged_paid: float, allowance: float) -> float:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from bot.domain.confidence import RETENTION_BOUND_PCT, RETENTION_DRIFT_PCT, RETENTION_RISING_PCT, lower_percentile
 from bot.domain.settings import RetentionSettings
 from bot.domain.types import Cohort, TailPatterns
 
@@ -71,10 +72,8 @@ class Evidence:
     slope_ci: tuple[float, float] | None = None
     level_ci: tuple[float, float] | None = None
     relative_ci: tuple[float, float] | None = None
-    # The slope's one-sided lower bound at 98%: a tail is "rising" only when this clears 0. At 95%
-    # a truly flat tail read "rising" in 1 check in 20 (whole-gate power 74% with the rest of the
-    # round's rules); at 99% a win-back blast passed 29/600 (4.8%); at 98% 18/600 (3.0%) with
-    # power 122/150 (81%) (issue 18 merge, seeded simulations in tests/domain/calibration_gate.py).
+    # The slope's one-sided lower bound at confidence.RETENTION_RISING_PCT: a tail is "rising"
+    # only when this clears 0 (why that level: bot/domain/confidence.py).
     rise_lower: float | None = None
 
 
@@ -91,11 +90,14 @@ class Drift:
     last: int
 
 
-RISE_PERCENTILE = 2.0  # the slope's lower bound for "rising": one-sided 98% (see Evidence.rise_lower)
+# The bootstrap's bounds, from the confidence levels of bot/domain/confidence.py.
+RISE_PERCENTILE = lower_percentile(RETENTION_RISING_PCT)  # the slope's lower bound for "rising" (2.0)
+BOUND_PERCENTILES = (lower_percentile(RETENTION_BOUND_PCT), RETENTION_BOUND_PCT)  # (5.0, 95.0)
+DRIFT_PERCENTILE = RETENTION_DRIFT_PCT  # the drift ratio's upper bound (95.0)
 
 
 def _percentiles(x: NDArray[np.float64]) -> tuple[float, float]:
-    lo, hi = np.percentile(x, [5.0, 95.0])
+    lo, hi = np.percentile(x, list(BOUND_PERCENTILES))
     return float(lo), float(hi)
 
 
@@ -184,4 +186,4 @@ def drift_at(
     # A replicate where the tail set kept nobody says nothing against the newer users: a large
     # finite ratio (inf would break the percentile's interpolation).
     boot_ratio = np.divide(nboot.sum(axis=1), base, out=np.full(n_boot, 1e9), where=base > 0)
-    return Drift(first, ratio, float(np.percentile(boot_ratio, 95.0)), newer_users, offsets[-1])
+    return Drift(first, ratio, float(np.percentile(boot_ratio, DRIFT_PERCENTILE)), newer_users, offsets[-1])

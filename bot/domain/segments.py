@@ -40,11 +40,12 @@ from statistics import NormalDist
 from typing import Any
 
 from bot.domain import _text as t
+from bot.domain.confidence import SEGMENT_FAMILY_ALPHA
 from bot.domain.survey import wilson
 from bot.domain.types import SurveyResponse
 
 MIN_N = 5  # fewer scored answers than this and nothing is claimed about a group
-FAMILY_ALPHA = 0.05  # the chance of naming a winner when no segment truly differs, at most
+FAMILY_ALPHA = SEGMENT_FAMILY_ALPHA  # the chance of naming a winner when no segment truly differs, at most
 UNSPECIFIED = "unspecified"
 
 

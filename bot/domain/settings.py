@@ -13,7 +13,8 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.active_events import ActiveEventsError, parse_active_events
-from bot.domain.channels import is_ambiguous, normalise_channel
+from bot.domain.channels import DEFAULT_PAID_CHANNELS, is_ambiguous, normalise_channel
+from bot.domain.confidence import SURVEY_PASS_Z
 from bot.domain.suggest import did_you_mean
 from bot.domain.types import ChannelClass
 
@@ -28,14 +29,18 @@ DEFAULT_CHANNEL_MAP: dict[str, ChannelClass] = {
     )},
     # Analytics tools' names for traffic that carried no tags at all (SPEC §5 "direct (untagged)").
     **{k: "direct" for k in ("direct", "none", "not_set", "untagged")},
-    **{k: "paid" for k in (
-        "cpc", "ppc", "paid", "paid_search", "paid_social", "display", "affiliate", "sponsored",
-        "ads", "ad", "adwords", "google_ads", "facebook_ads", "meta_ads", "linkedin_ads",
-        "retargeting", "banner", "cpm", "paidsocial", "sem",
-    )},
+    # The paid names live with the rest of the paid vocabulary (bot/domain/channels.py).
+    **{k: "paid" for k in DEFAULT_PAID_CHANNELS},
     "unknown": "unknown",
     "other": "unknown",
 }
+
+
+# Defaults other modules need too (charts drawn without a product's settings, the demo): read
+# them from these names, never write the numbers again.
+DEFAULT_SURVEY_THRESHOLD = 0.40  # the survey's bar: share of "very disappointed" answers
+DEFAULT_ORGANIC_MIN_SHARE = 0.5  # the organic bar: share of classified signups that are organic
+DEFAULT_ORGANIC_WINDOW_WEEKS = 4  # the organic share's window
 
 
 class SettingError(ValueError):
@@ -59,10 +64,10 @@ class RetentionSettings:
 
 @dataclass(frozen=True)
 class OrganicSettings:
-    window_weeks: int = 4
+    window_weeks: int = DEFAULT_ORGANIC_WINDOW_WEEKS
     trend_weeks: int = 12
     min_signups: int = 30
-    min_share: float = 0.5
+    min_share: float = DEFAULT_ORGANIC_MIN_SHARE
     untagged_paid_allowance: float = 0.25
     # The manager's answer to "are referrals rewarded?": "" (not asked or not answered), yes, no.
     referrals_rewarded: str = ""
@@ -70,10 +75,10 @@ class OrganicSettings:
 
 @dataclass(frozen=True)
 class SurveySettings:
-    threshold: float = 0.40
+    threshold: float = DEFAULT_SURVEY_THRESHOLD
     min_responses: int = 40
     window_days: int = 90
-    pass_z: float = 2.7
+    pass_z: float = SURVEY_PASS_Z  # bot/domain/confidence.py
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from bot.domain import _text as t
 from bot.domain.answers import answer_label, parse_answer  # noqa: F401  (the survey's public names)
+from bot.domain.confidence import SURVEY_PASS_Z, Z_SHARE_CI
 from bot.domain.settings import SurveySettings
 from bot.domain.types import (
     ActivityTier,
@@ -43,8 +44,8 @@ from bot.domain.weighting import (
 
 QUESTION = "How would you feel if you could no longer use {product}?"
 
-Z95 = 1.959963984540054  # the two-sided 95% normal quantile, as statsmodels uses it
-PASS_Z = 2.7  # the default survey.pass_z: about a 99.7% one-sided bound (SPEC §5)
+Z95 = Z_SHARE_CI  # the interval shown, and the survey's fail bound (bot/domain/confidence.py)
+PASS_Z = SURVEY_PASS_Z  # the default survey.pass_z (bot/domain/confidence.py)
 SETTLE_CHANCE = 0.8  # "responses needed" is for this chance of settling the verdict
 
 # More responses than this are not worth suggesting: the answer would be "never, in practice".

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
+from bot.domain.gate import STATUS_WORD
 from bot.domain.types import GateReport, Status
 from bot.domain.weeks import week_start
 from bot.history.values import History
@@ -32,8 +33,7 @@ TRAJECTORY_SIZE = (8.0, 8.0)  # 800×800 px: three stacked panels
 
 # Marker areas (pt²) that look the same size: an X fills less of its box than a dot or a diamond.
 _AREA: dict[Status, float] = {"pass": 46.0, "borderline": 40.0, "fail": 70.0, "insufficient_data": 46.0}
-_KEY: tuple[tuple[Status, str], ...] = (("pass", "pass"), ("borderline", "borderline"), ("fail", "fail"),
-                                         ("insufficient_data", "not enough data"))
+_KEY: tuple[tuple[Status, str], ...] = tuple(STATUS_WORD.items())
 
 Value = Callable[[GateReport], tuple[float | None, tuple[float, float] | None, Status]]
 
@@ -62,7 +62,7 @@ def _panel(ax: Axes, xs: Sequence[int], reports: Sequence[GateReport], value: Va
     if bar is not None:
         ax.axhline(bar, color=palette.THRESHOLD, linestyle=":", linewidth=1.6, label=bar_label)
     if not known:
-        ax.text(0.5, 0.5, "no figure yet (not enough data in any week shown)", transform=ax.transAxes,
+        ax.text(0.5, 0.5, f"no figure yet ({STATUS_WORD['insufficient_data']} in any week shown)", transform=ax.transAxes,
                 ha="center", va="center", fontsize=fonts.annot, color=palette.NOTE)
     else:
         with_ci = [(x, ci) for x, _, ci, _ in known if ci is not None]

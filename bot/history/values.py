@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.settings import DEFAULT_ORGANIC_MIN_SHARE, DEFAULT_SURVEY_THRESHOLD
 from bot.domain.types import CustomSetting, GateReport
 from bot.domain.weeks import week_start
 
@@ -54,8 +55,8 @@ class History:
     product: str  # slug
     product_name: str
     weeks: tuple[HistoryWeek, ...]
-    threshold: float = 0.40  # the survey's bar (the product's setting), drawn on the chart
-    min_share: float = 0.5  # the organic bar
+    threshold: float = DEFAULT_SURVEY_THRESHOLD  # the survey's bar (the product's setting), drawn on the chart
+    min_share: float = DEFAULT_ORGANIC_MIN_SHARE  # the organic bar
     # Changes of the product's gate rules (from the audit) in the weeks shown: (week index, what).
     rule_changes: tuple[tuple[int, str], ...] = ()
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.digests.schedule import every
 from bot.domain.lessons import Lessons
 from bot.domain.types import GateReport
 from bot.ingest.source_status import workspace_source_lines
@@ -32,7 +33,6 @@ from storage.repositories import surveys as survey_repo
 from storage.repositories.products import product_ref
 
 HOME_MAX_PRODUCTS = 20
-WEEKDAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
 
 
 
@@ -79,7 +79,7 @@ def home_data(factory: Factory, *, cache: ReportCache, team_id: str, single_work
 
 
 def _subscription_line(sub: DigestSubscription, slug: str) -> str:
-    line = f"<#{sub.channel_id}> · `{slug}` · {WEEKDAYS[sub.weekday % 7]} {sub.local_time} {sub.timezone}"
+    line = f"<#{sub.channel_id}> · `{slug}` · {every(sub.weekday % 7)} {sub.local_time} {sub.timezone}"
     if not sub.active:
         line += " · paused" + (f" ({sub.paused_reason})" if sub.paused_reason else "")
     elif sub.last_error:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.active_events import ActiveEventsReport, top_event_lines
-from bot.domain.settings import SettingRow
+from bot.domain.settings import DEFAULT_SURVEY_THRESHOLD, SettingRow
 from bot.render import limits
 from bot.render.blocks import _context, _list_sections, _message, _section, escape
 
@@ -57,7 +57,8 @@ def config_message(product_slug: str, rows: Sequence[SettingRow], *, changed: st
     if top:
         blocks += _list_sections("Event names imported (`retention.active_events` decides which count as activity)",
                                  [f"• {escape(line)}" for line in top])
-    blocks.append(_context("Change one: `/pmf-check config KEY VALUE`, e.g. `/pmf-check config survey.threshold 0.4`; "
+    blocks.append(_context("Change one: `/pmf-check config KEY VALUE`, e.g. "
+                           f"`/pmf-check config survey.threshold {DEFAULT_SURVEY_THRESHOLD:g}`; "
                            "`channel.NAME organic|paid|direct|unknown` classifies a signup channel; "
                            "`organic.classify SOURCE organic|paid` says how an ambiguous source counts"))
     listing = ", ".join(f"{escape(r.key)}={escape(r.value)}" for r in rows)

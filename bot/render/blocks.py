@@ -14,6 +14,13 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from bot.domain import confidence
+
+# The verdict's and the statuses' words live in the domain (bot/domain/gate.py); the surfaces
+# import them from here or from there.
+from bot.domain.gate import STATUS_LABEL as STATUS_LABEL
+from bot.domain.gate import VERDICT_TEXT as VERDICT_TEXT
+from bot.domain.gate import verdict_text as verdict_text
 from bot.domain.types import (
     GateReport,
     OrganicSignal,
@@ -24,11 +31,6 @@ from bot.domain.types import (
 )
 from bot.render import limits
 
-VERDICT_TEXT: dict[Verdict, str] = {
-    "ready": "Ready to scale",
-    "not_ready": "Not ready to scale",
-    "unclear": "Not sure yet, so not yet",
-}
 VERDICT_EMOJI: dict[Verdict, str] = {
     "ready": ":white_check_mark:",
     "not_ready": ":no_entry:",
@@ -42,21 +44,16 @@ VERDICT_MEANING: dict[Verdict, str] = {
 }
 RULE = "If you are not sure you have product-market fit, you don't have it yet."
 
-# Confidence levels of the domain's intervals, as the labels must say. Shares and the survey score
-# use a Wilson 95% interval; the retention tail (level and slope, a bootstrap over users) and the
-# organic trend are two-sided 90% intervals, whose ends are the one-sided 95% bounds the tests use.
-SHARE_CI_LEVEL = 95
-SCORE_CI_LEVEL = 95
-PLATEAU_CI_LEVEL = 90
-SLOPE_CI_LEVEL = 90
-TREND_CI_LEVEL = 90
+# Confidence levels of the domain's intervals, as the labels must say (from bot/domain/confidence.py).
+# Shares and the survey score use a Wilson 95% interval; the retention tail (level and slope, a
+# bootstrap over users) and the organic trend are two-sided 90% intervals, whose ends are the
+# one-sided 95% bounds the tests use.
+SHARE_CI_LEVEL = round(100 * confidence.SHARE_CI)
+SCORE_CI_LEVEL = SHARE_CI_LEVEL
+PLATEAU_CI_LEVEL = round(confidence.two_sided_pct(confidence.RETENTION_BOUND_PCT))
+SLOPE_CI_LEVEL = PLATEAU_CI_LEVEL
+TREND_CI_LEVEL = round(100 * confidence.TREND_CI)
 
-STATUS_LABEL: dict[Status, str] = {
-    "pass": "pass",
-    "borderline": "borderline",
-    "fail": "fail",
-    "insufficient_data": "not enough data yet",
-}
 STATUS_EMOJI: dict[Status, str] = {
     "pass": ":white_check_mark:",
     "borderline": ":large_yellow_circle:",
@@ -64,13 +61,14 @@ STATUS_EMOJI: dict[Status, str] = {
     "insufficient_data": ":hourglass_flowing_sand:",
 }
 STATUS_FOOTER = (
-    ":white_check_mark: *pass*: clears the bar with 95% confidence · "
-    ":large_yellow_circle: *borderline*: the interval straddles the bar · "
-    ":x: *fail*: confidently below the bar · "
-    ":hourglass_flowing_sand: *not enough data yet*. "
+    f"{STATUS_EMOJI['pass']} *{STATUS_LABEL['pass']}*: clears the bar with 95% confidence · "
+    f"{STATUS_EMOJI['borderline']} *{STATUS_LABEL['borderline']}*: the interval straddles the bar · "
+    f"{STATUS_EMOJI['fail']} *{STATUS_LABEL['fail']}*: confidently below the bar · "
+    f"{STATUS_EMOJI['insufficient_data']} *{STATUS_LABEL['insufficient_data']}*. "
     "Every value shows how many users or answers it rests on and its confidence interval (CI): "
-    "95% for shares and the survey score, 90% for retention and trends (each end of a 90% interval "
-    "is a one-sided 95% bound). A point is a percentage point."
+    f"{SHARE_CI_LEVEL}% for shares and the survey score, {PLATEAU_CI_LEVEL}% for retention and trends "
+    f"(each end of a {PLATEAU_CI_LEVEL}% interval is a one-sided {confidence.RETENTION_BOUND_PCT:g}% bound). "
+    "A point is a percentage point."
 )
 
 # What each signal's status means for scaling, in one plain sentence (the numbers follow it).
@@ -114,7 +112,7 @@ def pct(x: float, nd: int = 1) -> str:
     return f"{x * 100:.{nd}f}%"
 
 
-def pct_ci(ci: tuple[float, float] | None, level: int = 95) -> str:
+def pct_ci(ci: tuple[float, float] | None, level: int = SHARE_CI_LEVEL) -> str:
     """(0.263, 0.554) -> "95% CI 26.3–55.4%"."""
     if ci is None:
         return f"{level}% CI not available"
@@ -126,7 +124,7 @@ def pts(x: float) -> str:
     return f"{_signed(x * 100)} points"
 
 
-def pts_ci(ci: tuple[float, float] | None, level: int = 90) -> str:
+def pts_ci(ci: tuple[float, float] | None, level: int = SLOPE_CI_LEVEL) -> str:
     """(-0.006, 0.002) -> "90% CI −0.6 to +0.2" (percentage points)."""
     if ci is None:
         return f"{level}% CI not available"
@@ -144,8 +142,6 @@ def num(n: int) -> str:
     return f"{n:,}"
 
 
-def verdict_text(verdict: Verdict) -> str:
-    return VERDICT_TEXT[verdict]
 
 
 # --------------------------------------------------------------------------- no data yet

@@ -11,12 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.default_rules import default_rules_line, same_verdict_note
-from bot.domain.gate import verdict_text
+from bot.domain.gate import STATUS_WORD, verdict_text
 from bot.domain.types import CohortTable, GateReport
 from bot.domain.weeks import week_start
 from bot.products.rules import custom_rules_text
 
-STATUS_MARK = {"pass": "PASS", "borderline": "BORDERLINE", "fail": "FAIL", "insufficient_data": "NOT ENOUGH DATA"}
+STATUS_MARK = {status: word.upper() for status, word in STATUS_WORD.items()}  # [PASS] ... [NOT ENOUGH DATA]
 
 
 def cohorts_json(table: CohortTable, product: str, timezone: str) -> dict[str, Any]:

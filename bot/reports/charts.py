@@ -14,6 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import to_rgb
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
+from bot.domain.settings import DEFAULT_ORGANIC_WINDOW_WEEKS
 from bot.domain.survey import wilson
 from bot.domain.types import (
     Cohort,
@@ -91,7 +92,7 @@ def cohort_heatmap(table: CohortTable, *, product_name: str, judged: Sequence[in
     ax = body.subplots()
     ncols = min(HEATMAP_MAX_COLS, max((len(c.active) for c in shown), default=0))
     if not shown or ncols == 0:
-        _no_data(ax, "Not enough data yet", "No complete week of cohort data so far.", _SINGLE)
+        _no_data(ax, STATUS_WORD["insufficient_data"].capitalize(), "No complete week of cohort data so far.", _SINGLE)
         return _png(fig)
 
     data = np.full((len(shown), ncols), np.nan)
@@ -141,7 +142,7 @@ def organic_chart(
     product_name: str,
     as_of: date,
     min_share: float,
-    window_weeks: int = 4,
+    window_weeks: int = DEFAULT_ORGANIC_WINDOW_WEEKS,
 ) -> bytes:
     """Weekly organic share of classified signups with its trend (and the trend's 90% CI), the
     ``min_share`` bar, and the last ``window_weeks`` complete weeks highlighted with the window's
@@ -177,7 +178,7 @@ def _draw_retention(
     axes (it can never hide data); without it the tail window is labelled in place."""
     points = sorted((p for p in table.average if p.users > 0), key=lambda p: p.week_offset)
     if not points:
-        _no_data(ax, "Not enough data yet", "No complete week of cohort data so far.", fonts)
+        _no_data(ax, STATUS_WORD["insufficient_data"].capitalize(), "No complete week of cohort data so far.", fonts)
         return
     if signal.tail_offsets:
         last_usable = max(signal.tail_offsets)
@@ -288,7 +289,7 @@ def _draw_organic(
     weeks = [w for w, _ in signal.weekly_shares]
     known = [(w, s) for w, s in signal.weekly_shares if s is not None]
     if not known:
-        _no_data(ax, "Not enough data yet", "No week with classified signups so far.", fonts)
+        _no_data(ax, STATUS_WORD["insufficient_data"].capitalize(), "No week with classified signups so far.", fonts)
         return
     end = last_complete_week(as_of)
     start = end - window_weeks + 1

@@ -9,6 +9,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from bot.domain.settings import DEFAULT_SURVEY_THRESHOLD
 from bot.domain.types import (
     Status,
     SurveyCounts,
@@ -40,7 +41,7 @@ def survey_chart(
     product_name: str,
     as_of: date,
     signal: SurveySignal,
-    threshold: float = 0.40,
+    threshold: float = DEFAULT_SURVEY_THRESHOLD,
 ) -> bytes:
     """The four answers (each a count out of the scored answers) and the very-disappointed score with
     its Wilson 95% interval against the ``threshold`` line. The status drawn is the survey
@@ -50,7 +51,7 @@ def survey_chart(
 
 
 def survey_figure(counts: SurveyCounts, *, product_name: str, as_of: date, signal: SurveySignal,
-                  threshold: float = 0.40) -> Figure:
+                  threshold: float = DEFAULT_SURVEY_THRESHOLD) -> Figure:
     """The figure behind ``survey_chart`` (tests read its texts)."""
     total = counts.scored + counts.na
     score, ci, shown = signal.score, signal.ci, signal.status
@@ -60,7 +61,7 @@ def survey_figure(counts: SurveyCounts, *, product_name: str, as_of: date, signa
     )
     fig, body = _figure(SIZE, product_name, SURVEY_CHART, subtitle, _SINGLE)
     if total == 0:
-        _no_data(body.subplots(), "Not enough data yet", "No survey responses so far.", _SINGLE)
+        _no_data(body.subplots(), STATUS_WORD["insufficient_data"].capitalize(), "No survey responses so far.", _SINGLE)
         return fig
     bars, gauge = body.subplots(2, 1, height_ratios=[3.0, 1.25])
     _draw_answers(bars, counts, _SINGLE)

@@ -1,9 +1,9 @@
 """``/pmf-check digest weekly|off|now|list``: a channel's weekly scaling-readiness digest.
 
-``weekly [#channel] [mon…sun] [HH:MM] [Area/City]`` subscribes (defaults: this channel, Monday
-09:00, the invoker's Slack time zone from ``users.info``); ``off`` stops it; ``now`` posts the
-digest at once; ``list`` shows every digest with its next run in its own zone and its last
-delivery or error. Parsing errors raise ``UserError`` with the usage; nothing changes. All but
+``weekly [#channel] [mon…sun] [HH:MM] [Area/City]`` subscribes (defaults: this channel,
+``bot.digests.schedule.default_when()``, the invoker's Slack time zone from ``users.info``);
+``off`` stops it; ``now`` posts the digest at once; ``list`` shows every digest with its next
+run in its own zone and its last delivery or error. Parsing errors raise ``UserError`` with the usage; nothing changes. All but
 ``list`` are for the product's managers unless the channel is the invoker's own DM (SPEC §8).
 """
 

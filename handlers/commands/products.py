@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.context import AppContext
-from bot.domain.settings import ACTIVE_EVENTS, CLASSIFY
+from bot.domain.settings import ACTIVE_EVENTS, CLASSIFY, DEFAULT_SURVEY_THRESHOLD
 from bot.errors import UserError
 from bot.products import access, managers
 from bot.products.blocks import config_message, history_message, managers_message, product_list_message
@@ -28,7 +28,8 @@ PRODUCT_USAGE = [
 ]
 CONFIG_USAGE = [
     ("/pmf-check config", "Show the settings of this channel's product"),
-    ("/pmf-check config KEY VALUE", "Change one (managers), e.g. `survey.threshold 0.4`, `timezone Europe/Berlin`, "
+    ("/pmf-check config KEY VALUE", f"Change one (managers), e.g. `survey.threshold {DEFAULT_SURVEY_THRESHOLD:g}`, "
+                                    "`timezone Europe/Berlin`, "
                                     "`channel.newsletter organic`"),
     ("/pmf-check config organic.classify SOURCE organic|paid", "Say once how an ambiguous source (partner, "
                                                                "podcast, a bare google ...) counts (managers)"),
