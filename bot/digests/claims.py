@@ -9,7 +9,7 @@ before posting again. No Slack calls here."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfoNotFoundError
 
@@ -51,8 +51,7 @@ def plan_due(factory: Factory, *, now: datetime, chunk: int = 500) -> PlanResult
         candidates: list[dict[str, Any]] = []
         for sub_id, weekday, local_time, tz, effective_from in subs:
             try:
-                hh, mm = local_time.split(":")
-                occ = latest_due(Schedule(weekday, time(int(hh), int(mm)), tz), now)
+                occ = latest_due(Schedule.stored(weekday, local_time, tz), now)
             except (ValueError, ZoneInfoNotFoundError):
                 continue  # validated on write; a hand-edited row must not stop every digest
             if occ.due_at < effective_from:

@@ -66,6 +66,14 @@ class Schedule:
     local_time: time
     timezone: str
 
+    @classmethod
+    def stored(cls, weekday: int, local_time: str, timezone: str) -> Schedule:
+        """The schedule of a stored subscription row (``local_time`` as "HH:MM"): the one place a
+        row becomes a schedule, for the subscription's view and for the delivery planner.
+        Raises ``ValueError`` on a malformed time."""
+        hh, mm = local_time.split(":")
+        return cls(weekday, time(int(hh), int(mm)), timezone)
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)

@@ -56,8 +56,7 @@ from storage.repositories.snapshots import get_snapshot, save_snapshot
 
 
 def _schedule(sub: DigestSubscription) -> Schedule:
-    hh, mm = sub.local_time.split(":")
-    return Schedule(sub.weekday, time(int(hh), int(mm)), sub.timezone)
+    return Schedule.stored(sub.weekday, sub.local_time, sub.timezone)
 
 
 def _last_delivery(session: Session, sub_id: int) -> DeliveryInfo | None:
