@@ -99,4 +99,4 @@ def digest(req: CommandRequest) -> None:
 
 
 def register(app: App, ctx: AppContext, router: Router) -> None:
-    router.add("digest", digest, DIGEST_USAGE, aliases=("digests",))
+    router.add("digest", digest, DIGEST_USAGE, aliases=("digests",), in_dm=True)

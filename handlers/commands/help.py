@@ -21,4 +21,4 @@ def register(app: App, ctx: AppContext, router: Router) -> None:
         lines = [line for n in names for line in router.subcommands[n].usage]
         req.respond(**blocks.help_message(lines))
 
-    router.add("help", help_, HELP_USAGE, aliases=("usage", "?"))
+    router.add("help", help_, HELP_USAGE, aliases=("usage", "?"), in_dm=True)

@@ -46,4 +46,4 @@ def history(req: CommandRequest) -> None:
 
 
 def register(app: Any, ctx: AppContext, router: Router) -> None:
-    router.add("history", history, HISTORY_USAGE, aliases=("trajectory",))
+    router.add("history", history, HISTORY_USAGE, aliases=("trajectory",), in_dm=True)

@@ -32,4 +32,4 @@ def lessons(req: CommandRequest) -> None:
 
 
 def register(app: App, ctx: AppContext, router: Router) -> None:
-    router.add("lessons", lessons, LESSONS_USAGE)
+    router.add("lessons", lessons, LESSONS_USAGE, in_dm=True)

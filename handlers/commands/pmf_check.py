@@ -38,9 +38,8 @@ PLACEHOLDER = ":hourglass_flowing_sand: Working on `/pmf-check {text}`…"
 NOT_QUEUED = (":warning: PMF Gate hit an internal problem: it could not queue `/pmf-check {text}` (its database "
               "did not answer), so nothing will happen. Please try again in a minute. Reference `{ref}`.")
 DID_NOT_FINISH = ":warning: This did not finish: `/pmf-check {text}` failed {n} times. Please try again later."
-# In a direct message there is no channel to bind, share in or survey: these work there (the report
-# and lessons of a named product, the history, a digest into one's own DM, help).
-DM_SUBCOMMANDS = ("help", "status", "lessons", "history", "digest")
+# In a direct message only the subcommands registered with ``in_dm=True`` run (the report and
+# lessons of a named product, the history, a digest into one's own DM, help); the rest get this.
 DM_TEXT = (":information_source: `/pmf-check {sub}` works in a channel: run it in your product's channel "
            "(invite PMF Gate there with `/invite @PMF Gate`). Here in a direct message you can read a product "
            "by name: `/pmf-check status PRODUCT`, `/pmf-check lessons PRODUCT`, get the weekly digest with "
@@ -112,7 +111,7 @@ def register(app: App, ctx: AppContext, router: Router) -> None:
         except UserError as err:
             ack(response_type="ephemeral", **blocks.error_message(str(err), err.usage))
             return
-        if in_dm(command) and sub.name not in DM_SUBCOMMANDS:
+        if in_dm(command) and not sub.in_dm:
             ack(response_type="ephemeral", text=DM_TEXT.format(sub=sub.name))
             return
         # Inside the code span a channel mention would show as its raw id: show its name.

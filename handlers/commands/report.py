@@ -65,5 +65,5 @@ def share(req: CommandRequest) -> None:
 
 
 def register(app: App, ctx: AppContext, router: Router) -> None:
-    router.add("status", status, STATUS_USAGE, aliases=("check", "report"))
+    router.add("status", status, STATUS_USAGE, aliases=("check", "report"), in_dm=True)
     router.add("share", share, SHARE_USAGE)

@@ -55,6 +55,9 @@ class Subcommand:
     name: str
     handler: Handler
     usage: tuple[tuple[str, str], ...]  # (syntax, description) lines for `help`
+    # Whether it also works in a direct message, where there is no channel to bind, share in or
+    # survey (a product is then named in the words). Elsewhere in a DM, `pmf_check.DM_TEXT` explains.
+    in_dm: bool = False
 
 
 @dataclass
@@ -62,8 +65,9 @@ class Router:
     subcommands: dict[str, Subcommand] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
 
-    def add(self, name: str, handler: Handler, usage: list[tuple[str, str]], aliases: tuple[str, ...] = ()) -> None:
-        self.subcommands[name] = Subcommand(name, handler, tuple(usage))
+    def add(self, name: str, handler: Handler, usage: list[tuple[str, str]], aliases: tuple[str, ...] = (),
+            *, in_dm: bool = False) -> None:
+        self.subcommands[name] = Subcommand(name, handler, tuple(usage), in_dm)
         for a in aliases:
             self.aliases[a] = name
 

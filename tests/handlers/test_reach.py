@@ -75,3 +75,14 @@ def test_pmf_check_in_a_dm_explains_where_it_works(harness, seed_product):  # ty
     assert "in a direct message, name one" in reply and "`/pmf-check status acme`" in reply
     named = text_of(harness.pmf("status beacon", channel="DU1").reply())
     assert "Beacon" in named
+
+
+def test_each_subcommand_declares_whether_it_works_in_a_dm(harness, seed_product):  # type: ignore[no-untyped-def]
+    # The DM rule is declared where the subcommand is registered (router.add(..., in_dm=True)),
+    # not in a second list: channel-bound ones explain, DM-capable ones run.
+    _two_products(seed_product)
+    for sub in ("share", "config survey.threshold 0.4", "product list", "token list"):
+        assert "works in a channel" in harness.pmf(sub, channel="DU1").ack()["text"], sub
+    for sub in ("help", "lessons acme", "history acme", "status acme"):
+        ack = harness.pmf(sub, channel="DU1").ack()
+        assert "works in a channel" not in str(ack), sub
