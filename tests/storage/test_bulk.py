@@ -122,7 +122,7 @@ def test_every_signup_field_is_stored_by_name_and_the_email_hash_only_when_given
         user = s.scalars(select(ProductUser)).one()
         assert {f: getattr(user, "external_id" if f == "user_id" else f) for f in SignupRow._fields} == {
             **row._asdict(), "signed_up_at": user.signed_up_at}
-        assert user.signed_up_at.replace(tzinfo=UTC) == AT
+        assert user.signed_up_at is not None and user.signed_up_at.replace(tzinfo=UTC) == AT
     with session_factory() as s:
         w = BulkWriter(s, pid)
         assert w.signups([row._replace(email_hash="h2", channel_key=None)]) == (0, 1, 0)
