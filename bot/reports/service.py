@@ -51,6 +51,7 @@ from storage.db import Factory, unit_of_work
 from storage.models import Workspace
 from storage.repositories import activity_events as activity_events_repo
 from storage.repositories import audience as audience_repo
+from storage.repositories.fingerprint import Fingerprint
 from storage.repositories.products import ProductRef, list_products, product_ref
 from storage.repositories.reports import survey_responses
 
@@ -289,8 +290,9 @@ class PendingReport:
 
     @property
     def has_data(self) -> bool:
-        # the product has users or survey answers (``data_fingerprint``: users first, answers 9th)
-        return bool(self.fingerprint[0] or self.fingerprint[8])
+        # the product has users or survey answers
+        figures = Fingerprint(self.fingerprint)
+        return bool(figures.users or figures.answers)
 
 
 def pending_report(cache: ReportCache, session: Session, product: ProductRef, now: datetime) -> PendingReport:
