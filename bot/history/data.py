@@ -145,7 +145,7 @@ class HistoryData(ReportData):
                                       if g.cohort_week is not None and g.cohort_week <= week))
         upto = self._week <= week
         # A (cohort week, week) cell of the grid: its count of activity rows, and its week.
-        activity = fp.combine(fp.ACTIVITY, zip(self._n[upto].tolist(), self._week[upto].tolist(), strict=True))
+        activity = fp.combine(fp.ACTIVITY, columns=(self._n[upto], self._week[upto]))
         events: tuple[int, ...] = ()
         if rule is not None and fp.counts_events(rule):
             if self._events is None or self._events[0] != rule:

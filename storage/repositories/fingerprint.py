@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, get_args
 
+import numpy as np
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
@@ -22,16 +23,26 @@ from storage.models import ActivityWeek, EventName, ProductUser, SurveyResponse
 from storage.repositories.activity_events import counted_event_rows
 
 
-def _total(values: Sequence[int | None]) -> int:
-    return sum(v for v in values if v is not None)
+# How the figures of groups of rows combine, over a column of them (a list, None for "no rows",
+# or a numpy array).
+def _present(values: Sequence[int | None] | np.ndarray) -> np.ndarray:
+    if isinstance(values, np.ndarray):
+        return values
+    return np.array([v for v in values if v is not None], dtype=np.int64)
 
 
-def _highest(values: Sequence[int | None]) -> int | None:
-    return max((v for v in values if v is not None), default=None)
+def _total(values: Sequence[int | None] | np.ndarray) -> int:
+    return int(_present(values).sum())
 
 
-def _lowest(values: Sequence[int | None]) -> int | None:
-    return min((v for v in values if v is not None), default=None)
+def _highest(values: Sequence[int | None] | np.ndarray) -> int | None:
+    present = _present(values)
+    return int(present.max()) if present.size else None
+
+
+def _lowest(values: Sequence[int | None] | np.ndarray) -> int | None:
+    present = _present(values)
+    return int(present.min()) if present.size else None
 
 
 class Aggregate(NamedTuple):
@@ -40,7 +51,7 @@ class Aggregate(NamedTuple):
 
     name: str
     sql: Any
-    combine: Callable[[Sequence[int | None]], int | None]
+    combine: Callable[[Sequence[int | None] | np.ndarray], int | None]
 
 
 _u, _a = ProductUser, ActivityWeek
@@ -92,9 +103,12 @@ def fingerprint(users: Sequence[object], activity: Sequence[object], answers: Se
     return Fingerprint((*users, *activity, *answers, *events))
 
 
-def combine(aggregates: Sequence[Aggregate], groups: Iterable[Sequence[int | None]]) -> tuple[int | None, ...]:
-    """The figures of the union of ``groups`` (each a tuple of ``aggregates``' figures)."""
-    columns = list(zip(*groups, strict=True)) or [()] * len(aggregates)
+def combine(aggregates: Sequence[Aggregate], groups: Iterable[Sequence[int | None]] | None = None, *,
+            columns: Sequence[Sequence[int | None] | np.ndarray] | None = None) -> tuple[int | None, ...]:
+    """The figures of the union of ``groups`` (each a tuple of ``aggregates``' figures), or of the
+    groups given as ``columns`` (one per aggregate)."""
+    if columns is None:
+        columns = list(zip(*(groups or ()), strict=True)) or [()] * len(aggregates)
     return tuple(a.combine(col) for a, col in zip(aggregates, columns, strict=True))
 
 
