@@ -37,16 +37,14 @@ class ResponseRow(NamedTuple):
     improve: str | None = None
 
 
-# Each SignupRow field's column in pmf_stage_signups (the user's is ``uid``, as in the other
-# staging tables), in field order.
+# Each SignupRow field's type in pmf_stage_signups, where the column has the field's name (the
+# user's is ``uid``, as in the other staging tables).
 _SIGNUP_STAGED: dict[str, str] = {
-    "user_id": "uid VARCHAR(255) NOT NULL", "signup_week": "signup_week INTEGER NOT NULL",
-    "signed_up_at": "signed_up_at {ts} NOT NULL", "channel": "channel VARCHAR(200)",
-    "channel_class": "channel_class VARCHAR(10)", "channel_key": "channel_key VARCHAR(100)",
-    "email_hash": "email_hash VARCHAR(64)",
+    "user_id": "VARCHAR(255) NOT NULL", "signup_week": "INTEGER NOT NULL", "signed_up_at": "{ts} NOT NULL",
+    "channel": "VARCHAR(200)", "channel_class": "VARCHAR(10)", "channel_key": "VARCHAR(100)", "email_hash": "VARCHAR(64)",
 }
 # pmf_stage_signups' columns after ``ui``: the SignupRow fields, in order.
-SIGNUP_STAGED = tuple(_SIGNUP_STAGED[f].split()[0] for f in SignupRow._fields)
+SIGNUP_STAGED = tuple("uid" if f == "user_id" else f for f in SignupRow._fields)
 # The fields a signup sets on its product_users row. Not the email hash: a signup without one
 # leaves the user's as it is (``BulkWriter.signups`` writes it apart).
 SIGNUP_COLUMNS = tuple(f for f in SignupRow._fields if f not in ("user_id", "email_hash"))
@@ -102,7 +100,8 @@ _STAGING: dict[str, str] = {
     # The chunk's users in external-id order (so the lookups walk the unique index in order), with
     # their earliest week in the chunk.
     "pmf_stage_users": "ui INTEGER PRIMARY KEY, uid VARCHAR(255) NOT NULL, mw INTEGER NOT NULL",
-    "pmf_stage_signups": "ui INTEGER PRIMARY KEY, " + ", ".join(_SIGNUP_STAGED[f] for f in SignupRow._fields),
+    "pmf_stage_signups": "ui INTEGER PRIMARY KEY, " + ", ".join(
+        f"{c} {_SIGNUP_STAGED[f]}" for c, f in zip(SIGNUP_STAGED, SignupRow._fields, strict=True)),
     # A signups chunk's keyed email hashes (never addresses), one per user.
     "pmf_stage_emails": "uid VARCHAR(255) PRIMARY KEY, email_hash VARCHAR(64) NOT NULL",
     "pmf_stage_ids": "ui INTEGER PRIMARY KEY, id BIGINT NOT NULL, fw INTEGER, cw INTEGER",

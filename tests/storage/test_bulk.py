@@ -147,3 +147,11 @@ def test_the_writer_names_no_signup_or_response_column_itself() -> None:
     assert len(fields) >= 10
     assert sorted(f for f in fields if re.search(rf"\b{f}\b", source)) == []
     assert [r for r in ("r[5]", "r[6]", "len(r)") if r in source] == []
+
+
+def test_the_rows_fields_are_their_tables_columns() -> None:
+    from storage.models import SurveyResponse
+    from storage.staging import SIGNUP_COLUMNS
+
+    assert {*SIGNUP_COLUMNS, "email_hash"} <= set(ProductUser.__table__.columns.keys())
+    assert set(ResponseRow._fields) <= set(SurveyResponse.__table__.columns.keys())
