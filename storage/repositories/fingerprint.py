@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, get_args
 
 import numpy as np
-from sqlalchemy import case, func, select
+from sqlalchemy import BigInteger, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.active_events import ActiveEvents
@@ -65,9 +65,12 @@ USERS: tuple[Aggregate, ...] = (
     Aggregate("channel_classes", func.count(_u.channel_class), _total),
     Aggregate("email_hashes", func.count(_u.email_hash), _total),
     Aggregate("channel_keys", func.count(_u.channel_key), _total),
-    # Per class: a signup whose channel moves from one class to another changes the report's
-    # organic share but none of the counts above.
-    *(Aggregate(f"{c}_signups", func.count(case((_u.channel_class == c, 1))), _total) for c in get_args(ChannelClass)),
+    # A signup whose channel moves to another class changes the report's organic share but none of
+    # the counts above: the classes weighted 0, 1, 2^16, 2^32 (one sum costs half what a count per
+    # class does; moves in opposite directions would have to balance exactly to go unseen).
+    Aggregate("class_mix", cast(func.coalesce(func.sum(case(
+        {c: 1 << 16 * (i - 1) if i else 0 for i, c in enumerate(get_args(ChannelClass))},
+        value=_u.channel_class, else_=0)), 0), BigInteger), _total),
 )
 # The activity rows up to the week. A (cohort week, week) group of ``cohorts.activity_grid`` has
 # these figures: (its count, its week).

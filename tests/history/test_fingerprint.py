@@ -51,6 +51,15 @@ def _both_paths(factory: Factory, pid: int, rule: ActiveEvents | None = None) ->
     return out
 
 
+def _same_snapshot_inputs(factory: Factory, pid: int) -> None:
+    """What a stored snapshot is keyed on is the same text from either path (types and all)."""
+    product = product_ref_of(factory, pid)
+    with unit_of_work(factory) as s:
+        cut = HistoryData(s, pid, WEEKS[-1], first_week=WEEKS[0])
+        for week in WEEKS:
+            assert snapshot_inputs(s, product, week, cut) == snapshot_inputs(s, product, week), f"week {week}"
+
+
 def _signup(factory: Factory, pid: int, external_id: str) -> SignupRow:
     with unit_of_work(factory) as s:
         u = s.scalars(select(ProductUser).where(ProductUser.product_id == pid,
@@ -108,6 +117,7 @@ def test_both_paths_give_every_weeks_fingerprint_and_see_each_kind_of_change(
     last = _both_paths(session_factory, pid)
     assert _changed_from(again, last) == old
     assert last[WEEKS[-1]].answers == 1 and last[WEEKS[-1]].users > 0
+    _same_snapshot_inputs(session_factory, pid)
 
 
 def test_an_aggregate_added_to_the_definition_reaches_both_paths(session_factory: Factory,
@@ -169,6 +179,7 @@ def test_named_events_imported_into_an_old_week_refresh_its_snapshot_under_a_cus
     after = _both_paths(session_factory, pid, rule)
     assert [w for w in WEEKS if after[w] != before[w]] == [w for w in WEEKS if w >= old]
     assert _both_paths(session_factory, pid) == default_before  # the default rule reads no events
+    _same_snapshot_inputs(session_factory, pid)
 
     # The stored snapshots of those weeks are stale, and recomputed by the history and digest.
     with unit_of_work(session_factory) as s:
