@@ -8,7 +8,7 @@ nothing. It also keeps each user's cohort week current, on the user and on their
 (see ``storage.models.ActivityWeek``), moving a user's rows when a signup or an earlier event
 changes it. It works inside the caller's open transaction and never commits: the caller decides
 whether the whole import is kept, which is what makes a failed or interrupted import leave the
-database untouched. Rows are plain tuples; nothing here knows about CSV, HTTP or Slack.
+database untouched. Rows are tuples (``storage.staging``); nothing here knows about CSV, HTTP or Slack.
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain, islice
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
-from storage.staging import _STAGING, EventPairs, ResponseRow, SignupRow
+from storage.staging import _STAGING, SIGNUP_COLUMNS, SIGNUP_STAGED, EventPairs, ResponseRow, SignupRow
 
 # PostgreSQL, hash aggregation and hash joins over an unordered COPY are cheaper.)
 _SQLITE_KEYS = {"pmf_stage_pairs": "uid, week", "pmf_stage_upairs": "ui, week"}
@@ -354,38 +355,40 @@ class BulkWriter:
         )
 
     # ------------------------------------------------------------------ signups
+    def _db_times(self, rows: Iterable[tuple[Any, ...]], at: int) -> list[tuple[Any, ...]]:
+        """``rows`` as staged: element ``at`` (an aware datetime) as the database stores it."""
+        if self._pg:
+            return list(rows)
+        return [(*r[:at], sqlite_datetime(r[at]), *r[at + 1:]) for r in rows]
+
     def signups(self, rows: Sequence[SignupRow]) -> tuple[int, int, int]:
-        """Set each user's signup (week, time, channel, class); the signup week also counts as
-        activity. Returns (new signups, changed signups, new user-weeks). A user known only from
-        events who gets a signup counts as a new signup; re-importing equal values changes nothing."""
+        """Set each user's signup (``storage.staging.SIGNUP_COLUMNS``) and, when the row has one,
+        their email hash; the signup week also counts as activity. Returns (new
+        signups, changed signups, new user-weeks). A user known only from events who gets a signup
+        counts as a new signup; re-importing equal values changes nothing."""
         if not rows:
             return 0, 0, 0
         # In external id order (``ui`` follows it): every writer creates and updates users in one
         # global order, so two imports of overlapping users wait for each other, never deadlock.
-        ordered = sorted(rows, key=lambda r: r[0])
-        staged = [(i, r[0], r[1], self._ts(r[2]), r[3], r[4], r[5] if len(r) > 5 else None)
-                  for i, r in enumerate(ordered)]
-        self._stage("pmf_stage_signups", ("ui", "uid", "signup_week", "signed_up_at", "channel", "channel_class",
-                                          "channel_key"), staged)
-        created, ids = self._upsert_users(
-            "pmf_stage_signups",
-            "signup_week, signed_up_at, channel, channel_class, channel_key, first_week, cohort_week",
-            "signup_week, signed_up_at, channel, channel_class, channel_key, signup_week, signup_week",
-        )
+        ordered = self._db_times(sorted(rows, key=attrgetter("user_id")), SignupRow._fields.index("signed_up_at"))
+        self._stage("pmf_stage_signups", ("ui", *SIGNUP_STAGED), [(i, *r) for i, r in enumerate(ordered)])
+        cols = ", ".join(SIGNUP_COLUMNS)
+        created, ids = self._upsert_users("pmf_stage_signups", f"{cols}, first_week, cohort_week",
+                                          f"{cols}, signup_week, signup_week")
         set_clause = (
-            "signup_week = s.signup_week, cohort_week = s.signup_week, signed_up_at = s.signed_up_at, channel = s.channel, "
-            "channel_class = s.channel_class, channel_key = s.channel_key, first_week = CASE WHEN product_users.first_week IS NULL "
-            "OR product_users.first_week > s.signup_week THEN s.signup_week ELSE product_users.first_week END"
+            ", ".join(f"{c} = s.{c}" for c in SIGNUP_COLUMNS) + ", cohort_week = s.signup_week, first_week = CASE "
+            "WHEN product_users.first_week IS NULL OR product_users.first_week > s.signup_week THEN s.signup_week "
+            "ELSE product_users.first_week END"
         )
         source = f"FROM {ids.source} WHERE product_users.id = {ids.id}"
         filled = self._exec(f"UPDATE product_users SET {set_clause} {source} AND product_users.signup_week IS NULL")
         # Null-safe "differs": SQLite spells it IS NOT, PostgreSQL IS DISTINCT FROM.
         ne = "IS DISTINCT FROM" if self._pg else "IS NOT"
-        changed = self._exec(
-            f"UPDATE product_users SET {set_clause} {source} AND (product_users.signup_week {ne} s.signup_week "
-            f"OR product_users.signed_up_at {ne} s.signed_up_at OR product_users.channel {ne} s.channel "
-            f"OR product_users.channel_class {ne} s.channel_class OR product_users.channel_key {ne} s.channel_key)"
-        )
+        differs = " OR ".join(f"product_users.{c} {ne} s.{c}" for c in SIGNUP_COLUMNS)
+        changed = self._exec(f"UPDATE product_users SET {set_clause} {source} AND ({differs})")
+        if any(r.email_hash is not None for r in rows):
+            self._exec(f"UPDATE product_users SET email_hash = s.email_hash {source} AND s.email_hash IS NOT NULL "
+                       f"AND product_users.email_hash {ne} s.email_hash")
         # A signup decides the cohort week: users who were in another cohort move, rows and all.
         if self._moving(ids, f"{ids.cw} {ne} s.signup_week", "s.signup_week"):
             self._move_cohorts()
@@ -412,14 +415,12 @@ class BulkWriter:
         Returns the number of new responses."""
         if not rows:
             return 0
-        staged = [(k, r, self._ts(at), a, s, w, b, i) for k, r, at, a, s, w, b, i in rows]
-        self._stage("pmf_stage_responses", ("dedupe_key", "respondent_key", "answered_at", "answer", "segment",
-                                            "who_benefits", "main_benefit", "improve"), staged)
+        self._stage("pmf_stage_responses", ResponseRow._fields,
+                    self._db_times(rows, ResponseRow._fields.index("answered_at")))
+        cols = ", ".join(ResponseRow._fields)
         return self._exec(
-            "INSERT INTO survey_responses (product_id, survey_id, dedupe_key, respondent_key, source, answered_at, "
-            "answer, segment, who_benefits, main_benefit, improve, updated_at) "
-            "SELECT :pid, NULL, dedupe_key, respondent_key, 'import', answered_at, answer, segment, who_benefits, "
-            "main_benefit, improve, :now FROM pmf_stage_responses WHERE true ON CONFLICT DO NOTHING",
+            f"INSERT INTO survey_responses (product_id, survey_id, source, updated_at, {cols}) "
+            f"SELECT :pid, NULL, 'import', :now, {cols} FROM pmf_stage_responses WHERE true ON CONFLICT DO NOTHING",
             now=self._ts(datetime.now(UTC)),
         )
 

@@ -1,18 +1,60 @@
-"""The shapes an import chunk takes on its way into the database: the signup and response rows, a
-vectorised reader's (user, week) pair columns, and the definitions of the TEMP staging tables the
-bulk writer loads them into (``storage.bulk``)."""
+"""The shapes an import chunk takes on its way into the database: the signup and response rows (the
+one home of their fields), a vectorised reader's (user, week) pair columns, and the definitions of
+the TEMP staging tables the bulk writer loads them into (``storage.bulk``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-# (external id, signup week, signed_up_at (aware), channel, channel class[, channel key]): the key
-# (why the class is what it is, see ProductUser.channel_key) is None when left out.
-SignupRow = tuple[str, int, datetime, str | None, str] | tuple[str, int, datetime, str | None, str, str | None]
-# (dedupe key, respondent key, answered_at (aware), answer, segment, who_benefits, main_benefit, improve)
-ResponseRow = tuple[str, str, datetime, str, str | None, str | None, str | None, str | None]
+
+class SignupRow(NamedTuple):
+    """One user's signup as the parsers make it and ``BulkWriter.signups`` stores it. A new signup
+    column is a field here, its line in ``_SIGNUP_STAGED``, its parser and its ``ProductUser``
+    column (the writer's SQL is built from these fields)."""
+
+    user_id: str  # the product's external id
+    signup_week: int
+    signed_up_at: datetime  # aware
+    channel: str | None  # the label shown (the channel, or the UTM pair)
+    channel_class: str
+    channel_key: str | None = None  # why the class is what it is (see ProductUser.channel_key)
+    email_hash: str | None = None  # the keyed hash of the signup's email, never the address; None: none given
+
+
+class ResponseRow(NamedTuple):
+    """One imported survey answer as the parser makes it and ``BulkWriter.responses`` stores it
+    (each field a ``survey_responses`` column of the same name)."""
+
+    dedupe_key: str
+    respondent_key: str
+    answered_at: datetime  # aware
+    answer: str
+    segment: str | None = None
+    who_benefits: str | None = None
+    main_benefit: str | None = None
+    improve: str | None = None
+
+
+# Each SignupRow field's type in pmf_stage_signups, where the column has the field's name (the
+# user's is ``uid``, as in the other staging tables).
+_SIGNUP_STAGED: dict[str, str] = {
+    "user_id": "VARCHAR(255) NOT NULL", "signup_week": "INTEGER NOT NULL", "signed_up_at": "{ts} NOT NULL",
+    "channel": "VARCHAR(200)", "channel_class": "VARCHAR(10)", "channel_key": "VARCHAR(100)", "email_hash": "VARCHAR(64)",
+}
+# pmf_stage_signups' columns after ``ui``: the SignupRow fields, in order.
+SIGNUP_STAGED = tuple("uid" if f == "user_id" else f for f in SignupRow._fields)
+# The fields a signup sets on its product_users row. Not the email hash: a signup without one
+# leaves the user's as it is (``BulkWriter.signups`` writes it apart).
+SIGNUP_COLUMNS = tuple(f for f in SignupRow._fields if f not in ("user_id", "email_hash"))
+_RESPONSE_STAGED: dict[str, str] = {
+    "dedupe_key": "VARCHAR(400) NOT NULL", "respondent_key": "VARCHAR(255) NOT NULL", "answered_at": "{ts} NOT NULL",
+    "answer": "VARCHAR(10) NOT NULL", "segment": "VARCHAR(200)", "who_benefits": "TEXT", "main_benefit": "TEXT",
+    "improve": "TEXT",
+}
+
+
 @dataclass
 class EventWeeks:
     """A chunk's distinct (user, week, event name) triples, beside its EventPairs: ``user`` indexes
@@ -58,10 +100,8 @@ _STAGING: dict[str, str] = {
     # The chunk's users in external-id order (so the lookups walk the unique index in order), with
     # their earliest week in the chunk.
     "pmf_stage_users": "ui INTEGER PRIMARY KEY, uid VARCHAR(255) NOT NULL, mw INTEGER NOT NULL",
-    "pmf_stage_signups": (
-        "ui INTEGER PRIMARY KEY, uid VARCHAR(255) NOT NULL, signup_week INTEGER NOT NULL, "
-        "signed_up_at {ts} NOT NULL, channel VARCHAR(200), channel_class VARCHAR(10), channel_key VARCHAR(100)"
-    ),
+    "pmf_stage_signups": "ui INTEGER PRIMARY KEY, " + ", ".join(
+        f"{c} {_SIGNUP_STAGED[f]}" for c, f in zip(SIGNUP_STAGED, SignupRow._fields, strict=True)),
     # A signups chunk's keyed email hashes (never addresses), one per user.
     "pmf_stage_emails": "uid VARCHAR(255) PRIMARY KEY, email_hash VARCHAR(64) NOT NULL",
     "pmf_stage_ids": "ui INTEGER PRIMARY KEY, id BIGINT NOT NULL, fw INTEGER, cw INTEGER",
@@ -71,10 +111,7 @@ _STAGING: dict[str, str] = {
     # A chunk's event names and its (user, week, event) triples (storage.event_weeks).
     "pmf_stage_evnames": "ev INTEGER PRIMARY KEY, name VARCHAR(200) NOT NULL",
     "pmf_stage_evweeks": "ui INTEGER NOT NULL, week INTEGER NOT NULL, ev INTEGER NOT NULL",
-    "pmf_stage_responses": (
-        "dedupe_key VARCHAR(400) NOT NULL, respondent_key VARCHAR(255) NOT NULL, answered_at {ts} NOT NULL, "
-        "answer VARCHAR(10) NOT NULL, segment VARCHAR(200), who_benefits TEXT, main_benefit TEXT, improve TEXT"
-    ),
+    "pmf_stage_responses": ", ".join(f"{f} {_RESPONSE_STAGED[f]}" for f in ResponseRow._fields),
 }
 # SQLite staging tables stored as a B-tree on these columns (WITHOUT ROWID): grouping the pairs by
 # user, and joining the users back to their pairs, then walk the key instead of sorting. (On

@@ -33,6 +33,7 @@ from bot.digests.schedule import (
 )
 from bot.digests.values import DeliveryInfo, DigestContent, OpenSurvey, SubscriptionInfo, WeekActivity
 from bot.domain import RULES_VERSION
+from bot.domain.active_events import parse_active_events
 from bot.domain.types import GateReport
 from bot.domain.weeks import week_start
 from bot.errors import NotFound
@@ -190,7 +191,8 @@ def snapshot_inputs(session: Session, product: ProductRef, week: int, data: Repo
     and the rules' version. A stored snapshot with another fingerprint is stale (SPEC §10)."""
     as_of = week_start(week + 1)
     until = datetime.combine(as_of, time(0), tzinfo=UTC)  # answers through the week's Sunday, as snapshot_report reads
-    figures = (data or ReportData(session, product.id)).fingerprint(week, until)
+    rule = parse_active_events(product.settings.retention.active_events)
+    figures = (data or ReportData(session, product.id)).fingerprint(week, until, rule)
     payload = {"rules": RULES_VERSION, "as_of": as_of.isoformat(), "settings": encode(product.settings),
                "data": list(figures)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()

@@ -10,19 +10,21 @@ each week's snapshot fingerprint and active users. No Slack here."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 import numpy as np
 from sqlalchemy.orm import Session
 
 from bot.domain import retention
+from bot.domain.active_events import ActiveEvents
 from bot.domain.settings import RetentionSettings
 from bot.domain.types import TailPatterns, WeekChannels
 from bot.domain.weeks import week_start
 from bot.reports.inputs import ReportData
 from storage.repositories import cohorts as repo
-from storage.repositories.reports import answers_fingerprint, cohort_sizes, weekly_channels
+from storage.repositories import fingerprint as fp
+from storage.repositories.reports import cohort_sizes, weekly_channels
 
 _MAX_BITS = 62  # offsets or weeks one read can carry (a mask per user in 64 bits)
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
@@ -41,7 +43,8 @@ class HistoryData(ReportData):
         grid = np.array(repo.activity_grid(session, product_id, last_week), dtype=np.int64).reshape(-1, 3)
         self._cw, self._week, self._n = grid[:, 0], grid[:, 1], grid[:, 2]
         self._sizes = cohort_sizes(session, product_id, last_week)  # index-only; the rest when needed
-        self._users: list[repo.UserGroup] | None = None
+        self._users: list[fp.UserGroup] | None = None
+        self._events: tuple[ActiveEvents, Mapping[int, int]] | None = None  # counted event-weeks by week
         self._channels = weekly_channels(session, product_id, last_week)
         self._patterns: tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray] | None = None
 
@@ -132,23 +135,24 @@ class HistoryData(ReportData):
         self._check(week)
         return int(self._n[self._week == week].sum())
 
-    def fingerprint(self, week: int, until: datetime) -> tuple[object, ...]:
-        """``data_fingerprint(last_week=week, until=until)``, the users' and activity's part cut
-        from the grouped reads (the answers' part is one small query)."""
+    def fingerprint(self, week: int, until: datetime, rule: ActiveEvents | None = None) -> fp.Fingerprint:
+        """``data_fingerprint(last_week=week, until=until, rule=rule)``, the users', activity's and
+        counted events' figures combined from the grouped reads (the answers' is one small query)."""
         self._check(week)
         if self._users is None:
-            self._users = repo.user_groups(self.session, self.product_id)
-        groups = [g for g in self._users if g[0] is not None and g[0] <= week]
-
-        def agg(i: int, fn: Callable[[list[int]], int]) -> int | None:
-            values = [v for g in groups if isinstance(v := g[i], int)]
-            return fn(values) if values else None
-
-        users = (sum(g[1] for g in groups), agg(2, max), sum(g[3] for g in groups), agg(4, min), agg(5, max),
-                 sum(g[6] for g in groups), sum(g[7] for g in groups), sum(g[8] for g in groups))
+            self._users = fp.user_groups(self.session, self.product_id)
+        users = fp.combine(fp.USERS, (g.figures for g in self._users
+                                      if g.cohort_week is not None and g.cohort_week <= week))
         upto = self._week <= week
-        activity = (int(self._n[upto].sum()), int(self._week[upto].max()) if upto.any() else None)
-        return users + activity + answers_fingerprint(self.session, self.product_id, until=until)
+        # A (cohort week, week) cell of the grid: its count of activity rows, and its week.
+        activity = fp.combine(fp.ACTIVITY, columns=(self._n[upto], self._week[upto]))
+        events: tuple[int, ...] = ()
+        if rule is not None and fp.counts_events(rule):
+            if self._events is None or self._events[0] != rule:
+                self._events = (rule, fp.counted_event_weeks_by_week(self.session, self.product_id, rule))
+            events = (sum(n for w, n in self._events[1].items() if w <= week),)
+        return fp.fingerprint(users, activity, fp.answers_fingerprint(self.session, self.product_id, until=until),
+                              events)
 
     def _check(self, last_week: int) -> None:
         if last_week > self.last_week:

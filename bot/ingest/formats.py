@@ -15,9 +15,9 @@ from bot.domain.survey import parse_answer
 from bot.domain.weeks import EPOCH_MONDAY
 from bot.errors import UserError
 from bot.ingest.event_names import named_pairs
-from storage.bulk import BulkWriter, ResponseRow, SignupRow
+from storage.bulk import BulkWriter
 from storage.event_weeks import recount_event_names, write_event_weeks
-from storage.staging import EventPairs
+from storage.staging import EventPairs, ResponseRow, SignupRow
 
 MAX_REPORTED_ERRORS = 10  # errors quoted in the message; the total is always given
 MAX_PAYLOAD_ITEMS = 10_000  # SPEC §7
@@ -52,11 +52,6 @@ OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "signups": ("channel", "utm_source", "utm_medium", "utm_campaign", "landing_url", "referrer", "email"),
     "responses": ("segment", "who_benefits", "main_benefit", "improve"),
 }
-
-
-# A signup row (with its channel key) and its email's keyed hash last (signup_parser with an
-# ``email`` column).
-SignupWithEmail = tuple[str, int, datetime, str | None, str, str | None, str | None]
 
 
 class RowError(ValueError):
@@ -247,9 +242,9 @@ def event_parser(index: Mapping[str, int], tz_name: str) -> RowParser:
 
 def signup_parser(index: Mapping[str, int], tz_name: str, channel_map: Mapping[str, str],
                   email_key: Callable[[str], str | None] | None = None) -> RowParser:
-    """Signup rows; with an ``email`` column and ``email_key`` (the keyed hash, see
-    ``bot.domain.matching.email_hash``) each row carries the hash of its email as a sixth
-    element (None when blank): the address itself goes no further than this parser."""
+    """``SignupRow``s; with an ``email`` column and ``email_key`` (the keyed hash, see
+    ``bot.domain.matching.email_hash``) each row's ``email_hash`` is the hash of its email (None
+    when blank): the address itself goes no further than this parser."""
     iu, it = index["user_id"], index["signed_up_at"]
     ie = index.get("email", -1) if email_key is not None else -1
     ic, isrc, imed = index.get("channel", -1), index.get("utm_source", -1), index.get("utm_medium", -1)
@@ -279,18 +274,18 @@ def signup_parser(index: Mapping[str, int], tz_name: str, channel_map: Mapping[s
             classes[key] = hit
         return hit
 
-    def parse(row: Sequence[str]) -> SignupRow | SignupWithEmail:
+    def parse(row: Sequence[str]) -> SignupRow:
         uid = _user_id(row[iu], "user_id")
         at, week = _instant_and_week(row[it], "signed_up_at", tz)
         click = click_id((_cell(row, iland), _cell(row, iref))) if iland >= 0 or iref >= 0 else None
         channel, cls, ckey = channel_of(_cell(row, ic).strip(), _cell(row, isrc), _cell(row, imed), click)
         if ie < 0:
-            return uid, week, at, channel, cls, ckey
+            return SignupRow(uid, week, at, channel, cls, ckey)
         raw = _cell(row, ie)
         hashed = email_key(raw) if raw.strip() and email_key is not None else None
         if raw.strip() and hashed is None:
             raise RowError("email", "email is not an email address (expected name@domain)")
-        return uid, week, at, channel, cls, ckey, hashed
+        return SignupRow(uid, week, at, channel, cls, ckey, email_hash=hashed)
 
     return parse
 
@@ -312,7 +307,7 @@ def response_parser(index: Mapping[str, int], tz_name: str) -> RowParser:
                                      "Not disappointed, N/A (or 1-4, very, somewhat, not, n/a)")
         seg, who, benefit, improve = (_text(_cell(row, i), c, lim) for i, c, lim in extra)
         key = f"import:{rid}:{at.isoformat()}"
-        return key, rid, at, answer, seg, who, benefit, improve
+        return ResponseRow(key, rid, at, answer, seg, who, benefit, improve)
 
     return parse
 
@@ -327,10 +322,15 @@ class _Chunk:
         self.kind = kind
         self._pairs: set[tuple[str, int]] = set()
         self._keyed: dict[str, Any] = {}
-        self.add: Callable[[Any], None] = self._pairs.add if kind == "events" else self._add_keyed
+        adders: dict[str, Callable[[Any], None]] = {"events": self._pairs.add, "signups": self._add_signup,
+                                                     "responses": self._add_response}
+        self.add = adders[kind]
 
-    def _add_keyed(self, item: Any) -> None:
-        self._keyed[item[0]] = item
+    def _add_signup(self, row: SignupRow) -> None:
+        self._keyed[row.user_id] = row
+
+    def _add_response(self, row: ResponseRow) -> None:
+        self._keyed[row.dedupe_key] = row
 
     def take(self) -> Any:
         """The writer's input for the rows added so far; starts a new chunk."""
@@ -363,13 +363,9 @@ class _Counts:
             self.new_users += new_users
             self.inserted += new_weeks
         elif kind == "signups":
-            # Rows with a seventh element carry their email's keyed hash (signup_parser).
-            emails = [(r[0], r[6]) for r in payload if len(r) > 6 and r[6] is not None]
-            new, changed, _ = writer.signups([r[:6] if len(r) > 6 else r for r in payload])
+            new, changed, _ = writer.signups(payload)  # with their email hashes, if any
             self.inserted += new
             self.updated += changed
-            if emails:
-                writer.email_hashes(emails)
         else:
             self.inserted += writer.responses(payload)
 

@@ -213,7 +213,7 @@ def _write(session: Session, product_id: int, parsed: dict[str, list[Any]], coun
     """``_ingest_once``'s transaction: every parsed row, committed, or rolled back on any error."""
     writer = BulkWriter(session, product_id)
     try:
-        writer.lock_users(row[0] for kind in ("signups", "events") for row in parsed[kind])
+        writer.lock_users([*(r.user_id for r in parsed["signups"]), *(user for user, *_ in parsed["events"])])
         # Signups first, so that users created by this request get their signup row at once.
         for kind in ("signups", "events"):
             chunk = _Chunk(kind)

@@ -36,11 +36,13 @@ from bot.domain.weeks import week_of
 from bot.ingest import jsonbody
 from bot.ingest.event_names import named_pairs
 from bot.ingest.formats import MAX_YEAR, MIN_YEAR
-from storage.bulk import BulkWriter, SignupRow
+from storage.bulk import BulkWriter
 from storage.db import retry_on_conflict
 from storage.event_weeks import recount_event_names, write_event_weeks
 from storage.models import Product
 from storage.repositories import segment as segment_repo
+from storage.repositories.segment import StoredSignup
+from storage.staging import SignupRow
 from storage.writer import single_writer
 
 Factory = sessionmaker[Session]
@@ -289,22 +291,27 @@ class Plan:
     named: set[tuple[str, int, str]] = field(default_factory=set)  # (user, week, event name)
 
 
-def _channel(campaign: tuple[str, str, str] | None, channel_map: Mapping[str, str]
-             ) -> tuple[str | None, str, str | None]:
-    """(label, class, key) of a signup's UTM tags and click id, as ``pmfbot import signups`` does
-    for ``utm_source,utm_medium,landing_url`` (no tags: direct traffic)."""
+def _channel(campaign: tuple[str, str, str] | None, channel_map: Mapping[str, str]) -> StoredSignup:
+    """The label, class and key of a signup's UTM tags and click id, as ``pmfbot import signups``
+    does for ``utm_source,utm_medium,landing_url`` (no tags: direct traffic)."""
     source, medium, click = (*campaign, "")[:3] if campaign else ("", "", "")
     label = " / ".join(p for p in (source, medium) if p) or None
     tagged = classify_tags(None, source, medium, channel_map, click=click or None)
-    return label, tagged.cls, tagged.key
+    return StoredSignup(label, tagged.cls, tagged.key)
 
 
-def plan(messages: Iterable[Message], *, existing: Mapping[str, tuple[str | None, ...]],
+def _signup(uid: str, at: datetime, tz: ZoneInfo, channel: StoredSignup) -> SignupRow:
+    assert channel.channel_class is not None
+    return SignupRow(uid, week_of(at, tz), at, channel=channel.channel, channel_class=channel.channel_class,
+                     channel_key=channel.channel_key)
+
+
+def plan(messages: Iterable[Message], *, existing: Mapping[str, StoredSignup],
          settings: ProductSettings) -> Plan:
     """Signup rows and (user, week) pairs for ``messages`` of one product.
 
-    ``existing`` maps the product's known users to their signup's (channel, class), both None
-    for a user known without a signup (from events: their cohort is already their first active
+    ``existing`` maps the product's known users to their signup's channel, all None for a user
+    known without a signup (from events: their cohort is already their first active
     week). An identify's creation time sets the signup (the last such identify in the batch
     wins), with that identify's campaign, else the user's first campaign in the batch, else the
     stored channel. A user not known at all gets a signup at their first call, with the first
@@ -337,15 +344,11 @@ def plan(messages: Iterable[Message], *, existing: Mapping[str, tuple[str | None
         if uid in explicit:
             m = explicit[uid]
             assert m.created_at is not None
-            stored = existing.get(uid, (None, None))
-            if m.campaign is None and campaign is None and stored[1] is not None:
-                channel: tuple[str | None, str, str | None] = (stored[0], stored[1],
-                                                               stored[2] if len(stored) > 2 else None)
-            else:
-                channel = _channel(m.campaign or campaign, channel_map)
-            signups.append((uid, week_of(m.created_at, tz), m.created_at, *channel))
+            stored = existing.get(uid, StoredSignup())
+            keep = m.campaign is None and campaign is None and stored.channel_class is not None
+            signups.append(_signup(uid, m.created_at, tz, stored if keep else _channel(m.campaign or campaign, channel_map)))
         elif uid not in existing:
-            signups.append((uid, week_of(at, tz), at, *_channel(campaign, channel_map)))
+            signups.append(_signup(uid, at, tz, _channel(campaign, channel_map)))
     return Plan(signups, pairs, emails, named)
 
 

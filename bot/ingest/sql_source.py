@@ -376,8 +376,8 @@ def _sync(factory: Factory, product: ProductRef, *, secret: str | None, full: bo
                                 raise SourceError(f"the signups query returned a row the import refuses "
                                                   f"(user_id {str(r[0])[:40]!r}): {err}") from None
                             chunk.add(row)
-                            if last_signup is None or row[2] > last_signup:
-                                last_signup = row[2]
+                            if last_signup is None or row.signed_up_at > last_signup:
+                                last_signup = row.signed_up_at
                         result.signups += len(part)
                         before = counts.inserted
                         counts.write(writer, "signups", chunk.take())

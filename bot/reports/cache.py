@@ -23,7 +23,7 @@ from bot.domain.settings import ProductSettings
 from bot.domain.types import GateReport
 from bot.render.names import SIGNALS_CHART
 from bot.reports.shared import SharedReports
-from storage.repositories import reports as repo
+from storage.repositories.fingerprint import data_fingerprint
 from storage.repositories.products import ProductRef
 
 
@@ -70,7 +70,7 @@ class ReportCache:
         memo = self._fingerprints.get(product_id)
         if memo is not None and now - memo[0] < self.fingerprint_ttl:
             return memo[1]
-        value = repo.data_fingerprint(session, product_id)
+        value = data_fingerprint(session, product_id)
         self._fingerprints[product_id] = (now, value)
         return value
 

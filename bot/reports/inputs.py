@@ -14,10 +14,12 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from bot.domain.active_events import ActiveEvents
 from bot.domain.types import Status, TailPatterns, WeekChannels
 from storage.repositories import reports as repo
 from storage.repositories.audience import active_users_by_weeks
 from storage.repositories.digests import count_active_users
+from storage.repositories.fingerprint import Fingerprint, data_fingerprint
 
 
 class ReportData:
@@ -42,9 +44,10 @@ class ReportData:
     def weekly_channels(self, last_week: int) -> list[WeekChannels]:
         return repo.weekly_channels(self.session, self.product_id, last_week)
 
-    def fingerprint(self, week: int, until: datetime) -> tuple[object, ...]:
-        """What the snapshot of complete week ``week`` is keyed on (``data_fingerprint``)."""
-        return repo.data_fingerprint(self.session, self.product_id, last_week=week, until=until)
+    def fingerprint(self, week: int, until: datetime, rule: ActiveEvents | None = None) -> Fingerprint:
+        """What the snapshot of complete week ``week`` is keyed on (``data_fingerprint``; ``rule``:
+        the product's ``retention.active_events``)."""
+        return data_fingerprint(self.session, self.product_id, last_week=week, until=until, rule=rule)
 
     def active_users(self, week: int) -> int:
         """How many of the product's users were active in ``week``."""

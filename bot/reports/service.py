@@ -51,6 +51,7 @@ from storage.db import Factory, unit_of_work
 from storage.models import Workspace
 from storage.repositories import activity_events as activity_events_repo
 from storage.repositories import audience as audience_repo
+from storage.repositories.fingerprint import Fingerprint
 from storage.repositories.products import ProductRef, list_products, product_ref
 from storage.repositories.reports import survey_responses
 
@@ -126,10 +127,11 @@ def survey_audience(session: Session, product: ProductRef, as_of: date, since: d
     activity = audience_repo.user_activity(session, product.id, set(matched.values()), last)
     tiers: dict[str, ActivityTier | None] = {}
     for key, uid in matched.items():
-        tiers[key] = active_tier(*activity.get(uid, (0, 0, False)))
+        act = activity.get(uid, audience_repo.UserActivity())
+        tiers[key] = active_tier(act.weeks_active, act.weeks_active_of_last_8, act.recent)
     # Anonymous Slack answers were matched when given and kept only the tier and the active flag.
-    for key, (tier, active) in audience_repo.anonymous_tiers(session, product.id, since, until).items():
-        tiers[key] = cast(ActivityTier, tier) if active and tier in TIERS else None
+    for key, kept in audience_repo.anonymous_tiers(session, product.id, since, until).items():
+        tiers[key] = cast(ActivityTier, kept.tier) if kept.active and kept.tier in TIERS else None
     by_tier: Counter[ActivityTier] = Counter()
     if any(t is not None for t in tiers.values()):  # only weights and the active rate need it (~1 s at 50k users)
         for n8, n in (data or ReportData(session, product.id)).active_users_by_weeks(last).items():
@@ -289,8 +291,9 @@ class PendingReport:
 
     @property
     def has_data(self) -> bool:
-        # the product has users or survey answers (``data_fingerprint``: users first, answers 9th)
-        return bool(self.fingerprint[0] or self.fingerprint[8])
+        # the product has users or survey answers
+        figures = Fingerprint(self.fingerprint)
+        return bool(figures.users or figures.answers)
 
 
 def pending_report(cache: ReportCache, session: Session, product: ProductRef, now: datetime) -> PendingReport:

@@ -194,8 +194,8 @@ def store_anonymous_tier(factory: Factory, *, survey_id: int, user_id: str, emai
         product = s.get(Product, survey.product_id)
         assert product is not None
         last = last_complete_week(today_in(ProductSettings.from_dict(product.settings).timezone, now))
-        total, last8, recent = audience_repo.user_activity(s, survey.product_id, {uid}, last).get(uid, (0, 0, False))
-        tier = active_tier(total, last8, recent)
+        act = audience_repo.user_activity(s, survey.product_id, {uid}, last).get(uid, audience_repo.UserActivity())
+        tier = active_tier(act.weeks_active, act.weeks_active_of_last_8, act.recent)
         if (row.respondent_tier, row.respondent_active) == (tier, tier is not None):
             return False
         row.respondent_tier, row.respondent_active = tier, tier is not None  # updated_at moves: caches see it

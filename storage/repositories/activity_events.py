@@ -10,8 +10,9 @@ always counts (week 0 is 100%). The default rule never comes here."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import Select, case, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -31,6 +32,15 @@ def _counted(product_id: int, rule: ActiveEvents) -> ColumnElement[bool]:
     ids = select(EventName.id).where(EventName.product_id == product_id, EventName.name.in_(rule.names))
     e = ActivityEventWeek.event_id
     return e.in_(ids) if rule.mode == "include" else e.not_in(ids)
+
+
+def counted_event_rows(product_id: int, rule: ActiveEvents, last_week: int | None = None) -> Select[Any]:
+    """The week of each of the product's event-weeks (user, week, event) that ``rule`` counts, up
+    to ``last_week`` (what a week's data fingerprint counts under a non-default rule)."""
+    a, u = ActivityEventWeek, ProductUser
+    q = (select(a.week.label("week")).select_from(u).join(a, a.user_id == u.id)
+         .where(u.product_id == product_id, _counted(product_id, rule)))
+    return q if last_week is None else q.where(a.week <= last_week)
 
 
 def _user_weeks(product_id: int, rule: ActiveEvents, last_week: int, min_offset: int):  # type: ignore[no-untyped-def]

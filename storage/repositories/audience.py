@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
@@ -41,12 +42,19 @@ def matched_respondents(session: Session, product_id: int, since: datetime, unti
     return out
 
 
+class UserActivity(NamedTuple):
+    """A user's activity as of a week (``user_activity``); the defaults: a user with none."""
+
+    weeks_active: int = 0  # up to the week
+    weeks_active_of_last_8: int = 0  # of the 8 ending with it
+    recent: bool = False  # active in either of the last two
+
+
 def user_activity(session: Session, product_id: int, user_ids: Collection[int],
-                  last_week: int) -> dict[int, tuple[int, int, bool]]:
-    """Per user: (weeks active up to ``last_week``, weeks active of the 8 ending with it, active
-    in either of the last two). Users with no activity are absent."""
+                  last_week: int) -> dict[int, UserActivity]:
+    """Per user, their activity as of ``last_week``. Users with no activity are absent."""
     a = ActivityWeek
-    out: dict[int, tuple[int, int, bool]] = {}
+    out: dict[int, UserActivity] = {}
     ids = sorted(user_ids)
     for i in range(0, len(ids), _IN_CHUNK):
         rows = session.execute(
@@ -56,7 +64,7 @@ def user_activity(session: Session, product_id: int, user_ids: Collection[int],
             .group_by(a.user_id)
         ).all()
         for uid, total, last8, latest in rows:
-            out[int(uid)] = (int(total), int(last8 or 0), int(latest) >= last_week - 1)
+            out[int(uid)] = UserActivity(int(total), int(last8 or 0), int(latest) >= last_week - 1)
     return out
 
 
@@ -116,12 +124,19 @@ def user_by_email_hash(session: Session, product_id: int, hashed: str) -> int | 
     return None if uid is None else int(uid)
 
 
+class AnswerTier(NamedTuple):
+    """What an anonymous Slack answer kept of its respondent (matched when given)."""
+
+    tier: str | None
+    active: bool
+
+
 def anonymous_tiers(session: Session, product_id: int, since: datetime,
-                    until: datetime) -> dict[str, tuple[str | None, bool]]:
-    """Respondent key → (activity tier, active) of the anonymous Slack answers in [since, until)
-    matched at answer time (SPEC §5 "Who answered"); unmatched ones are absent."""
+                    until: datetime) -> dict[str, AnswerTier]:
+    """Respondent key → the tier kept by each anonymous Slack answer in [since, until) matched at
+    answer time (SPEC §5 "Who answered"); unmatched ones are absent."""
     r = SurveyResponse
     rows = session.execute(select(r.respondent_key, r.respondent_tier, r.respondent_active)
                            .where(_window(product_id, since, until), r.source == "slack",
                                   r.respondent_active.is_not(None))).all()
-    return {key: (tier, bool(active)) for key, tier, active in rows}
+    return {key: AnswerTier(tier, bool(active)) for key, tier, active in rows}

@@ -1,7 +1,7 @@
 """The product's whole activity in a few grouped reads, for computing many as-of weeks at once
 (``bot.history``): the cohort matrices of earlier as-of weeks are the same matrix cut shorter, so
 one read of the activity grouped by (cohort week, week) serves every week, and so does one read
-of the users grouped by cohort week. What each as-of week sees of them is cut in Python
+of the users grouped by cohort week (``storage.repositories.fingerprint.user_groups``). What each as-of week sees of them is cut in Python
 (``bot.history.data``), and equals what ``storage.repositories.reports`` reads for that week."""
 
 from __future__ import annotations
@@ -11,11 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import BigInteger, case, func, literal, select
 from sqlalchemy.orm import Session
 
-from storage.models import ActivityWeek, ProductUser
-
-# (cohort week, count, max id, count signup_week, min first_week, max first_week, count channel_class,
-#  count email_hash) over the users of one cohort week: the ``data_fingerprint`` aggregates.
-UserGroup = tuple[int | None, int, int | None, int, int | None, int | None, int, int, int]
+from storage.models import ActivityWeek
 
 
 def activity_grid(session: Session, product_id: int, last_week: int) -> list[tuple[int, int, int]]:
@@ -26,20 +22,6 @@ def activity_grid(session: Session, product_id: int, last_week: int) -> list[tup
                            .where(a.product_id == product_id, a.week <= last_week)
                            .group_by(a.cohort_week, a.week)).all()
     return [(int(c), int(w), int(n)) for c, w, n in rows]
-
-
-def user_groups(session: Session, product_id: int) -> list[UserGroup]:
-    """The product's users grouped by cohort week (None: no week known), with the aggregates
-    ``storage.repositories.reports.data_fingerprint`` takes over the users of a range of them."""
-    u = ProductUser
-    rows = session.execute(
-        select(u.cohort_week, func.count(), func.max(u.id), func.count(u.signup_week), func.min(u.first_week),
-               func.max(u.first_week), func.count(u.channel_class), func.count(u.email_hash),
-               func.count(u.channel_key))
-        .where(u.product_id == product_id).group_by(u.cohort_week)).all()
-    return [(None if c is None else int(c), int(n), None if mx is None else int(mx), int(ns),
-             None if f0 is None else int(f0), None if f1 is None else int(f1), int(nc), int(ne), int(nk))
-            for c, n, mx, ns, f0, f1, nc, ne, nk in rows]
 
 
 def pattern_groups(session: Session, product_id: int, last_week: int, offsets: Sequence[int],

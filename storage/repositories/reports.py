@@ -1,6 +1,6 @@
 """The queries the gate report is computed from: cohort sizes and activity, the tail's activity
-patterns, signups by week and channel class, survey responses, and the data fingerprint the
-report cache keys on."""
+patterns, signups by week and channel class and survey responses (the data fingerprint the
+report cache keys on: ``storage.repositories.fingerprint``)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.types import SurveyResponse as DomainResponse
 from bot.domain.types import TailPatterns, WeekChannels
-from storage.models import (
-    ActivityWeek,
-    EventName,
-    ProductUser,
-    SurveyResponse,
-)
+from storage.models import ActivityWeek, ProductUser, SurveyResponse
 
 
 # ----------------------------------------------------------------------------- cohorts
@@ -132,47 +127,3 @@ def survey_responses(session: Session, product_id: int, since: datetime | None =
                        order=at.timestamp(), improve=imp)
         for r, at, a, s, b, imp in session.execute(q.order_by(SurveyResponse.answered_at, SurveyResponse.id))
     ]
-
-
-
-
-# ----------------------------------------------------------------------------- fingerprint
-def data_fingerprint(session: Session, product_id: int, *, last_week: int | None = None,
-                     until: datetime | None = None) -> tuple[object, ...]:
-    """Row counts and high-water marks of what a product's report is computed from: it changes
-    whenever an import or a survey adds or changes any of it.
-
-    ``last_week``/``until`` narrow it to what a report as of an earlier date reads (users whose
-    cohort week is at most ``last_week``, activity up to that week, answers before ``until``), so
-    a stored week's snapshot goes stale when data for its weeks changes, not on every import."""
-    user_filter = [ProductUser.product_id == product_id]
-    activity_filter = [ActivityWeek.product_id == product_id]
-    if last_week is not None:
-        user_filter.append(ProductUser.cohort_week <= last_week)
-        activity_filter.append(ActivityWeek.week <= last_week)
-    users = session.execute(
-        select(func.count(), func.max(ProductUser.id), func.count(ProductUser.signup_week),
-               func.min(ProductUser.first_week), func.max(ProductUser.first_week),
-               func.count(ProductUser.channel_class), func.count(ProductUser.email_hash),
-               func.count(ProductUser.channel_key))
-        .where(*user_filter)).one()
-    activity = session.execute(
-        select(func.count(), func.max(ActivityWeek.week)).select_from(ActivityWeek).where(*activity_filter)).one()
-    answers = answers_fingerprint(session, product_id, until=until)
-    if last_week is not None:  # a stored week's snapshot: its event-name counts are all-time figures
-        return tuple(users) + tuple(activity) + answers
-    # Event names (retention.active_events): an import may add named rows without new user-weeks.
-    names = session.execute(select(func.count(), func.sum(EventName.user_weeks))
-                            .where(EventName.product_id == product_id)).one()
-    return tuple(users) + tuple(activity) + answers + tuple(names)
-
-
-def answers_fingerprint(session: Session, product_id: int, *, until: datetime | None = None) -> tuple[object, ...]:
-    """The survey answers' part of ``data_fingerprint``: answers before ``until``."""
-    answer_filter = [SurveyResponse.product_id == product_id]
-    if until is not None:
-        answer_filter.append(SurveyResponse.answered_at < until)
-    return tuple(session.execute(
-        select(func.count(), func.max(SurveyResponse.id), func.max(SurveyResponse.updated_at),
-               func.count(SurveyResponse.email_hash))
-        .where(*answer_filter)).one())

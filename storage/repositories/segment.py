@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 from itertools import islice
-from typing import cast
+from typing import NamedTuple, cast
 
 from sqlalchemy import Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -17,6 +17,15 @@ from sqlalchemy.orm import Session
 from storage.models import ProductUser, SegmentMessage
 
 _CHUNK = 500  # keys per statement: well under SQLite's bound-parameter limit
+
+
+class StoredSignup(NamedTuple):
+    """A known user's signup channel as stored (``storage.staging.SignupRow``'s channel fields);
+    all None for a user known without a signup."""
+
+    channel: str | None = None
+    channel_class: str | None = None
+    channel_key: str | None = None
 
 
 def _chunks(values: Collection[str]) -> list[list[str]]:
@@ -54,16 +63,15 @@ def forget_message_ids(session: Session, product_id: int, before: datetime) -> i
     return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
 
-def existing_signups(session: Session, product_id: int,
-                     user_ids: Collection[str]) -> dict[str, tuple[str | None, str | None, str | None]]:
-    """The product's users among ``user_ids``: their signup's (channel, class, channel key), or
-    (None, None, None) for a user known without a signup."""
-    out: dict[str, tuple[str | None, str | None, str | None]] = {}
+def existing_signups(session: Session, product_id: int, user_ids: Collection[str]) -> dict[str, StoredSignup]:
+    """The product's users among ``user_ids``, with their signup's channel (all None for a user
+    known without a signup)."""
+    out: dict[str, StoredSignup] = {}
     for chunk in _chunks(user_ids):
         rows = session.execute(
             select(ProductUser.external_id, ProductUser.signup_week, ProductUser.channel, ProductUser.channel_class,
                    ProductUser.channel_key)
             .where(ProductUser.product_id == product_id, ProductUser.external_id.in_(chunk)))
         for uid, week, channel, cls, key in rows:
-            out[uid] = (channel, cls, key) if week is not None else (None, None, None)
+            out[uid] = StoredSignup(channel, cls, key) if week is not None else StoredSignup()
     return out

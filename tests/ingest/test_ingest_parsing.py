@@ -10,6 +10,7 @@ import pytest
 
 from bot.domain.weeks import week_of, week_of_date
 from bot.ingest.formats import RowError, event_parser, response_parser, signup_parser, week_parser
+from storage.staging import SignupRow
 
 MON = week_of_date(date(2026, 3, 2))  # Monday 2 March 2026
 PREV = MON - 1
@@ -84,33 +85,36 @@ def test_event_parser_rejects_an_empty_user_id() -> None:
 
 def test_signup_parser_classifies_channels_and_utm_tags() -> None:
     chan = signup_parser({"user_id": 0, "signed_up_at": 1, "channel": 2}, "UTC", {"seo": "organic"})
-    uid, week, at, channel, cls, key = chan(["u1", "2026-03-02T10:00:00+01:00", "SEO"])
-    assert key is None
-    assert (uid, week, channel, cls) == ("u1", MON, "SEO", "organic")
-    assert at == datetime(2026, 3, 2, 9, tzinfo=UTC)
-    assert chan(["u2", "2026-03-02", ""])[3:] == (None, "direct", None)  # no tag at all: direct (untagged)
+    assert chan(["u1", "2026-03-02T10:00:00+01:00", "SEO"]) == SignupRow(
+        user_id="u1", signup_week=MON, signed_up_at=datetime(2026, 3, 2, 9, tzinfo=UTC), channel="SEO",
+        channel_class="organic", channel_key=None, email_hash=None)
+
+    def ch(row: SignupRow) -> tuple[str | None, str, str | None]:
+        return row.channel, row.channel_class, row.channel_key
+
+    assert ch(chan(["u2", "2026-03-02", ""])) == (None, "direct", None)  # no tag at all: direct (untagged)
 
     utm = signup_parser({"user_id": 0, "signed_up_at": 1, "utm_source": 2, "utm_medium": 3}, "UTC", {})
-    assert utm(["u1", "2026-03-02", "google", "cpc"])[3:] == ("google / cpc", "paid", None)
+    assert ch(utm(["u1", "2026-03-02", "google", "cpc"])) == ("google / cpc", "paid", None)
     # An ambiguous source stays unknown under its name until a manager classifies it (issue 18).
-    assert utm(["u1", "2026-03-02", "newsletter", "email"])[3:] == ("newsletter / email", "unknown", "newsletter")
-    assert utm(["u1", "2026-03-02", "", ""])[3:] == (None, "direct", None)  # no tags: direct (untagged)
+    assert ch(utm(["u1", "2026-03-02", "newsletter", "email"])) == ("newsletter / email", "unknown", "newsletter")
+    assert ch(utm(["u1", "2026-03-02", "", ""])) == (None, "direct", None)  # no tags: direct (untagged)
     # A paid word anywhere wins over an organic-looking medium (SPEC §5).
-    assert utm(["u1", "2026-03-02", "facebook_ads", "social"])[3:] == ("facebook_ads / social", "paid", None)
+    assert ch(utm(["u1", "2026-03-02", "facebook_ads", "social"])) == ("facebook_ads / social", "paid", None)
     both = signup_parser({"user_id": 0, "signed_up_at": 1, "channel": 2, "utm_source": 3, "utm_medium": 4}, "UTC", {})
-    assert both(["u1", "2026-03-02", "newsletter", "sponsored_newsletter", "email"])[3:] == ("newsletter", "paid", None)
+    assert ch(both(["u1", "2026-03-02", "newsletter", "sponsored_newsletter", "email"])) == ("newsletter", "paid", None)
     # An ad click id in the landing URL or referrer makes it paid whatever the tags say.
     landed = signup_parser({"user_id": 0, "signed_up_at": 1, "channel": 2, "landing_url": 3, "referrer": 4}, "UTC", {})
-    assert landed(["u1", "2026-03-02", "", "https://x.io/?gclid=Cj0", ""])[3:] == (None, "paid", "click:gclid")
-    assert landed(["u1", "2026-03-02", "seo", "", "https://l.facebook.com/?fbclid=Iw"])[3:] == ("seo", "paid", "click:fbclid")
-    assert landed(["u1", "2026-03-02", "seo", "https://x.io/?ref=a", ""])[3:] == ("seo", "organic", None)
+    assert ch(landed(["u1", "2026-03-02", "", "https://x.io/?gclid=Cj0", ""])) == (None, "paid", "click:gclid")
+    assert ch(landed(["u1", "2026-03-02", "seo", "", "https://l.facebook.com/?fbclid=Iw"])) == ("seo", "paid", "click:fbclid")
+    assert ch(landed(["u1", "2026-03-02", "seo", "https://x.io/?ref=a", ""])) == ("seo", "organic", None)
 
 
 def test_bare_date_signup_is_local_midnight() -> None:
     parse = signup_parser({"user_id": 0, "signed_up_at": 1, "channel": 2}, "Europe/Berlin", {})
-    _, week, at, _, _, _ = parse(["u1", "2026-03-02", "seo"])
-    assert week == MON
-    assert at == datetime(2026, 3, 1, 23, tzinfo=UTC)
+    row = parse(["u1", "2026-03-02", "seo"])
+    assert row.signup_week == MON
+    assert row.signed_up_at == datetime(2026, 3, 1, 23, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -121,9 +125,9 @@ def test_bare_date_signup_is_local_midnight() -> None:
 )
 def test_response_answers(raw: str, answer: str) -> None:
     parse = response_parser({"respondent_id": 0, "answered_at": 1, "answer": 2}, "UTC")
-    key, rid, at, got, *_ = parse(["r1", "2026-03-02T10:00:00+02:00", raw])
-    assert got == answer
-    assert key == "import:r1:2026-03-02T08:00:00+00:00"
+    row = parse(["r1", "2026-03-02T10:00:00+02:00", raw])
+    assert row.answer == answer and row.respondent_key == "r1"
+    assert row.dedupe_key == "import:r1:2026-03-02T08:00:00+00:00"
 
 
 @pytest.mark.parametrize("raw", ["", "5", "meh", "very useful"])

@@ -11,6 +11,8 @@ import pytest
 from bot.domain.settings import ProductSettings
 from bot.domain.weeks import week_of_date
 from bot.ingest.segment import BatchError, Message, event_time, parse_batch, plan
+from storage.repositories.segment import StoredSignup
+from storage.staging import SignupRow
 
 RECEIVED = datetime(2026, 3, 4, 12, 0, 0, tzinfo=UTC)
 W = week_of_date(date(2026, 3, 2))  # the week of Monday 2 March 2026
@@ -128,22 +130,23 @@ def test_plan_signups_at_created_at_or_first_call_and_activity_per_week() -> Non
         _m("track", "known", "2026-03-04T10:00:00Z"),
         _m("track", "events-only", "2026-03-04T10:00:00Z"),  # known without signup: stays so
     ]
-    existing = {"known": ("seo", "organic"), "events-only": (None, None)}
+    existing = {"known": StoredSignup("seo", "organic"), "events-only": StoredSignup()}
     p = plan(msgs, existing=existing, settings=ProductSettings())
     assert sorted(p.signups) == [
         # An ambiguous source (a newsletter that does not say sponsored) waits for a manager.
-        ("crm", W - 2, _at("2026-02-20T09:00:00Z"), "newsletter / email", "unknown", "newsletter"),
-        ("new", W, _at("2026-03-03T09:00:00Z"), "google / cpc", "paid", None),
+        SignupRow("crm", W - 2, _at("2026-02-20T09:00:00Z"), "newsletter / email", "unknown", "newsletter"),
+        SignupRow("new", W, _at("2026-03-03T09:00:00Z"), "google / cpc", "paid", None),
     ]
     assert p.pairs == {("new", W), ("new", W + 1), ("crm", W + 1), ("known", W), ("events-only", W)}
 
 
 def test_a_created_at_without_campaign_keeps_the_stored_channel() -> None:
     msgs = [_m("identify", "u", "2026-03-10T09:00:00Z", created="2026-03-02T00:00:00Z")]
-    p = plan(msgs, existing={"u": ("google / cpc", "paid")}, settings=ProductSettings())
-    assert p.signups == [("u", W, _at("2026-03-02T00:00:00Z"), "google / cpc", "paid", None)]
+    p = plan(msgs, existing={"u": StoredSignup("google / cpc", "paid")}, settings=ProductSettings())
+    assert p.signups == [SignupRow("u", W, _at("2026-03-02T00:00:00Z"), "google / cpc", "paid", None)]
     untagged = plan(msgs, existing={}, settings=ProductSettings())
-    assert untagged.signups[0][3:] == (None, "direct", None)  # direct (untagged) traffic, as the CSV import classes it
+    got = untagged.signups[0]  # direct (untagged) traffic, as the CSV import classes it
+    assert (got.channel, got.channel_class, got.channel_key) == (None, "direct", None)
 
 
 @pytest.mark.parametrize(("tz", "at", "week"), [
@@ -154,7 +157,7 @@ def test_a_created_at_without_campaign_keeps_the_stored_channel() -> None:
     ("Asia/Tokyo", "2026-03-01T15:00:00Z", W),  # already Monday 00:00 in Tokyo
 ])
 def test_sunday_night_and_monday_morning_fall_in_the_products_weeks(tz: str, at: str, week: int) -> None:
-    p = plan([_m("track", "u", at)], existing={"u": (None, None)}, settings=ProductSettings(timezone=tz))
+    p = plan([_m("track", "u", at)], existing={"u": StoredSignup()}, settings=ProductSettings(timezone=tz))
     assert p.pairs == {("u", week)}
 
 
@@ -167,4 +170,4 @@ def test_a_click_id_in_context_page_makes_the_signup_paid() -> None:
     assert _campaign({"page": {"referrer": "https://news.ycombinator.com/"}}) is None
     msgs = [_m("page", "u", "2026-03-03T09:00:00Z", campaign=("", "", "gclid"))]
     p = plan(msgs, existing={}, settings=ProductSettings())
-    assert p.signups == [("u", W, _at("2026-03-03T09:00:00Z"), None, "paid", "click:gclid")]
+    assert p.signups == [SignupRow("u", W, _at("2026-03-03T09:00:00Z"), None, "paid", "click:gclid")]

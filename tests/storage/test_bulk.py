@@ -10,6 +10,7 @@ from bot.products import service as product_service
 from storage.bulk import BulkWriter
 from storage.db import Factory
 from storage.models import ActivityWeek, ProductUser
+from storage.staging import ResponseRow, SignupRow
 
 AT = datetime(2026, 3, 2, 10, tzinfo=UTC)
 
@@ -50,10 +51,11 @@ def test_signups_fill_change_or_leave_users(session_factory: Factory) -> None:
     with session_factory() as s:
         w = BulkWriter(s, pid)
         w.events({("known", 20)})
-        new, changed, weeks = w.signups([("known", 18, AT, "seo", "organic"), ("fresh", 19, AT, None, "unknown")])
+        new, changed, weeks = w.signups([SignupRow("known", 18, AT, "seo", "organic"),
+                                              SignupRow("fresh", 19, AT, None, "unknown")])
         assert (new, changed, weeks) == (2, 0, 2)
-        assert w.signups([("known", 18, AT, "seo", "organic")]) == (0, 0, 0)  # same values: nothing
-        assert w.signups([("known", 18, AT, "cpc", "paid")]) == (0, 1, 0)
+        assert w.signups([SignupRow("known", 18, AT, "seo", "organic")]) == (0, 0, 0)  # same values: nothing
+        assert w.signups([SignupRow("known", 18, AT, "cpc", "paid")]) == (0, 1, 0)
         w.close()
         s.commit()
     assert _users(session_factory)["known"] == (18, 18, "cpc", "paid")
@@ -63,7 +65,7 @@ def test_signups_fill_change_or_leave_users(session_factory: Factory) -> None:
 
 def test_responses_insert_once_per_dedupe_key(session_factory: Factory) -> None:
     pid = _product(session_factory)
-    row = ("import:r1:2026-03-02T10:00:00+00:00", "r1", AT, "very", "founders", None, "speed", None)
+    row = ResponseRow("import:r1:2026-03-02T10:00:00+00:00", "r1", AT, "very", "founders", main_benefit="speed")
     with session_factory() as s:
         w = BulkWriter(s, pid)
         assert w.responses([row]) == 1
@@ -77,7 +79,7 @@ def test_nothing_is_kept_without_a_commit(session_factory: Factory) -> None:
     with session_factory() as s:
         w = BulkWriter(s, pid)
         w.events({("a", 10)})
-        w.signups([("b", 10, AT, "seo", "organic")])
+        w.signups([SignupRow("b", 10, AT, "seo", "organic")])
         s.rollback()
     assert _users(session_factory) == {}
     # The same connection, reused from the pool, can import again.
@@ -102,3 +104,54 @@ def test_close_drops_the_staging_tables(session_factory: Factory) -> None:
             left = s.execute(text("SELECT relname FROM pg_class WHERE relname LIKE 'pmf_stage%' "
                                   "AND relpersistence = 't' AND pg_table_is_visible(oid)")).all()
         assert left == []
+
+
+def test_every_signup_field_is_stored_by_name_and_the_email_hash_only_when_given(session_factory: Factory) -> None:
+    """SignupRow is the one home of a signup's fields: each field reaches its product_users column
+    of the same name (the writer's SQL is built from the fields), the email hash included; a row
+    without one leaves the stored hash as it is."""
+    pid = _product(session_factory)
+    row = SignupRow("u", 18, AT, "newsletter / email", "unknown", channel_key="newsletter", email_hash="h1")
+    with session_factory() as s:
+        w = BulkWriter(s, pid)
+        assert w.signups([row]) == (1, 0, 1)
+        assert w.signups([row._replace(email_hash=None)]) == (0, 0, 0)  # no email: the stored hash stays
+        w.close()
+        s.commit()
+    with session_factory() as s:
+        user = s.scalars(select(ProductUser)).one()
+        assert {f: getattr(user, "external_id" if f == "user_id" else f) for f in SignupRow._fields} == {
+            **row._asdict(), "signed_up_at": user.signed_up_at}
+        assert user.signed_up_at is not None and user.signed_up_at.replace(tzinfo=UTC) == AT
+    with session_factory() as s:
+        w = BulkWriter(s, pid)
+        assert w.signups([row._replace(email_hash="h2", channel_key=None)]) == (0, 1, 0)
+        w.close()
+        s.commit()
+    with session_factory() as s:
+        user = s.scalars(select(ProductUser)).one()
+        assert (user.email_hash, user.channel_key) == ("h2", None)
+
+
+def test_the_writer_names_no_signup_or_response_column_itself() -> None:
+    """A new signup or response column is a field of storage.staging's rows, not another list in
+    the writer: storage/bulk.py spells none of their columns out (but the user, the signup week,
+    which also sets the cohort, the email hash, written apart, and the times it converts)."""
+    import inspect
+    import re
+
+    import storage.bulk
+    source = inspect.getsource(storage.bulk)
+    named_apart = {"user_id", "signup_week", "email_hash", "signed_up_at", "answered_at"}
+    fields = (set(SignupRow._fields) | set(ResponseRow._fields)) - named_apart
+    assert len(fields) >= 10
+    assert sorted(f for f in fields if re.search(rf"\b{f}\b", source)) == []
+    assert [r for r in ("r[5]", "r[6]", "len(r)") if r in source] == []
+
+
+def test_the_rows_fields_are_their_tables_columns() -> None:
+    from storage.models import SurveyResponse
+    from storage.staging import SIGNUP_COLUMNS
+
+    assert {*SIGNUP_COLUMNS, "email_hash"} <= set(ProductUser.__table__.columns.keys())
+    assert set(ResponseRow._fields) <= set(SurveyResponse.__table__.columns.keys())
