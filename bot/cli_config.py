@@ -8,7 +8,7 @@ import click
 from bot.cli_common import _factory, _settings, handles_errors
 
 
-@click.command("config")
+@click.command("config", short_help="Show a product's settings, or change one (KEY VALUE).")
 @click.option("--product", "product_slug", required=True)
 @click.option("--workspace", help="Slack team id (default: the only workspace, or 'local').")
 @click.argument("words", nargs=-1, metavar="[KEY VALUE...]")

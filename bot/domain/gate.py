@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.domain import _text as t
+from bot.domain.freshness import stale_data
 from bot.domain.organic import MAX_UNKNOWN_SHARE, MIN_HISTORY_WEEKS, organic_shrinking, paid_growth
 from bot.domain.organic_questions import organic_answers
 from bot.domain.retention import rel_range, rising_line
@@ -240,6 +241,9 @@ def _retention_steps(r: RetentionSignal, cfg: RetentionSettings) -> list[str]:
             )
         return steps
     if r.status == "fail":
+        if r.plateau_level_ci is not None and r.plateau_level_ci[1] <= 0:
+            return [f"No user of these cohorts came back over {span}: find why users stop coming back after "
+                    f"week {first}."]
         if r.tail_slope_ci is not None and r.tail_slope_ci[1] < -cfg.flat_tolerance:
             return [
                 f"Retention is still falling about {t.pts(-(r.tail_slope or 0.0), signed=False)} "
@@ -385,6 +389,11 @@ def evaluate(
     )
     if verdict == "ready":
         steps += list(SCALE_STEPS)
+    warnings = _warnings(verdict, organic, survey, settings.organic.window_weeks)
+    stale = stale_data(cohort_table)
+    if stale is not None:  # first: every other figure depends on it
+        warnings.insert(0, stale[0])
+        steps.insert(0, stale[1])
     return GateReport(
         product=product,
         product_name=product_name,
@@ -393,7 +402,7 @@ def evaluate(
         retention=retention,
         organic=organic,
         survey=survey,
-        warnings=tuple(_warnings(verdict, organic, survey, settings.organic.window_weeks)),
+        warnings=tuple(warnings),
         next_steps=tuple(steps),
         cohort_table=cohort_table,
     )

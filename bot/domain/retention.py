@@ -246,7 +246,10 @@ def plateau_test(
             f"{rel_pct(ev.relative)} of the remaining users a week ({rel_range(ev.relative_ci)})"
         )
         level_txt = f"{t.pct(ev.level)} (90% CI {t.pct_range(*ev.level_ci)})"
-        if ev.slope_ci[1] < -tol or ev.relative_ci[1] < -rtol:
+        if ev.level_ci[1] <= 0:  # nobody active at any tail week, in any replicate: no slope to read
+            status = "fail"
+            summary = f"No user of these cohorts was active over {span}: retention there is 0%; {rests}."
+        elif ev.slope_ci[1] < -tol or ev.relative_ci[1] < -rtol:
             status = "fail"
             summary = f"Retention is still falling over {span}: {slope_txt}, now around {level_txt}; {rests}."
         elif ev.level_ci[1] < floor:
