@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.domain._text import plural
 from bot.domain.survey import parse_answer
 from bot.domain.weeks import EPOCH_MONDAY
 from bot.errors import UserError
@@ -98,14 +99,14 @@ class ImportResult:
 
     def summary(self) -> str:
         valid = self.rows_read - self.rejected
-        unit = {"events": "new active user-weeks", "signups": "new signups", "responses": "new responses"}[self.kind]
-        parts = [f"{self.inserted:,} {unit}"]
+        unit = {"events": "new active user-week", "signups": "new signup", "responses": "new response"}[self.kind]
+        parts = [plural(self.inserted, unit)]
         if self.kind == "signups":
             parts.append(f"{self.updated:,} changed")
         if self.kind == "events":
-            parts.append(f"{self.new_users:,} new users")
+            parts.append(plural(self.new_users, "new user"))
         parts.append(f"{self.unchanged:,} already known or repeated")
-        text = (f"Imported {valid:,} of {self.rows_read:,} {self.kind} rows into {self.product} "
+        text = (f"Imported {valid:,} of {plural(self.rows_read, self.kind[:-1] + ' row')} into {self.product} "
                 f"in {self.seconds:.1f}s: " + ", ".join(parts))
         if self.rejected:
             text += f"; {self.rejected:,} rejected (see {self.rejected_file})"

@@ -28,6 +28,7 @@ from sqlalchemy import exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain._text import plural
 from bot.domain.weeks import week_of_date, week_start
 from bot.errors import UserError
 from bot.ingest.formats import RowError, _Chunk, _Counts
@@ -111,10 +112,10 @@ class SyncResult:
 
     def summary(self) -> str:
         start = "from the start" if self.since_week is None else f"since the week of {week_start(self.since_week)}"
-        return (f"synced {self.product} {start}: {self.pairs} (user, week) pairs over {self.weeks} weeks and "
-                f"{self.signups} signups read; {self.new_signups} new signups, {self.new_users} new users from activity, "
-                f"{self.new_user_weeks} new active "
-                f"user-weeks ({self.seconds:.1f} s)")
+        return (f"synced {self.product} {start}: {plural(self.pairs, '(user, week) pair')} over "
+                f"{plural(self.weeks, 'week')} and {plural(self.signups, 'signup')} read; "
+                f"{plural(self.new_signups, 'new signup')}, {plural(self.new_users, 'new user')} from activity, "
+                f"{plural(self.new_user_weeks, 'new active user-week')} ({self.seconds:.1f} s)")
 
 
 @dataclass(frozen=True)

@@ -144,7 +144,7 @@ def test_the_installed_console_script(db_url: str, acme: str, tmp_path: Path,
     proc = subprocess.run([exe, "import", "events", str(good), "--product", acme], env=env, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("Imported 1 of 1 events rows into acme")
+    assert proc.stdout.startswith("Imported 1 of 1 event row into acme")
     assert proc.stderr == ""  # no progress bar when stderr is not a terminal
 
 

@@ -27,7 +27,7 @@ def test_the_source_commands_end_to_end(session_factory: sessionmaker[Session], 
     assert "signups query: 1 rows" in out and "events query: 3 rows" in out
     assert "u1\t2026-03-01 23:30:00\t2026-02-23" in out and "u1\t2026-03-02T00:30:00Z\t2026-03-02" in out
     assert activity(session_factory) == set()  # test writes nothing
-    assert "3 (user, week) pairs over 2 weeks and 1 signups read" in run("source", "sync", "acme")
+    assert "3 (user, week) pairs over 2 weeks and 1 signup read" in run("source", "sync", "acme")
     assert "weeks covered: 2 (weeks of 2026-02-23 .. 2026-03-02)" in run("source", "list")
     assert "since the week of 2026-02-16" in run("source", "sync", "acme")
     assert "from the start" in run("source", "sync", "acme", "--full")
