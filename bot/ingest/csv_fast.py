@@ -44,8 +44,9 @@ MERGE_ROWS = 500_000
 READ_THREADS = False
 # SQLite's page cache for an import read this way (KiB), to leave the parser's buffers room in the
 # 400 MB budget (measured on 10M events: 390 MB peak at 64 MB, ~450 MB at 128 MB; on 3.4M events
-# of 1M users, one a user-week, 401 MB at 64 MB and 385 MB at 40 MB for the same CPU: 10.4 s).
-SQLITE_CACHE_KIB = 40960
+# of 1M users, one a user-week, 401 MB at 64 MB and 385 MB at 40 MB for the same CPU: 10.4 s). With
+# event names kept beside them (activity_event_weeks), 400-410 MB at 40 MB, 394 MB at 32 MB, same CPU.
+SQLITE_CACHE_KIB = 32768
 _M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 _UTC_NAMES = ("UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "Universal", "Etc/Universal")
 # The shapes computed here; anything else is left to datetime.fromisoformat in the row parser.
@@ -385,7 +386,8 @@ def _distinct(uid: Any, weeks: np.ndarray, pa: Any, pc: Any, events: Any = None)
     pair_week += lo
     first = np.flatnonzero(np.diff(pair_user, prepend=-1))  # each user's first pair: its earliest week
     # Kept as Arrow / numpy arrays: the writer makes Python values of one statement's rows at a time.
-    out = EventPairs(names.take(pa.array(order)), pair_week[first], pair_user, pair_week)
+    # int32 columns: two chunks are held at once (one parsed, one written), ~10 MB less each.
+    out = EventPairs(names.take(pa.array(order)), pair_week[first], pair_user.astype(np.int32), pair_week.astype(np.int32))
     if events is not None:
         out.events = _named(rank[codes] * span + (weeks - lo), span, lo, events, pa, pc)
     return out
@@ -401,7 +403,7 @@ def _named(pair_keys: np.ndarray, span: int, lo: int, events: Any, pa: Any, pc: 
     keys = _unique(pair_keys[keep] * n + codes[keep])
     pair, event = np.divmod(keys, n)
     user, week = np.divmod(pair, span)
-    return EventWeeks(names, user, week + lo, event)
+    return EventWeeks(names, user.astype(np.int32), (week + lo).astype(np.int32), event.astype(np.int32))
 
 
 def _unique(values: np.ndarray) -> np.ndarray:
