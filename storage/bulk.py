@@ -26,7 +26,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
-from storage.packed import as_list, insert_packed, staged_ids
+from storage.packed import as_list, copy_binary, insert_packed, staged_ids
 from storage.staging import _STAGING, EventPairs, ResponseRow, SignupRow
 
 # PostgreSQL, hash aggregation and hash joins over an unordered COPY are cheaper.)
@@ -179,8 +179,13 @@ class BulkWriter:
         a tuple per row; on SQLite converted to Python values one statement's worth at a time."""
         n = len(values[0])
         if self._pg:
-            self._stage(table, columns, zip(*(as_list(col) for col in values), strict=True))
-            return
+            binary = copy_binary(values)  # integer columns: PostgreSQL's binary COPY, built in numpy
+            if binary is None:
+                return self._stage(table, columns, zip(*(as_list(col) for col in values), strict=True))
+            self._clear(table)
+            with self._raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)") as cp:
+                cp.write(binary)
+            return self._analyze(table)
         self._clear(table)
         width = len(columns)
         per = max(1, _SQLITE_VARIABLES // width)

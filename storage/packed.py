@@ -85,3 +85,20 @@ def insert_packed(execute: Callable[..., int], insert: str, columns: Sequence[np
     sql = f"{insert.format(*packed.columns)} FROM json_each(:rows) WHERE true ON CONFLICT DO NOTHING"
     return sum(execute(sql, rows=str(packed.values[a:a + ROWS_PER_STATEMENT].tolist()))
                for a in range(0, len(packed.values), ROWS_PER_STATEMENT))
+
+
+def copy_binary(columns: Sequence[Any]) -> bytes | None:
+    """Integer columns as the data of PostgreSQL's ``COPY ... (FORMAT binary)`` into int4 columns
+    (per row: the field count, then each field's length and big-endian value), built in numpy;
+    None when a column is not integers or a value does not fit an int4 (the caller sends CSV)."""
+    cols = [np.asarray(c) for c in columns]
+    if any(c.dtype.kind not in "iu" for c in cols) or any(
+            len(c) and (int(c.min()) < -2**31 or int(c.max()) >= 2**31) for c in cols):
+        return None
+    fields = [("n", ">i2")] + [f for j in range(len(cols)) for f in ((f"l{j}", ">i4"), (f"v{j}", ">i4"))]
+    rows = np.empty(len(cols[0]), dtype=np.dtype(fields))
+    rows["n"] = len(cols)
+    for j, col in enumerate(cols):
+        rows[f"l{j}"] = 4
+        rows[f"v{j}"] = col
+    return b"PGCOPY\n\xff\r\n\x00" + bytes(8) + rows.tobytes() + b"\xff\xff"

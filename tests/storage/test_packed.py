@@ -89,3 +89,15 @@ def test_sqlite_events_skip_the_pair_staging_table(session_factory: Factory) -> 
         w.close()
         s.commit()
     assert staged in (None, [])
+
+
+def test_copy_binary_is_postgres_binary_copy_of_int4_columns_or_nothing() -> None:
+    import struct
+
+    data = packed.copy_binary([range(2), np.array([7, -3], dtype=np.int32)])
+    assert data is not None
+    assert data[:11] == b"PGCOPY\n\xff\r\n\x00" and data[11:19] == bytes(8) and data[-2:] == b"\xff\xff"
+    body = data[19:-2]
+    assert [struct.unpack(">hiiii", body[k:k + 18]) for k in range(0, len(body), 18)] == [(2, 4, 0, 4, 7), (2, 4, 1, 4, -3)]
+    assert packed.copy_binary([np.array([2**31])]) is None  # not an int4: the caller sends CSV
+    assert packed.copy_binary([["a", "b"]]) is None
