@@ -290,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--events", type=int, default=10_000_000, help="custom shape: 0 = one per active user-week")
     ap.add_argument("--weeks", type=int, default=26)
     ap.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    ap.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+                    help="PostgreSQL server for --db postgres/both (a scratch schema is made and dropped)")
     ap.add_argument("--workdir", type=Path, help="where the CSVs and the SQLite file go (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the workdir")
     ap.add_argument("--reuse", action="store_true",
@@ -306,17 +308,18 @@ def main(argv: list[str] | None = None) -> int:
           f"(other processes compete for the cores above 0); workdir {workdir}", flush=True)
     shapes = ({"custom": (args.users, args.events)} if args.shape == "custom"
               else {k: v for k, v in SHAPES.items() if args.shape in ("both", k)})
-    ok, targets, lines = True, [], []
+    ok, targets, cpu_targets, lines = True, [], [], []
     for shape, (users, events) in shapes.items():
-        same, met, summary = bench_shape(shape, workdir / shape, users, events, args)
+        same, (met, cpu_met), summary = bench_shape(shape, workdir / shape, users, events, args)
         ok &= same
         targets += met
+        cpu_targets += cpu_met
         lines += summary
     print("\nsummary (targets in brackets)")
     print(f"  cores: {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}")
     for line in lines:
         print(line)
-    print(f"  all targets met: {all(targets)}")
+    print(f"  all targets met on wall time: {all(targets)}; on CPU time: {all(cpu_targets)}")
     if not args.keep and args.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
     if not ok:
@@ -326,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def bench_shape(shape: str, workdir: Path, users: int, events: int,
-                args: argparse.Namespace) -> tuple[bool, list[bool], list[str]]:
+                args: argparse.Namespace) -> tuple[bool, tuple[list[bool], list[bool]], list[str]]:
     """One file shape: generate, pandas, DuckDB, then each database. Returns (tables equal,
     targets met, summary lines)."""
     from bot.domain.retention import build_cohort_table
@@ -365,7 +368,7 @@ def bench_shape(shape: str, workdir: Path, users: int, events: int,
             p.unlink()
         results.append(bench_db("sqlite", f"sqlite:///{db_file}", signups, events_csv, as_of))
     if args.db in ("postgres", "both"):
-        url, drop = postgres_url(os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+        url, drop = postgres_url(args.url)
         try:
             results.append(bench_db("postgres", url, signups, events_csv, as_of))
         finally:
@@ -373,36 +376,45 @@ def bench_shape(shape: str, workdir: Path, users: int, events: int,
 
     ok = d_table == p_table
     targets: list[bool] = []
+    cpu_targets: list[bool] = []
     lines = [f"  shape {shape!r}: {users:,} users, {n_su:,} signups, {n_ev:,} events; pandas {pandas_s:.2f}s "
              f"(CPU {pandas_cpu:.1f}s), DuckDB {duckdb_s:.2f}s (CPU {duckdb_cpu:.1f}s) (each: read both CSVs + cohort table)"]
     for r in results:
         ev, su = r["events"], r["signups"]
-        ev_rate, week_rate = ev["rows"] / ev["seconds"], ev["new_weeks"] / ev["seconds"]
         peak = max(ev["rss_mb"], su["rss_mb"], r["events_reimport"]["rss_mb"])
         cg = r["cohort_s"] + r["gate_s"]
         whole = su["seconds"] + ev["seconds"] + r["cohort_s"]
+        whole_cpu = su["cpu_s"] + ev["cpu_s"] + r["cohort_s"]  # the cohort table runs in this process: wall ~ CPU
         same = r["table"] == p_table
         ok &= same
+        lines.append(f"  {r['db']:8s} tables equal to pandas: {same}; importers' CPU: signups {su['cpu_s']:.1f}s, "
+                     f"events {ev['cpu_s']:.1f}s; DuckDB: {whole / duckdb_s:.2f}x its wall time")
+        # Each target judged on wall time (what it asks) and, beside it, on the importer's CPU seconds,
+        # which is what a machine shared with other work leaves meaningful.
+        checks: list[tuple[str, float, float, float, bool]] = []
+        if r["db"] == "sqlite" and shape != "several":
+            checks.append(("new user-weeks/s", ev["new_weeks"] / ev["seconds"], ev["new_weeks"] / ev["cpu_s"],
+                           TARGET_NEW_WEEKS_PER_S, True))
+        if r["db"] == "sqlite" and shape != "one":
+            checks.append(("events/s", ev["rows"] / ev["seconds"], ev["rows"] / ev["cpu_s"], TARGET_EVENTS_PER_S, True))
+        if r["db"] == "postgres":
+            # The server's CPU is not the importer's: judged on wall time in both columns.
+            checks.append(("events/s (wall both)", ev["rows"] / ev["seconds"], ev["rows"] / ev["seconds"],
+                           TARGET_PG_EVENTS_PER_S, True))
         if r["db"] == "sqlite":
-            rate_txt = (f"events {ev_rate:,.0f}/s [>= {TARGET_EVENTS_PER_S:,} on 'several'], "
-                        f"new user-weeks {week_rate:,.0f}/s [>= {TARGET_NEW_WEEKS_PER_S:,} on 'one']")
-            rate_ok = week_rate >= TARGET_NEW_WEEKS_PER_S if shape == "one" else ev_rate >= TARGET_EVENTS_PER_S
-        else:
-            rate_txt = f"events {ev_rate:,.0f}/s [>= {TARGET_PG_EVENTS_PER_S:,}], new user-weeks {week_rate:,.0f}/s"
-            rate_ok = ev_rate >= TARGET_PG_EVENTS_PER_S
-        lines.append(f"  {r['db']:8s} {rate_txt} (importer CPU {ev['cpu_s']:.1f}s); "
-                     f"signups {su['rows'] / su['seconds']:,.0f}/s; peak RSS {peak:.0f} MB [<= {TARGET_RSS_MB}]; "
-                     f"cohorts {r['cohort_s']:.2f}s + gate {r['gate_s']:.2f}s = {cg:.2f}s [<= {TARGET_COHORT_S:g}s]; "
-                     f"tables equal: {same}")
-        lines.append(f"  {'':8s} import signups + events + cohort table {whole:.1f}s = {whole / pandas_s:.2f}x pandas "
-                     f"[<= {TARGET_VS_PANDAS:g}x] = {whole / duckdb_s:.2f}x DuckDB; importers' CPU "
-                     f"{su['cpu_s'] + ev['cpu_s']:.1f}s = {(su['cpu_s'] + ev['cpu_s']) / pandas_cpu:.2f}x pandas' CPU")
-        targets += [rate_ok, peak <= TARGET_RSS_MB, cg <= TARGET_COHORT_S]
-        if r["db"] == "sqlite":
-            targets.append(whole <= TARGET_VS_PANDAS * pandas_s)
+            checks.append(("import + cohort table / pandas", whole / pandas_s, whole_cpu / pandas_cpu, TARGET_VS_PANDAS, False))
+        checks.append(("peak RSS MB", peak, peak, TARGET_RSS_MB, False))
+        checks.append(("cohort table + gate s", cg, cg, TARGET_COHORT_S, False))
+        for name, wall, cpu, target, higher in checks:
+            met = [v >= target if higher else v <= target for v in (wall, cpu)]
+            fmt = (lambda v: f"{v:,.0f}") if target >= 100 else (lambda v: f"{v:.2f}")
+            lines.append(f"  {'':8s} {name}: {fmt(wall)} wall, {fmt(cpu)} CPU [{'>=' if higher else '<='} {fmt(target)}]: "
+                         f"{'met' if met[0] else 'MISSED'} on wall, {'met' if met[1] else 'MISSED'} on CPU")
+            targets.append(met[0])
+            cpu_targets.append(met[1])
     for line in lines:
         print(line, flush=True)
-    return ok, targets, lines
+    return ok, (targets, cpu_targets), lines
 
 
 if __name__ == "__main__":

@@ -23,9 +23,11 @@ from itertools import chain, islice
 from operator import attrgetter
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
+from storage.packed import as_list, copy_binary, insert_packed, staged_ids
 from storage.staging import _STAGING, SIGNUP_COLUMNS, SIGNUP_STAGED, EventPairs, ResponseRow, SignupRow
 
 # PostgreSQL, hash aggregation and hash joins over an unordered COPY are cheaper.)
@@ -55,13 +57,6 @@ class _Ids:
     id: str
     fw: str
     cw: str
-
-
-def _as_list(values: Any) -> list[Any]:
-    """Python values of a column: a list as it is, a numpy array's or an Arrow array's converted."""
-    if hasattr(values, "to_pylist"):
-        return values.to_pylist()  # type: ignore[no-any-return]
-    return values.tolist() if hasattr(values, "tolist") else list(values)
 
 
 def sqlite_datetime(value: datetime) -> str:
@@ -108,6 +103,7 @@ class BulkWriter:
         self._created: set[str] = set()
         self._users_at_analyze = 0
         self._users_created = 0
+        self.staged_ids: tuple[np.ndarray, np.ndarray] | None = None  # SQLite: id, cohort week per chunk user
         cur = self._raw.cursor()
         try:
             if self._pg:
@@ -184,8 +180,13 @@ class BulkWriter:
         a tuple per row; on SQLite converted to Python values one statement's worth at a time."""
         n = len(values[0])
         if self._pg:
-            self._stage(table, columns, zip(*(_as_list(col) for col in values), strict=True))
-            return
+            binary = copy_binary(values)  # integer columns: PostgreSQL's binary COPY, built in numpy
+            if binary is None:
+                return self._stage(table, columns, zip(*(as_list(col) for col in values), strict=True))
+            self._clear(table)
+            with self._raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)") as cp:
+                cp.write(binary)
+            return self._analyze(table)
         self._clear(table)
         width = len(columns)
         per = max(1, _SQLITE_VARIABLES // width)
@@ -195,7 +196,7 @@ class BulkWriter:
         try:
             for a in range(0, n, per):
                 b = min(a + per, n)
-                cols = [_as_list(col[a:b]) for col in values]
+                cols = [as_list(col[a:b]) for col in values]
                 if b - a < per:
                     # The rest row by row: a statement of its own length would be one more prepared
                     # statement in sqlite3's cache, each a few MB at this size (measured: peak RSS
@@ -248,20 +249,33 @@ class BulkWriter:
         self._exec(f"INSERT INTO pmf_stage_users ({'ui, ' if self._pg else ''}uid, mw) "
                    f"SELECT {number}uid, min(week) FROM pmf_stage_pairs GROUP BY uid ORDER BY uid")
         self._analyze("pmf_stage_users")
-        return self._merge_events("JOIN pmf_stage_pairs p ON p.uid = s.uid")
+        return self._weeks(*self._merge_users(), "JOIN pmf_stage_pairs p ON p.uid = s.uid")
 
     def _event_columns(self, pairs: EventPairs) -> tuple[int, int]:
-        """``events`` for EventPairs: users and pairs are staged as they are, already grouped."""
+        """``events`` for EventPairs (already grouped); on SQLite the pairs go in packed (storage.packed)."""
         self._stage_columns("pmf_stage_users", ("ui", "uid", "mw"),
                             (range(len(pairs.users)), pairs.users, pairs.first_weeks))
         self._analyze("pmf_stage_users")
+        new_users, ids = self._merge_users()
+        self.staged_ids = None if self._pg else staged_ids(self._raw, len(pairs.users))
+        if self.staged_ids is not None:
+            user = np.asarray(pairs.pair_user, dtype=np.int64)
+            new_weeks = insert_packed(self._exec, "INSERT INTO activity_weeks (user_id, week, product_id, cohort_week) "
+                                      "SELECT {0}, {1}, :pid, {2}", (self.staged_ids[0][user], pairs.pair_week,
+                                                                     self.staged_ids[1][user]))
+            if new_weeks is not None:
+                return new_users, new_weeks
         self._stage_columns("pmf_stage_upairs", ("ui", "week"), (pairs.pair_user, pairs.pair_week))
         self._analyze("pmf_stage_upairs")
-        return self._merge_events("JOIN pmf_stage_upairs p ON p.ui = s.ui")
+        return self._weeks(new_users, ids, "JOIN pmf_stage_upairs p ON p.ui = s.ui")
 
-    def _merge_events(self, pairs_join: str) -> tuple[int, int]:
-        """Users staged in pmf_stage_users (``ui, uid, mw``) and their pairs (``pairs_join``, alias
-        ``p``) into product_users and activity_weeks. Returns (new users, new user-weeks)."""
+    def _weeks(self, new_users: int, ids: _Ids, pairs_join: str) -> tuple[int, int]:
+        """(new users, new user-weeks) once the pairs (``pairs_join``, alias ``p``) are recorded."""
+        return new_users, self._insert_weeks(f"SELECT {ids.id}, p.week, :pid, {ids.cw} FROM {ids.source} {pairs_join}",
+                                             ids.id, "p.week")
+
+    def _merge_users(self) -> tuple[int, _Ids]:
+        """Users staged in pmf_stage_users (``ui, uid, mw``) into product_users. (New users, their ids.)"""
         new_users, ids = self._upsert_users("pmf_stage_users", "first_week, cohort_week", "mw, mw")
         # Users seen before with a later first week: it moves earlier, and so does their cohort week
         # if they have no signup (their rows then move with it).
@@ -269,10 +283,7 @@ class BulkWriter:
             self._exec("UPDATE product_users SET first_week = m.week, cohort_week = coalesce(product_users.signup_week, "
                        "m.week) FROM pmf_stage_moved m WHERE product_users.id = m.id")
             self._move_cohorts()
-        new_weeks = self._insert_weeks(
-            f"SELECT {ids.id}, p.week, :pid, {ids.cw} FROM {ids.source} {pairs_join}",
-            ids.id, "p.week")
-        return new_users, new_weeks
+        return new_users, ids
 
     def _moving(self, ids: _Ids, where: str, week: str) -> int:
         """Stage the users (and a week) of the staged rows matching ``where``; how many.

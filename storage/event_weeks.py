@@ -17,6 +17,7 @@ import numpy as np
 from sqlalchemy import bindparam, text
 
 from storage.bulk import BulkWriter
+from storage.packed import insert_packed
 from storage.staging import EventWeeks
 
 
@@ -39,6 +40,12 @@ def write_event_weeks(writer: BulkWriter, events: EventWeeks) -> int:
     for ev, event_id in ids.items():
         table[int(ev)] = int(event_id)
     event_ids: Any = table[np.asarray(events.event, dtype=np.int64)]
+    if writer.staged_ids is not None:  # SQLite: the users' ids are known; the rows go in packed
+        new = insert_packed(writer._exec, "INSERT INTO activity_event_weeks (user_id, week, event_id, product_id) "
+                            "SELECT {0}, {1}, {2}, :pid", (writer.staged_ids[0][np.asarray(events.user, dtype=np.int64)],
+                                                           events.week, event_ids))
+        if new is not None:
+            return new
     writer._stage_columns("pmf_stage_evweeks", ("ui", "week", "ev"), (events.user, events.week, event_ids))
     writer._analyze("pmf_stage_evweeks")
     return writer._exec(

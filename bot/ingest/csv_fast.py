@@ -17,6 +17,7 @@ errors by line number, writes ``--skip-invalid`` rejects and counts rows exactly
 from __future__ import annotations
 
 import csv
+import ctypes
 import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -43,8 +44,10 @@ MERGE_ROWS = 500_000
 READ_THREADS = False
 # SQLite's page cache for an import read this way (KiB), to leave the parser's buffers room in the
 # 400 MB budget (measured on 10M events: 390 MB peak at 64 MB, ~450 MB at 128 MB; on 3.4M events
-# of 1M users, one a user-week, 401 MB at 64 MB and 385 MB at 40 MB for the same CPU: 10.4 s).
-SQLITE_CACHE_KIB = 40960
+# of 1M users, one a user-week, 401 MB at 64 MB and 385 MB at 40 MB for the same CPU: 10.4 s). With
+# event names kept beside them (activity_event_weeks), 400-410 MB at 40 MB, 394 MB at 32 MB, same CPU.
+SQLITE_CACHE_KIB = 32768
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 _UTC_NAMES = ("UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "Universal", "Etc/Universal")
 # The shapes computed here; anything else is left to datetime.fromisoformat in the row parser.
 _TS_RE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?$"
@@ -182,6 +185,7 @@ class EventBlocks:
         # Process-wide (an import runs in the CLI's process): Arrow's own allocator (mimalloc) kept
         # ~10-50 MB more resident than malloc across blocks, measured in the same runs.
         pa.set_memory_pool(pa.system_memory_pool())
+        _steady_mmap_threshold()
 
         # Vectorised blocks are merged into one writer chunk (pairs are a set: their order and
         # that of the blocks handed back in between does not matter). With block_lines (tests,
@@ -326,6 +330,19 @@ class EventBlocks:
         return weeks, ok
 
 
+def _steady_mmap_threshold() -> None:
+    """glibc, process-wide: big blocks (> 128 KiB) always get their own mapping, returned to the OS
+    when freed. glibc otherwise raises that threshold each time such a block is freed, after which
+    the per-chunk buffers of both threads (Arrow columns, the packed rows' text) come from the heaps
+    and stay resident in pieces: on 3.4M events of 1M users the import peaked at 461 MB, 387 MB
+    with the threshold fixed (MALLOC_MMAP_THRESHOLD_ does the same from the environment)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 128 << 10)
+    except (OSError, AttributeError):
+        pass  # not glibc
+
+
 def _utc_offsets(instants: np.ndarray, tz: ZoneInfo, n: int, where: np.ndarray) -> np.ndarray:
     """The timezone's UTC offset (seconds) at each instant, from zoneinfo itself: looked up once
     per distinct hour, and per instant in an hour that holds a transition (DST)."""
@@ -369,7 +386,8 @@ def _distinct(uid: Any, weeks: np.ndarray, pa: Any, pc: Any, events: Any = None)
     pair_week += lo
     first = np.flatnonzero(np.diff(pair_user, prepend=-1))  # each user's first pair: its earliest week
     # Kept as Arrow / numpy arrays: the writer makes Python values of one statement's rows at a time.
-    out = EventPairs(names.take(pa.array(order)), pair_week[first], pair_user, pair_week)
+    # int32 columns: two chunks are held at once (one parsed, one written), ~10 MB less each.
+    out = EventPairs(names.take(pa.array(order)), pair_week[first], pair_user.astype(np.int32), pair_week.astype(np.int32))
     if events is not None:
         out.events = _named(rank[codes] * span + (weeks - lo), span, lo, events, pa, pc)
     return out
@@ -385,7 +403,7 @@ def _named(pair_keys: np.ndarray, span: int, lo: int, events: Any, pa: Any, pc: 
     keys = _unique(pair_keys[keep] * n + codes[keep])
     pair, event = np.divmod(keys, n)
     user, week = np.divmod(pair, span)
-    return EventWeeks(names, user, week + lo, event)
+    return EventWeeks(names, user.astype(np.int32), (week + lo).astype(np.int32), event.astype(np.int32))
 
 
 def _unique(values: np.ndarray) -> np.ndarray:
