@@ -45,6 +45,7 @@ def draw(
     if missing:
         raise PatternsUnusable(f"no activity patterns for week {missing[0]}")
     bit_of = np.array([patterns.offsets.index(k) for k in offsets])
+    place = np.int64(1) << np.arange(len(offsets), dtype=np.int64)
     boot = np.zeros((n_boot, len(offsets)), dtype=np.int64)
     seen = np.zeros(len(offsets), dtype=np.int64)
     for cohort in cohorts:
@@ -53,14 +54,21 @@ def draw(
         if total > cohort.size:
             raise PatternsUnusable(f"more patterns than members in the cohort of week {cohort.week}")
         # Members active at none of the tail weeks may be left out by storage: they are mask 0.
-        # Sorting the masks makes the draws depend on the patterns only, not on dict order.
         raw[0] = raw.get(0, 0) + cohort.size - total
-        masks = np.array(sorted(raw), dtype=np.int64)
-        counts = np.array([raw[m] for m in sorted(raw)], dtype=np.int64)
-        bits = (masks[:, None] >> bit_of[None, :]) & 1
-        draws = rng.multinomial(cohort.size, counts / cohort.size, size=n_boot)
+        masks = np.fromiter(raw.keys(), dtype=np.int64, count=len(raw))
+        counts = np.fromiter(raw.values(), dtype=np.int64, count=len(raw))
+        # Only the bits of ``offsets`` matter here: patterns that agree on them are one category
+        # (merging a multinomial's categories adds their probabilities, so the replicates have the
+        # same law), which keeps the draw at 2^len(offsets) categories at most instead of one per
+        # pattern of every offset storage read. np.unique sorts, so the draws depend on the
+        # patterns only, not on dict order.
+        sub = ((masks[:, None] >> bit_of[None, :]) & 1) @ place
+        kept, where = np.unique(sub, return_inverse=True)
+        merged = np.bincount(where, weights=counts, minlength=len(kept)).astype(np.int64)
+        bits = (kept[:, None] >> np.arange(len(offsets), dtype=np.int64)[None, :]) & 1
+        draws = rng.multinomial(cohort.size, merged / cohort.size, size=n_boot)
         boot += draws @ bits
-        seen += counts @ bits
+        seen += merged @ bits
     return boot, seen
 
 
