@@ -211,7 +211,7 @@ def plateau_test(
         )
 
     rng = np.random.default_rng(seed)
-    ev, reason = evidence(members, patterns, tail, rng, n_boot)
+    ev, reason, set_boot = evidence(members, patterns, tail, rng, n_boot)
     # Drift is looked for over the tail, among the cohorts outside the set that reached its first
     # week, and from the early offset up to the tail among the newer ones, too young for that
     # week: two groups that share no cohort, each counted at every week of its span it reached.
@@ -219,7 +219,8 @@ def plateau_test(
     early = early_offset(tail)
     spans = ([(tuple(range(early, tail[0])), tail[0])] if early is not None else []) + [(tail, None)]
     checks = [d for offs, b in spans
-              if (d := drift_at(members, cohorts, patterns, offs, settings, rng, n_boot, b)) is not None]
+              if (d := drift_at(members, cohorts, patterns, offs, settings, rng, n_boot, b,
+                                set_boot if offs == tail else None)) is not None]
     low = [d for d in checks if d.upper is not None and d.upper < settings.drift_ratio]
     drift = low[0] if low else (checks[-1] if checks else None)
     drifting = bool(low)
