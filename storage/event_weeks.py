@@ -14,7 +14,7 @@ from collections.abc import Collection
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 
 from storage.bulk import BulkWriter
 from storage.packed import insert_packed
@@ -55,12 +55,17 @@ def write_event_weeks(writer: BulkWriter, events: EventWeeks) -> int:
 
 
 def recount_event_names(writer: BulkWriter, names: Collection[str]) -> None:
-    """Each of ``names``' ``user_weeks`` from the rows themselves, once an import is written
-    (counting rows rather than adding chunk counts keeps a re-import from counting twice; an
-    index-only count per name)."""
-    if names:
-        writer._conn.execute(text(
-            "UPDATE event_names SET user_weeks = (SELECT count(*) FROM activity_event_weeks a "
-            "WHERE a.product_id = event_names.product_id AND a.event_id = event_names.id) "
-            "WHERE product_id = :pid AND name IN :names").bindparams(bindparam("names", expanding=True)),
-            {"pid": writer._pid, "names": sorted(names)})
+    """The product's event names' ``user_weeks`` from the rows themselves, once an import that
+    carried ``names`` is written (counting rows rather than adding chunk counts keeps a re-import
+    from counting twice). One grouped scan of the product's rows, however many names: a count per
+    name would scan the table once per name (the table has no index by event, on purpose: every
+    imported row would pay for it), which an export with dozens of event names multiplies."""
+    if not names:
+        return
+    counts = writer._conn.execute(text(
+        "SELECT event_id, count(*) FROM activity_event_weeks WHERE product_id = :pid GROUP BY event_id"),
+        {"pid": writer._pid}).all()
+    writer._conn.execute(text("UPDATE event_names SET user_weeks = 0 WHERE product_id = :pid"), {"pid": writer._pid})
+    if counts:
+        writer._conn.execute(text("UPDATE event_names SET user_weeks = :n WHERE id = :id AND product_id = :pid"),
+                             [{"id": int(e), "n": int(n), "pid": writer._pid} for e, n in counts])
