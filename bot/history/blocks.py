@@ -94,11 +94,21 @@ def _summary(h: History) -> str:
     return " · ".join(parts)
 
 
+def data_note(h: History) -> str | None:
+    """The newest week's "the data ends in the week of …" warning (bot/domain/freshness.py), said
+    once above the weeks: every week after the data ends would otherwise read as churn."""
+    if not h.weeks:
+        return None
+    return next((w.message for w in h.weeks[-1].report.warnings if w.code == "stale_data"), None)
+
+
 def history_message(h: History, *, chart_note: str | None = None) -> dict[str, Any]:
     """The history in Slack: a header, a one-line summary, the newest weeks first (as many as
     fit), the status key and where the trajectory chart is."""
     blocks: list[dict[str, Any]] = [_header(f"{h.product_name} · PMF week by week")]
     blocks.append(_context(escape(_summary(h))))
+    if (stale := data_note(h)) is not None:
+        blocks.append(_context(":warning: " + escape(stale)))
     if (rules := rules_summary(h)) is not None:
         blocks.append(_context(":warning: " + escape(rules)))
     if changes := _changes(h):
@@ -115,6 +125,8 @@ def history_message(h: History, *, chart_note: str | None = None) -> dict[str, A
 def history_text(h: History) -> str:
     """``pmfbot history`` without ``--json``: one line per week, oldest first."""
     out = [f"{h.product_name} · PMF week by week", _summary(h)]
+    if (stale := data_note(h)) is not None:
+        out.append(f"! {stale}")
     if (rules := rules_summary(h)) is not None:
         out.append(rules)
     out += _changes(h)

@@ -73,3 +73,18 @@ def test_cohorts_nobody_came_back_to_read_zero_not_a_slope(run, tmp_path: Path) 
     code, text_out, _ = run("check", "--product", "ghost", "--as-of", AS_OF.isoformat())
     assert "No user of these cohorts was active over" in text_out and "retention there is 0%" in text_out
     assert "−0%" not in text_out and "n/a of the remaining" not in text_out
+
+
+def test_history_says_once_where_the_data_ends(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    last_active = week_start(week_of_date(AS_OF) - 1) - timedelta(weeks=10)
+    assert run("product", "create", "acme")[0] == 0
+    assert run("import", "events", str(_events(tmp_path / "e.csv", last_active)), "--product", "acme")[0] == 0
+    code, out, err = run("history", "--product", "acme", "--weeks", "3", "--as-of", AS_OF.isoformat())
+    assert code == 0, err
+    head = out.split("\n\n", 1)[0]  # above the weeks
+    assert head.count("The data ends in the week of") == 1
+    assert f"{last_active.day} {last_active:%b %Y}" in head
+    # A history that ends before the data does carries no such line.
+    then = (last_active + timedelta(weeks=1)).isoformat()
+    code, out, _ = run("history", "--product", "acme", "--weeks", "3", "--as-of", then)
+    assert "The data ends" not in out
