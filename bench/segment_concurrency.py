@@ -27,14 +27,12 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
-from urllib.error import HTTPError, URLError
-from urllib.request import Request, urlopen
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.fakes.processes import free_port, wait_healthy  # noqa: E402 - after the path set-up
+from tests.fakes.processes import free_port, timed_post, wait_healthy  # noqa: E402 - after the path set-up
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
 
 PMFBOT = [sys.executable, "-m", "bot.cli"]
@@ -51,18 +49,7 @@ def _database(kind: str, pg_url: str, workdir: Path) -> tuple[str, Any]:
 
 def _post(url: str, body: bytes, key: str) -> tuple[int, float]:
     auth = base64.b64encode(f"{key}:".encode()).decode()
-    req = Request(url, data=body, method="POST",
-                  headers={"Content-Type": "application/json", "Authorization": f"Basic {auth}"})
-    started = time.perf_counter()
-    try:
-        with urlopen(req, timeout=60) as resp:
-            resp.read()
-            status = resp.status
-    except HTTPError as err:
-        status = err.code
-    except (URLError, TimeoutError, ConnectionError):
-        status = 0
-    return status, time.perf_counter() - started
+    return timed_post(url, body, {"Content-Type": "application/json", "Authorization": f"Basic {auth}"}, timeout=60)
 
 
 def _batch(client: int, n: int, size: int) -> bytes:

@@ -33,15 +33,13 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlencode
-from urllib.request import Request, urlopen
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.fakes.processes import free_port, wait_healthy  # noqa: E402 - after the path set-up
+from tests.fakes.processes import free_port, timed_post, wait_healthy  # noqa: E402 - after the path set-up
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
 
 SIGNING_SECRET = "bench-signing-secret"
@@ -58,17 +56,7 @@ def _signed(body: bytes, content_type: str) -> dict[str, str]:
 
 
 def _post(url: str, body: bytes, content_type: str, timeout: float = 30.0) -> tuple[int, float]:
-    req = Request(url, data=body, method="POST", headers=_signed(body, content_type))
-    started = time.perf_counter()
-    try:
-        with urlopen(req, timeout=timeout) as resp:
-            resp.read()
-            status = resp.status
-    except HTTPError as err:
-        status = err.code
-    except (URLError, TimeoutError, ConnectionError):
-        status = 0
-    return status, time.perf_counter() - started
+    return timed_post(url, body, _signed(body, content_type), timeout=timeout)
 
 
 # ----------------------------------------------------------------------------- database
@@ -120,6 +108,8 @@ class Database:
 def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     fake = FakeSlack().start()
     fake.add_channel(CHANNEL, "bench", member=True)
+    # Starting a survey is for a product's managers or a workspace admin (README "Who may change what").
+    fake.add_user("UOWNER", name="owner", admin=True)
     with tempfile.TemporaryDirectory(prefix="survey-burst-") as tmp:
         db = Database(kind, args.pg_url, Path(tmp))
         port = free_port()

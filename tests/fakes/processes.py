@@ -44,3 +44,21 @@ def wait_healthy(base: str, web: subprocess.Popen[bytes], timeout: float = 60.0)
             pass
         time.sleep(0.2)
     raise SystemExit(f"pmfbot web did not become healthy within {timeout:.0f} s")
+
+
+def timed_post(url: str, body: bytes, headers: dict[str, str], timeout: float = 30.0) -> tuple[int, float]:
+    """POST ``body`` and return (HTTP status, seconds until the whole response was read); status 0
+    when no response came (refused, reset, timed out). The benches' one way to time a request."""
+    from urllib.error import HTTPError, URLError
+    from urllib.request import Request, urlopen
+
+    started = time.perf_counter()
+    try:
+        with urlopen(Request(url, data=body, method="POST", headers=headers), timeout=timeout) as resp:
+            resp.read()
+            status = resp.status
+    except HTTPError as err:
+        status = err.code
+    except (URLError, TimeoutError, ConnectionError):
+        status = 0
+    return status, time.perf_counter() - started
