@@ -4,6 +4,7 @@ before the ack, a worker runs it through the same registry, and the queue is emp
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -69,21 +70,9 @@ def test_a_digest_leased_by_a_dead_worker_is_taken_over_at_once_and_a_live_ones_
         db_url: str, session_factory: sessionmaker[Session]) -> None:
     if not is_pg_url(db_url):
         pytest.skip("procrastinate's worker heartbeats live in PostgreSQL")
-    from datetime import UTC, datetime, timedelta
-
     from bot.digests.claims import begin_send, claim_next, load_job, plan_due
-    from tests.jobs.helpers import make_product, subscribe
 
-    due = datetime(2026, 3, 23, 8, 0, tzinfo=UTC)
-    pid = make_product(session_factory, users=20)
-    subscribe(session_factory, product_id=pid, channel_id="C1")
-    subscribe(session_factory, product_id=pid, channel_id="C2")
-    with session_factory.begin() as s:
-        s.execute(text("DELETE FROM procrastinate_workers"))
-        live = s.execute(text("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")).scalar_one()
-        dead = s.execute(text("INSERT INTO procrastinate_workers (last_heartbeat) "
-                              "VALUES (now() - interval '25 seconds') RETURNING id")).scalar_one()
-    now = due + timedelta(seconds=5)
+    live, dead, now = _two_digests_two_workers(session_factory, dead_silent_for="25 seconds")
     plan_due(session_factory, now=now)
     (second,) = claim_next(session_factory, now=now, worker=f"pq:{live}")
     (first,) = claim_next(session_factory, now=now, worker=f"pq:{dead}")  # (it was alive a moment ago)
@@ -101,8 +90,6 @@ def test_the_chart_of_a_digest_whose_sender_died_is_taken_over_once(
         db_url: str, session_factory: sessionmaker[Session]) -> None:
     if not is_pg_url(db_url):
         pytest.skip("procrastinate's worker heartbeats live in PostgreSQL")
-    from datetime import UTC, datetime, timedelta
-
     from bot.digests.claims import (
         begin_send,
         claim_next,
@@ -112,17 +99,8 @@ def test_the_chart_of_a_digest_whose_sender_died_is_taken_over_once(
         record_sent,
         take_orphan_charts,
     )
-    from tests.jobs.helpers import make_product, subscribe
 
-    due = datetime(2026, 3, 23, 8, 0, tzinfo=UTC)
-    pid = make_product(session_factory, users=20)
-    subscribe(session_factory, product_id=pid, channel_id="C1")
-    subscribe(session_factory, product_id=pid, channel_id="C2")
-    with session_factory.begin() as s:
-        s.execute(text("DELETE FROM procrastinate_workers"))
-        live = s.execute(text("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")).scalar_one()
-        dead = s.execute(text("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")).scalar_one()
-    now = due + timedelta(seconds=5)
+    live, dead, now = _two_digests_two_workers(session_factory, dead_silent_for=None)
     plan_due(session_factory, now=now)
     ids = claim_next(session_factory, now=now, worker=f"pq:{dead}", limit=2)
     for did in ids:
@@ -137,6 +115,25 @@ def test_the_chart_of_a_digest_whose_sender_died_is_taken_over_once(
     assert take_orphan_charts(session_factory, now=now, worker=f"pq:{live}") == [ids[0]]
     assert take_orphan_charts(session_factory, now=now, worker=f"pq:{live}") == []  # taken once
     assert load_job(session_factory, delivery_id=ids[0], worker=f"pq:{live}", sent=True) is not None
+
+
+def _two_digests_two_workers(session_factory: sessionmaker[Session], *, dead_silent_for: str | None,
+                             ) -> tuple[int, int, datetime]:
+    """Two digests due at 08:00 on 23 Mar 2026 and two procrastinate workers: (live id, "dead" id
+    — its last heartbeat ``dead_silent_for`` ago, or now —, five seconds after the digests were due)."""
+    from tests.jobs.helpers import make_product, subscribe
+
+    due = datetime(2026, 3, 23, 8, 0, tzinfo=UTC)
+    pid = make_product(session_factory, users=20)
+    subscribe(session_factory, product_id=pid, channel_id="C1")
+    subscribe(session_factory, product_id=pid, channel_id="C2")
+    heartbeat = "now()" if dead_silent_for is None else f"now() - interval '{dead_silent_for}'"
+    with session_factory.begin() as s:
+        s.execute(text("DELETE FROM procrastinate_workers"))
+        live = s.execute(text("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")).scalar_one()
+        dead = s.execute(text(f"INSERT INTO procrastinate_workers (last_heartbeat) VALUES ({heartbeat}) "
+                              "RETURNING id")).scalar_one()
+    return live, dead, due + timedelta(seconds=5)
 
 
 def test_job_queue_setting() -> None:
