@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from bot import logs
-from bot.cli_common import _factory, _settings, handles_errors, import_statistics_meanwhile, parse_as_of
+from bot.cli_common import _factory, _settings, handles_errors, parse_as_of
 from bot.cli_config import config
 from bot.cli_sources import source
 from bot.errors import UserError
@@ -148,7 +148,6 @@ for _kind in ("events", "signups", "responses"):
 @handles_errors
 def check(product_slug: str, workspace: str | None, as_of: str | None, as_json: bool) -> None:
     """The scaling-gate report."""
-    import_statistics_meanwhile()
     from bot.render.text import report_text
     from bot.reports import service as services
 
@@ -174,7 +173,6 @@ def check(product_slug: str, workspace: str | None, as_of: str | None, as_json: 
 @handles_errors
 def history(product_slug: str, workspace: str | None, weeks: int, as_of: str | None, as_json: bool) -> None:
     """The gate week by week, from the stored weekly snapshots (computed where missing)."""
-    import_statistics_meanwhile()
     from bot.history.blocks import history_text
     from bot.history.progress import week_bar
     from bot.history.service import cli_history

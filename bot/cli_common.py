@@ -62,23 +62,3 @@ def _factory(settings: Settings):  # type: ignore[no-untyped-def]
     from storage.db import make_engine, make_session_factory
 
     return make_session_factory(make_engine(settings.database_url))
-
-
-
-
-def import_statistics_meanwhile() -> None:
-    """Import scipy.stats on a background thread while the command reads the database.
-
-    A report needs it (~0.6-1.5 s to import, most of a cold ``check``'s start), but only after
-    its queries, during which the database driver releases the GIL: started first, the import
-    costs little wall time. (Python's import lock makes a thread that needs the module
-    meanwhile wait for this import; it is never loaded twice.)"""
-    import threading
-
-    def run() -> None:
-        try:
-            import scipy.stats  # noqa: F401
-        except ImportError:  # the command's own import then reports it
-            pass
-
-    threading.Thread(target=run, name="pmfbot-import-statistics", daemon=True).start()
