@@ -39,10 +39,28 @@ def handles_errors(fn: F) -> F:
         except KeyboardInterrupt:
             _fail("interrupted; nothing was committed by the interrupted step", 130)
         except Exception as err:  # noqa: BLE001 - the one place that reports unexpected errors
+            problem = _schema_problem(err)
+            if problem:
+                _fail(problem, 2)
             logging.getLogger(__name__).debug("unexpected error", exc_info=True)
             _fail(f"unexpected error: {type(err).__name__}: {err}", 1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _schema_problem(err: Exception) -> str | None:
+    """A database error on a database that is not at the migrations' head (a newcomer's first
+    command before `pmfbot db upgrade`: "no such table"): what to run instead."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(err, DBAPIError):
+        return None
+    from storage.migrate import schema_problem
+
+    try:
+        return schema_problem(_settings().database_url)
+    except Exception:  # noqa: BLE001 - unreachable or misconfigured: the original error stands
+        return None
 
 
 def parse_as_of(value: str | None) -> date | None:

@@ -23,7 +23,7 @@ from bot.jobs.queue import queue_of
 from bot.scheduler import background_clock, blocking_clock, periodic_jobs
 from bot.web import WebApp, serve
 from storage.db import redacted_url
-from storage.migrate import schema_state
+from storage.migrate import schema_problem
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +50,13 @@ def require_schema(settings: Settings) -> None:
     """Refuse a database that is not at the migrations' head: every query would fail later, on
     every request and every tick, with "no such table"."""
     try:
-        state = schema_state(settings.database_url)
+        problem = schema_problem(settings.database_url)
     except OperationalError as err:
         reason = str(err.orig).strip().splitlines()[0] if err.orig is not None else type(err).__name__
         raise ConfigError(f"cannot reach the database at {redacted_url(settings.database_url)} ({reason}): "
                           "check DATABASE_URL and that the server is running") from None
-    if not state.at_head:
-        at = f"revision {state.current}" if state.current else "no schema (never upgraded)"
-        raise ConfigError(f"the database {redacted_url(settings.database_url)} has {at}, this version needs "
-                          f"revision {state.head}: run `pmfbot db upgrade` first")
+    if problem:
+        raise ConfigError(problem)
 
 
 # ----------------------------------------------------------------------------- web

@@ -12,7 +12,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from storage.db import make_engine
+from storage.db import make_engine, redacted_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -51,6 +51,18 @@ def current_revision(url: str) -> str | None:
 
 def schema_state(url: str) -> SchemaState:
     return SchemaState(current=current_revision(url), head=head_revision())
+
+
+def schema_problem(url: str) -> str | None:
+    """What is wrong with the database at ``url`` for this version of the code, as a sentence
+    that says what to run (None: it is at the migrations' head). Raises ``OperationalError``
+    when the database cannot be reached."""
+    state = schema_state(url)
+    if state.at_head:
+        return None
+    at = f"revision {state.current}" if state.current else "no schema (never upgraded)"
+    return (f"the database {redacted_url(url)} has {at}, this version needs revision {state.head}: "
+            "run `pmfbot db upgrade` first")
 
 
 def upgrade(url: str, revision: str = "head") -> tuple[str | None, str | None]:

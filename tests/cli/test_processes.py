@@ -90,6 +90,17 @@ def test_a_process_refuses_a_database_that_was_never_upgraded(tmp_path: Path, fa
     assert fake_slack.calls == []
 
 
+@pytest.mark.parametrize("args", [("check", "--product", "acme"), ("product", "list"), ("history", "--product", "acme")])
+def test_a_command_run_before_db_upgrade_says_to_run_it(tmp_path: Path, args: tuple[str, ...]) -> None:
+    # A newcomer's first command, before `pmfbot db upgrade`: "no such table" would say nothing.
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    code, _, err = _invoke({"DATABASE_URL": url}, *args)
+    assert code == 2 and "unexpected error" not in err
+    assert err.strip().splitlines() == [
+        f"pmfbot: the database {url} has no schema (never upgraded), this version needs revision {HEAD}: "
+        "run `pmfbot db upgrade` first"]
+
+
 def test_a_process_refuses_a_database_behind_the_code(tmp_path: Path, fake_slack: FakeSlack) -> None:
     from storage.migrate import upgrade
 
