@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -115,6 +116,9 @@ class ProductUser(Base):
         Index("ix_product_users_product_signup_channel", "product_id", "signup_week", "channel_class"),
         Index("ix_product_users_product_cohort_week", "product_id", "cohort_week"),
         Index("ix_product_users_product_email_hash", "product_id", "email_hash"),
+        # Only the few signups with a channel key (migration 0018): the organic signal counts them.
+        Index("ix_product_users_product_signup_key", "product_id", "signup_week", "channel_key",
+              sqlite_where=text("channel_key IS NOT NULL"), postgresql_where=text("channel_key IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
