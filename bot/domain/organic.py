@@ -20,6 +20,7 @@ import numpy as np
 from bot.domain import _text as t
 from bot.domain.channels import CLICK_PREFIX, REFERRAL_KEY, classify_signup
 from bot.domain.confidence import ORGANIC_FALLING, ORGANIC_PASS_Z, ORGANIC_SHRINKING_P, TREND_CI
+from bot.domain.distributions import t_ppf
 from bot.domain.organic_questions import REFERRAL_HINT, UNTAGGED_HINT, classify_hint
 from bot.domain.organic_stats import dispersion, quasi_poisson_trend, wilson_dispersed
 from bot.domain.settings import OrganicSettings
@@ -70,10 +71,8 @@ def _trend(
     resid = y - y.mean() - slope * xc
     dof = len(points) - 2
     se = float(np.sqrt(float(resid @ resid) / dof / sxx))
-    from scipy import stats  # imported on first use: ~0.5-1 s that start-up should not pay
-
-    q = float(stats.t.ppf(0.5 + TREND_CONFIDENCE / 2, dof))
-    return slope, (slope - q * se, slope + q * se), slope + float(stats.t.ppf(FALLING_CONFIDENCE, dof)) * se
+    q = t_ppf(0.5 + TREND_CONFIDENCE / 2, dof)
+    return slope, (slope - q * se, slope + q * se), slope + t_ppf(FALLING_CONFIDENCE, dof) * se
 
 
 Z_ONE_SIDED_95 = ORGANIC_PASS_Z  # the share passes on its one-sided 95% Wilson lower bound

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.domain.distributions import t_cdf
 from bot.domain.survey import _wilson_p
 
 
@@ -106,7 +107,5 @@ def quasi_poisson_trend(counts: Sequence[float], weeks: Sequence[float] | None =
     cov = cov * phi
     se = math.sqrt(float(cov[1, 1]))
     slope = float(beta[1])
-    from scipy import stats  # imported on first use: start-up should not pay for it
-
-    p = float(stats.t.cdf(slope / se, dof)) if se > 0 else (1.0 if slope >= 0 else 0.0)
+    p = t_cdf(slope / se, dof) if se > 0 else (1.0 if slope >= 0 else 0.0)
     return Trend(slope=slope, se=se, dispersion=phi, p_falling=p)

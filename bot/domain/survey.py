@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from bot.domain import _text as t
 from bot.domain.answers import answer_label, parse_answer  # noqa: F401  (the survey's public names)
 from bot.domain.confidence import SURVEY_PASS_Z, Z_SHARE_CI
+from bot.domain.distributions import binom_cdf, binom_sf
 from bot.domain.settings import SurveySettings
 from bot.domain.types import (
     ActivityTier,
@@ -98,15 +99,13 @@ def settle_chance(very: int, scored: int, more: NDArray[np.int64] | int, thresho
     and "settled" is what the signal calls it: the lower bound at ``pass_z`` at or above the
     threshold (pass) or the 95% upper bound under it (fail).
     """
-    from scipy import stats  # imported here: answer parsing and imports need no scipy (~90 MB)
-
     m = np.atleast_1d(np.asarray(more, dtype=np.int64))
     p = very / scored
     n = (scored + m).astype(np.float64)
     need_pass = _pass_count(n, threshold, pass_z) - very
     max_fail = _fail_count(n, threshold) - very
-    up = stats.binom.sf(need_pass - 1, m, p)
-    down = stats.binom.cdf(max_fail, m, p)
+    up = binom_sf(need_pass - 1, m, p)
+    down = binom_cdf(max_fail, m, p)
     return np.asarray(up + down, dtype=np.float64)
 
 
