@@ -13,9 +13,11 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
 import numpy as np
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bot.domain import retention
@@ -32,42 +34,55 @@ _MAX_BITS = 62  # offsets or weeks one read can carry (a mask per user in 64 bit
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
 
 
+def import_statistics() -> None:
+    """Import scipy.special now (~0.15 s; ``bot.domain.distributions`` needs it after the reads)."""
+    try:
+        import scipy.special  # noqa: F401
+    except ImportError:  # the report's own import then says what is missing
+        pass
+
+
 def import_statistics_meanwhile() -> None:
-    """Import scipy.stats (~0.5 s, the report needs it after its reads) on a background thread
-    while the tail patterns' query runs: SQLite computes that GROUP BY in its first step, ~0.5 s
-    without the GIL. Not earlier: beside a query that returns its rows in many short steps the
-    import takes the GIL at every step, and the activity grid's read took 0.75 s instead of
-    0.28 s at 1M users. (Python's import lock makes another thread that needs the module wait
-    for this import; it is never loaded twice.)"""
-    if "scipy.stats" in sys.modules:
-        return
-
-    def run() -> None:
-        try:
-            import scipy.stats  # noqa: F401
-        except ImportError:  # the report's own import then says what is missing
-            pass
-
-    threading.Thread(target=run, name="pmfbot-import-statistics", daemon=True).start()
+    """``import_statistics`` on a background thread while the tail patterns' query runs: SQLite
+    computes that GROUP BY in its first step, ~0.6 s without the GIL. Not beside a query that
+    returns its rows in many short steps: an import takes the GIL at every step (scipy.stats'
+    import made the activity grid's read 0.75 s instead of 0.28 s at 1M users). Python's import
+    lock makes another thread that needs the module wait for this import."""
+    if "scipy.special" not in sys.modules:
+        threading.Thread(target=import_statistics, name="pmfbot-import-statistics", daemon=True).start()
 
 
 class HistoryData(ReportData):
     """Report inputs for the as-of weeks up to ``last_week``, from one read of each table."""
 
-    def __init__(self, session: Session, product_id: int, last_week: int, first_week: int | None = None) -> None:
+    def __init__(self, session: Session, product_id: int, last_week: int, first_week: int | None = None, *,
+                 tails: tuple[Iterable[int], RetentionSettings] | None = None) -> None:
+        """``tails``: the as-of weeks whose tail patterns to read as well (``prepare_tails``),
+        and the retention settings. Their query then runs on a connection of its own beside the
+        other reads (see ``_read_tails_beside``)."""
         super().__init__(session, product_id)
         self.last_week = last_week
         # The earliest as-of week to be asked for: with it, the survey's activity tiers of every
         # week are counted from one read too (on first use: only matched answers need them).
         self.first_week = first_week
         self._tiers: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._sizes = cohort_sizes(session, product_id, last_week)  # index-only; the rest when needed
+        self._patterns: tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray] | None = None
+        pending = self._read_tails_beside(*tails) if tails is not None else None
+        if pending is not None:
+            # While that query's first step (its GROUP BY, ~0.6 s at 1M users) runs without the
+            # GIL; done before the grid and the signups so no import holds the GIL while either
+            # thread fetches rows (each row of a fetch waits for it).
+            import_statistics()
         grid = np.array(repo.activity_grid(session, product_id, last_week), dtype=np.int64).reshape(-1, 3)
         self._cw, self._week, self._n = grid[:, 0], grid[:, 1], grid[:, 2]
-        self._sizes = cohort_sizes(session, product_id, last_week)  # index-only; the rest when needed
         self._users: list[fp.UserGroup] | None = None
         self._events: tuple[ActiveEvents, Mapping[int, int]] | None = None  # counted event-weeks by week
         self._channels = weekly_channels(session, product_id, last_week)
-        self._patterns: tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray] | None = None
+        if pending is not None:
+            self._patterns = pending.result()
+        elif tails is not None:
+            self.prepare_tails(*tails)
 
     # ------------------------------------------------------------------ ReportData
     def cohort_sizes(self, last_week: int) -> dict[int, int]:
@@ -139,18 +154,53 @@ class HistoryData(ReportData):
     def prepare_tails(self, weeks: Iterable[int], settings: RetentionSettings) -> None:
         """Read the activity patterns of every tail the reports as of ``weeks`` (and the week
         before each, for ``confirm_weeks``) will ask for, in one query."""
+        offsets = self._tail_union(weeks, settings)
+        if offsets:
+            import_statistics_meanwhile()  # this query is one long step without the GIL
+            self._patterns = self._read_tails(self.session, offsets)
+
+    def _tail_union(self, weeks: Iterable[int], settings: RetentionSettings) -> tuple[int, ...]:
+        """The offsets of every tail the reports as of ``weeks`` use, sorted; () when there are
+        none or too many for one mask (each week then reads its own: ``ReportData``). The tail
+        is chosen from the cohort sizes alone (``retention.tail_offsets`` looks at how many
+        users each offset rests on, never at their activity), so this needs no activity read;
+        a week whose tail is not among them reads its own all the same."""
         union: set[int] = set()
         for week in weeks:
-            as_of = week_start(week + 1)
-            table = retention.build_cohort_table(as_of, self.cohort_sizes(week), self.cohort_activity(week))
+            table = retention.build_cohort_table(week_start(week + 1), self.cohort_sizes(week), ())
             union.update(retention.tail_offsets(table, settings))
-        if not union or len(union) > _MAX_BITS:
-            return  # none, or too many for one mask: each week reads its own (ReportData)
-        offsets = tuple(sorted(union))
-        import_statistics_meanwhile()  # this query is one long step without the GIL
-        rows = np.array(repo.pattern_groups(self.session, self.product_id, self.last_week, offsets),
+        return tuple(sorted(union)) if 0 < len(union) <= _MAX_BITS else ()
+
+    def _read_tails(self, session: Session, offsets: tuple[int, ...],
+                    ) -> tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray]:
+        rows = np.array(repo.pattern_groups(session, self.product_id, self.last_week, offsets),
                         dtype=np.int64).reshape(-1, 3)
-        self._patterns = (offsets, rows[:, 0], rows[:, 1], rows[:, 2])
+        return offsets, rows[:, 0], rows[:, 1], rows[:, 2]
+
+    def _read_tails_beside(self, weeks: Iterable[int], settings: RetentionSettings,
+                           ) -> Future[tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray]] | None:
+        """The tail patterns' query (the longest read: 0.6 s of a million users' report) started
+        on a thread with a connection of its own, so the activity grid and the signups are read
+        meanwhile on the other core. Each query sees its own snapshot either way (SQLite runs
+        each SELECT in its own read transaction, PostgreSQL's READ COMMITTED each statement),
+        so reading on two connections is no less consistent than one after the other. None (read
+        later, on this session) for an in-memory SQLite database, which a second connection
+        would not see."""
+        offsets = self._tail_union(weeks, settings)
+        engine = self.session.get_bind()
+        if (not offsets or not isinstance(engine, Engine) or self.session.new or self.session.dirty
+                or engine.url.database in (None, "", ":memory:") or "mode=memory" in str(engine.url)):
+            return None  # also: a session bound to a connection, or with writes of its own to see
+
+        def read() -> tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray]:
+            with Session(engine) as own:
+                return self._read_tails(own, offsets)
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pmfbot-tails")
+        try:
+            return pool.submit(read)
+        finally:
+            pool.shutdown(wait=False)
 
     def active_users(self, week: int) -> int:
         """How many users were active in ``week`` (``count_active_users``)."""

@@ -70,9 +70,12 @@ def product_history(factory: Factory, product: ProductRef, *, as_of: date, weeks
         changes = rule_changes(s, product, indexes[0]) if indexes else ()
         # One read of the activity for every week (the cohort matrices are nested), and of the
         # tail patterns of the weeks to compute, when any snapshot is missing or stale.
-        data = HistoryData(s, product.id, indexes[-1], first_week=indexes[0]) if indexes else None
-        if data is not None and stale_weeks(s, product, indexes, data):
-            data.prepare_tails(sorted({w for week in indexes for w in (week - 1, week)}), product.settings.retention)
+        tails = (sorted({w for week in indexes for w in (week - 1, week)}), product.settings.retention)
+        # A week with no snapshot will be computed: its tails are read beside the other reads.
+        data = (HistoryData(s, product.id, indexes[-1], first_week=indexes[0],
+                            tails=tails if set(indexes) - stored else None) if indexes else None)
+        if data is not None and not set(indexes) - stored and stale_weeks(s, product, indexes, data):
+            data.prepare_tails(*tails)
     rows: list[HistoryWeek] = []
     for done, week in enumerate(indexes, start=1):
         with unit_of_work(factory) as s:

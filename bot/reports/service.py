@@ -233,9 +233,7 @@ def report_data(session: Session, product: ProductRef, as_of: date) -> ReportDat
     """The inputs of one report, read once: its retention as of ``as_of`` and a week earlier
     (``confirm_weeks``) are cut from one read of the activity and of the tail patterns."""
     last = last_complete_week(as_of)
-    data = HistoryData(session, product.id, last)
-    data.prepare_tails((last - 1, last), product.settings.retention)
-    return data
+    return HistoryData(session, product.id, last, tails=((last - 1, last), product.settings.retention))
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ young and old, a tail that moves from week to week."""
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from bot.reports.inputs import ReportData
 from bot.reports.service import compute_report
 from storage.db import unit_of_work
 from storage.models import ActivityWeek, ProductUser, SurveyResponse
+from storage.repositories import cohorts as cohorts_repo
 from storage.repositories.products import ProductRef
 from tests.jobs.helpers import make_product, product_ref_of
 
@@ -72,14 +74,31 @@ def test_every_week_of_a_cold_history_equals_the_report_as_of_that_week(
     assert any(w.report.survey.responses for w in h.weeks)
 
 
-def test_the_inputs_cut_from_one_read_equal_those_read_for_each_week(session_factory: sessionmaker[Session]) -> None:
+@pytest.mark.parametrize("tails", ["prepared after", "read beside"])
+def test_the_inputs_cut_from_one_read_equal_those_read_for_each_week(session_factory: sessionmaker[Session],
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     tails: str) -> None:
     product = _product(session_factory)
     last = week_of_date(THROUGH)
     weeks = list(range(last - WEEKS, last + 1))
+    readers: list[str] = []
+    read = cohorts_repo.pattern_groups
+
+    def recorded(*args: object) -> list[tuple[int, int, int]]:
+        readers.append(threading.current_thread().name)
+        return read(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cohorts_repo, "pattern_groups", recorded)
     with unit_of_work(session_factory) as s:
         direct = ReportData(s, product.id)
-        data = HistoryData(s, product.id, last, first_week=weeks[0])
-        data.prepare_tails(weeks, product.settings.retention)
+        if tails == "read beside":
+            data = HistoryData(s, product.id, last, first_week=weeks[0], tails=(weeks, product.settings.retention))
+            # one read, on a thread (and a connection) of its own
+            assert len(readers) == 1 and readers[0] != threading.current_thread().name
+        else:
+            data = HistoryData(s, product.id, last, first_week=weeks[0])
+            data.prepare_tails(weeks, product.settings.retention)
+            assert readers == [threading.current_thread().name]
         prepared = 0
         for week in weeks:
             as_of = week_start(week + 1)
@@ -93,11 +112,16 @@ def test_the_inputs_cut_from_one_read_equal_those_read_for_each_week(session_fac
             assert data.active_users_by_weeks(week) == direct.active_users_by_weeks(week)
             table = retention.build_cohort_table(as_of, sizes, direct.cohort_activity(week))
             offsets = retention.tail_offsets(table, product.settings.retention)
+            # what lets the tails be read beside the activity: the sizes alone choose them
+            assert retention.tail_offsets(retention.build_cohort_table(as_of, sizes, ()),
+                                          product.settings.retention) == offsets
             if offsets:
                 prepared += 1
+                assert data._patterns is not None and set(offsets) <= set(data._patterns[0])  # no query of its own
                 assert data.tail_patterns(week, offsets, sizes) == direct.tail_patterns(week, offsets, sizes)
                 # any sub-tail too, as long as it is within what was read
                 assert data.tail_patterns(week, offsets[1:], sizes) == direct.tail_patterns(week, offsets[1:], sizes)
         assert prepared >= 2
+        assert len(readers) == 1
         with pytest.raises(ValueError):
             data.cohort_sizes(last + 1)
