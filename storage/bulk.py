@@ -61,9 +61,8 @@ class _Ids:
 
 def sqlite_datetime(value: datetime) -> str:
     """The text SQLAlchemy's SQLite DATETIME stores, so raw and ORM writes compare equal."""
-    v = value.astimezone(UTC)
-    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}"
-            f".{v.microsecond:06d}")
+    v = value if value.tzinfo is UTC else value.astimezone(UTC)
+    return v.replace(tzinfo=None).isoformat(" ", "microseconds")  # "YYYY-MM-DD HH:MM:SS.ffffff", in C
 
 
 # After an import that changed at least this many rows, PostgreSQL gets VACUUM (ANALYZE).

@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 EPOCH_MONDAY = date(1970, 1, 5)
+# The zone names that are UTC itself: a product in one of them needs no zone conversion.
+UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "Universal", "Etc/Universal"})
 _EPOCH_ORDINAL = EPOCH_MONDAY.toordinal()
 
 

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from bot.domain.weeks import EPOCH_MONDAY
+from bot.domain.weeks import EPOCH_MONDAY, UTC_NAMES
 from storage.bulk import EventPairs
 from storage.staging import EventWeeks
 
@@ -48,7 +48,6 @@ READ_THREADS = False
 # event names kept beside them (activity_event_weeks), 400-410 MB at 40 MB, 394 MB at 32 MB, same CPU.
 SQLITE_CACHE_KIB = 32768
 _M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
-_UTC_NAMES = ("UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "Universal", "Etc/Universal")
 # The shapes computed here; anything else is left to datetime.fromisoformat in the row parser.
 _TS_RE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?$"
 # A user id that str.strip() leaves as it is: printable ASCII at both ends, no line break.
@@ -319,7 +318,7 @@ class EventBlocks:
         # The year as written must be MIN_YEAR..MAX_YEAR: certain a day inside the range.
         ok &= (instant >= self._instants[0]) & (instant <= self._instants[1])
         bare = ok & (length == 10)
-        if self._tz_name in _UTC_NAMES:
+        if self._tz_name in UTC_NAMES:
             local = instant // 86400
         else:
             timed = ok & ~bare

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain._text import plural
 from bot.domain.survey import parse_answer
-from bot.domain.weeks import EPOCH_MONDAY
+from bot.domain.weeks import EPOCH_MONDAY, UTC_NAMES
 from bot.errors import UserError
 from bot.ingest.event_names import named_pairs
 from storage.bulk import BulkWriter
@@ -149,7 +149,7 @@ def week_parser(tz_name: str, column: str) -> Callable[[str], int]:
     the week is the proleptic ordinal of the (offset-corrected) date. Anything else goes through
     ``astimezone``, so offsets and DST are exact."""
     tz = ZoneInfo(tz_name)
-    utc = tz_name in ("UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "Universal", "Etc/Universal")
+    utc = tz_name in UTC_NAMES
 
     def slow(raw: str) -> int:
         dt, bare = _parse_instant(raw, column, tz)
@@ -187,8 +187,9 @@ def week_parser(tz_name: str, column: str) -> Callable[[str], int]:
 
 def _instant_and_week(raw: str, column: str, tz: ZoneInfo) -> tuple[datetime, int]:
     dt, bare = _parse_instant(raw, column, tz)
-    local = dt.date() if bare else dt.astimezone(tz).date()
-    return dt.astimezone(UTC), (local.toordinal() - _EPOCH) // 7
+    utc = dt if dt.tzinfo is UTC else dt.astimezone(UTC)  # "Z" parses to UTC itself: no conversion
+    local = dt.date() if bare else utc.date() if tz.key in UTC_NAMES else dt.astimezone(tz).date()
+    return utc, (local.toordinal() - _EPOCH) // 7
 
 
 # ----------------------------------------------------------------------------- row parsers

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
+from bot.domain.weeks import UTC_NAMES
 from bot.errors import UserError
 from bot.ingest.formats import OPTIONAL_COLUMNS
 from bot.ingest.sql_deadline import CONNECT_TIMEOUT_S, MARGIN_S, SourceError, SourceTimeout, Watchdog, connect_within
@@ -40,7 +41,6 @@ MYSQL_MULTI_STATEMENTS = 1 << 16  # pymysql.constants.CLIENT.MULTI_STATEMENTS, n
 MYSQL_TMP_TABLE_BYTES = 256 * 1024 * 1024
 # Backends we know how to read read-only with a week expression, and the extra with their driver.
 EXTRAS = {"postgresql": None, "sqlite": None, "mysql": "mysql", "mariadb": "mysql", "duckdb": "duckdb"}
-UTC_NAMES = {"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "Universal", "Etc/Universal"}
 _TZ_RE = re.compile(r"^[A-Za-z0-9/_+\-]+$")
 _COLUMNS = {"events": ("user_id", "occurred_at"), "signups": ("user_id", "signed_up_at")}
 

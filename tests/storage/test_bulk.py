@@ -155,3 +155,25 @@ def test_the_rows_fields_are_their_tables_columns() -> None:
 
     assert {*SIGNUP_COLUMNS, "email_hash"} <= set(ProductUser.__table__.columns.keys())
     assert set(ResponseRow._fields) <= set(SurveyResponse.__table__.columns.keys())
+
+
+def test_sqlite_datetime_is_the_text_sqlalchemy_stores() -> None:
+    # Raw bulk writes and ORM writes of the same instant must compare equal in SQLite.
+    from datetime import timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    import sqlalchemy as sa
+
+    from storage.bulk import sqlite_datetime
+
+    engine = sa.create_engine("sqlite://")
+    table = sa.Table("t", sa.MetaData(), sa.Column("at", sa.DateTime(timezone=True)))
+    table.create(engine)
+    instants = [datetime(2026, 3, 2, 14, 5, tzinfo=UTC), datetime(2026, 3, 2, 14, 5, 0, 7, tzinfo=UTC),
+                datetime(2026, 3, 29, 2, 30, tzinfo=ZoneInfo("Europe/Paris")),
+                datetime(999, 1, 1, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-3)))]
+    with engine.begin() as conn:
+        for at in instants:
+            conn.execute(table.insert().values(at=at.astimezone(UTC)))
+        stored = [r[0] for r in conn.exec_driver_sql("SELECT at FROM t")]
+    assert stored == [sqlite_datetime(at) for at in instants]
