@@ -9,10 +9,13 @@ middleware.
 
 from __future__ import annotations
 
+import functools
 import os
 import random
+import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -25,6 +28,7 @@ from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from storage.deadlines import MARGIN_S, guard
 
@@ -76,6 +80,37 @@ def make_engine(url: str, *, statement_timeout_s: float | None = None, **kwargs:
     """The engine for ``url``. ``statement_timeout_s`` (PostgreSQL): the server cancels a
     statement after that long, and ``storage.deadlines`` closes a connection that stays silent
     past it (a frozen server or proxy), so no call waits forever."""
+    engine = _make_engine(url, statement_timeout_s=statement_timeout_s, **kwargs)
+    if "poolclass" not in kwargs:
+        _SIDE_MAKERS[engine] = functools.partial(_make_engine, url, statement_timeout_s=statement_timeout_s,
+                                                 poolclass=NullPool)
+    return engine
+
+
+# Engine -> how to make its side engine (see side_engine), and the side engines made.
+_SIDE_MAKERS: weakref.WeakKeyDictionary[Engine, Callable[[], Engine]] = weakref.WeakKeyDictionary()
+_SIDE_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+_SIDE_LOCK = threading.Lock()
+
+
+def side_engine(engine: Engine) -> Engine | None:
+    """An engine on ``engine``'s database, configured alike, whose connections never come from
+    ``engine``'s pool: each is opened for its use and closed after (NullPool). For a read that
+    runs on a thread beside a connection the caller already holds: from the same pool it could
+    wait for ever (one connection left, or every thread holding one and waiting for a second).
+    None for an engine ``make_engine`` did not make, or one on an in-memory SQLite database (a
+    second connection would be another database)."""
+    maker = _SIDE_MAKERS.get(engine)
+    if maker is None or engine.url.database in (None, "", ":memory:") or "mode=memory" in str(engine.url):
+        return None
+    with _SIDE_LOCK:
+        side = _SIDE_ENGINES.get(engine)
+        if side is None:
+            side = _SIDE_ENGINES[engine] = maker()
+    return side
+
+
+def _make_engine(url: str, *, statement_timeout_s: float | None = None, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
@@ -92,8 +127,9 @@ def make_engine(url: str, *, statement_timeout_s: float | None = None, **kwargs:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 10)
+    if kwargs.get("poolclass") is not NullPool:
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 10)
     connect_args = dict(kwargs.pop("connect_args", {}))
     if "connect_timeout" not in url:
         # An unreachable server fails a request (and /healthz) in seconds instead of hanging

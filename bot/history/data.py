@@ -26,6 +26,7 @@ from bot.domain.settings import RetentionSettings
 from bot.domain.types import TailPatterns, WeekChannels
 from bot.domain.weeks import week_start
 from bot.reports.inputs import ReportData
+from storage.db import side_engine
 from storage.repositories import cohorts as repo
 from storage.repositories import fingerprint as fp
 from storage.repositories.reports import cohort_sizes, weekly_channels
@@ -183,17 +184,17 @@ class HistoryData(ReportData):
         on a thread with a connection of its own, so the activity grid and the signups are read
         meanwhile on the other core. Each query sees its own snapshot either way (SQLite runs
         each SELECT in its own read transaction, PostgreSQL's READ COMMITTED each statement),
-        so reading on two connections is no less consistent than one after the other. None (read
-        later, on this session) for an in-memory SQLite database, which a second connection
-        would not see."""
+        so reading on two connections is no less consistent than one after the other. The
+        connection is a new one, not the session's pool's (``storage.db.side_engine``). None
+        (read later, on this session) when there is no such engine."""
         offsets = self._tail_union(weeks, settings)
-        engine = self.session.get_bind()
-        if (not offsets or not isinstance(engine, Engine) or self.session.new or self.session.dirty
-                or engine.url.database in (None, "", ":memory:") or "mode=memory" in str(engine.url)):
+        bind = self.session.get_bind()
+        side = side_engine(bind) if isinstance(bind, Engine) else None
+        if not offsets or side is None or self.session.new or self.session.dirty:
             return None  # also: a session bound to a connection, or with writes of its own to see
 
         def read() -> tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray]:
-            with Session(engine) as own:
+            with Session(side) as own:  # never from the session's pool: see side_engine
                 return self._read_tails(own, offsets)
 
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pmfbot-tails")
