@@ -62,7 +62,7 @@ class _Ids:
 def sqlite_datetime(value: datetime) -> str:
     """The text SQLAlchemy's SQLite DATETIME stores, so raw and ORM writes compare equal."""
     v = value if value.tzinfo is UTC else value.astimezone(UTC)
-    return v.replace(tzinfo=None).isoformat(" ", "microseconds")  # "YYYY-MM-DD HH:MM:SS.ffffff", in C
+    return v.isoformat(" ", "microseconds")[:26]  # "YYYY-MM-DD HH:MM:SS.ffffff" without "+00:00", in C
 
 
 # After an import that changed at least this many rows, PostgreSQL gets VACUUM (ANALYZE).
