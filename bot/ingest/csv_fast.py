@@ -36,8 +36,10 @@ from storage.staging import EventWeeks
 # chunk, and the bigger it is, the more repeated user-weeks are merged before SQL. With the parse
 # on its own thread two chunks are in memory; measured on 10M bench events (shared 2 cores, noisy):
 # 1M-event chunks took ~20 s at 449 MB peak RSS, 500k ones ~25 s at 390 MB (the budget is 400).
+# Once event names were kept too, 500k (three 8 MB blocks of a 38-byte-a-row file) peaked at
+# 392-415 MiB; 400k (two blocks) at 341-347 MiB for 7-10% more CPU (issue 22 round 5, 3 pairs).
 BLOCK_BYTES = 8 << 20
-MERGE_ROWS = 500_000
+MERGE_ROWS = 400_000
 # Arrow's reader may split a block over its own thread pool; on 2 cores, with the parse already
 # on a thread of its own beside SQL, that bought nothing measurable and ~36 MB of peak RSS
 # (per-thread malloc arenas): 24.4 s / 426 MB threaded against 24.8 s / 390 MB single.
