@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import os
 import random
-import threading
 import time
 import uuid
 import weakref
@@ -82,15 +81,14 @@ def make_engine(url: str, *, statement_timeout_s: float | None = None, **kwargs:
     past it (a frozen server or proxy), so no call waits forever."""
     engine = _make_engine(url, statement_timeout_s=statement_timeout_s, **kwargs)
     if "poolclass" not in kwargs:
-        _SIDE_MAKERS[engine] = functools.partial(_make_engine, url, statement_timeout_s=statement_timeout_s,
-                                                 poolclass=NullPool)
+        # Made on first use, once (a race may make a second, unused: a NullPool engine holds nothing).
+        _SIDE_ENGINES[engine] = functools.cache(functools.partial(
+            _make_engine, url, statement_timeout_s=statement_timeout_s, poolclass=NullPool))
     return engine
 
 
-# Engine -> how to make its side engine (see side_engine), and the side engines made.
-_SIDE_MAKERS: weakref.WeakKeyDictionary[Engine, Callable[[], Engine]] = weakref.WeakKeyDictionary()
-_SIDE_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
-_SIDE_LOCK = threading.Lock()
+# Engine -> its side engine (see side_engine), made on first use.
+_SIDE_ENGINES: weakref.WeakKeyDictionary[Engine, Callable[[], Engine]] = weakref.WeakKeyDictionary()
 
 
 def side_engine(engine: Engine) -> Engine | None:
@@ -100,14 +98,10 @@ def side_engine(engine: Engine) -> Engine | None:
     wait for ever (one connection left, or every thread holding one and waiting for a second).
     None for an engine ``make_engine`` did not make, or one on an in-memory SQLite database (a
     second connection would be another database)."""
-    maker = _SIDE_MAKERS.get(engine)
-    if maker is None or engine.url.database in (None, "", ":memory:") or "mode=memory" in str(engine.url):
+    side = _SIDE_ENGINES.get(engine)
+    if side is None or engine.url.database in (None, "", ":memory:") or "mode=memory" in str(engine.url):
         return None
-    with _SIDE_LOCK:
-        side = _SIDE_ENGINES.get(engine)
-        if side is None:
-            side = _SIDE_ENGINES[engine] = maker()
-    return side
+    return side()
 
 
 def _make_engine(url: str, *, statement_timeout_s: float | None = None, **kwargs: Any) -> Engine:

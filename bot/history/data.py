@@ -69,7 +69,8 @@ class HistoryData(ReportData):
         self._tiers: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
         self._sizes = cohort_sizes(session, product_id, last_week)  # index-only; the rest when needed
         self._patterns: tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray] | None = None
-        pending = self._read_tails_beside(*tails) if tails is not None else None
+        offsets = self._tail_union(*tails) if tails is not None else ()
+        pending = self._read_tails_beside(offsets) if offsets else None
         if pending is not None:
             # While that query's first step (its GROUP BY, ~0.6 s at 1M users) runs without the
             # GIL; done before the grid and the signups so no import holds the GIL while either
@@ -82,8 +83,8 @@ class HistoryData(ReportData):
         self._channels = weekly_channels(session, product_id, last_week)
         if pending is not None:
             self._patterns = pending.result()
-        elif tails is not None:
-            self.prepare_tails(*tails)
+        elif offsets:
+            self._read_tails_here(offsets)
 
     # ------------------------------------------------------------------ ReportData
     def cohort_sizes(self, last_week: int) -> dict[int, int]:
@@ -157,8 +158,11 @@ class HistoryData(ReportData):
         before each, for ``confirm_weeks``) will ask for, in one query."""
         offsets = self._tail_union(weeks, settings)
         if offsets:
-            import_statistics_meanwhile()  # this query is one long step without the GIL
-            self._patterns = self._read_tails(self.session, offsets)
+            self._read_tails_here(offsets)
+
+    def _read_tails_here(self, offsets: tuple[int, ...]) -> None:
+        import_statistics_meanwhile()  # this query is one long step without the GIL
+        self._patterns = self._read_tails(self.session, offsets)
 
     def _tail_union(self, weeks: Iterable[int], settings: RetentionSettings) -> tuple[int, ...]:
         """The offsets of every tail the reports as of ``weeks`` use, sorted; () when there are
@@ -178,7 +182,7 @@ class HistoryData(ReportData):
                         dtype=np.int64).reshape(-1, 3)
         return offsets, rows[:, 0], rows[:, 1], rows[:, 2]
 
-    def _read_tails_beside(self, weeks: Iterable[int], settings: RetentionSettings,
+    def _read_tails_beside(self, offsets: tuple[int, ...],
                            ) -> Future[tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray]] | None:
         """The tail patterns' query (the longest read: 0.6 s of a million users' report) started
         on a thread with a connection of its own, so the activity grid and the signups are read
@@ -187,10 +191,9 @@ class HistoryData(ReportData):
         so reading on two connections is no less consistent than one after the other. The
         connection is a new one, not the session's pool's (``storage.db.side_engine``). None
         (read later, on this session) when there is no such engine."""
-        offsets = self._tail_union(weeks, settings)
         bind = self.session.get_bind()
         side = side_engine(bind) if isinstance(bind, Engine) else None
-        if not offsets or side is None or self.session.new or self.session.dirty:
+        if side is None or self.session.new or self.session.dirty:
             return None  # also: a session bound to a connection, or with writes of its own to see
 
         def read() -> tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray]:

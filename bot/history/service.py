@@ -72,9 +72,10 @@ def product_history(factory: Factory, product: ProductRef, *, as_of: date, weeks
         # tail patterns of the weeks to compute, when any snapshot is missing or stale.
         tails = (sorted({w for week in indexes for w in (week - 1, week)}), product.settings.retention)
         # A week with no snapshot will be computed: its tails are read beside the other reads.
-        data = (HistoryData(s, product.id, indexes[-1], first_week=indexes[0],
-                            tails=tails if set(indexes) - stored else None) if indexes else None)
-        if data is not None and not set(indexes) - stored and stale_weeks(s, product, indexes, data):
+        missing = set(indexes) - stored
+        data = (HistoryData(s, product.id, indexes[-1], first_week=indexes[0], tails=tails if missing else None)
+                if indexes else None)
+        if data is not None and not missing and stale_weeks(s, product, indexes, data):
             data.prepare_tails(*tails)
     rows: list[HistoryWeek] = []
     for done, week in enumerate(indexes, start=1):
